@@ -1,0 +1,48 @@
+# Two set-up commands a user needs: `make run` and `make test`. Both create .venv when missing.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+CONSTRAINTS := constraints.txt
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(CONSTRAINTS) | cksum | cut -d' ' -f1)
+PEERS := .venv-peers
+
+.PHONY: run test lint format bench venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	# torch first, pinned, so no later resolution can pull a CUDA build
+	$(PIP) install -q -c $(CONSTRAINTS) torch==2.13.0
+	$(PIP) install -q -c $(CONSTRAINTS) -e '.[all,dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+run: venv
+	$(BIN)/causaltrust demo
+
+test: venv
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: venv
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+format: venv
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+# Benchmarks run against peer libraries; dowhy caps scipy, so peers get their own venv.
+$(PEERS)/.installed: pyproject.toml benchmarks/constraints-peers.txt
+	@test -x $(PEERS)/bin/python || $(PY) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install -q -c benchmarks/constraints-peers.txt torch==2.13.0
+	$(PEERS)/bin/python -m pip install -q -c benchmarks/constraints-peers.txt -e '.[peers,all]'
+	@touch $@
+
+bench: venv $(PEERS)/.installed
+	$(PEERS)/bin/python benchmarks/scm_engine.py
+
+clean:
+	rm -rf $(VENV) $(PEERS) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,32 @@
+"""causaltrust: fair, robust, private and explainable AI at the same time, by reasoning with a causal model.
+
+>>> import causaltrust as ct
+>>> spec, scm = ct.scenarios.load("readmission")
+>>> df = scm.sample(1_000, random_state=0)
+"""
+
+from causaltrust import graph, scenarios
+from causaltrust.exceptions import CausalTrustError, DataError, GraphError, IdentificationError, SpecError
+from causaltrust.scm import SCM, Effect, EffectDecomposition, decompose_effects, path_effect
+from causaltrust.spec import TrustSpec, dump_spec, load_spec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SCM",
+    "CausalTrustError",
+    "DataError",
+    "Effect",
+    "EffectDecomposition",
+    "GraphError",
+    "IdentificationError",
+    "SpecError",
+    "TrustSpec",
+    "__version__",
+    "decompose_effects",
+    "dump_spec",
+    "graph",
+    "load_spec",
+    "path_effect",
+    "scenarios",
+]

@@ -1,0 +1,16 @@
+"""Structural causal models: simulate, intervene, fit to data, counterfactuals and path-specific effects."""
+
+from causaltrust.scm._effects import Effect, EffectDecomposition, decompose_effects, path_effect, path_effects
+from causaltrust.scm._mechanisms import Mechanism, Noise
+from causaltrust.scm._model import SCM
+
+__all__ = [
+    "SCM",
+    "Effect",
+    "EffectDecomposition",
+    "Mechanism",
+    "Noise",
+    "decompose_effects",
+    "path_effect",
+    "path_effects",
+]

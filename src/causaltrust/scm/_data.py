@@ -1,0 +1,178 @@
+"""DataFrame <-> column store, with validation that names the column, the rows and the fix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from causaltrust.exceptions import DataError
+
+__all__ = ["VariableMeta", "codes_to_values", "columns_to_frame", "frame_to_columns", "value_to_internal"]
+
+Array = np.ndarray
+VarType = Literal["continuous", "binary", "categorical"]
+
+
+class VariableMeta:
+    """Type and categories of one variable as the engine stores it."""
+
+    __slots__ = ("categories", "name", "observed", "vtype")
+
+    def __init__(
+        self, name: str, vtype: VarType, categories: tuple[Any, ...] = (), observed: bool = True
+    ) -> None:
+        self.name = name
+        self.vtype = vtype
+        self.categories = categories
+        self.observed = observed
+
+    @property
+    def numeric_categories(self) -> bool:
+        return not any(isinstance(c, str) for c in self.categories)
+
+
+def _rows(df_index: pd.Index, mask: Array, limit: int = 5) -> str:
+    where = np.flatnonzero(mask)
+    labels = [repr(x) for x in df_index[where[:limit]]]
+    more = f" and {len(where) - limit} more" if len(where) > limit else ""
+    return f"{len(where)} row(s): {', '.join(labels)}{more}"
+
+
+def frame_to_columns(
+    df: Any,
+    meta: Mapping[str, VariableMeta],
+    columns: Iterable[str],
+    *,
+    context: str = "data",
+    optional: Iterable[str] = (),
+) -> dict[str, Array]:
+    """Validate ``df`` and return internal columns for ``columns`` (plus ``optional`` ones if present)."""
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(f"{context}: expected a pandas DataFrame, got {type(df).__name__}")
+    columns = list(columns)
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise DataError(
+            f"{context}: missing column(s) {missing}; the spec declares them as observed. Add them to the "
+            f"data, or mark them 'observed: false' in the spec (columns present: {list(df.columns)[:20]})"
+        )
+    out: dict[str, Array] = {}
+    wanted = columns + [c for c in optional if c in df.columns and c not in columns]
+    for name in wanted:
+        out[name] = _column(df, name, meta[name], context)
+    return out
+
+
+def _column(df: pd.DataFrame, name: str, m: VariableMeta, context: str) -> Array:
+    if int((df.columns == name).sum()) > 1:
+        raise DataError(f"{context}: column {name!r} appears more than once")
+    s = df[name]
+    if m.vtype == "categorical":
+        return _categorical_codes(s, m, context)
+    if not (pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)):
+        sample = s.head(3).tolist()
+        raise DataError(
+            f"{context}: column {name!r} is {m.vtype} but holds {s.dtype} values (e.g. {sample}); convert it "
+            "to numbers, or declare the variable categorical with its categories"
+        )
+    values = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise DataError(
+            f"{context}: column {name!r} has NaN or infinite values in {_rows(s.index, bad)}; drop or impute "
+            "them first"
+        )
+    if m.vtype == "binary":
+        bad = (values != 0.0) & (values != 1.0)
+        if bad.any():
+            raise DataError(
+                f"{context}: binary column {name!r} has values other than 0/1 (e.g. {values[bad][0]!r}) in "
+                f"{_rows(s.index, bad)}"
+            )
+    return values
+
+
+def _categorical_codes(s: pd.Series, m: VariableMeta, context: str) -> Array:
+    cats = m.categories
+    if pd.api.types.is_integer_dtype(s.dtype) and cats == tuple(range(len(cats))):
+        # Categories 0..K-1 stored as integers: the values are the codes (the common, hot case).
+        ints = s.to_numpy(dtype=np.int64)
+        if len(ints) == 0 or (ints.min() >= 0 and ints.max() < len(cats)):
+            return ints
+    if m.numeric_categories and (
+        pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)
+    ):
+        values = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        cat_arr = np.asarray(cats, dtype=np.float64)
+        order = np.argsort(cat_arr, kind="stable")
+        idx = np.clip(np.searchsorted(cat_arr[order], values), 0, len(cats) - 1)
+        ok = cat_arr[order][idx] == values
+        codes = order[idx]
+    else:
+        lookup = {c: i for i, c in enumerate(cats)}
+        raw = s.to_numpy(dtype=object)
+        codes = np.fromiter(
+            (lookup.get(v, -1) if v == v else -1 for v in raw), dtype=np.int64, count=len(raw)
+        )
+        ok = codes >= 0
+    if not ok.all():
+        bad_values = pd.unique(s[~ok].astype(object))[:5].tolist()
+        raise DataError(
+            f"{context}: column {m.name!r} has values {bad_values} that are not among its declared "
+            "categories "
+            f"{list(cats)} in {_rows(s.index, ~ok)}; declare them under 'categories:' (or drop NaN rows)"
+        )
+    return codes.astype(np.int64, copy=False)
+
+
+def codes_to_values(codes: Array, m: VariableMeta) -> Array:
+    """Category values (numbers or strings) of internal codes."""
+    if m.numeric_categories:
+        cats = np.asarray(m.categories)
+        return cats[codes]
+    return np.asarray(m.categories, dtype=object)[codes]
+
+
+def columns_to_frame(
+    cols: Mapping[str, Array], meta: Mapping[str, VariableMeta], names: Iterable[str], index: pd.Index | None
+) -> pd.DataFrame:
+    """Build the user-facing DataFrame: binary as int64, categorical as category values."""
+    data: dict[str, Array] = {}
+    for name in names:
+        v = cols[name]
+        m = meta[name]
+        if m.vtype == "binary":
+            data[name] = v.astype(np.int64)
+        elif m.vtype == "categorical":
+            data[name] = codes_to_values(v, m)
+        else:
+            data[name] = v
+        if not data[name].flags.writeable:
+            # A read-only view of the caller's frame (pandas copy-on-write): the result must be its own.
+            data[name] = data[name].copy()
+    return pd.DataFrame(data, index=index, copy=False)
+
+
+def value_to_internal(value: Any, m: VariableMeta, n: int, where: str) -> float | Array:
+    """A ``do()`` value (scalar or per-unit array) in the internal representation."""
+    if isinstance(value, pd.Series | np.ndarray | list):
+        arr = np.asarray(value.to_numpy() if isinstance(value, pd.Series) else value)
+        if arr.shape != (n,):
+            raise DataError(f"{where}: a per-unit value needs {n} entries, got shape {arr.shape}")
+        frame = pd.DataFrame({m.name: arr})
+        return _column(frame, m.name, m, where)
+    if m.vtype == "categorical":
+        for i, c in enumerate(m.categories):
+            if c == value and not isinstance(value, bool):
+                return i
+        raise DataError(f"{where}: {value!r} is not a category of {m.name!r} ({list(m.categories)})")
+    if isinstance(value, bool):
+        value = int(value)
+    if not isinstance(value, int | float | np.integer | np.floating) or not np.isfinite(value):
+        raise DataError(f"{where}: {m.name!r} is {m.vtype}; {value!r} is not a finite number")
+    if m.vtype == "binary" and value not in (0, 1):
+        raise DataError(f"{where}: {m.name!r} is binary; set it to 0 or 1, not {value!r}")
+    return float(value)

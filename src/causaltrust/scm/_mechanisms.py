@@ -1,0 +1,490 @@
+"""Causal mechanisms: one per node, each with a few verbs on whole columns.
+
+A mechanism maps its parents' columns (and exogenous noise) to the node's column. Every mechanism can
+
+- ``sample``: draw the node for ``n`` units given parent columns;
+- ``draw_noise``: draw prior exogenous noise (so several worlds can share it: path effects);
+- ``abduct``: draw noise from its posterior given an observed value (counterfactuals);
+- ``evaluate``: compute the node from parent columns and a noise draw;
+- ``expectation``: E[node | parents] (effects on binary targets are on probabilities).
+
+Internal column conventions: continuous and binary nodes are float64 arrays (binary holds 0.0/1.0);
+categorical nodes are int64 *codes* into the node's categories. A :class:`Noise` may carry an *anchor*
+(the factual value and parents): when the parents are unchanged, ``evaluate`` returns the factual value
+exactly, so ``counterfactual(df, do={V: observed V})`` reproduces the data bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from causaltrust.exceptions import DataError, IdentificationError
+from causaltrust.spec._equations import CompiledEquation, Expr, NoiseTerm
+
+__all__ = [
+    "AdditiveNoiseMechanism",
+    "BernoulliMechanism",
+    "CategoricalMechanism",
+    "ConstantMechanism",
+    "DeterministicMechanism",
+    "EmpiricalMechanism",
+    "Mechanism",
+    "Noise",
+    "NoiseEquationMechanism",
+    "from_equation",
+]
+
+Array = np.ndarray
+Env = Mapping[str, Array]
+VarType = Literal["continuous", "binary", "categorical"]
+
+
+@dataclass
+class Noise:
+    """Exogenous noise of one node for a batch of units.
+
+    ``eps`` is the mechanism's own noise representation; ``value`` and ``parents`` (the anchor) are the
+    factual node value and parent columns when the noise was abducted from data.
+    """
+
+    eps: Any
+    value: Array | None = None
+    parents: dict[str, Array] = field(default_factory=dict)
+    extra: Any = None
+
+    def unchanged(self, env: Env) -> Array | bool:
+        """Per unit: are all parents equal to the anchor's (True also when there is no parent)?"""
+        if self.value is None:
+            return False
+        same: Array | bool = True
+        for name, f in self.parents.items():
+            cf = env[name]
+            if cf is f:
+                continue
+            eq = cf == f
+            same = eq if same is True else np.logical_and(same, eq)
+        return same
+
+
+def _broadcast(x: Array | float, n: int) -> Array:
+    if isinstance(x, np.ndarray) and x.shape == (n,):
+        return x
+    return np.broadcast_to(np.asarray(x, dtype=np.float64), (n,)).copy()
+
+
+class Mechanism:
+    """Base class. ``parents`` is the fixed parent order; ``vtype`` the node type."""
+
+    parents: tuple[str, ...] = ()
+    vtype: VarType = "continuous"
+    description: str = "mechanism"
+
+    def sample(self, env: Env, n: int, rng: np.random.Generator) -> Array:
+        return self.evaluate(env, self.draw_noise(n, rng), n)
+
+    def draw_noise(self, n: int, rng: np.random.Generator) -> Noise:
+        raise NotImplementedError
+
+    def abduct(self, value: Array, env: Env, rng: np.random.Generator, variable: str) -> Noise:
+        raise NotImplementedError
+
+    def evaluate(self, env: Env, noise: Noise, n: int) -> Array:
+        raise NotImplementedError
+
+    def expectation(self, env: Env, noise: Noise, n: int, variable: str) -> Array:
+        """E[node | parents] for binary nodes; the node itself (noise kept) for continuous ones."""
+        return self.evaluate(env, noise, n)
+
+    def _anchor_parents(self, env: Env) -> dict[str, Array]:
+        return {p: env[p] for p in self.parents}
+
+    def _keep_factual(self, env: Env, noise: Noise, new: Array) -> Array:
+        if noise.value is None:
+            return new
+        same = noise.unchanged(env)
+        if same is True:
+            return noise.value
+        if same is False:
+            return new
+        return np.where(same, noise.value, new)
+
+
+class ConstantMechanism(Mechanism):
+    """A hard intervention: the node takes a fixed value (or a per-unit array) and has no parents."""
+
+    def __init__(self, value: float | Array, vtype: VarType) -> None:
+        self.value = value
+        self.vtype = vtype
+        self.description = "do()"
+
+    def draw_noise(self, n: int, rng: np.random.Generator) -> Noise:
+        return Noise(None)
+
+    def abduct(self, value: Array, env: Env, rng: np.random.Generator, variable: str) -> Noise:
+        return Noise(None)
+
+    def evaluate(self, env: Env, noise: Noise, n: int) -> Array:
+        if isinstance(self.value, np.ndarray):
+            if self.value.shape != (n,):
+                raise DataError(f"a per-unit do() value has {self.value.shape[0]} entries for {n} units")
+            return self.value
+        dtype = np.int64 if self.vtype == "categorical" else np.float64
+        return np.full(n, self.value, dtype=dtype)
+
+
+class DeterministicMechanism(Mechanism):
+    """A noise-free equation. Binary results must be 0/1; categorical results must be category values."""
+
+    def __init__(
+        self,
+        parents: tuple[str, ...],
+        fn: Callable[[Env], Array | float],
+        vtype: VarType,
+        variable: str,
+        categories: tuple[object, ...] = (),
+        expr: Expr | None = None,
+    ) -> None:
+        self.parents = parents
+        self.fn = fn
+        self.vtype = vtype
+        self.variable = variable
+        self.categories = categories
+        self.expr = expr
+        self.description = "deterministic equation"
+
+    def draw_noise(self, n: int, rng: np.random.Generator) -> Noise:
+        return Noise(None)
+
+    def abduct(self, value: Array, env: Env, rng: np.random.Generator, variable: str) -> Noise:
+        return Noise(None, value=value, parents=self._anchor_parents(env))
+
+    def evaluate(self, env: Env, noise: Noise, n: int) -> Array:
+        out = _broadcast(self.fn(env), n)
+        if self.vtype == "binary":
+            out = out.astype(np.float64, copy=False)
+            bad = (out != 0.0) & (out != 1.0)
+            if bad.any():
+                raise DataError(
+                    f"the equation of binary {self.variable!r} produced {out[bad][0]!r}; a binary "
+                    "equation must give 0 or 1 (use a comparison, or bernoulli(p))"
+                )
+        elif self.vtype == "categorical":
+            out = _values_to_codes(out, self.categories, self.variable)
+        return self._keep_factual(env, noise, out)
+
+
+def _values_to_codes(values: Array, categories: tuple[object, ...], variable: str) -> Array:
+    cats = np.asarray(categories, dtype=np.float64)
+    order = np.argsort(cats)
+    idx = np.searchsorted(cats[order], values)
+    idx = np.clip(idx, 0, len(cats) - 1)
+    ok = cats[order][idx] == values
+    if not ok.all():
+        raise DataError(
+            f"the equation of categorical {variable!r} produced {values[~ok][0]!r}, not one of its "
+            f"categories {list(categories)}"
+        )
+    return order[idx].astype(np.int64)
+
+
+class AdditiveNoiseMechanism(Mechanism):
+    """``node = h(parents) + N`` with N independent of the parents (homoscedastic).
+
+    Abduction is exact: ``N = value - h(parents)``. Under new parents the node becomes
+    ``value + h(new) - h(old)``, which is bit-exact when the parents did not change.
+    """
+
+    def __init__(
+        self,
+        parents: tuple[str, ...],
+        h: Callable[[Env], Array | float],
+        draw: Callable[[int, np.random.Generator], Array],
+        description: str = "additive noise",
+    ) -> None:
+        self.parents = parents
+        self.h = h
+        self.draw = draw
+        self.vtype = "continuous"
+        self.description = description
+
+    def draw_noise(self, n: int, rng: np.random.Generator) -> Noise:
+        return Noise(self.draw(n, rng))
+
+    def sample(self, env: Env, n: int, rng: np.random.Generator) -> Array:
+        h = self.h(env)
+        noise = self.draw(n, rng)
+        return noise + h if not isinstance(h, float) or h != 0.0 else noise
+
+    def abduct(self, value: Array, env: Env, rng: np.random.Generator, variable: str) -> Noise:
+        h = _broadcast(self.h(env), len(value))
+        return Noise(value - h, value=value, parents=self._anchor_parents(env), extra=h)
+
+    def evaluate(self, env: Env, noise: Noise, n: int) -> Array:
+        h_new = self.h(env)
+        if noise.value is not None:
+            return noise.value + (h_new - noise.extra)
+        return _broadcast(h_new + noise.eps, n)
+
+
+class NoiseEquationMechanism(Mechanism):
+    """A continuous equation whose noise is not homoscedastic-additive.
+
+    Sampling always works. Abduction needs the equation to be ``h + c * (loc + scale * eps)`` with a single
+    noise term (``c``, ``loc`` and ``scale`` may depend on parents); otherwise counterfactuals raise
+    :class:`IdentificationError`.
+    """
+
+    def __init__(self, eq: CompiledEquation) -> None:
+        self.eq = eq
+        self.parents = eq.parents
+        self.vtype = "continuous"
+        self.terms: tuple[NoiseTerm, ...] = eq.noise_terms
+        self.description = f"equation {eq.text!r}"
+
+    def draw_noise(self, n: int, rng: np.random.Generator) -> Noise:
+        return Noise({t.index: t.draw(n, rng) for t in self.terms})
+
+    def abduct(self, value: Array, env: Env, rng: np.random.Generator, variable: str) -> Noise:
+        form = self.eq.additive
+        if form is None or len(form.terms) != 1:
+            why = (
+                "its noise does not enter additively"
+                if form is None
+                else f"it has {len(form.terms)} noise terms whose scales depend on parents"
+            )
+            raise IdentificationError(
+                f"cannot abduct the noise of {variable!r} from data: {why} ({self.eq.text!r}). "
+                "Counterfactuals need an equation invertible in its noise, e.g. f(parents) + normal(0, sd) "
+                "or f(parents) + g(parents) * normal(0, 1)."
+            )
+        coef, term = form.terms[0]
+        empty: dict[int, Array] = {}
+        h = form.h.evaluate(env, empty)
+        c = coef.evaluate(env, empty)
+        loc = term.loc.evaluate(env, empty)
+        scale = term.scale.evaluate(env, empty)
+        denom = np.asarray(c * scale)
+        if np.any(denom == 0):
+            raise IdentificationError(
+                f"cannot abduct the noise of {variable!r}: its noise coefficient is 0 for some units"
+            )
+        eps = ((value - h) / c - loc) / scale
+        return Noise(
+            {term.index: _broadcast(eps, len(value))}, value=value, parents=self._anchor_parents(env)
+        )
+
+    def evaluate(self, env: Env, noise: Noise, n: int) -> Array:
+        assert self.eq.expr is not None
+        out = _broadcast(self.eq.expr.evaluate(env, noise.eps), n)
+        return self._keep_factual(env, noise, out)
+
+
+class BernoulliMechanism(Mechanism):
+    """``node = 1[U < p(parents)]`` with ``U ~ Uniform(0, 1)``.
+
+    Abduction draws U from its posterior: uniform on [0, p) when the node is 1 and on [p, 1) when 0. This
+    coupling is an assumption (it is not learnable from data); reports say so.
+    """
+
+    def __init__(self, parents: tuple[str, ...], p: Callable[[Env], Array | float], variable: str,
+                 description: str = "bernoulli") -> None:  # fmt: skip
+        self.parents = parents
+        self.p = p
+        self.variable = variable
+        self.vtype = "binary"
+        self.description = description
+
+    def _prob(self, env: Env, n: int) -> Array:
+        p = _broadcast(self.p(env), n)
+        if not (p.min() >= 0.0 and p.max() <= 1.0):
+            bad = np.flatnonzero(~((p >= 0) & (p <= 1)))
+            raise DataError(
+                f"the probability of {self.variable!r} is {p[bad[0]]!r} for unit {bad[0]}; "
+                "bernoulli(p) needs "
+                "0 <= p <= 1 (wrap a linear predictor in sigmoid(...))"
+            )
+        return p
+
+    def sample(self, env: Env, n: int, rng: np.random.Generator) -> Array:
+        return (rng.random(n) < self._prob(env, n)).astype(np.float64)
+
+    def draw_noise(self, n: int, rng: np.random.Generator) -> Noise:
+        return Noise(rng.random(n))
+
+    def abduct(self, value: Array, env: Env, rng: np.random.Generator, variable: str) -> Noise:
+        n = len(value)
+        p = self._prob(env, n)
+        u = rng.random(n)
+        eps = np.where(value == 1.0, u * p, p + u * (1.0 - p))
+        return Noise(eps, value=value, parents=self._anchor_parents(env))
+
+    def evaluate(self, env: Env, noise: Noise, n: int) -> Array:
+        out = (noise.eps < self._prob(env, n)).astype(np.float64)
+        return self._keep_factual(env, noise, out)
+
+    def expectation(self, env: Env, noise: Noise, n: int, variable: str) -> Array:
+        return self._prob(env, n)
+
+
+class CategoricalMechanism(Mechanism):
+    """Gumbel-max: ``node = argmax_k(log p_k(parents) + G_k)`` with standard Gumbel G_k.
+
+    Sampling uses the inverse CDF (the same distribution, one uniform per unit); worlds that must share
+    noise use the Gumbels. Abduction samples the Gumbels from their posterior given the observed category
+    (Oberst & Sontag 2019; top-down construction of Maddison et al. 2014). The coupling is an assumption.
+    """
+
+    def __init__(
+        self,
+        parents: tuple[str, ...],
+        probs: Callable[[Env, int], Array],
+        n_categories: int,
+        variable: str,
+        description: str = "categorical",
+    ) -> None:
+        self.parents = parents
+        self.probs = probs
+        self.k = n_categories
+        self.variable = variable
+        self.vtype = "categorical"
+        self.description = description
+
+    def _probs(self, env: Env, n: int) -> Array:
+        p = self.probs(env, n)
+        if p.shape != (n, self.k) and p.shape != (1, self.k):
+            raise DataError(f"{self.variable!r}: expected {self.k} category probabilities, got {p.shape[-1]}")
+        return p
+
+    def sample(self, env: Env, n: int, rng: np.random.Generator) -> Array:
+        p = self._probs(env, n)
+        cdf = np.cumsum(p, axis=1)
+        u = rng.random(n)
+        if p.shape[0] == 1:
+            codes = np.searchsorted(cdf[0], u, side="right")
+        else:
+            codes = (cdf < u[:, None]).sum(axis=1)
+        return np.minimum(codes, self.k - 1).astype(np.int64)
+
+    def draw_noise(self, n: int, rng: np.random.Generator) -> Noise:
+        return Noise(rng.gumbel(size=(n, self.k)))
+
+    def abduct(self, value: Array, env: Env, rng: np.random.Generator, variable: str) -> Noise:
+        n = len(value)
+        with np.errstate(divide="ignore"):
+            logp = np.log(np.broadcast_to(self._probs(env, n), (n, self.k)))
+        codes = value.astype(np.int64)
+        if np.any(np.isneginf(logp[np.arange(n), codes])):
+            bad = int(np.flatnonzero(np.isneginf(logp[np.arange(n), codes]))[0])
+            raise IdentificationError(
+                f"unit {bad}: the observed category of {variable!r} has probability 0 under its mechanism; "
+                "the data contradicts the model"
+            )
+        # Top-down Gumbel posterior: the max is Gumbel(logsumexp), the argmax gets it, others are
+        # Gumbels truncated below it.
+        lse = np.logaddexp.reduce(logp, axis=1)
+        top = lse + rng.gumbel(size=n)
+        g = logp + rng.gumbel(size=(n, self.k))
+        trunc = -np.logaddexp(-top[:, None], -g)
+        trunc[np.arange(n), codes] = top
+        with np.errstate(invalid="ignore"):
+            eps = trunc - logp  # standard Gumbel noise; -inf - -inf where p = 0 → nan, never chosen
+        eps = np.where(np.isneginf(logp), 0.0, eps)
+        return Noise(eps, value=value, parents=self._anchor_parents(env))
+
+    def evaluate(self, env: Env, noise: Noise, n: int) -> Array:
+        p = np.broadcast_to(self._probs(env, n), (n, self.k))
+        with np.errstate(divide="ignore"):
+            scores = np.log(p) + noise.eps
+        out = np.argmax(scores, axis=1).astype(np.int64)
+        return self._keep_factual(env, noise, out)
+
+    def expectation(self, env: Env, noise: Noise, n: int, variable: str) -> Array:
+        raise DataError(
+            f"effects on categorical {variable!r} are not defined as one number; use a binary or continuous "
+            "target (or an indicator variable such as (Y == 'high'))"
+        )
+
+
+class EmpiricalMechanism(Mechanism):
+    """A root node drawn from the values seen in data (the empirical distribution)."""
+
+    def __init__(self, values: Array, vtype: VarType) -> None:
+        self.values = np.asarray(values)
+        self.vtype = vtype
+        self.description = f"empirical ({len(self.values)} values)"
+
+    def draw_noise(self, n: int, rng: np.random.Generator) -> Noise:
+        return Noise(self.values[rng.integers(0, len(self.values), n)])
+
+    def sample(self, env: Env, n: int, rng: np.random.Generator) -> Array:
+        return self.values[rng.integers(0, len(self.values), n)]
+
+    def abduct(self, value: Array, env: Env, rng: np.random.Generator, variable: str) -> Noise:
+        return Noise(value, value=value)
+
+    def evaluate(self, env: Env, noise: Noise, n: int) -> Array:
+        return np.asarray(noise.eps)
+
+
+def from_equation(
+    eq: CompiledEquation, vtype: VarType, categories: tuple[object, ...], variable: str
+) -> Mechanism:
+    """The mechanism of a compiled spec equation."""
+    empty: dict[int, Array] = {}
+    if eq.kind == "bernoulli":
+        p_expr = eq.p
+        assert p_expr is not None
+
+        def p(env: Env) -> Array | float:
+            return p_expr.evaluate(env, empty)
+
+        return BernoulliMechanism(eq.parents, p, variable, f"bernoulli: {eq.text}")
+    if eq.kind == "categorical":
+        exprs = eq.probs
+        logits = eq.logits
+
+        def probs(env: Env, n: int) -> Array:
+            cols = [e.evaluate(env, empty) for e in exprs]
+            if all(isinstance(c, float) for c in cols):
+                mat = np.asarray(cols, dtype=np.float64)[None, :]
+            else:
+                mat = np.column_stack([_broadcast(c, n) for c in cols])
+            if logits:
+                mat = np.exp(mat - mat.max(axis=1, keepdims=True))
+            elif np.any(mat < 0):
+                raise DataError(f"a category probability of {variable!r} is negative")
+            total = mat.sum(axis=1, keepdims=True)
+            if np.any(total <= 0):
+                raise DataError(f"the category probabilities of {variable!r} sum to 0 for some units")
+            return mat / total
+
+        return CategoricalMechanism(eq.parents, probs, len(categories), variable, f"categorical: {eq.text}")
+    expr = eq.expr
+    assert expr is not None
+    if eq.kind == "deterministic":
+        return DeterministicMechanism(
+            eq.parents, lambda env: expr.evaluate(env, empty), vtype, variable, categories, expr
+        )
+    form = eq.additive
+    if form is not None and form.constant:
+        h_expr = form.h
+        terms = [(float(c.value), t, float(t.loc.value), float(t.scale.value)) for c, t in form.terms]  # type: ignore[attr-defined]
+
+        def draw(n: int, rng: np.random.Generator) -> Array:
+            total: Array | None = None
+            for c, t, loc, scale in terms:
+                eps = t.draw(n, rng)
+                part = eps if (c * scale == 1.0) else (c * scale) * eps
+                if c * loc != 0.0:
+                    part = part + c * loc
+                total = part if total is None else total + part
+            assert total is not None
+            return total
+
+        return AdditiveNoiseMechanism(eq.parents, lambda env: h_expr.evaluate(env, empty), draw,
+                                      f"additive noise: {eq.text}")  # fmt: skip
+    return NoiseEquationMechanism(eq)

@@ -1,0 +1,528 @@
+"""The structural causal model: sampling, interventions, counterfactuals and path counterfactuals."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path as FsPath
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from causaltrust import _dag
+from causaltrust.exceptions import CausalTrustError, DataError, GraphError, IdentificationError, SpecError
+from causaltrust.scm._data import VariableMeta, columns_to_frame, frame_to_columns, value_to_internal
+from causaltrust.scm._mechanisms import (
+    ConstantMechanism,
+    DeterministicMechanism,
+    Mechanism,
+    Noise,
+    from_equation,
+)
+from causaltrust.scm._paths import PathWorld, reporting_signatures
+from causaltrust.spec import TrustSpec, load_spec
+from causaltrust.spec._equations import Expr, Name, NoiseTerm, Op
+
+__all__ = ["SCM"]
+
+Array = np.ndarray
+Path = tuple[str, ...]
+_FORMAT = "causaltrust-scm"
+_FORMAT_VERSION = 1
+
+
+class SCM:
+    """A structural causal model over a trust spec's variables: one mechanism per node.
+
+    Build one from a spec whose variables all have equations (:meth:`from_spec`) or learn the mechanisms
+    from data (:meth:`fit`). SCMs are immutable: :meth:`intervene` and :meth:`shift` return new ones.
+
+    Examples
+    --------
+    >>> import causaltrust as ct
+    >>> spec, scm = ct.scenarios.load("readmission")
+    >>> df = scm.sample(1000, random_state=0)
+    >>> cf = scm.counterfactual(df.drop(columns="L"), do={"A": 0}, random_state=0)
+    >>> bool((cf["A"] == 0).all())
+    True
+    """
+
+    def __init__(
+        self,
+        spec: TrustSpec,
+        mechanisms: Mapping[str, Mechanism],
+        *,
+        categories: Mapping[str, tuple[Any, ...]] | None = None,
+        provenance: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.spec = spec
+        missing = [v for v in spec.variables if v not in mechanisms]
+        if missing:
+            raise SpecError(f"no mechanism for {missing}")
+        self.mechanisms: dict[str, Mechanism] = {v: mechanisms[v] for v in spec.variables}
+        cats = {n: tuple(v.categories) for n, v in spec.variables.items() if v.categories}
+        cats.update(categories or {})
+        self.meta: dict[str, VariableMeta] = {
+            n: VariableMeta(n, v.type, cats.get(n, ()), v.observed) for n, v in spec.variables.items()
+        }
+        self.parents: dict[str, tuple[str, ...]] = {v: m.parents for v, m in self.mechanisms.items()}
+        for v, pas in self.parents.items():
+            for p in pas:
+                if p not in self.mechanisms:
+                    raise GraphError(f"the mechanism of {v!r} uses {p!r}, which is not a variable")
+        self.order: tuple[str, ...] = tuple(_dag.topological_order(self.parents))
+        self.provenance: dict[str, Any] = dict(provenance or {"source": "equations"})
+
+    # -- construction ---------------------------------------------------------------------------------
+    @classmethod
+    def from_spec(cls, spec: TrustSpec | Mapping[str, Any] | str | os.PathLike[str]) -> SCM:
+        """The SCM given by the spec's equations (every variable needs one).
+
+        Raises
+        ------
+        SpecError
+            Naming the variables without an equation (fit those with :meth:`fit`).
+        """
+        spec = load_spec(spec)
+        missing = [v for v in spec.variables if spec.equation(v) is None]
+        if missing:
+            raise SpecError(
+                f"variables {missing} have no equation, so the spec cannot be simulated; give them "
+                "equations, or learn their mechanisms from data with ct.SCM.fit(spec, data)"
+            )
+        mechs = {}
+        for v, var in spec.variables.items():
+            eq = spec.equation(v)
+            assert eq is not None
+            mechs[v] = from_equation(eq, var.type, tuple(var.categories or ()), v)
+        return cls(spec, mechs, provenance={"source": "equations"})
+
+    @classmethod
+    def fit(
+        cls,
+        spec: TrustSpec | Mapping[str, Any] | str | os.PathLike[str],
+        data: pd.DataFrame,
+        *,
+        mechanisms: str | Mapping[str, Any] = "auto",
+        random_state: int | None = None,
+        cv: int = 3,
+    ) -> SCM:
+        """Learn one mechanism per node from ``data`` (see :func:`causaltrust.scm.fit_scm`)."""
+        from causaltrust.scm._fit import fit_scm
+
+        return fit_scm(cls, load_spec(spec), data, mechanisms=mechanisms, random_state=random_state, cv=cv)
+
+    # -- properties -----------------------------------------------------------------------------------
+    @property
+    def variables(self) -> list[str]:
+        """Every variable, in declaration order."""
+        return list(self.mechanisms)
+
+    @property
+    def observed(self) -> list[str]:
+        return [v for v, m in self.meta.items() if m.observed]
+
+    @property
+    def latent(self) -> list[str]:
+        return [v for v, m in self.meta.items() if not m.observed]
+
+    def __repr__(self) -> str:
+        kinds = ", ".join(f"{v}: {m.description}" for v, m in self.mechanisms.items())
+        return f"SCM({self.spec.name!r}; {kinds})"
+
+    # -- sampling and interventions -------------------------------------------------------------------
+    def sample(
+        self, n: int, *, do: Mapping[str, Any] | None = None, random_state: int | None = None
+    ) -> pd.DataFrame:
+        """Draw ``n`` units; every variable, latent ones included.
+
+        Parameters
+        ----------
+        n : int
+            Number of units.
+        do : mapping, optional
+            Hard interventions ``{variable: value}`` (category values for categorical variables).
+        random_state : int, optional
+            Seed; the same seed gives the same bytes.
+        """
+        model = self.intervene(do=do) if do else self
+        cols = model._simulate(_check_n(n), np.random.default_rng(random_state))
+        return columns_to_frame(cols, model.meta, model.variables, pd.RangeIndex(n))
+
+    def _simulate(self, n: int, rng: np.random.Generator) -> dict[str, Array]:
+        cols: dict[str, Array] = {}
+        for v in self.order:
+            cols[v] = self.mechanisms[v].sample(cols, n, rng)
+        return cols
+
+    def intervene(
+        self,
+        do: Mapping[str, Any] | None = None,
+        *,
+        equations: Mapping[str, str] | None = None,
+        categories: Mapping[str, Sequence[Any]] | None = None,
+    ) -> SCM:
+        """A new SCM with hard (``do``) and soft (``equations``) interventions applied.
+
+        ``categories`` appends categories to categorical variables first (a shift may add a hospital).
+        Replacement equations may use any variable, as long as the graph stays acyclic.
+        """
+        cats = {v: m.categories for v, m in self.meta.items() if m.vtype == "categorical"}
+        for var, new in (categories or {}).items():
+            if var not in self.meta or self.meta[var].vtype != "categorical":
+                raise SpecError(f"intervene(categories=...): {var!r} is not a categorical variable")
+            old = cats[var]
+            new = tuple(new)
+            if new[: len(old)] != old or len(set(new)) != len(new):
+                raise SpecError(
+                    f"intervene(categories=...): {list(new)} must start with {var!r}'s categories "
+                    f"{list(old)} and append new ones"
+                )
+            cats[var] = new
+        mechs = dict(self.mechanisms)
+        if equations:
+            from causaltrust.spec._equations import VarInfo, compile_equation
+
+            infos = {
+                v: VarInfo(m.vtype, cats.get(v, (0, 1) if m.vtype == "binary" else ()))
+                for v, m in self.meta.items()
+            }
+            for var, text in equations.items():
+                if var not in self.meta:
+                    raise SpecError(f"intervene(equations=...): {var!r} is not a variable")
+                eq = compile_equation(var, text, infos)
+                mechs[var] = from_equation(eq, self.meta[var].vtype, cats.get(var, ()), var)
+        for var, value in (do or {}).items():
+            if var not in self.meta:
+                raise SpecError(f"do: {var!r} is not a variable ({', '.join(self.meta)})")
+            meta = VariableMeta(var, self.meta[var].vtype, cats.get(var, ()), self.meta[var].observed)
+            size = len(value) if _is_array(value) else -1
+            internal = value_to_internal(value, meta, size, f"do[{var!r}]")
+            mechs[var] = ConstantMechanism(internal, self.meta[var].vtype)
+        prov = dict(self.provenance)
+        record = {
+            "do": {k: _plain(v) for k, v in (do or {}).items()},
+            "equations": dict(equations or {}),
+            "categories": {k: list(v) for k, v in (categories or {}).items()},
+        }
+        prov["interventions"] = [*prov.get("interventions", []), record]
+        return SCM(self.spec, mechs, categories=cats, provenance=prov)
+
+    def shift(self, name: str) -> SCM:
+        """The SCM under the spec's named shift (``shifts: {name: {do, equations, categories}}``)."""
+        shift = self.spec._shift(name)
+        return self.intervene(
+            do=shift.do or None, equations=shift.equations or None, categories=shift.categories or None
+        )
+
+    # -- counterfactuals ------------------------------------------------------------------------------
+    def counterfactual(
+        self,
+        data: pd.DataFrame,
+        do: Mapping[str, Any],
+        *,
+        random_state: int | None = None,
+        n_draws: int = 1,
+    ) -> pd.DataFrame:
+        """What each unit of ``data`` would have been under ``do`` (abduction, action, prediction).
+
+        Continuous additive-noise nodes are exact. Binary and categorical nodes draw their noise from its
+        posterior given the observed value; ``n_draws > 1`` draws several times and adds a ``draw`` index
+        level. Latent variables are recovered by inverting a noise-free observed child that is additive in
+        them; anything that cannot be inverted raises :class:`IdentificationError`.
+
+        Returns a frame with the same columns and index as ``data`` (other columns pass through).
+        ``do={}`` returns a copy of ``data``.
+        """
+        if not isinstance(do, Mapping):
+            raise DataError(f"do must be a mapping {{variable: value}}, got {type(do).__name__}")
+        if not do:
+            return _replicate(data.copy(), n_draws)
+        n, cols, index = self._factual(data, n_draws, context="counterfactual data")
+        rng = np.random.default_rng(random_state)
+        do_internal = {k: self._do_value(k, v, data, n_draws) for k, v in do.items()}
+        changed = _dag.descendants(self.parents, do_internal) - set(do_internal)
+        cols = self._complete_latents(cols, changed | set(do_internal), n)
+        noises = self._abduct(cols, [v for v in self.order if v in changed], rng, n)
+        out = dict(cols)
+        for v, value in do_internal.items():
+            out[v] = (
+                value if isinstance(value, np.ndarray) else np.full(n, value, dtype=cols_dtype(self.meta[v]))
+            )
+        for v in self.order:
+            if v in changed:
+                out[v] = self.mechanisms[v].evaluate(out, noises[v], n)
+        return self._output(data, out, index, n_draws)
+
+    def path_counterfactual(
+        self,
+        data: pd.DataFrame,
+        *,
+        source: str,
+        value: Any,
+        paths: Sequence[Sequence[str]],
+        baseline: Any = None,
+        target: str | None = None,
+        random_state: int | None = None,
+        n_draws: int = 1,
+    ) -> pd.DataFrame:
+        """Path-specific counterfactual: ``source`` set to ``value`` along ``paths`` only.
+
+        Paths are node lists along directed edges; one that stops before ``target`` (default: the spec's)
+        is a prefix and stands for every path to the target that begins with it. Every other path sees
+        ``baseline`` (default: each unit's factual value). Per-path semantics: paths sharing an edge are
+        switched independently, so a node may hold several values; each variable is reported as the value
+        that flows along its own edge into the target (see DESIGN.md).
+        """
+        target = target or self.spec.target
+        self._check_var(source, "source")
+        self._check_var(target, "target")
+        entries = self.check_paths(paths, source)
+        active = self._expand(entries, source, target)
+        n, cols, index = self._factual(data, n_draws, context="path_counterfactual data")
+        rng = np.random.default_rng(random_state)
+        meta = self.meta[source]
+        value_i = value_to_internal(value, meta, n, "path_counterfactual value")
+        base_i = (
+            None if baseline is None else value_to_internal(baseline, meta, n, "path_counterfactual baseline")
+        )
+        desc = _dag.descendants(self.parents, [source])
+        cols = self._complete_latents(cols, desc | {source}, n)
+        noises = self._abduct(cols, [v for v in self.order if v in desc], rng, n)
+        world = PathWorld(self.parents, self.mechanisms, noises, cols, source, value_i, base_i, n)
+        out = dict(cols)
+        sigs = reporting_signatures(self.parents, source, target, active, entries, self.variables)
+        for v, sig in sigs.items():
+            out[v] = world.node(v, sig)
+        if target in desc:
+            out[target] = world.node(target, frozenset(active))
+        out[source] = world.baseline
+        return self._output(data, out, index, n_draws)
+
+    # -- helpers used by effects and the audit --------------------------------------------------------
+    def check_paths(self, paths: Sequence[Sequence[str]], source: str) -> list[Path]:
+        """Validate path entries (start at ``source``, follow existing edges); return them as tuples."""
+        if isinstance(paths, str) or not isinstance(paths, Sequence):
+            raise GraphError("paths must be a list of node lists, e.g. [('A', 'Y'), ('A', 'Z')]")
+        out = []
+        edges = {(p, c) for c, pas in self.parents.items() for p in pas}
+        for i, raw in enumerate(paths):
+            if isinstance(raw, str) or not isinstance(raw, Sequence):
+                raise GraphError(f"paths[{i}]: {raw!r} is not a list of node names")
+            path = tuple(raw)
+            if len(path) < 2 or path[0] != source:
+                raise GraphError(
+                    f"paths[{i}] {list(path)}: must start at {source!r} and name at least one edge"
+                )
+            for a, b in itertools.pairwise(path):
+                if (a, b) not in edges:
+                    raise GraphError(
+                        f"paths[{i}] {list(path)}: the edge {a} -> {b} does not exist"
+                        + (f" (parents of {b}: {list(self.parents[b])})" if b in self.parents else "")
+                    )
+            out.append(path)
+        return out
+
+    def _expand(self, entries: Sequence[Path], source: str, target: str) -> list[Path]:
+        full: dict[Path, None] = {}
+        for e in entries:
+            for p in _dag.all_paths(self.parents, source, target, prefix=e):
+                full[p] = None
+        return list(full)
+
+    def _check_var(self, name: str, what: str) -> None:
+        if name not in self.meta:
+            raise SpecError(f"{what} {name!r} is not a variable ({', '.join(self.meta)})")
+
+    def _do_value(self, var: str, value: Any, data: pd.DataFrame, n_draws: int) -> float | Array:
+        self._check_var(var, "do")
+        v = value_to_internal(value, self.meta[var], len(data), f"do[{var!r}]")
+        if isinstance(v, np.ndarray) and n_draws > 1:
+            v = np.repeat(v, n_draws)
+        return v
+
+    def _factual(
+        self, data: pd.DataFrame, n_draws: int, *, context: str
+    ) -> tuple[int, dict[str, Array], pd.Index]:
+        if not isinstance(n_draws, int | np.integer) or n_draws < 1:
+            raise DataError(f"n_draws must be a positive integer, got {n_draws!r}")
+        cols = frame_to_columns(data, self.meta, self.observed, context=context, optional=self.latent)
+        n = len(data)
+        if n_draws > 1:
+            cols = {k: np.repeat(v, n_draws) for k, v in cols.items()}
+            n *= n_draws
+        return n, cols, data.index
+
+    def _complete_latents(self, cols: dict[str, Array], touched: set[str], n: int) -> dict[str, Array]:
+        """Recover latent columns needed because they, or a child of theirs, get recomputed."""
+        children = _dag.children_map(self.parents)
+        for latent in self.latent:
+            if latent in cols:
+                continue
+            needed = latent in touched or any(c in touched for c in children.get(latent, []))
+            if needed:
+                cols[latent] = self._invert_latent(latent, cols, n)
+        return cols
+
+    def _invert_latent(self, latent: str, cols: Mapping[str, Array], n: int) -> Array:
+        children = _dag.children_map(self.parents)[latent]
+        reasons = []
+        for child in children:
+            mech = self.mechanisms[child]
+            if not self.meta[child].observed:
+                reasons.append(f"{child} is latent too")
+                continue
+            if (
+                not isinstance(mech, DeterministicMechanism)
+                or mech.expr is None
+                or mech.vtype != "continuous"
+            ):
+                reasons.append(f"{child}'s mechanism is not a noise-free equation")
+                continue
+            if _degree(mech.expr, latent) != 1:
+                reasons.append(f"{child}'s equation is not additive (linear) in {latent}")
+                continue
+            others = [p for p in mech.parents if p != latent]
+            if any(p not in cols for p in others):
+                reasons.append(f"{child}'s other parents {others} are not all observed")
+                continue
+            env0 = {**{p: cols[p] for p in others}, latent: np.zeros(n)}
+            env1 = {**env0, latent: np.ones(n)}
+            h0 = np.broadcast_to(mech.expr.evaluate(env0, {}), (n,))
+            c = np.broadcast_to(mech.expr.evaluate(env1, {}), (n,)) - h0
+            if np.any(c == 0):
+                reasons.append(f"{child}'s coefficient on {latent} is 0 for some units")
+                continue
+            return np.asarray((cols[child] - h0) / c, dtype=np.float64)
+        raise IdentificationError(
+            f"the latent variable {latent!r} is not identified, and this counterfactual needs it: "
+            + "; ".join(reasons or ["it has no observed child"])
+            + ". A latent is identified when an observed child has a noise-free equation additive in it "
+            "(a measurement such as X = L + artifact(E)); otherwise include the column in the data."
+        )
+
+    def _abduct(
+        self, cols: Mapping[str, Array], nodes: Sequence[str], rng: np.random.Generator, n: int
+    ) -> dict[str, Noise]:
+        noises = {}
+        for v in nodes:
+            if v not in cols:
+                raise IdentificationError(f"{v!r} is not in the data and cannot be abducted")
+            noises[v] = self.mechanisms[v].abduct(cols[v], cols, rng, v)
+        return noises
+
+    def _output(
+        self, data: pd.DataFrame, cols: Mapping[str, Array], index: pd.Index, n_draws: int
+    ) -> pd.DataFrame:
+        names = [c for c in data.columns if c in self.meta]
+        frame = columns_to_frame(cols, self.meta, names, None)
+        extra = [c for c in data.columns if c not in self.meta]
+        if extra:
+            passthrough = data[extra].reset_index(drop=True)
+            if n_draws > 1:
+                passthrough = passthrough.loc[passthrough.index.repeat(n_draws)].reset_index(drop=True)
+            frame = pd.concat([frame, passthrough], axis=1)[list(data.columns)]
+        if n_draws > 1:
+            frame.index = pd.MultiIndex.from_arrays(
+                [index.repeat(n_draws), np.tile(np.arange(n_draws), len(index))],
+                names=[index.name, "draw"],
+            )
+        else:
+            frame.index = index
+        for c in names:
+            if data[c].dtype != frame[c].dtype and self.meta[c].vtype != "categorical":
+                with contextlib.suppress(TypeError, ValueError):
+                    frame[c] = frame[c].astype(data[c].dtype)
+        return frame
+
+    # -- persistence ----------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the SCM (spec, mechanisms, fitted estimators) to ``path`` with joblib.
+
+        Only load files you trust: fitted estimators are pickled.
+        """
+        import joblib
+
+        path = FsPath(path)
+        tmp = path.with_name(path.name + ".tmp")
+        payload = {"format": _FORMAT, "version": _FORMAT_VERSION, "spec": self.spec.to_dict(), "scm": self}
+        joblib.dump(payload, tmp, compress=3)
+        os.replace(tmp, path)  # never leave a half-written model behind
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> SCM:
+        """Read an SCM written by :meth:`save`."""
+        import joblib
+
+        path = FsPath(path)
+        if not path.is_file():
+            raise CausalTrustError(f"SCM file {str(path)!r} does not exist")
+        try:
+            payload = joblib.load(path)
+        except Exception as exc:
+            raise CausalTrustError(f"{str(path)!r} is not a causaltrust SCM file ({exc})") from None
+        if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+            raise CausalTrustError(f"{str(path)!r} is not a causaltrust SCM file")
+        if payload.get("version") != _FORMAT_VERSION:
+            raise CausalTrustError(
+                f"{str(path)!r} was written by format version {payload.get('version')}; this causaltrust "
+                f"reads version {_FORMAT_VERSION}"
+            )
+        scm = payload["scm"]
+        assert isinstance(scm, SCM)
+        return scm
+
+
+def _check_n(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise DataError(f"n must be a positive integer, got {n!r}")
+    return int(n)
+
+
+def _is_array(x: Any) -> bool:
+    return isinstance(x, np.ndarray | pd.Series | list)
+
+
+def _plain(x: Any) -> Any:
+    return x.tolist() if isinstance(x, np.ndarray | pd.Series) else x
+
+
+def cols_dtype(meta: VariableMeta) -> type:
+    return np.int64 if meta.vtype == "categorical" else np.float64
+
+
+def _replicate(df: pd.DataFrame, n_draws: int) -> pd.DataFrame:
+    if n_draws == 1:
+        return df
+    out = df.loc[df.index.repeat(n_draws)].copy()
+    out.index = pd.MultiIndex.from_arrays(
+        [df.index.repeat(n_draws), np.tile(np.arange(n_draws), len(df))], names=[df.index.name, "draw"]
+    )
+    return out
+
+
+def _degree(expr: Expr, name: str) -> int | None:
+    """Polynomial degree of ``expr`` in ``name`` when it is at most linear, else None."""
+    if isinstance(expr, Name):
+        return 1 if expr.name == name else 0
+    if isinstance(expr, NoiseTerm):
+        return None
+    if name not in expr.names:
+        return 0
+    if isinstance(expr, Op):
+        degs = [_degree(a, name) for a in expr.args]
+        if any(d is None for d in degs):
+            return None
+        ds = [d for d in degs if d is not None]
+        if expr.fn in (np.add, np.subtract):
+            return max(ds)
+        if expr.fn is np.negative:
+            return ds[0]
+        if expr.fn is np.multiply:
+            return sum(ds) if sum(ds) <= 1 else None
+        if expr.fn is np.divide:
+            return ds[0] if ds[1] == 0 else None
+    return None

@@ -1,0 +1,135 @@
+"""Loading trust specs from YAML files, YAML text or dicts, with errors that point at the line."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from causaltrust.exceptions import CausalTrustError, SpecError
+from causaltrust.spec._schema import TrustSpec
+
+__all__ = ["dump_spec", "load_spec"]
+
+
+def load_spec(source: str | os.PathLike[str] | Mapping[str, Any] | TrustSpec) -> TrustSpec:
+    """Load and validate a trust spec.
+
+    Parameters
+    ----------
+    source : path, YAML text, dict or TrustSpec
+        A path to a ``.yaml``/``.yml`` file, a YAML document as a string, or the same content as a dict.
+
+    Returns
+    -------
+    TrustSpec
+
+    Raises
+    ------
+    SpecError
+        For anything malformed, naming the key, the line (for YAML) and the fix. Graph problems (cycles,
+        paths along missing edges) raise :class:`~causaltrust.exceptions.GraphError`, a SpecError.
+
+    Examples
+    --------
+    >>> import causaltrust as ct
+    >>> spec = ct.load_spec('''
+    ... target: Y
+    ... variables:
+    ...   X: {type: continuous, equation: "normal(0, 1)"}
+    ...   Y: {type: continuous, equation: "2*X + normal(0, 1)"}
+    ... ''')
+    >>> spec.features
+    ['X']
+    """
+    if isinstance(source, TrustSpec):
+        return source
+    text: str | None = None
+    origin = "spec"
+    if isinstance(source, Mapping):
+        data: Any = dict(source)
+    elif isinstance(source, str | os.PathLike):
+        path = Path(source)
+        looks_like_path = isinstance(source, os.PathLike) or (
+            "\n" not in str(source) and str(source).endswith((".yaml", ".yml"))
+        )
+        if looks_like_path:
+            if not path.is_file():
+                raise SpecError(f"spec file {str(path)!r} does not exist")
+            text = path.read_text(encoding="utf-8")
+            origin = str(path)
+        else:
+            text = str(source)
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise SpecError(f"{origin}:{where}: not valid YAML ({problem})") from None
+    else:
+        raise SpecError(f"load_spec expects a YAML path, YAML text or a dict, got {type(source).__name__}")
+    if not isinstance(data, Mapping):
+        raise SpecError(f"{origin}: the spec must be a mapping with 'target:' and 'variables:' at the top")
+    try:
+        return TrustSpec.model_validate(data)
+    except ValidationError as exc:
+        raise _to_spec_error(exc, text, origin) from None
+
+
+def _to_spec_error(exc: ValidationError, text: str | None, origin: str) -> CausalTrustError:
+    lines = []
+    for err in exc.errors():
+        original = err.get("ctx", {}).get("error")
+        loc = ".".join(str(p) for p in err["loc"])
+        if isinstance(original, CausalTrustError):
+            if len(exc.errors()) == 1:
+                return type(original)(f"{origin}: {original}")
+            lines.append(str(original))
+            continue
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key {err['loc'][-1]!r} (check its spelling against the spec schema in DESIGN.md)"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        line = _line_of(text, err["loc"]) if text else None
+        where = f" (line {line})" if line else ""
+        lines.append(f"{loc or '<top>'}{where}: {msg}")
+    return SpecError(f"{origin}: " + "\n  ".join(lines))
+
+
+def _line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
+    """1-based line of the deepest YAML node along ``loc`` that exists."""
+    try:
+        node: Any = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            nxt = None
+            for k, v in node.value:
+                if k.value == str(key):
+                    line, nxt = k.start_mark.line + 1, v
+                    break
+            if nxt is None:
+                return line if line is not None else node.start_mark.line + 1
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def dump_spec(spec: TrustSpec, path: str | os.PathLike[str] | None = None) -> str:
+    """Write ``spec`` as YAML (to ``path`` when given) and return the text."""
+    text = yaml.safe_dump(spec.to_dict(), sort_keys=False, default_flow_style=None, width=110)
+    if path is not None:
+        Path(path).write_text(text, encoding="utf-8")
+    return text
