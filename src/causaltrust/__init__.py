@@ -5,7 +5,12 @@
 >>> df = scm.sample(1_000, random_state=0)
 """
 
-from causaltrust import graph, scenarios
+from causaltrust import (
+    graph,
+    report,
+    scenarios,
+)
+from causaltrust.audit import TrustReport, audit  # ct.audit is the function; the subpackage stays importable
 from causaltrust.exceptions import CausalTrustError, DataError, GraphError, IdentificationError, SpecError
 from causaltrust.scm import SCM, Effect, EffectDecomposition, decompose_effects, path_effect
 from causaltrust.spec import TrustSpec, dump_spec, load_spec
@@ -21,12 +26,15 @@ __all__ = [
     "GraphError",
     "IdentificationError",
     "SpecError",
+    "TrustReport",
     "TrustSpec",
     "__version__",
+    "audit",
     "decompose_effects",
     "dump_spec",
     "graph",
     "load_spec",
     "path_effect",
+    "report",
     "scenarios",
 ]

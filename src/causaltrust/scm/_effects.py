@@ -13,7 +13,7 @@ from causaltrust import _dag
 from causaltrust.exceptions import DataError, SpecError
 from causaltrust.scm._data import value_to_internal
 from causaltrust.scm._mechanisms import Mechanism, Noise
-from causaltrust.scm._model import SCM
+from causaltrust.scm._model import SCM, stream
 from causaltrust.scm._paths import PathWorld
 
 __all__ = ["Effect", "EffectDecomposition", "decompose_effects", "path_effect", "path_effects"]
@@ -73,7 +73,7 @@ def _unit_contrasts(
     n = int(n)
     meta = scm.meta[source]
     value_i = value_to_internal(value, meta, n, "path_effect value")
-    rng = np.random.default_rng(random_state)
+    rng = stream(random_state, "path_effect")
     # The simulated units live in the world where the source is at baseline; every other world reuses
     # their noise (common random numbers), so contrasts are per unit and have low variance.
     base_model = scm.intervene(do={source: baseline})

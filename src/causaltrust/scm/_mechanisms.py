@@ -99,6 +99,13 @@ class Mechanism:
         """E[node | parents] for binary nodes; the node itself (noise kept) for continuous ones."""
         return self.evaluate(env, noise, n)
 
+    def mean(self, env: Env, n: int, variable: str) -> Array:
+        """E[node | parents] (P(node = 1) for binary nodes), integrating the noise out."""
+        # Generic fallback: Monte-Carlo over prior noise with a fixed stream (deterministic output).
+        rng = np.random.default_rng(0)
+        draws = [self.evaluate(env, self.draw_noise(n, rng), n).astype(np.float64) for _ in range(64)]
+        return np.mean(draws, axis=0)
+
     def _anchor_parents(self, env: Env) -> dict[str, Array]:
         return {p: env[p] for p in self.parents}
 
@@ -146,21 +153,29 @@ class DeterministicMechanism(Mechanism):
         vtype: VarType,
         variable: str,
         categories: tuple[object, ...] = (),
-        expr: Expr | None = None,
+        eq: CompiledEquation | None = None,
     ) -> None:
         self.parents = parents
         self.fn = fn
         self.vtype = vtype
         self.variable = variable
         self.categories = categories
-        self.expr = expr
-        self.description = "deterministic equation"
+        self.eq = eq
+        self.description = f"deterministic: {eq.text}" if eq is not None else "deterministic"
+
+    @property
+    def expr(self) -> Expr | None:
+        """The equation's expression tree (None for a deterministic function without equation)."""
+        return self.eq.expr if self.eq is not None else None
 
     def draw_noise(self, n: int, rng: np.random.Generator) -> Noise:
         return Noise(None)
 
     def abduct(self, value: Array, env: Env, rng: np.random.Generator, variable: str) -> Noise:
         return Noise(None, value=value, parents=self._anchor_parents(env))
+
+    def mean(self, env: Env, n: int, variable: str) -> Array:
+        return self.evaluate(env, Noise(None), n)
 
     def evaluate(self, env: Env, noise: Noise, n: int) -> Array:
         out = _broadcast(self.fn(env), n)
@@ -204,10 +219,12 @@ class AdditiveNoiseMechanism(Mechanism):
         h: Callable[[Env], Array | float],
         draw: Callable[[int, np.random.Generator], Array],
         description: str = "additive noise",
+        noise_mean: float = 0.0,
     ) -> None:
         self.parents = parents
         self.h = h
         self.draw = draw
+        self.noise_mean = noise_mean
         self.vtype = "continuous"
         self.description = description
 
@@ -228,6 +245,9 @@ class AdditiveNoiseMechanism(Mechanism):
         if noise.value is not None:
             return noise.value + (h_new - noise.extra)
         return _broadcast(h_new + noise.eps, n)
+
+    def mean(self, env: Env, n: int, variable: str) -> Array:
+        return _broadcast(self.h(env), n) + self.noise_mean
 
 
 class NoiseEquationMechanism(Mechanism):
@@ -329,6 +349,9 @@ class BernoulliMechanism(Mechanism):
     def expectation(self, env: Env, noise: Noise, n: int, variable: str) -> Array:
         return self._prob(env, n)
 
+    def mean(self, env: Env, n: int, variable: str) -> Array:
+        return self._prob(env, n)
+
 
 class CategoricalMechanism(Mechanism):
     """Gumbel-max: ``node = argmax_k(log p_k(parents) + G_k)`` with standard Gumbel G_k.
@@ -392,7 +415,10 @@ class CategoricalMechanism(Mechanism):
         trunc[np.arange(n), codes] = top
         with np.errstate(invalid="ignore"):
             eps = trunc - logp  # standard Gumbel noise; -inf - -inf where p = 0 → nan, never chosen
-        eps = np.where(np.isneginf(logp), 0.0, eps)
+        # A category with probability 0 says nothing about its Gumbel: its posterior is the prior.
+        impossible = np.isneginf(logp)
+        if impossible.any():
+            eps = np.where(impossible, rng.gumbel(size=(n, self.k)), eps)
         return Noise(eps, value=value, parents=self._anchor_parents(env))
 
     def evaluate(self, env: Env, noise: Noise, n: int) -> Array:
@@ -407,6 +433,9 @@ class CategoricalMechanism(Mechanism):
             f"effects on categorical {variable!r} are not defined as one number; use a binary or continuous "
             "target (or an indicator variable such as (Y == 'high'))"
         )
+
+    def mean(self, env: Env, n: int, variable: str) -> Array:
+        return self.expectation(env, Noise(None), n, variable)
 
 
 class EmpiricalMechanism(Mechanism):
@@ -430,61 +459,91 @@ class EmpiricalMechanism(Mechanism):
         return np.asarray(noise.eps)
 
 
+class _EqPart:
+    """A picklable callable evaluating one part of a compiled equation on parent columns."""
+
+    def __init__(self, eq: CompiledEquation, part: Literal["p", "expr", "h"]) -> None:
+        self.eq = eq
+        self.part = part
+
+    def __call__(self, env: Env) -> Array | float:
+        if self.part == "p":
+            expr = self.eq.p
+        elif self.part == "expr":
+            expr = self.eq.expr
+        else:
+            expr = self.eq.additive.h if self.eq.additive is not None else None
+        assert expr is not None
+        return expr.evaluate(env, {})
+
+
+class _EqProbs:
+    """Category probabilities (n, K) of a ``categorical([...])`` equation, normalised per unit."""
+
+    def __init__(self, eq: CompiledEquation) -> None:
+        self.eq = eq
+
+    def __call__(self, env: Env, n: int) -> Array:
+        variable = self.eq.variable
+        cols = [e.evaluate(env, {}) for e in self.eq.probs]
+        if all(isinstance(c, float) for c in cols):
+            mat = np.asarray(cols, dtype=np.float64)[None, :]
+        else:
+            mat = np.column_stack([_broadcast(c, n) for c in cols])
+        if self.eq.logits:
+            mat = np.exp(mat - mat.max(axis=1, keepdims=True))
+        elif np.any(mat < 0):
+            raise DataError(f"a category probability of {variable!r} is negative")
+        total = mat.sum(axis=1, keepdims=True)
+        if np.any(total <= 0):
+            raise DataError(f"the category probabilities of {variable!r} sum to 0 for some units")
+        return mat / total
+
+
+class _EqNoise:
+    """Total additive noise ``sum_j c_j * (loc_j + scale_j * eps_j)`` of a homoscedastic equation."""
+
+    def __init__(self, eq: CompiledEquation) -> None:
+        self.eq = eq
+
+    def terms(self) -> list[tuple[float, NoiseTerm, float, float]]:
+        assert self.eq.additive is not None
+        return [
+            (float(c.value), t, float(t.loc.value), float(t.scale.value))  # type: ignore[attr-defined]
+            for c, t in self.eq.additive.terms
+        ]
+
+    def mean(self) -> float:
+        return sum(c * (loc + scale * t.eps_mean) for c, t, loc, scale in self.terms())
+
+    def __call__(self, n: int, rng: np.random.Generator) -> Array:
+        total: Array | None = None
+        for c, t, loc, scale in self.terms():
+            eps = t.draw(n, rng)
+            part = eps if (c * scale == 1.0) else (c * scale) * eps
+            if c * loc != 0.0:
+                part = part + c * loc
+            total = part if total is None else total + part
+        assert total is not None
+        return total
+
+
 def from_equation(
     eq: CompiledEquation, vtype: VarType, categories: tuple[object, ...], variable: str
 ) -> Mechanism:
-    """The mechanism of a compiled spec equation."""
-    empty: dict[int, Array] = {}
+    """The mechanism of a compiled spec equation (picklable: it keeps the equation, not closures)."""
     if eq.kind == "bernoulli":
-        p_expr = eq.p
-        assert p_expr is not None
-
-        def p(env: Env) -> Array | float:
-            return p_expr.evaluate(env, empty)
-
-        return BernoulliMechanism(eq.parents, p, variable, f"bernoulli: {eq.text}")
+        return BernoulliMechanism(eq.parents, _EqPart(eq, "p"), variable, f"bernoulli: {eq.text}")
     if eq.kind == "categorical":
-        exprs = eq.probs
-        logits = eq.logits
-
-        def probs(env: Env, n: int) -> Array:
-            cols = [e.evaluate(env, empty) for e in exprs]
-            if all(isinstance(c, float) for c in cols):
-                mat = np.asarray(cols, dtype=np.float64)[None, :]
-            else:
-                mat = np.column_stack([_broadcast(c, n) for c in cols])
-            if logits:
-                mat = np.exp(mat - mat.max(axis=1, keepdims=True))
-            elif np.any(mat < 0):
-                raise DataError(f"a category probability of {variable!r} is negative")
-            total = mat.sum(axis=1, keepdims=True)
-            if np.any(total <= 0):
-                raise DataError(f"the category probabilities of {variable!r} sum to 0 for some units")
-            return mat / total
-
-        return CategoricalMechanism(eq.parents, probs, len(categories), variable, f"categorical: {eq.text}")
-    expr = eq.expr
-    assert expr is not None
-    if eq.kind == "deterministic":
-        return DeterministicMechanism(
-            eq.parents, lambda env: expr.evaluate(env, empty), vtype, variable, categories, expr
+        return CategoricalMechanism(
+            eq.parents, _EqProbs(eq), len(categories), variable, f"categorical: {eq.text}"
         )
+    if eq.kind == "deterministic":
+        return DeterministicMechanism(eq.parents, _EqPart(eq, "expr"), vtype, variable, categories, eq)
     form = eq.additive
     if form is not None and form.constant:
-        h_expr = form.h
-        terms = [(float(c.value), t, float(t.loc.value), float(t.scale.value)) for c, t in form.terms]  # type: ignore[attr-defined]
-
-        def draw(n: int, rng: np.random.Generator) -> Array:
-            total: Array | None = None
-            for c, t, loc, scale in terms:
-                eps = t.draw(n, rng)
-                part = eps if (c * scale == 1.0) else (c * scale) * eps
-                if c * loc != 0.0:
-                    part = part + c * loc
-                total = part if total is None else total + part
-            assert total is not None
-            return total
-
-        return AdditiveNoiseMechanism(eq.parents, lambda env: h_expr.evaluate(env, empty), draw,
-                                      f"additive noise: {eq.text}")  # fmt: skip
+        noise = _EqNoise(eq)
+        return AdditiveNoiseMechanism(
+            eq.parents, _EqPart(eq, "h"), noise, f"additive noise: {eq.text}", noise_mean=noise.mean()
+        )
     return NoiseEquationMechanism(eq)

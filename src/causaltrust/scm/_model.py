@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path as FsPath
 from typing import Any
@@ -222,10 +223,13 @@ class SCM:
     def counterfactual(
         self,
         data: pd.DataFrame,
-        do: Mapping[str, Any],
+        do: Mapping[str, Any] | None = None,
         *,
+        equations: Mapping[str, str] | None = None,
+        shift: str | None = None,
         random_state: int | None = None,
         n_draws: int = 1,
+        include_latent: bool = False,
     ) -> pd.DataFrame:
         """What each unit of ``data`` would have been under ``do`` (abduction, action, prediction).
 
@@ -234,28 +238,46 @@ class SCM:
         level. Latent variables are recovered by inverting a noise-free observed child that is additive in
         them; anything that cannot be inverted raises :class:`IdentificationError`.
 
-        Returns a frame with the same columns and index as ``data`` (other columns pass through).
-        ``do={}`` returns a copy of ``data``.
+        ``equations`` (or the spec's named ``shift``) replaces mechanisms instead of fixing values: the same
+        units under a mechanism shift. A replaced node keeps its abducted noise where the old and new
+        mechanisms share a noise representation (additive noise, Bernoulli, Gumbel) and draws fresh prior
+        noise otherwise.
+
+        Returns a frame with the same columns and index as ``data`` (other columns pass through; with
+        ``include_latent=True`` the recovered latent variables are appended). With nothing to change,
+        returns a copy of ``data``.
         """
-        if not isinstance(do, Mapping):
+        if do is not None and not isinstance(do, Mapping):
             raise DataError(f"do must be a mapping {{variable: value}}, got {type(do).__name__}")
-        if not do:
+        do = dict(do or {})
+        if not do and not equations and shift is None and not include_latent:
             return _replicate(data.copy(), n_draws)
         n, cols, index = self._factual(data, n_draws, context="counterfactual data")
-        rng = np.random.default_rng(random_state)
+        rng = stream(random_state, "counterfactual")
+        target_model = self.shift(shift) if shift is not None else self
+        if equations:
+            target_model = target_model.intervene(equations=equations)
+        replaced = {v for v in self.order if target_model.mechanisms[v] is not self.mechanisms[v]}
         do_internal = {k: self._do_value(k, v, data, n_draws) for k, v in do.items()}
-        changed = _dag.descendants(self.parents, do_internal) - set(do_internal)
-        cols = self._complete_latents(cols, changed | set(do_internal), n)
+        replaced -= set(do_internal)
+        changed = (_dag.descendants(self.parents, set(do_internal) | replaced) | replaced) - set(do_internal)
+        latents = set(self.latent) if include_latent else set()
+        cols = self._complete_latents(cols, changed | set(do_internal) | latents, n)
         noises = self._abduct(cols, [v for v in self.order if v in changed], rng, n)
+        for v in replaced:
+            noises[v] = _portable_noise(self.mechanisms[v], target_model.mechanisms[v], noises[v], n, rng)
         out = dict(cols)
         for v, value in do_internal.items():
             out[v] = (
                 value if isinstance(value, np.ndarray) else np.full(n, value, dtype=cols_dtype(self.meta[v]))
             )
-        for v in self.order:
+        # A shifted model may have more categories (a new hospital): decode with its metadata.
+        meta = target_model.meta
+        for v in target_model.order:
             if v in changed:
-                out[v] = self.mechanisms[v].evaluate(out, noises[v], n)
-        return self._output(data, out, index, n_draws)
+                out[v] = target_model.mechanisms[v].evaluate(out, noises[v], n)
+        extra = [v for v in self.latent if include_latent and v in out and v not in data.columns]
+        return self._output(data, out, index, n_draws, extra=extra, meta=meta)
 
     def path_counterfactual(
         self,
@@ -283,7 +305,7 @@ class SCM:
         entries = self.check_paths(paths, source)
         active = self._expand(entries, source, target)
         n, cols, index = self._factual(data, n_draws, context="path_counterfactual data")
-        rng = np.random.default_rng(random_state)
+        rng = stream(random_state, "path_counterfactual")
         meta = self.meta[source]
         value_i = value_to_internal(value, meta, n, "path_counterfactual value")
         base_i = (
@@ -301,6 +323,16 @@ class SCM:
             out[target] = world.node(target, frozenset(active))
         out[source] = world.baseline
         return self._output(data, out, index, n_draws)
+
+    def expectation(self, data: pd.DataFrame, variable: str) -> Array:
+        """E[variable | its parents] for each row of ``data`` (P(variable = 1) for binary variables).
+
+        Latent parents are recovered from the data as in :meth:`counterfactual`.
+        """
+        self._check_var(variable, "variable")
+        n, cols, _ = self._factual(data, 1, context="expectation data")
+        cols = self._complete_latents(cols, {variable}, n)
+        return np.asarray(self.mechanisms[variable].mean(cols, n, variable), dtype=np.float64)
 
     # -- helpers used by effects and the audit --------------------------------------------------------
     def check_paths(self, paths: Sequence[Sequence[str]], source: str) -> list[Path]:
@@ -415,16 +447,24 @@ class SCM:
         return noises
 
     def _output(
-        self, data: pd.DataFrame, cols: Mapping[str, Array], index: pd.Index, n_draws: int
+        self,
+        data: pd.DataFrame,
+        cols: Mapping[str, Array],
+        index: pd.Index,
+        n_draws: int,
+        *,
+        extra: Sequence[str] = (),
+        meta: Mapping[str, VariableMeta] | None = None,
     ) -> pd.DataFrame:
+        meta = meta or self.meta
         names = [c for c in data.columns if c in self.meta]
-        frame = columns_to_frame(cols, self.meta, names, None)
-        extra = [c for c in data.columns if c not in self.meta]
-        if extra:
-            passthrough = data[extra].reset_index(drop=True)
+        frame = columns_to_frame(cols, meta, [*names, *extra], None)
+        other = [c for c in data.columns if c not in self.meta]
+        if other:
+            passthrough = data[other].reset_index(drop=True)
             if n_draws > 1:
                 passthrough = passthrough.loc[passthrough.index.repeat(n_draws)].reset_index(drop=True)
-            frame = pd.concat([frame, passthrough], axis=1)[list(data.columns)]
+            frame = pd.concat([frame, passthrough], axis=1)[[*data.columns, *extra]]
         if n_draws > 1:
             frame.index = pd.MultiIndex.from_arrays(
                 [index.repeat(n_draws), np.tile(np.arange(n_draws), len(index))],
@@ -474,6 +514,43 @@ class SCM:
         scm = payload["scm"]
         assert isinstance(scm, SCM)
         return scm
+
+
+def _portable_noise(old: Mechanism, new: Mechanism, noise: Noise, n: int, rng: np.random.Generator) -> Noise:
+    """Noise abducted under ``old`` in a form ``new`` can replay (no anchor: the mechanism changed)."""
+    from causaltrust.scm._mechanisms import (
+        AdditiveNoiseMechanism,
+        BernoulliMechanism,
+        CategoricalMechanism,
+    )
+
+    if isinstance(new, DeterministicMechanism | ConstantMechanism):
+        return Noise(None)
+    if isinstance(old, AdditiveNoiseMechanism) and isinstance(new, AdditiveNoiseMechanism):
+        return Noise(noise.eps)
+    if isinstance(old, BernoulliMechanism) and isinstance(new, BernoulliMechanism):
+        return Noise(noise.eps)
+    if isinstance(old, CategoricalMechanism) and isinstance(new, CategoricalMechanism):
+        eps = noise.eps
+        if new.k > old.k:  # appended categories: their Gumbels are independent of the observed ones
+            eps = np.column_stack([eps, rng.gumbel(size=(n, new.k - old.k))])
+        return Noise(eps[:, : new.k])
+    return new.draw_noise(n, rng)
+
+
+def stream(random_state: int | None, purpose: str) -> np.random.Generator:
+    """An independent generator per operation.
+
+    ``sample(random_state=s)`` uses the plain seed. Abduction must not reuse those draws: with the same
+    seed it would couple the abducted noise to the very uniforms that generated the data (a unit's
+    Bernoulli noise would track its protected attribute), biasing every counterfactual. Each purpose
+    therefore gets its own SeedSequence stream.
+    """
+    if random_state is None:
+        return np.random.default_rng()
+    if isinstance(random_state, bool) or not isinstance(random_state, int | np.integer):
+        raise DataError(f"random_state must be an int or None, got {random_state!r}")
+    return np.random.default_rng([int(random_state), zlib.crc32(purpose.encode())])
 
 
 def _check_n(n: Any) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy.special import expit
@@ -193,6 +193,11 @@ class CompiledEquation:
     probs: tuple[Expr, ...] = ()  # categorical probabilities (or logits)
     logits: bool = False
     noise_terms: tuple[NoiseTerm, ...] = ()
+    infos: tuple[tuple[str, VarInfo], ...] = ()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The compiled tree holds closures; pickles carry the text and recompile it (same checks, same tree).
+        return (compile_equation, (self.variable, self.text, dict(self.infos)))
 
 
 class _Compiler:
@@ -593,4 +598,9 @@ def compile_equation(variable: str, text: str, variables: Mapping[str, VarInfo])
     """
     if not isinstance(text, str) or not text.strip():
         raise SpecError(f"equation of {variable!r} is empty; write an expression such as 'normal(0, 1)'")
-    return _Compiler(variable, text, variables).compile()
+    eq = _Compiler(variable, text, variables).compile()
+    # Keep only what the equation references (plus itself) so pickles stay small.
+    keep = {variable, *eq.parents}
+    infos = tuple((k, v) for k, v in variables.items() if k in keep)
+    object.__setattr__(eq, "infos", infos)
+    return eq

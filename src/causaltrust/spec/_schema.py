@@ -381,6 +381,15 @@ class TrustSpec(BaseModel):
         if spec.type == "continuous" and not isinstance(value, int | float):
             raise SpecError(f"shifts.{sname}.do: {var} is continuous; {value!r} is not a number")
 
+    def __eq__(self, other: object) -> bool:
+        # Compare the declared content only: the private compiled equations are derived from it and
+        # their AST nodes compare by identity, which made two loads of the same spec unequal.
+        if not isinstance(other, TrustSpec):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
+    __hash__ = None  # type: ignore[assignment]  # dict fields: use the .hash property
+
     # -- public views ---------------------------------------------------------------------------------
     @property
     def protected(self) -> str | None:

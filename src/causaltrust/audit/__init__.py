@@ -1,0 +1,21 @@
+"""Trust audits: accuracy, fairness, robustness, privacy and explainability as interventional tests."""
+
+from causaltrust.audit._audit import OBJECTIVES, audit, build_context
+from causaltrust.audit._context import AuditContext, AuditOptions, UnitWorlds
+from causaltrust.audit._model import ModelAdapter
+from causaltrust.audit._report import METRICS, Metric, MetricInfo, TrustReport, metric_info
+
+__all__ = [
+    "METRICS",
+    "OBJECTIVES",
+    "AuditContext",
+    "AuditOptions",
+    "Metric",
+    "MetricInfo",
+    "ModelAdapter",
+    "TrustReport",
+    "UnitWorlds",
+    "audit",
+    "build_context",
+    "metric_info",
+]

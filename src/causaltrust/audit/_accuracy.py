@@ -1,0 +1,160 @@
+"""Accuracy: observational, interventional (under the spec's shifts) and against fair-world labels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from causaltrust import _dag
+from causaltrust.audit._context import AuditContext
+from causaltrust.audit._model import ModelAdapter
+from causaltrust.audit._report import Metric
+from causaltrust.exceptions import DataError
+from causaltrust.scm._data import frame_to_columns, value_to_internal
+from causaltrust.scm._paths import PathWorld
+
+__all__ = ["accuracy_metrics", "fair_world_labels", "score_metrics", "shift_data"]
+
+Array = np.ndarray
+_EPS = 1e-12
+
+
+def _log_loss_per_unit(y: Array, p: Array) -> Array:
+    p = np.clip(p, 1e-15, 1 - 1e-15)
+    return -(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+
+def _auc(y: Array, s: Array) -> float:
+    """ROC AUC by the rank-sum formula (ties get average ranks); NaN with a single class."""
+    from scipy.stats import rankdata
+
+    pos = y == 1
+    n_pos = int(pos.sum())
+    n_neg = len(y) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(s)
+    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def score_metrics(
+    ctx: AuditContext, prefix_name: str, y: Array, model: ModelAdapter, X: object
+) -> list[Metric]:
+    """Observational-style metrics of ``model`` on (X, y)."""
+    scores = model.scores(X)  # type: ignore[arg-type]
+    if model.task == "regression":
+        sq = (scores - y) ** 2
+        rmse = ctx.stat_metric(
+            "accuracy.rmse", lambda i: float(np.sqrt(sq[i].mean())), len(y), method="bootstrap over units"
+        )
+        ss_tot = float(((y - y.mean()) ** 2).sum())
+
+        def r2(i: Array) -> float:
+            yi = y[i]
+            tot = float(((yi - yi.mean()) ** 2).sum())
+            return 1.0 - float(sq[i].sum()) / tot if tot > 0 else float("nan")
+
+        del ss_tot
+        return [rmse, ctx.stat_metric("accuracy.r2", r2, len(y))]
+    labels = model.labels(X, scores)  # type: ignore[arg-type]
+    out = [ctx.mean_metric(prefix_name, (labels == y).astype(np.float64))]
+    if prefix_name == "accuracy.observational":
+        probs = model.probabilities(X)  # type: ignore[arg-type]
+        s = probs if probs is not None else scores
+        out.append(ctx.stat_metric("accuracy.auc", lambda i: _auc(y[i], s[i]), len(y)))
+        if probs is not None:
+            out.append(ctx.mean_metric("accuracy.log_loss", _log_loss_per_unit(y, probs)))
+    return out
+
+
+def shift_data(ctx: AuditContext, name: str, purpose: str) -> object:
+    """A sample from the spec's shift ``name`` (``purpose`` keeps evaluation and adaptation rows apart)."""
+    n = ctx.options.shift_n or len(ctx.data)
+    seed = int(ctx.rng(f"shift:{name}:{purpose}").integers(0, 2**31 - 1))
+    return ctx.scm.shift(name).sample(n, random_state=seed)
+
+
+def accuracy_metrics(ctx: AuditContext) -> list[Metric]:
+    """``accuracy.*``: observational, per shift (adapted when the model can), interventional, fair world."""
+    spec = ctx.spec
+    y = ctx.data[spec.target].to_numpy(dtype=np.float64)
+    X = ctx.data[spec.features]
+    metrics = score_metrics(ctx, "accuracy.observational", y, ctx.model, X)
+    if ctx.model.task == "regression":
+        return metrics
+    shift_values: list[float] = []
+    unadapted_values: list[float] = []
+    for name in spec.shifts:
+        df = shift_data(ctx, name, "evaluate")
+        ys = df[spec.target].to_numpy(dtype=np.float64)  # type: ignore[index]
+        Xs = df[spec.features]  # type: ignore[index]
+        try:
+            raw = (ctx.model.labels(Xs) == ys).astype(np.float64)
+        except DataError as exc:
+            raise DataError(f"on data sampled from shift {name!r}: {exc}") from exc
+        unadapted_values.append(float(raw.mean()))
+        adapted = ctx.model.adapt(shift_data(ctx, name, "adapt")[spec.features])  # type: ignore[index]
+        correct = raw if adapted is None else (adapted.labels(Xs) == ys).astype(np.float64)
+        m = ctx.mean_metric(
+            f"accuracy.shift[{name}]",
+            correct,
+            method="adapted on an unlabeled sample of the shift" if adapted is not None else "",
+        )
+        metrics.append(m)
+        shift_values.append(m.value)
+    if shift_values:
+        metrics.append(
+            ctx.metric("accuracy.interventional", float(np.mean(shift_values)), method="mean over shifts")
+        )
+        metrics.append(
+            ctx.metric("accuracy.interventional_worst", float(np.min(shift_values)), method="worst shift")
+        )
+        metrics.append(
+            ctx.metric(
+                "accuracy.interventional_unadapted",
+                float(np.mean(unadapted_values)),
+                method="mean over shifts, model not adapted",
+            )
+        )
+    if spec.fairness is not None:
+        y_fw = fair_world_labels(ctx)
+        labels = np.repeat(ctx.model.labels(X), ctx.worlds.n_draws)
+        correct = ctx.worlds.per_unit((labels == y_fw).astype(np.float64))
+        metrics.append(
+            ctx.mean_metric(
+                "accuracy.fair_world",
+                correct,
+                method="against path-counterfactual labels with the unfair paths blocked",
+            )
+        )
+        ctx.notes.append(
+            "Fair-world labels are path counterfactuals of the target with the protected attribute at its "
+            "baseline along the unfair paths; Bernoulli/categorical noise couplings used for them are "
+            "assumptions, not facts learnable from data."
+        )
+    return metrics
+
+
+def fair_world_labels(ctx: AuditContext) -> Array:
+    """Each unit's target with the protected attribute at ``fairness.baseline`` along the unfair paths.
+
+    One value per unit and draw (``n_units * n_draws``), abducted with the audit's SCM.
+    """
+    spec = ctx.spec
+    assert spec.fairness is not None
+    scm = ctx.scm
+    a = spec.fairness.protected
+    n_draws = ctx.worlds.n_draws
+    cols = frame_to_columns(ctx.data, scm.meta, scm.observed, context="audit data", optional=scm.latent)
+    n = len(ctx.data) * n_draws
+    if n_draws > 1:
+        cols = {k: np.repeat(v, n_draws) for k, v in cols.items()}
+    desc = _dag.descendants(scm.parents, [a])
+    cols = scm._complete_latents(cols, desc | {a}, n)
+    rng = ctx.rng("accuracy.fair_world")
+    noises = scm._abduct(cols, [v for v in scm.order if v in desc], rng, n)
+    value = value_to_internal(spec.fairness.baseline, scm.meta[a], n, "fairness.baseline")
+    world = PathWorld(scm.parents, scm.mechanisms, noises, cols, a, value, None, n)
+    active = scm._expand(spec.unfair_paths(), a, spec.target)
+    if spec.target not in desc or not active:
+        return cols[spec.target]
+    return world.node(spec.target, frozenset(active))

@@ -1,0 +1,327 @@
+"""TrustReport: named metrics with intervals, better directions and pass/fail against thresholds."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+from causaltrust.exceptions import CausalTrustError
+
+__all__ = ["METRICS", "Metric", "MetricInfo", "TrustReport", "metric_info"]
+
+Better = Literal["higher", "lower", "zero"]
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """What a metric means and which direction is better (``zero``: closer to 0, compared by |value|)."""
+
+    better: Better
+    description: str
+
+
+# The names are fixed by DESIGN.md ("Trust metrics"); reports, benchmarks and outside checks read them.
+# ``name[qualifier]`` variants (per environment, shift, level, path) share their base name's entry.
+METRICS: dict[str, MetricInfo] = {
+    "accuracy.observational": MetricInfo("higher", "accuracy on the test data"),
+    "accuracy.auc": MetricInfo("higher", "ROC AUC on the test data"),
+    "accuracy.log_loss": MetricInfo("lower", "log-loss on the test data"),
+    "accuracy.rmse": MetricInfo("lower", "root mean squared error on the test data"),
+    "accuracy.r2": MetricInfo("higher", "coefficient of determination on the test data"),
+    "accuracy.shift": MetricInfo("higher", "accuracy on data sampled from a shifted SCM"),
+    "accuracy.interventional": MetricInfo("higher", "mean accuracy over the spec's shifts"),
+    "accuracy.interventional_worst": MetricInfo("higher", "worst accuracy over the spec's shifts"),
+    "accuracy.interventional_unadapted": MetricInfo(
+        "higher", "mean accuracy over the shifts without adapt()"
+    ),
+    "accuracy.fair_world": MetricInfo("higher", "accuracy against fair-world labels (unfair paths blocked)"),
+    "fairness.demographic_parity_difference": MetricInfo(
+        "zero", "max - min selection rate over protected groups (fairlearn's definition)"
+    ),
+    "fairness.equalized_odds_difference": MetricInfo(
+        "zero", "max of the TPR and FPR group differences (fairlearn's definition)"
+    ),
+    "fairness.counterfactual_effect": MetricInfo(
+        "zero", "mean change of the output when A is set from baseline to value on every path (Kusner)"
+    ),
+    "fairness.unfair_path_effect": MetricInfo("zero", "effect of A on the output along the unfair paths"),
+    "fairness.fair_path_effect": MetricInfo(
+        "higher", "effect of A on the output along the fair paths (legitimate; informative, not a defect)"
+    ),
+    "fairness.interaction_effect": MetricInfo(
+        "zero", "total - unfair - fair: the non-additive part of A's effect on the output"
+    ),
+    "fairness.ctf_de": MetricInfo("zero", "counterfactual direct effect (Plečko-Bareinboim)"),
+    "fairness.ctf_ie": MetricInfo("zero", "counterfactual indirect effect (Plečko-Bareinboim)"),
+    "fairness.ctf_se": MetricInfo("zero", "counterfactual spurious effect (Plečko-Bareinboim)"),
+    "robustness.environment_accuracy": MetricInfo("higher", "accuracy within one environment"),
+    "robustness.worst_environment_accuracy": MetricInfo("higher", "worst accuracy over environments"),
+    "robustness.environment_gap": MetricInfo("lower", "best - worst environment accuracy"),
+    "robustness.spurious_path_effect": MetricInfo(
+        "zero", "mean |output change| when the spurious mechanisms shift (model adapted if it can)"
+    ),
+    "robustness.contextual_path_effect": MetricInfo(
+        "higher", "effect of the environment on the output along contextual paths (informative)"
+    ),
+    "privacy.epsilon": MetricInfo("lower", "the model's own DP accountant epsilon (inf without DP)"),
+    "privacy.mia_advantage": MetricInfo("lower", "loss-threshold membership advantage (Yeom et al. 2018)"),
+    "privacy.mia_auc": MetricInfo("lower", "shadow-model (LiRA-style) membership attack AUC"),
+    "privacy.mia_tpr_at_1pct_fpr": MetricInfo("lower", "LiRA true-positive rate at 1% false positives"),
+    "privacy.mia_tpr_at_0.1pct_fpr": MetricInfo("lower", "LiRA true-positive rate at 0.1% false positives"),
+    "privacy.attribute_inference_advantage": MetricInfo(
+        "lower", "advantage of inferring the protected attribute from the model's outputs"
+    ),
+    "explainability.path_attribution": MetricInfo(
+        "zero", "share of the output change between A levels flowing along one path (informative)"
+    ),
+    "explainability.recourse_validity": MetricInfo(
+        "higher", "share of causal recourse actions that flip the decision"
+    ),
+    "explainability.recourse_cost": MetricInfo("lower", "mean cost of the cheapest valid causal recourse"),
+    "explainability.noncausal_recourse_validity": MetricInfo(
+        "higher", "share of feature-independent counterfactuals that still flip once effects propagate"
+    ),
+    "explainability.relevant_responsiveness": MetricInfo(
+        "higher", "rank correlation of model change and true outcome change under actionable interventions"
+    ),
+    "explainability.irrelevant_invariance": MetricInfo(
+        "lower", "mean |output change| under interventions on irrelevant variables"
+    ),
+}
+
+
+def metric_info(name: str) -> MetricInfo:
+    """Registry entry of ``name`` (qualifiers such as ``[e]`` are ignored)."""
+    base = name.split("[", 1)[0]
+    if base not in METRICS:
+        raise CausalTrustError(f"unknown metric {name!r}; known metrics: {', '.join(sorted(METRICS))}")
+    return METRICS[base]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One measured metric.
+
+    ``passed`` is None without a threshold. Effects (``better == "zero"``) compare |value| to the
+    threshold; others compare the value itself.
+    """
+
+    name: str
+    value: float
+    low: float | None = None
+    high: float | None = None
+    better: Better = "higher"
+    threshold_min: float | None = None
+    threshold_max: float | None = None
+    passed: bool | None = None
+    description: str = ""
+    method: str = ""
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        return None if self.low is None or self.high is None else (self.low, self.high)
+
+    def with_threshold(self, lo: float | None, hi: float | None) -> Metric:
+        value = abs(self.value) if self.better == "zero" else self.value
+        ok = not math.isnan(value) and (lo is None or value >= lo) and (hi is None or value <= hi)
+        return Metric(**{**asdict(self), "threshold_min": lo, "threshold_max": hi, "passed": ok})
+
+
+@dataclass(frozen=True)
+class TrustReport:
+    """A read-only audit result: metrics, notes (assumptions and scope) and provenance.
+
+    Examples
+    --------
+    >>> from causaltrust.audit import Metric, TrustReport
+    >>> rep = TrustReport((Metric("accuracy.observational", 0.81, 0.80, 0.82),))
+    >>> rep.metric("accuracy.observational").value
+    0.81
+    >>> TrustReport.from_json(rep.to_json()) == rep
+    True
+    """
+
+    metrics: tuple[Metric, ...]
+    notes: tuple[str, ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        names = [m.name for m in self.metrics]
+        if len(set(names)) != len(names):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            raise CausalTrustError(f"a TrustReport lists metrics twice: {dup}")
+        object.__setattr__(self, "meta", dict(self.meta))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TrustReport):
+            return NotImplemented
+        return (
+            self.to_frame().equals(other.to_frame())
+            and self.notes == other.notes
+            and json.dumps(self.meta, sort_keys=True, default=str)
+            == json.dumps(other.meta, sort_keys=True, default=str)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __iter__(self) -> Iterator[Metric]:
+        return iter(self.metrics)
+
+    def __len__(self) -> int:
+        return len(self.metrics)
+
+    def __contains__(self, name: object) -> bool:
+        return any(m.name == name for m in self.metrics)
+
+    @property
+    def names(self) -> list[str]:
+        return [m.name for m in self.metrics]
+
+    def metric(self, name: str) -> Metric:
+        """The metric called ``name`` (KeyError listing close names when absent)."""
+        for m in self.metrics:
+            if m.name == name:
+                return m
+        import difflib
+
+        close = difflib.get_close_matches(name, self.names, n=5, cutoff=0.5)
+        hint = f"; did you mean {close}?" if close else f"; the report has {len(self.metrics)} metrics"
+        raise KeyError(f"no metric {name!r} in this report{hint}")
+
+    def select(self, prefix: str) -> list[Metric]:
+        """Metrics whose name starts with ``prefix`` (e.g. ``"fairness."``)."""
+        return [m for m in self.metrics if m.name.startswith(prefix)]
+
+    @property
+    def passed(self) -> bool:
+        """True when no metric with a threshold failed."""
+        return all(m.passed is not False for m in self.metrics)
+
+    def failures(self) -> list[Metric]:
+        """Metrics whose threshold failed."""
+        return [m for m in self.metrics if m.passed is False]
+
+    def to_frame(self) -> pd.DataFrame:
+        """A tidy table: one row per metric."""
+        cols = [
+            "name",
+            "value",
+            "low",
+            "high",
+            "better",
+            "threshold_min",
+            "threshold_max",
+            "passed",
+            "description",
+            "method",
+        ]
+        return pd.DataFrame([asdict(m) for m in self.metrics], columns=cols)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": "causaltrust-report",
+            "version": 1,
+            "metrics": [_json_safe(asdict(m)) for m in self.metrics],
+            "notes": list(self.notes),
+            "meta": _json_safe(dict(self.meta)),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """JSON text; non-finite numbers are written as strings ("inf", "nan") so any parser reads it."""
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> TrustReport:
+        """Read a report written by :meth:`to_json`."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CausalTrustError(f"not a TrustReport JSON document: {exc}") from None
+        if not isinstance(data, dict) or data.get("format") != "causaltrust-report":
+            raise CausalTrustError("not a TrustReport JSON document (missing format 'causaltrust-report')")
+        metrics = tuple(Metric(**_from_json_safe(m)) for m in data["metrics"])
+        return cls(metrics, tuple(data.get("notes", ())), _from_json_safe(data.get("meta", {})))
+
+    def __rich__(self) -> Any:
+        from rich.markup import escape
+        from rich.table import Table
+
+        title = f"Trust report: {self.meta.get('spec', '')} / {self.meta.get('model', '')}"
+        table = Table(title=escape(title), show_lines=False)
+        for col in ("metric", "value", "95% interval", "better", "threshold", "verdict"):
+            # Names and intervals are read whole; wrapping them mid-token makes the table useless.
+            table.add_column(
+                col, justify="right" if col == "value" else "left", no_wrap=col in ("metric", "95% interval")
+            )
+        for m in self.metrics:
+            interval = "" if m.interval is None else f"[{_fmt(m.low)}, {_fmt(m.high)}]"
+            thr = _threshold_text(m)
+            verdict = "" if m.passed is None else ("[green]pass[/]" if m.passed else "[bold red]FAIL[/]")
+            table.add_row(escape(m.name), _fmt(m.value), escape(interval), m.better, escape(thr), verdict)
+        return table
+
+
+def _threshold_text(m: Metric) -> str:
+    if m.threshold_min is None and m.threshold_max is None:
+        return ""
+    lhs = "|x|" if m.better == "zero" else "x"
+    parts = []
+    if m.threshold_min is not None:
+        parts.append(f"{lhs} >= {_fmt(m.threshold_min)}")
+    if m.threshold_max is not None:
+        parts.append(f"{lhs} <= {_fmt(m.threshold_max)}")
+    return ", ".join(parts)
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return ""
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return f"{x:.4f}"
+
+
+def _json_safe(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
+    if isinstance(obj, Mapping):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):  # NumPy scalars
+        return _json_safe(obj.item())
+    return obj
+
+
+_SPECIAL = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
+_FLOAT_FIELDS = {"value", "low", "high", "threshold_min", "threshold_max"}
+
+
+def _from_json_safe(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {
+            k: (_SPECIAL.get(v, v) if k in _FLOAT_FIELDS and isinstance(v, str) else _from_json_safe(v))
+            for k, v in obj.items()
+        }
+    if isinstance(obj, list):
+        return [_from_json_safe(v) for v in obj]
+    return obj
+
+
+def merge_reports(reports: Iterable[TrustReport]) -> TrustReport:
+    """One report with the metrics, notes and meta of several (names must not collide)."""
+    metrics: list[Metric] = []
+    notes: list[str] = []
+    meta: dict[str, Any] = {}
+    for r in reports:
+        metrics.extend(r.metrics)
+        notes.extend(n for n in r.notes if n not in notes)
+        meta.update(r.meta)
+    return TrustReport(tuple(metrics), tuple(notes), meta)

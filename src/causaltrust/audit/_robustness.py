@@ -1,0 +1,118 @@
+"""Robustness: per-environment accuracy, spurious-mechanism invariance, contextual environment effects."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from causaltrust.audit._accuracy import shift_data
+from causaltrust.audit._context import AuditContext
+from causaltrust.audit._fairness import levels
+from causaltrust.audit._report import Metric
+from causaltrust.scm._data import codes_to_values, frame_to_columns
+from causaltrust.spec import TrustSpec
+
+__all__ = ["robustness_metrics", "spurious_shifts"]
+
+Array = np.ndarray
+
+
+def spurious_nodes(spec: TrustSpec) -> set[str]:
+    """Nodes whose mechanism carries a spurious edge: the head of each spurious entry's first edge."""
+    return {e[1] for e in spec.spurious_paths()}
+
+
+def spurious_shifts(spec: TrustSpec) -> list[str]:
+    """Shifts that change spurious mechanisms and nothing else (sparse mechanism shifts of the artifact).
+
+    A shift that also replaces other mechanisms (a new hospital with its own policy), adds categories or
+    fixes values is not a spurious shift: part of what it changes is real.
+    """
+    nodes = spurious_nodes(spec)
+    out = []
+    for name, shift in spec.shifts.items():
+        changed = set(shift.equations)
+        if changed and changed <= nodes and not shift.do and not shift.categories:
+            out.append(name)
+    return out
+
+
+def robustness_metrics(ctx: AuditContext) -> list[Metric]:
+    """``robustness.*`` metrics (DESIGN.md definitions)."""
+    ctx.require("robustness")
+    spec = ctx.spec
+    assert spec.robustness is not None
+    env = spec.robustness.environment
+    meta = ctx.scm.meta[env]
+    metrics: list[Metric] = []
+    X = ctx.data[spec.features]
+    y = ctx.data[spec.target].to_numpy(dtype=np.float64)
+    codes = frame_to_columns(ctx.data, ctx.scm.meta, [env], context="audit data")[env].astype(np.int64)
+    if ctx.model.task == "binary":
+        correct = (ctx.model.labels(X) == y).astype(np.float64)
+        accs = {}
+        for code in np.unique(codes):
+            level = codes_to_values(np.array([code]), meta)[0] if meta.vtype == "categorical" else int(code)
+            mask = codes == code
+            m = ctx.mean_metric(f"robustness.environment_accuracy[{level}]", correct[mask])
+            metrics.append(m)
+            accs[level] = m.value
+        if accs:
+            metrics.append(ctx.metric("robustness.worst_environment_accuracy", min(accs.values())))
+            metrics.append(ctx.metric("robustness.environment_gap", max(accs.values()) - min(accs.values())))
+    metrics.extend(_spurious_effect(ctx))
+    metrics.extend(_contextual_effect(ctx))
+    return metrics
+
+
+def _spurious_effect(ctx: AuditContext) -> list[Metric]:
+    spec = ctx.spec
+    shifts = spurious_shifts(spec)
+    if not shifts:
+        ctx.notes.append(
+            "robustness.spurious_path_effect needs a shift that changes only spurious mechanisms "
+            f"(mechanisms of {sorted(spurious_nodes(spec)) or 'none'}); the spec has none, so it is absent."
+        )
+        return []
+    X = ctx.data[spec.features]
+    base = ctx.model.scores(X)
+    per_shift = []
+    for name in shifts:
+        shifted = ctx.scm.counterfactual(
+            ctx.data, shift=name, random_state=int(ctx.rng(f"cf:{name}").integers(2**31))
+        )
+        adapted = ctx.model.adapt(shift_data(ctx, name, "adapt")[spec.features])  # type: ignore[index]
+        model = adapted if adapted is not None else ctx.model
+        per_shift.append(np.abs(model.scores(shifted[spec.features]) - base))
+    per_unit = np.mean(per_shift, axis=0)
+    how = f"mean |f(x under shifted mechanism) - f(x)| over units and shifts {shifts}"
+    if ctx.model.model is not None and hasattr(ctx.model.model, "adapt"):
+        how += "; model adapted on an unlabeled sample of each shift"
+    return [ctx.mean_metric("robustness.spurious_path_effect", per_unit, method=how)]
+
+
+def _contextual_effect(ctx: AuditContext) -> list[Metric]:
+    spec = ctx.spec
+    assert spec.robustness is not None
+    env = spec.robustness.environment
+    meta = ctx.scm.meta[env]
+    w = ctx.worlds
+    contextual = w.complement(env, spec.spurious_paths())
+    ref = meta.categories[0] if meta.vtype == "categorical" else 0
+    out: list[Metric] = []
+    for level in levels(ctx, env, ref):
+        world = w.path_world(env, level, ref)
+        f0 = ctx.model.scores(w.features_along(world, []))
+        d = ctx.model.scores(w.features_along(world, contextual)) - f0 if contextual else 0 * f0
+        name = "robustness.contextual_path_effect" + ("" if meta.vtype == "binary" else f"[{level}]")
+        out.append(ctx.mean_metric(name, w.per_unit(d), method=f"{env} from {ref!r} along contextual paths"))
+    if meta.vtype != "binary" and out:
+        top = max(out, key=lambda m: abs(m.value))
+        out.append(
+            ctx.metric(
+                "robustness.contextual_path_effect",
+                top.value,
+                top.interval,
+                method=f"largest |value| over levels ({top.name})",
+            )
+        )
+    return out

@@ -1,0 +1,13 @@
+"""The ``causaltrust`` command line (typer + rich): ``validate``, ``simulate``, ``effects``, ``demo``.
+
+Exit codes: 0 ok, 1 an audit threshold failed, 2 bad input (a one-line reason on stderr).
+
+>>> from typer.testing import CliRunner
+>>> from causaltrust.cli import app
+>>> CliRunner().invoke(app, ["validate", "readmission"]).exit_code
+0
+"""
+
+from causaltrust.cli._app import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, app, main
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "app", "main"]

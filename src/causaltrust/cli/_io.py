@@ -1,0 +1,174 @@
+"""Input resolution and atomic file output for the command line."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from causaltrust import scenarios
+from causaltrust.exceptions import DataError, SpecError
+from causaltrust.scm import EffectDecomposition
+from causaltrust.spec import TrustSpec, load_spec
+
+__all__ = [
+    "atomic_write",
+    "check_frame_path",
+    "effects_payload",
+    "parse_do",
+    "parse_value",
+    "read_frame",
+    "resolve_spec",
+    "write_frame",
+    "write_json",
+    "write_text",
+]
+
+_INT = re.compile(r"[+-]?\d+")
+_FLOAT = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?")
+_FRAME_SUFFIXES = (".parquet", ".csv")
+
+
+def resolve_spec(source: str) -> TrustSpec:
+    """Load ``source``: a spec file if one exists there, else the built-in scenario of that name."""
+    path = Path(source)
+    if path.is_file():
+        return load_spec(path)
+    if source in scenarios.available():
+        return load_spec(Path(scenarios.path(source)))
+    if path.exists():
+        raise SpecError(f"spec {source!r} is not a file")
+    raise SpecError(
+        f"spec file {source!r} does not exist and is not a built-in scenario "
+        f"({', '.join(scenarios.available())})"
+    )
+
+
+def parse_value(text: str) -> int | float | str:
+    """``"1"`` → 1, ``"0.5"`` → 0.5, anything that does not look like a number stays a string."""
+    s = text.strip()
+    if _INT.fullmatch(s):
+        return int(s)
+    if _FLOAT.fullmatch(s):
+        return float(s)
+    return s
+
+
+def parse_do(items: Sequence[str], spec: TrustSpec) -> dict[str, int | float | str]:
+    """``["A=1", "E=2"]`` → ``{"A": 1, "E": 2}``, checking that each variable exists."""
+    out: dict[str, int | float | str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name or not value.strip():
+            raise SpecError(f"--do {item!r}: expected VARIABLE=VALUE, e.g. --do A=1")
+        if name not in spec.variables:
+            raise SpecError(
+                f"--do {item!r}: {name!r} is not a variable of the spec ({', '.join(spec.variables)})"
+            )
+        if name in out:
+            raise SpecError(f"--do: {name!r} is set twice")
+        out[name] = parse_value(value)
+    return out
+
+
+@contextlib.contextmanager
+def atomic_write(path: Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; on success move it over ``path``, on failure delete it.
+
+    The temporary file lives in the same folder, so ``os.replace`` is atomic: readers see the old file
+    or the complete new one, never a half-written one. Missing parent folders are created.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a finished file gets the usual mode
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def check_frame_path(path: Path) -> None:
+    """Raise unless ``path`` ends in a table format we write."""
+    if path.suffix.lower() not in _FRAME_SUFFIXES:
+        raise DataError(
+            f"output {str(path)!r}: unknown format {path.suffix or '(none)'!r}; use .parquet or .csv"
+        )
+
+
+def write_frame(df: pd.DataFrame, path: Path) -> None:
+    """Write ``df`` as Parquet or CSV (by extension), atomically."""
+    check_frame_path(path)
+    if path.suffix.lower() == ".csv":
+        with atomic_write(path) as tmp:
+            df.to_csv(tmp, index=False)
+    else:
+        with atomic_write(path) as tmp:
+            df.to_parquet(tmp, index=False, engine="pyarrow")
+
+
+def read_frame(path: Path, option: str) -> pd.DataFrame:
+    """Read a .parquet or .csv table named on the command line."""
+    if not path.is_file():
+        raise DataError(f"{option}: {str(path)!r} does not exist")
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    if path.suffix == ".csv":
+        return pd.read_csv(path)
+    raise DataError(f"{option}: {str(path)!r} must end in .parquet or .csv")
+
+
+def write_text(text: str, path: Path) -> None:
+    """Write UTF-8 text atomically."""
+    with atomic_write(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(obj: Any, path: Path) -> None:
+    """Write ``obj`` as indented JSON, atomically."""
+    write_text(json.dumps(obj, indent=2, allow_nan=False) + "\n", path)
+
+
+def _num(x: float) -> float | None:
+    return None if math.isnan(x) else x
+
+
+def effects_payload(spec: TrustSpec, dec: EffectDecomposition, *, seed: int | None) -> dict[str, Any]:
+    """The JSON document of an effect decomposition (``effects --json`` and the demo's effects.json)."""
+    return {
+        "spec": spec.name,
+        "target": dec.target,
+        "protected": spec.protected,
+        "environment": spec.environment,
+        "n": dec.n,
+        "seed": seed,
+        "interval": "95% Monte-Carlo (normal, over simulated units)",
+        "effects": [
+            {
+                "name": e.name,
+                "estimate": e.estimate,
+                "low": _num(e.low),
+                "high": _num(e.high),
+                "paths": [list(p) for p in e.paths],
+            }
+            for e in dec.effects
+        ],
+    }

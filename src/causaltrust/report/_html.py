@@ -1,0 +1,195 @@
+"""Self-contained HTML pages (no external assets, works offline) for trust reports."""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from causaltrust.audit import Metric, TrustReport
+from causaltrust.exceptions import CausalTrustError
+
+__all__ = ["render_report", "write_html"]
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;
+color:#1d2330;line-height:1.45;padding:0 1rem}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:2px solid #e4e7ee;
+padding-bottom:.3rem}.sub{color:#5b6475;margin-top:0}
+.verdict{padding:.8rem 1rem;border-radius:8px;font-weight:600;margin:1rem 0}
+.pass{background:#e7f6ec;color:#11612f}.fail{background:#fdeaea;color:#9b1c1c}.none{background:#eef1f6}
+table{border-collapse:collapse;width:100%;font-size:.92rem}th,td{text-align:left;padding:.35rem .5rem;
+border-bottom:1px solid #eceef3}th{background:#f6f7fa;font-weight:600}td.num{text-align:right;
+font-variant-numeric:tabular-nums}
+.tag{display:inline-block;padding:0 .45rem;border-radius:10px;font-size:.8rem}
+.tag.pass{background:#d6f0de}.tag.fail{background:#f8d4d4}.better{color:#6b7385;font-size:.8rem}
+.notes li{margin:.3rem 0;color:#3b4252}.meta td{border:none;padding:.1rem .6rem .1rem 0}
+svg.ci{vertical-align:middle}
+"""
+_OBJECTIVES = ("accuracy", "fairness", "robustness", "privacy", "explainability")
+
+
+def write_html(obj: Any, path: str | os.PathLike[str]) -> Path:
+    """Render ``obj`` (a :class:`TrustReport`) as one self-contained HTML file at ``path``.
+
+    The file is written to a temporary name and renamed, so a reader never sees half a page.
+
+    Examples
+    --------
+    >>> import causaltrust as ct, tempfile, os
+    >>> from causaltrust.audit import Metric
+    >>> rep = ct.TrustReport((Metric("accuracy.observational", 0.8, 0.79, 0.81),))
+    >>> path = ct.report.write_html(rep, os.path.join(tempfile.mkdtemp(), "r.html"))
+    >>> path.read_text().startswith("<!DOCTYPE html>")
+    True
+    """
+    if isinstance(obj, TrustReport):
+        text = render_report(obj)
+    else:
+        renderer = getattr(obj, "_causaltrust_html_", None)
+        if renderer is None:
+            raise CausalTrustError(
+                f"write_html renders a TrustReport or a benchmark ledger, got {type(obj).__name__}"
+            )
+        text = renderer()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, out)
+    return out
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return ""
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "∞" if x > 0 else "-∞"
+    return f"{x:.4f}"
+
+
+def _ci_svg(m: Metric, lo: float, hi: float) -> str:
+    """A small interval bar on a per-table scale, with 0 marked."""
+    if m.low is None or m.high is None or not all(map(math.isfinite, (m.low, m.high, m.value))) or hi <= lo:
+        return ""
+    w = 140
+
+    def x(v: float) -> float:
+        return 4 + (w - 8) * (min(max(v, lo), hi) - lo) / (hi - lo)
+
+    zero = f'<line x1="{x(0):.1f}" y1="2" x2="{x(0):.1f}" y2="14" stroke="#b8bfcc"/>' if lo <= 0 <= hi else ""
+    return (
+        f'<svg class="ci" width="{w}" height="16" role="img" aria-label="interval">{zero}'
+        f'<line x1="{x(m.low):.1f}" y1="8" x2="{x(m.high):.1f}" y2="8" stroke="#3b6fd8" stroke-width="3"/>'
+        f'<circle cx="{x(m.value):.1f}" cy="8" r="3.5" fill="#14307a"/></svg>'
+    )
+
+
+def _table(metrics: Sequence[Metric]) -> str:
+    finite = [v for m in metrics for v in (m.low, m.high, m.value) if v is not None and math.isfinite(v)]
+    lo, hi = (min([*finite, 0.0]), max([*finite, 0.0])) if finite else (0.0, 1.0)
+    pad = (hi - lo) * 0.05 or 0.05
+    lo, hi = lo - pad, hi + pad
+    rows = []
+    for m in metrics:
+        interval = "" if m.interval is None else f"[{_fmt(m.low)}, {_fmt(m.high)}]"
+        thr = []
+        if m.threshold_min is not None:
+            thr.append(f"≥ {_fmt(m.threshold_min)}")
+        if m.threshold_max is not None:
+            thr.append(f"≤ {_fmt(m.threshold_max)}")
+        lhs = "|x| " if m.better == "zero" and thr else ""
+        verdict = (
+            ""
+            if m.passed is None
+            else '<span class="tag pass">pass</span>'
+            if m.passed
+            else '<span class="tag fail">FAIL</span>'
+        )
+        rows.append(
+            f'<tr><td title="{html.escape(m.description)}">{html.escape(m.name)}</td>'
+            f'<td class="num">{_fmt(m.value)}</td><td class="num">{interval}</td>'
+            f"<td>{_ci_svg(m, lo, hi)}</td>"
+            f'<td class="better">{html.escape(m.better)}</td><td>{html.escape(lhs + ", ".join(thr))}</td>'
+            f"<td>{verdict}</td></tr>"
+        )
+    head = (
+        "<tr><th>metric</th><th>value</th><th>95% interval</th><th></th><th>better</th><th>threshold</th>"
+        "<th></th></tr>"
+    )
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _examples(records: Sequence[dict[str, Any]]) -> str:
+    if not records:
+        return ""
+    cols = list(dict.fromkeys(k for r in records for k in r))
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_cell(r.get(c)))}</td>" for c in cols) + "</tr>" for r in records
+    )
+    return f'<h2 id="recourse-examples">Recourse examples</h2><table><tr>{head}</tr>{body}</table>'
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, float):
+        return _fmt(v)
+    if isinstance(v, dict):
+        return ", ".join(f"{k}={_cell(x)}" for k, x in v.items())
+    return "" if v is None else str(v)
+
+
+def render_report(rep: TrustReport) -> str:
+    """The HTML text of a trust report."""
+    meta = dict(rep.meta)
+    title = f"Trust report — {meta.get('spec', 'spec')} / {meta.get('model', 'model')}"
+    failures = rep.failures()
+    with_thr = [m for m in rep.metrics if m.passed is not None]
+    if failures:
+        verdict = (
+            f'<div class="verdict fail">{len(failures)} of {len(with_thr)} thresholds failed: '
+            f"{html.escape(', '.join(m.name for m in failures))}</div>"
+        )
+    elif with_thr:
+        verdict = f'<div class="verdict pass">All {len(with_thr)} thresholds passed</div>'
+    else:
+        verdict = '<div class="verdict none">No thresholds set in the spec</div>'
+    sections = []
+    for obj in _OBJECTIVES:
+        ms = [m for m in rep.metrics if m.name.startswith(obj + ".")]
+        if ms:
+            sections.append(f'<h2 id="{obj}">{obj.capitalize()}</h2>{_table(ms)}')
+    keys = (
+        "spec",
+        "spec_hash",
+        "model",
+        "n_test",
+        "n_train",
+        "scm",
+        "scm_fitted_on",
+        "random_state",
+        "n_bootstrap",
+        "n_draws",
+        "causaltrust_version",
+    )
+    meta_rows = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(meta[k]))}</td></tr>" for k in keys if k in meta
+    )
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in rep.notes)
+    examples = _examples(meta.get("recourse_examples") or [])
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}'
+        f"</title><style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
+        '<p class="sub">Every trust objective measured as an invariance test under the spec\'s '
+        "interventions. "
+        "Effects are counterfactual, on the test units themselves.</p>"
+        f"{verdict}{''.join(sections)}{examples}"
+        f'<h2 id="notes">Assumptions and scope</h2><ul class="notes">{notes or "<li>none</li>"}</ul>'
+        f'<h2 id="provenance">Provenance</h2><table class="meta">{meta_rows}</table></body></html>\n'
+    )
