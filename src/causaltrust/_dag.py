@@ -73,7 +73,7 @@ def _find_cycle(parents: Parents, remaining: set[str]) -> list[str]:
         seen[v] = len(path)
         path.append(v)
         v = next(p for p in parents[v] if p in remaining)
-    cycle = [*path[seen[v]:], v]
+    cycle = [*path[seen[v] :], v]
     return list(reversed(cycle))
 
 

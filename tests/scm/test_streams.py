@@ -15,7 +15,7 @@ def test_same_seed_for_data_and_counterfactual_is_unbiased():
     With shared streams the abducted uniforms of Z would equal the uniforms that drew A, and the
     estimate came out 0.517 instead of 0.378. SE of a mean of 0/1 over 200k units <= 0.0012; 5 SE.
     """
-    spec, scm = ct.scenarios.load("readmission")
+    _, scm = ct.scenarios.load("readmission")
     obs = scm.sample(200_000, random_state=0).drop(columns="L")
     cf = scm.counterfactual(obs, {"A": 0}, random_state=0)
     assert cf["Z"].mean() == pytest.approx(expit(-0.5), abs=5 * 0.0012)
@@ -24,7 +24,7 @@ def test_same_seed_for_data_and_counterfactual_is_unbiased():
 
 
 def test_random_state_must_be_an_int():
-    spec, scm = ct.scenarios.load("readmission")
+    _, scm = ct.scenarios.load("readmission")
     obs = scm.sample(10, random_state=0)
     with pytest.raises(ct.DataError, match="random_state"):
         scm.counterfactual(obs, {"A": 0}, random_state="zero")  # type: ignore[arg-type]

@@ -253,7 +253,7 @@ class SCM:
         if not do and not equations and shift is None and not include_latent:
             return _replicate(data.copy(), n_draws)
         n, cols, index = self._factual(data, n_draws, context="counterfactual data")
-        rng = stream(random_state, "counterfactual")
+        rng = stream(random_state, "abduction")
         target_model = self.shift(shift) if shift is not None else self
         if equations:
             target_model = target_model.intervene(equations=equations)
@@ -305,7 +305,7 @@ class SCM:
         entries = self.check_paths(paths, source)
         active = self._expand(entries, source, target)
         n, cols, index = self._factual(data, n_draws, context="path_counterfactual data")
-        rng = stream(random_state, "path_counterfactual")
+        rng = stream(random_state, "abduction")
         meta = self.meta[source]
         value_i = value_to_internal(value, meta, n, "path_counterfactual value")
         base_i = (

@@ -1,0 +1,332 @@
+"""SCM.fit: mechanisms learned from data recover known effects, validate input, pickle, and honour choices."""
+
+from __future__ import annotations
+
+import itertools
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LinearRegression, Ridge
+
+import causaltrust as ct
+
+# A linear-Gaussian SCM with distinct coefficients: C confounds A and Y, M mediates A -> Y.
+B_CA, B_AM, B_MY, B_AY, B_CY = 0.8, 1.5, 0.7, -0.6, 1.2
+LINEAR = {
+    "name": "linear",
+    "target": "Y",
+    "variables": {
+        "C": {"type": "continuous", "equation": "normal(0, 1)"},
+        "A": {"type": "continuous", "equation": f"{B_CA}*C + normal(0, 1)"},
+        "M": {"type": "continuous", "equation": f"{B_AM}*A + normal(0, 1)"},
+        "Y": {"type": "continuous", "equation": f"{B_MY}*M + {B_AY}*A + {B_CY}*C + normal(0, 1)"},
+    },
+}
+# Closed form: the effect of source along a set of paths is the sum over paths of the product of the
+# coefficients on their edges (value 1 vs baseline 0).
+COEF = {("C", "A"): B_CA, ("A", "M"): B_AM, ("M", "Y"): B_MY, ("A", "Y"): B_AY, ("C", "Y"): B_CY}
+N_LINEAR = 50_000
+N_EFFECT = 20_000
+# Tolerance for a linear-Gaussian effect. Every noise sd is 1, so the OLS standard error of a coefficient
+# is 1 / (sd(regressor | other regressors) * sqrt(n)). The smallest conditional sd is that of A given
+# (M, C) in Y's regression: sqrt(1 - 1.5**2 / (1.5**2 + 1)) = 0.55, so every SE <= 1.8 / sqrt(n). An effect
+# sums at most three products of at most three coefficients (each |b| <= 1.5); by the delta method its SE
+# is at most sqrt(3 * 3 * 1.5**4) * 1.8 / sqrt(n) = 12.2 / sqrt(n) (a loose bound). The Monte-Carlo error
+# of path_effect is 0 for a linear fit (each unit's contrast is the same number: common random numbers)
+# and about 1 / sqrt(N_EFFECT) for boosted mechanisms; we allow it anyway. 4 SE of both:
+TOL_LINEAR = 4 * (12.2 / np.sqrt(N_LINEAR) + 1 / np.sqrt(N_EFFECT))  # ~ 0.25; observed errors are ~0.01
+# That bound is loose; a tight one for the direct coefficient effects, with their own SE (<= 1.8/sqrt(n)):
+TOL_EDGE = 4 * 1.8 / np.sqrt(N_LINEAR)  # ~ 0.032
+
+
+def closed_form(paths: list[tuple[str, ...]]) -> float:
+    return float(sum(np.prod([COEF[e] for e in itertools.pairwise(p)]) for p in paths))
+
+
+@pytest.fixture(scope="module")
+def linear_data() -> pd.DataFrame:
+    return ct.SCM.from_spec(LINEAR).sample(N_LINEAR, random_state=11)
+
+
+@pytest.fixture(scope="module")
+def linear_fits(linear_data: pd.DataFrame) -> dict[str, ct.SCM]:
+    return {
+        mode: ct.SCM.fit(LINEAR, linear_data, mechanisms=mode, random_state=0) for mode in ("auto", "linear")
+    }
+
+
+@pytest.mark.parametrize("mode", ["auto", "linear"])
+@pytest.mark.parametrize(
+    ("source", "paths"),
+    [
+        ("A", [("A", "Y")]),
+        ("A", [("A", "M", "Y")]),
+        ("A", [("A", "Y"), ("A", "M", "Y")]),
+        ("C", [("C", "Y")]),
+        ("C", [("C", "A", "Y")]),
+        ("C", [("C", "A", "M", "Y")]),
+        ("C", [("C", "Y"), ("C", "A", "Y"), ("C", "A", "M", "Y")]),
+    ],
+)
+def test_linear_gaussian_path_effects(
+    linear_fits: dict[str, ct.SCM], mode: str, source: str, paths: list[tuple[str, ...]]
+) -> None:
+    fitted = linear_fits[mode]
+    est = ct.path_effect(fitted, source=source, paths=paths, n=N_EFFECT, random_state=0)
+    tol = TOL_EDGE if len(paths) == 1 and len(paths[0]) == 2 else TOL_LINEAR
+    assert est == pytest.approx(closed_form(paths), abs=tol)
+
+
+def test_linear_gaussian_auto_picks_linear_and_linear_skips_cv(linear_fits: dict[str, ct.SCM]) -> None:
+    auto, linear = linear_fits["auto"].provenance, linear_fits["linear"].provenance
+    expected = {"C": "empirical", "A": "linear", "M": "linear", "Y": "linear"}
+    # On linear-Gaussian data the CV error of OLS is at the noise floor; boosting cannot beat it.
+    assert auto["mechanisms"] == expected
+    assert set(auto["cv_scores"]) == {"A", "M", "Y"}
+    assert linear["mechanisms"] == expected
+    assert linear["cv_scores"] == {}
+    assert linear["source"] == "fit"
+    assert linear["n_rows"] == N_LINEAR
+
+
+def test_linear_fit_equals_independent_ols(linear_data: pd.DataFrame, linear_fits: dict[str, ct.SCM]) -> None:
+    # The direct A -> Y effect of a linear fit is exactly the OLS coefficient of A in Y ~ M + A + C.
+    ols = LinearRegression().fit(linear_data[["M", "A", "C"]], linear_data["Y"])
+    est = ct.path_effect(linear_fits["linear"], source="A", paths=[("A", "Y")], n=100, random_state=0)
+    assert est == pytest.approx(ols.coef_[1], abs=1e-9)
+
+
+def test_residual_noise_reproduces_spread(linear_fits: dict[str, ct.SCM]) -> None:
+    # Var(Y) = Var(0.7 M - 0.6 A + 1.2 C) + 1 in closed form; the sample variance of n = 50k draws has a
+    # relative SE of sqrt(2 / n) = 0.6% (Gaussian), and the fitted coefficients add about as much: 5%.
+    var_a = B_CA**2 + 1
+    var_m = B_AM**2 * var_a + 1
+    cov_am, cov_ac, cov_mc = B_AM * var_a, B_CA, B_AM * B_CA
+    var_y = (
+        B_MY**2 * var_m + B_AY**2 * var_a + B_CY**2 + 1
+        + 2 * (B_MY * B_AY * cov_am + B_MY * B_CY * cov_mc + B_AY * B_CY * cov_ac)
+    )  # fmt: skip
+    draws = linear_fits["linear"].sample(N_LINEAR, random_state=3)
+    assert draws["Y"].var() == pytest.approx(var_y, rel=0.05)
+
+
+# -- readmission: latent L and its observed children keep their equations -------------------------------
+@pytest.fixture(scope="module")
+def readmission() -> tuple[ct.TrustSpec, ct.SCM, pd.DataFrame, ct.SCM]:
+    spec, true = ct.scenarios.load("readmission")
+    data = true.sample(20_000, random_state=1).drop(columns="L")
+    return spec, true, data, ct.SCM.fit(spec, data, random_state=0)
+
+
+def test_readmission_unfair_effect(readmission: tuple[ct.TrustSpec, ct.SCM, pd.DataFrame, ct.SCM]) -> None:
+    _, true, _, fitted = readmission
+    mech = fitted.provenance["mechanisms"]
+    assert {v: mech[v] for v in ("L", "X", "Y")} == {"L": "equation", "X": "equation", "Y": "equation"}
+    assert {v: mech[v] for v in ("A", "E", "F")} == {"A": "empirical", "E": "empirical", "F": "empirical"}
+    assert mech["Z"] in ("logistic", "calibrated-gbm")
+    paths = [("A", "Y"), ("A", "Z")]
+    n = 200_000
+    truth = ct.path_effect(true, source="A", paths=paths, n=n, random_state=0)
+    est = ct.path_effect(fitted, source="A", paths=paths, n=n, random_state=0)
+    # Error sources: (1) P(Z | A) from 20k rows: SE <= 0.5 / sqrt(0.4 * 20k) = 0.0056 per level, and the
+    # effect moves by at most max |dsigmoid| * 0.7 = 0.175 per unit of that probability: <= 0.001;
+    # (2) the empirical roots (A, E, F) vs their true laws: the effect is an average over them with
+    # per-unit contrasts bounded by 0.5, so <= 0.5 / sqrt(20k) = 0.0035; (3) Monte Carlo of two
+    # independent estimates with per-unit sd <= 0.25: sqrt(2) * 0.25 / sqrt(n) = 0.0008. Sum, x 1.5 for 4+
+    # SE of the dominant (generous) bound:
+    assert est == pytest.approx(truth, abs=1.5 * (0.001 + 0.0035 + 0.0008))
+
+
+def test_readmission_counterfactual_abducts_latent(
+    readmission: tuple[ct.TrustSpec, ct.SCM, pd.DataFrame, ct.SCM],
+) -> None:
+    _, _, data, fitted = readmission
+    units = data.head(2_000)
+    cf = fitted.counterfactual(units, do={"A": 0}, random_state=0)
+    assert cf.index.equals(units.index)
+    assert (cf["A"] == 0).all()
+    # L = 1.0*A - 0.4*F + noise and X = L + artifact(E): with F and E untouched, X moves by exactly -A.
+    np.testing.assert_allclose(cf["X"], units["X"] - units["A"], atol=1e-12)
+    # Z is downstream of A: units with A = 0 already keep every value (bit-exact anchoring).
+    same = units["A"] == 0
+    pd.testing.assert_frame_equal(cf[same], units[same])
+
+
+def test_readmission_fit_is_deterministic(
+    readmission: tuple[ct.TrustSpec, ct.SCM, pd.DataFrame, ct.SCM],
+) -> None:
+    spec, _, data, fitted = readmission
+    again = ct.SCM.fit(spec, data, random_state=0)
+    assert pickle.dumps(again.sample(5_000, random_state=0)) == pickle.dumps(
+        fitted.sample(5_000, random_state=0)
+    )
+
+
+def test_gbm_fit_is_deterministic(linear_data: pd.DataFrame) -> None:
+    data = linear_data.head(3_000)
+    a = ct.SCM.fit(LINEAR, data, mechanisms={"Y": "gbm"}, random_state=5)
+    b = ct.SCM.fit(LINEAR, data, mechanisms={"Y": "gbm"}, random_state=5)
+    assert a.provenance["mechanisms"]["Y"] == "gbm"
+    pd.testing.assert_frame_equal(
+        a.sample(2_000, random_state=0), b.sample(2_000, random_state=0), check_exact=True
+    )
+
+
+# -- bad input --------------------------------------------------------------------------------------------
+@pytest.fixture
+def small(
+    readmission: tuple[ct.TrustSpec, ct.SCM, pd.DataFrame, ct.SCM],
+) -> tuple[ct.TrustSpec, pd.DataFrame]:
+    spec, _, data, _ = readmission
+    return spec, data.head(200).copy()  # function scope: tests corrupt their copy
+
+
+def test_missing_column(small: tuple[ct.TrustSpec, pd.DataFrame]) -> None:
+    spec, data = small
+    with pytest.raises(ct.DataError, match=r"SCM\.fit data: missing column\(s\) \['Z'\]"):
+        ct.SCM.fit(spec, data.drop(columns="Z"))
+
+
+def test_nan_names_column_and_rows(small: tuple[ct.TrustSpec, pd.DataFrame]) -> None:
+    spec, data = small
+    data.loc[[3, 17], "F"] = np.nan
+    with pytest.raises(ct.DataError, match=r"column 'F' has NaN.*2 row\(s\): 3, 17"):
+        ct.SCM.fit(spec, data)
+
+
+def test_undeclared_category(small: tuple[ct.TrustSpec, pd.DataFrame]) -> None:
+    spec, data = small
+    data.loc[5, "E"] = 7
+    with pytest.raises(
+        ct.DataError, match=r"'E' has values \[7\] that are not among its declared categories"
+    ):
+        ct.SCM.fit(spec, data)
+
+
+def test_string_in_continuous_column(small: tuple[ct.TrustSpec, pd.DataFrame]) -> None:
+    spec, data = small
+    data["F"] = data["F"].astype(str)
+    with pytest.raises(ct.DataError, match=r"column 'F' is continuous but holds"):
+        ct.SCM.fit(spec, data)
+
+
+def test_too_few_rows(small: tuple[ct.TrustSpec, pd.DataFrame]) -> None:
+    spec, data = small
+    with pytest.raises(ct.DataError, match=r"has 5 row\(s\); fitting with cv=3 folds needs at least 6"):
+        ct.SCM.fit(spec, data.head(5))
+    ct.SCM.fit(spec, data.head(6), mechanisms="linear")  # the minimum works
+
+
+@pytest.mark.parametrize(
+    ("drop", "named"),
+    [("L", r"\['L'\]"), ("X", r"\['X'\]"), ("Y", r"\['Y'\]")],
+)
+def test_latent_and_its_children_need_equations(
+    small: tuple[ct.TrustSpec, pd.DataFrame], drop: str, named: str
+) -> None:
+    spec, data = small
+    raw = spec.to_dict()
+    var = raw["variables"][drop]
+    var["parents"] = list(spec.parents(drop))
+    del var["equation"]
+    with pytest.raises(ct.SpecError, match=rf"SCM\.fit needs equations for {named}.*latent"):
+        ct.SCM.fit(raw, data)
+
+
+def test_bad_arguments(small: tuple[ct.TrustSpec, pd.DataFrame]) -> None:
+    spec, data = small
+    with pytest.raises(ValueError, match="cv must be an integer >= 2"):
+        ct.SCM.fit(spec, data, cv=1)
+    with pytest.raises(ValueError, match="mechanisms must be 'auto', 'linear' or a mapping"):
+        ct.SCM.fit(spec, data, mechanisms="boosted")
+    with pytest.raises(ct.SpecError, match=r"mechanisms\['Q'\]|'Q' is not a variable"):
+        ct.SCM.fit(spec, data, mechanisms={"Q": Ridge()})
+    with pytest.raises(ct.SpecError, match=r"'X' keeps its spec equation"):
+        ct.SCM.fit(spec, data, mechanisms={"X": Ridge()})
+    with pytest.raises(ct.SpecError, match=r"'A' has no parents"):
+        ct.SCM.fit(spec, data, mechanisms={"A": Ridge()})
+    with pytest.raises(ct.SpecError, match=r"'Z' is binary, so its estimator needs predict_proba"):
+        ct.SCM.fit(spec, data, mechanisms={"Z": Ridge()})
+
+
+# -- persistence, user estimators, categorical nodes --------------------------------------------------------
+def test_save_load_round_trip(
+    readmission: tuple[ct.TrustSpec, ct.SCM, pd.DataFrame, ct.SCM], tmp_path: Path
+) -> None:
+    spec, _, data, fitted = readmission
+    # A boosted mechanism too, so fitted estimators are part of the round trip.
+    boosted = ct.SCM.fit(spec, data.head(3_000), mechanisms={"Z": "gbm"}, random_state=0)
+    assert boosted.provenance["mechanisms"]["Z"] == "calibrated-gbm"
+    for i, model in enumerate((fitted, boosted)):
+        path = tmp_path / f"m{i}.joblib"
+        model.save(path)
+        loaded = ct.SCM.load(path)
+        assert loaded.provenance == model.provenance
+        pd.testing.assert_frame_equal(
+            loaded.sample(3_000, random_state=0), model.sample(3_000, random_state=0)
+        )
+        units = data.head(500)
+        pd.testing.assert_frame_equal(
+            loaded.counterfactual(units, do={"A": 1}, random_state=0),
+            model.counterfactual(units, do={"A": 1}, random_state=0),
+        )
+
+
+def test_user_estimator_is_cloned_used_and_recorded(linear_data: pd.DataFrame) -> None:
+    ridge = Ridge(alpha=10)
+    data = linear_data.head(2_000)
+    fitted = ct.SCM.fit(LINEAR, data, mechanisms={"Y": ridge}, random_state=0)
+    assert fitted.provenance["mechanisms"]["Y"] == "Ridge(alpha=10)"
+    assert not hasattr(ridge, "coef_")  # the user's object is left unfitted (a clone was fitted)
+    independent = Ridge(alpha=10).fit(data[["M", "A", "C"]].to_numpy(), data["Y"].to_numpy())
+    est = ct.path_effect(fitted, source="A", paths=[("A", "Y")], n=100, random_state=0)
+    assert est == pytest.approx(independent.coef_[1], abs=1e-9)
+    # Ridge shrinks: with alpha = 10 on 2k rows the coefficient differs from OLS's.
+    ols = LinearRegression().fit(data[["M", "A", "C"]], data["Y"]).coef_[1]
+    assert abs(independent.coef_[1] - ols) > 1e-4
+
+
+STRINGS = {
+    "name": "strings",
+    "target": "Y",
+    "variables": {
+        "C": {"type": "continuous", "equation": "normal(0, 1)"},
+        "G": {"type": "categorical", "categories": ["low", "mid", "high", "never"], "parents": ["C"]},
+        "B": {"type": "binary", "parents": ["C"]},
+        "Y": {"type": "continuous", "parents": ["C", "G", "B"]},
+    },
+}
+
+
+def test_categorical_string_node() -> None:
+    rng = np.random.default_rng(4)
+    n = 8_000
+    c = rng.standard_normal(n)
+    logits = np.column_stack([np.zeros(n), 1.5 * c, -1.0 * c])
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    g_code = (p.cumsum(axis=1) < rng.random(n)[:, None]).sum(axis=1)
+    g = np.array(["low", "mid", "high"])[g_code]
+    y = c + 2.0 * (g == "high") - 1.0 * (g == "mid") + rng.standard_normal(n)
+    data = pd.DataFrame({"C": c, "G": g, "B": np.ones(n, dtype=int), "Y": y})
+    fitted = ct.SCM.fit(STRINGS, data, mechanisms="linear", random_state=0)
+    draws = fitted.sample(n, random_state=1)
+    assert set(draws["G"]) <= {"low", "mid", "high"}  # "never" is declared but unseen: probability 0
+    # A single observed class gives a constant mechanism.
+    assert fitted.provenance["mechanisms"]["B"] == "constant"
+    assert (draws["B"] == 1).all()
+    # Frequencies: the multinomial logistic model is well specified; each share has SE ~ 0.5 / sqrt(n)
+    # = 0.0056 from fitting and as much from sampling: 5 SE ~ 0.04.
+    for level in ("low", "mid", "high"):
+        assert (draws["G"] == level).mean() == pytest.approx((g == level).mean(), abs=0.04)
+    # The one-hot categorical parent: Y's effect of G ('low' -> 'high') is 2.0; OLS SE ~ 1 / sqrt(n / 3).
+    eff = ct.path_effect(fitted, source="G", target="Y", value="high", baseline="low", n=100, random_state=0)
+    assert eff == pytest.approx(2.0, abs=5 / np.sqrt(n / 3))
+    # A category added after fitting (never seen, no one-hot column) falls back on the intercept, no crash.
+    shifted = fitted.intervene(categories={"G": ["low", "mid", "high", "never", "new"]}, do={"G": "new"})
+    assert np.isfinite(shifted.sample(100, random_state=0)["Y"]).all()
+    # Counterfactuals on the observed units with a categorical node work (Gumbel abduction).
+    cf = fitted.counterfactual(data.head(300), do={"C": 0.0}, random_state=0)
+    assert set(cf["G"]) <= {"low", "mid", "high"}
