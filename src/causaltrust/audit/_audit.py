@@ -128,6 +128,7 @@ def audit(
     n_shadow: int = 8,
     recourse_units: int = 200,
     shift_n: int | None = None,
+    shadow_rows: int | None = None,
 ) -> TrustReport:
     """Audit ``model`` for accuracy, fairness, robustness, privacy and explainability.
 
@@ -153,9 +154,9 @@ def audit(
         the spec supports).
     random_state : int
         Seed of every random choice (abduction draws, bootstrap, shadow models).
-    n_bootstrap, n_draws, n_shadow, recourse_units, shift_n
+    n_bootstrap, n_draws, n_shadow, recourse_units, shift_n, shadow_rows
         Bootstrap resamples, counterfactual draws per unit, shadow models, rejected units given recourse,
-        rows sampled per shift.
+        rows sampled per shift, members (and as many non-members) pooled for the shadow attack.
 
     Returns
     -------
@@ -179,6 +180,7 @@ def audit(
         n_shadow=n_shadow,
         recourse_units=recourse_units,
         shift_n=shift_n,
+        shadow_rows=shadow_rows,
     )
     spec = load_spec(spec)
     chosen = _objectives(spec, objectives)

@@ -1,0 +1,280 @@
+"""Membership inference: the loss-threshold attack (Yeom et al. 2018) and a LiRA-style shadow attack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from causaltrust.audit._context import AuditContext
+from causaltrust.audit._model import ModelAdapter
+from causaltrust.audit._report import Metric
+from causaltrust.audit.privacy._losses import Outputs, model_outputs, target_values
+
+__all__ = ["lira_scores", "loss_threshold_metric", "shadow_metrics", "tpr_at_fpr", "yeom_advantage"]
+
+Array = np.ndarray
+
+MIN_SHADOWS = 4  # at least two IN and two OUT shadows per point, so a pooled variance can be estimated
+PER_EXAMPLE_VARIANCE_SHADOWS = 64  # LiRA: per-example variances pay off only with many shadows
+VAR_FLOOR = 1e-8  # memorising shadows give identical φ on their training rows (zero variance)
+FPRS = {"privacy.mia_tpr_at_1pct_fpr": 0.01, "privacy.mia_tpr_at_0.1pct_fpr": 0.001}
+
+
+# -- loss threshold (Yeom et al. 2018) -------------------------------------------------------------------
+
+
+def yeom_advantage(loss_in: Array, loss_out: Array) -> Array:
+    """TPR - FPR of "member iff loss <= mean member loss", row by row of 2-D loss arrays.
+
+    Each row is one resample of members (``loss_in``) and non-members (``loss_out``); the threshold is
+    the row's mean member loss, as the adversary of Yeom et al. knows the average training loss.
+    """
+    tau = loss_in.mean(axis=1, keepdims=True)
+    # A memorising model gives every member the same (clipped) loss; their mean can round just below it,
+    # which would turn a perfect attack into TPR = 0. A relative slack of 1e-9 absorbs that rounding.
+    tau = tau + 1e-9 * np.abs(tau)
+    return (loss_in <= tau).mean(axis=1) - (loss_out <= tau).mean(axis=1)
+
+
+def loss_threshold_metric(ctx: AuditContext, members: Outputs, non_members: Outputs) -> Metric:
+    """``privacy.mia_advantage`` on a balanced sample of training (member) and test (non-member) rows."""
+    name = "privacy.mia_advantage"
+    rng = ctx.rng(name)
+    n = min(len(members.loss), len(non_members.loss))
+    # Balanced classes make TPR - FPR the advantage of an adversary with a 50% prior on membership.
+    loss_in = members.loss[_subsample(len(members.loss), n, rng)]
+    loss_out = non_members.loss[_subsample(len(non_members.loss), n, rng)]
+    value = float(yeom_advantage(loss_in[None, :], loss_out[None, :])[0])
+    o = ctx.options
+    interval = _two_sample_bootstrap(loss_in, loss_out, rng, o.n_bootstrap, o.confidence)
+    kind = "squared error" if ctx.model.task == "regression" else "log-loss of the true label"
+    method = (
+        f"Yeom et al. 2018 loss threshold ({kind}; threshold = mean loss of the sampled members) on {n} "
+        f"training and {n} test rows; bootstrap over members and non-members"
+    )
+    if members.hard:
+        method += "; the model has no probabilities: its 0/1 labels were used (a 0-1 loss)"
+    return ctx.metric(name, value, interval, method=method)
+
+
+def _two_sample_bootstrap(
+    loss_in: Array, loss_out: Array, rng: np.random.Generator, n_boot: int, confidence: float
+) -> tuple[float, float]:
+    n = len(loss_in)
+    if n < 2 or n_boot < 1:
+        return (float("nan"), float("nan"))
+    vals = []
+    # (block, n) index matrices: no Python loop per resample, and bounded memory.
+    block = max(1, min(n_boot, 2_000_000 // n))
+    done = 0
+    while done < n_boot:
+        k = min(block, n_boot - done)
+        vals.append(yeom_advantage(loss_in[rng.integers(0, n, (k, n))], loss_out[rng.integers(0, n, (k, n))]))
+        done += k
+    alpha = (1.0 - confidence) / 2.0
+    lo, hi = np.quantile(np.concatenate(vals), [alpha, 1.0 - alpha])
+    return float(lo), float(hi)
+
+
+def _subsample(n_total: int, n: int, rng: np.random.Generator) -> Array:
+    if n >= n_total:
+        return np.arange(n_total)
+    return np.sort(rng.choice(n_total, n, replace=False))
+
+
+# -- shadow models (LiRA, Carlini et al. 2022) -------------------------------------------------------------
+
+
+def balanced_assignment(n_shadow: int, n_points: int, rng: np.random.Generator) -> Array:
+    """A (n_shadow, n_points) boolean IN matrix: every point IN for half the shadows, every shadow on half
+    the points.
+
+    Shadows come in pairs trained on complementary random halves, so each pair gives every point exactly
+    one IN and one OUT model; an odd last shadow takes a random half on its own.
+    """
+    keep = np.zeros((n_shadow, n_points), dtype=bool)
+    half = n_points // 2
+    for k in range(0, n_shadow, 2):
+        perm = rng.permutation(n_points)
+        keep[k, perm[:half]] = True
+        if k + 1 < n_shadow:
+            keep[k + 1, perm[half:]] = True
+    return keep
+
+
+def lira_scores(phi: Array, keep: Array, phi_target: Array, *, per_example_variance: bool = False) -> Array:
+    """Log-likelihood ratio of IN vs OUT for each point.
+
+    Parameters
+    ----------
+    phi : ndarray of shape (n_shadow, n_points)
+        Confidence of every shadow model on every point.
+    keep : ndarray of bool, same shape
+        Whether the point was in the shadow's training set.
+    phi_target : ndarray of shape (n_points,)
+        Confidence of the audited model on each point.
+    per_example_variance : bool
+        Fit one variance per point and side; otherwise LiRA's global variant (per-example means, one pooled
+        variance per side), which is far more stable with few shadows.
+
+    Returns
+    -------
+    ndarray of shape (n_points,)
+        log N(φ; μ_in, σ_in²) - log N(φ; μ_out, σ_out²); larger means "more likely a member".
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> keep = np.array([[True, False], [False, True], [True, False], [False, True]])
+    >>> phi = np.array([[3.0, 0.0], [0.0, 3.0], [3.2, 0.2], [0.2, 3.2]])
+    >>> s = lira_scores(phi, keep, np.array([3.1, 0.1]))
+    >>> bool(s[0] > 0 > s[1])
+    True
+    """
+    mu_in, var_in = _gaussian(phi, keep, per_example_variance)
+    mu_out, var_out = _gaussian(phi, ~keep, per_example_variance)
+    return 0.5 * (
+        np.log(var_out) - np.log(var_in)
+        + (phi_target - mu_out) ** 2 / var_out - (phi_target - mu_in) ** 2 / var_in
+    )  # fmt: skip
+
+
+def _gaussian(phi: Array, mask: Array, per_example: bool) -> tuple[Array, Array]:
+    count = mask.sum(axis=0)
+    mu = np.where(mask, phi, 0.0).sum(axis=0) / count
+    sq = np.where(mask, phi - mu, 0.0) ** 2
+    # Unbiased: each per-example mean uses one degree of freedom.
+    var = sq.sum(axis=0) / (count - 1) if per_example else np.full(phi.shape[1], sq.sum() / (count - 1).sum())
+    return mu, np.maximum(var, VAR_FLOOR)
+
+
+def tpr_at_fpr(fpr: Array, tpr: Array, at: float) -> float:
+    """TPR of a ROC curve at false-positive rate ``at``, linearly interpolated between operating points.
+
+    ``fpr``/``tpr`` are sklearn's ``roc_curve`` output (non-decreasing). Where several points share an FPR
+    (a vertical step), the highest TPR reached at that FPR counts.
+    """
+    j = int(np.searchsorted(fpr, at, side="right")) - 1
+    if j >= len(fpr) - 1 or fpr[j] == at:
+        return float(tpr[j])
+    w = (at - fpr[j]) / (fpr[j + 1] - fpr[j])
+    return float(tpr[j] + w * (tpr[j + 1] - tpr[j]))
+
+
+def _roc_stats(member: Array, score: Array) -> tuple[float, float, float]:
+    from sklearn.metrics import auc, roc_curve
+
+    fpr, tpr, _ = roc_curve(member, score, drop_intermediate=False)
+    at1, at01 = (tpr_at_fpr(fpr, tpr, a) for a in FPRS.values())
+    return float(auc(fpr, tpr)), at1, at01
+
+
+def shadow_metrics(ctx: AuditContext, members: Outputs, non_members: Outputs) -> list[Metric]:
+    """``privacy.mia_auc`` and the TPRs at 1% and 0.1% FPR of a LiRA-style shadow-model attack.
+
+    Returns no metric (and adds a note) when the model cannot be cloned and refitted.
+    """
+    from sklearn.base import clone
+
+    names = ["privacy.mia_auc", *FPRS]
+    train, test = ctx.train_data, ctx.data
+    if train is None:
+        return []
+    n_shadow = ctx.options.n_shadow
+    if n_shadow < MIN_SHADOWS:
+        ctx.notes.append(
+            f"{', '.join(names)}: skipped, n_shadow={n_shadow}; the shadow attack needs at least "
+            f"{MIN_SHADOWS} shadow models (two IN and two OUT per point)."
+        )
+        return []
+    try:
+        prototype = clone(ctx.model.model)
+    except (TypeError, RuntimeError, AttributeError) as exc:
+        ctx.notes.append(
+            f"{', '.join(names)}: skipped, the model ({ctx.model.name}) cannot be cloned with "
+            f"sklearn.base.clone ({exc}); the shadow attack retrains copies of a scikit-learn estimator."
+        )
+        return []
+
+    rng = ctx.rng("privacy.mia_auc")
+    n_each = min(len(train), len(test))
+    if ctx.options.shadow_rows is not None:
+        # shadow_rows = rows per shadow training set; a shadow trains on half of the pooled points.
+        n_each = max(1, min(n_each, int(ctx.options.shadow_rows)))
+    i_in = _subsample(len(train), n_each, rng)
+    i_out = _subsample(len(test), n_each, rng)
+    spec = ctx.spec
+    cols = [*spec.features, spec.target]
+    pooled = pd.concat([train.iloc[i_in][cols], test.iloc[i_out][cols]], ignore_index=True)
+    member = np.r_[np.ones(n_each), np.zeros(n_each)]
+    phi_target = np.r_[members.phi[i_in], non_members.phi[i_out]]
+    y = target_values(pooled, ctx.scm.meta, spec.target, "audit shadow data")
+    X, y_raw = pooled[spec.features], pooled[spec.target]
+
+    keep = balanced_assignment(n_shadow, len(pooled), rng)
+    seeds = rng.integers(0, 2**31 - 1, n_shadow)
+    phi = np.empty((n_shadow, len(pooled)))
+    for k in range(n_shadow):
+        est = clone(prototype)
+        _seed_estimator(est, int(seeds[k]))
+        try:
+            est.fit(X[keep[k]], y_raw[keep[k]])
+            phi[k] = model_outputs(ModelAdapter(est, spec.features, ctx.model.task), X, y).phi
+        except Exception as exc:  # any estimator's failure: report it rather than abort the whole audit
+            ctx.notes.append(
+                f"{', '.join(names)}: skipped, shadow model {k} ({type(est).__name__}) failed to fit or "
+                f"predict on {int(keep[k].sum())} rows: {type(exc).__name__}: {exc}"
+            )
+            return []
+    per_example = n_shadow >= PER_EXAMPLE_VARIANCE_SHADOWS
+    score = lira_scores(phi, keep, phi_target, per_example_variance=per_example)
+
+    values = _roc_stats(member, score)
+    intervals = _roc_bootstrap(member, score, rng, ctx.options.n_bootstrap, ctx.options.confidence)
+    variance = "per-example variances" if per_example else "global variance (few shadows)"
+    phi_name = "-squared error" if ctx.model.task == "regression" else "logit of p(true label)"
+    method = (
+        f"LiRA-style (Carlini et al. 2022): {n_shadow} shadows (sklearn.base.clone), each on half of "
+        f"{n_each} training + {n_each} test rows; φ = {phi_name}; Gaussian IN/OUT fits with {variance}; "
+        "bootstrap over target points (shadows fixed)"
+    )
+    if members.hard:
+        method += "; the model has no probabilities: its labels were used"
+    for name, at in FPRS.items():
+        # A TPR at FPR `at` rests on the n_each * at non-members that score highest; below ~10 of them it
+        # is a coarse reading of the ROC curve's first steps.
+        if n_each * at < 10:
+            ctx.notes.append(
+                f"{name}: {n_each} non-members put only {n_each * at:.3g} false positives at {at:.1%} FPR "
+                f"(resolution {1 / n_each:.3%}); the interpolated value is coarse. About {int(10 / at)} test "
+                "and training rows give a stable estimate."
+            )
+    return [ctx.metric(nm, v, iv, method=method) for nm, v, iv in zip(names, values, intervals, strict=True)]
+
+
+def _roc_bootstrap(
+    member: Array, score: Array, rng: np.random.Generator, n_boot: int, confidence: float
+) -> list[tuple[float, float]]:
+    # Members and non-members are resampled separately, so every resample keeps both classes.
+    pos, neg = np.flatnonzero(member == 1), np.flatnonzero(member == 0)
+    if n_boot < 1 or len(pos) < 2 or len(neg) < 2:
+        return [(float("nan"), float("nan"))] * 3
+    stats = np.empty((n_boot, 3))
+    lab = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
+    for b in range(n_boot):
+        idx = np.r_[rng.choice(pos, len(pos)), rng.choice(neg, len(neg))]
+        stats[b] = _roc_stats(lab, score[idx])
+    alpha = (1.0 - confidence) / 2.0
+    q = np.quantile(stats, [alpha, 1.0 - alpha], axis=0)
+    return [(float(q[0, j]), float(q[1, j])) for j in range(3)]
+
+
+def _seed_estimator(est: Any, seed: int) -> None:
+    # Shadows must be reproducible even when the estimator (or a pipeline step) has random_state=None;
+    # each shadow gets its own seed, as independent training runs of the target's procedure would.
+    params = est.get_params(deep=True)
+    seeded = {k: seed for k in params if k == "random_state" or k.endswith("__random_state")}
+    if seeded:
+        est.set_params(**seeded)
