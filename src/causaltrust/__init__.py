@@ -7,6 +7,7 @@
 
 from causaltrust import (
     graph,
+    learners,
     report,
     scenarios,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "decompose_effects",
     "dump_spec",
     "graph",
+    "learners",
     "load_spec",
     "path_effect",
     "report",

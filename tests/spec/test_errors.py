@@ -429,9 +429,9 @@ def _latent_spec(x_equation: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("x_equation", "reason"),
     [
-        ("L + normal(0, 1)", "not a noise-free equation"),
-        ("L * L + A", "not additive (linear) in L"),
-        ("exp(L)", "not additive (linear) in L"),
+        ("L + normal(0, 1)", "not noise-free and additive (linear) in L"),
+        ("L * L + A", "not noise-free and additive (linear) in L"),
+        ("exp(L)", "not noise-free and additive (linear) in L"),
         ("A * L", "coefficient on L is 0 for some units"),
     ],
 )

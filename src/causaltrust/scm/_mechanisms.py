@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from causaltrust.exceptions import DataError, IdentificationError
-from causaltrust.spec._equations import CompiledEquation, Expr, NoiseTerm
+from causaltrust.spec._equations import CompiledEquation, Expr, Name, NoiseTerm, Op
 
 __all__ = [
     "AdditiveNoiseMechanism",
@@ -106,6 +106,10 @@ class Mechanism:
         draws = [self.evaluate(env, self.draw_noise(n, rng), n).astype(np.float64) for _ in range(64)]
         return np.mean(draws, axis=0)
 
+    def affine_in(self) -> frozenset[str]:
+        """Parents this mechanism is noise-free and affine in (what latent inversion needs)."""
+        return frozenset()
+
     def _anchor_parents(self, env: Env) -> dict[str, Array]:
         return {p: env[p] for p in self.parents}
 
@@ -167,6 +171,12 @@ class DeterministicMechanism(Mechanism):
     def expr(self) -> Expr | None:
         """The equation's expression tree (None for a deterministic function without equation)."""
         return self.eq.expr if self.eq is not None else None
+
+    def affine_in(self) -> frozenset[str]:
+        expr = self.expr
+        if expr is None or self.vtype != "continuous":
+            return frozenset()
+        return frozenset(p for p in self.parents if _degree(expr, p) == 1)
 
     def draw_noise(self, n: int, rng: np.random.Generator) -> Noise:
         return Noise(None)
@@ -547,3 +557,27 @@ def from_equation(
             eq.parents, _EqPart(eq, "h"), noise, f"additive noise: {eq.text}", noise_mean=noise.mean()
         )
     return NoiseEquationMechanism(eq)
+
+
+def _degree(expr: Expr, name: str) -> int | None:
+    """Polynomial degree of ``expr`` in ``name`` when it is at most linear, else None."""
+    if isinstance(expr, Name):
+        return 1 if expr.name == name else 0
+    if isinstance(expr, NoiseTerm):
+        return None
+    if name not in expr.names:
+        return 0
+    if isinstance(expr, Op):
+        degs = [_degree(a, name) for a in expr.args]
+        if any(d is None for d in degs):
+            return None
+        ds = [d for d in degs if d is not None]
+        if expr.fn in (np.add, np.subtract):
+            return max(ds)
+        if expr.fn is np.negative:
+            return ds[0]
+        if expr.fn is np.multiply:
+            return sum(ds) if sum(ds) <= 1 else None
+        if expr.fn is np.divide:
+            return ds[0] if ds[1] == 0 else None
+    return None

@@ -25,7 +25,6 @@ from causaltrust.scm._mechanisms import (
 )
 from causaltrust.scm._paths import PathWorld, reporting_signatures
 from causaltrust.spec import TrustSpec, load_spec
-from causaltrust.spec._equations import Expr, Name, NoiseTerm, Op
 
 __all__ = ["SCM"]
 
@@ -407,15 +406,8 @@ class SCM:
             if not self.meta[child].observed:
                 reasons.append(f"{child} is latent too")
                 continue
-            if (
-                not isinstance(mech, DeterministicMechanism)
-                or mech.expr is None
-                or mech.vtype != "continuous"
-            ):
-                reasons.append(f"{child}'s mechanism is not a noise-free equation")
-                continue
-            if _degree(mech.expr, latent) != 1:
-                reasons.append(f"{child}'s equation is not additive (linear) in {latent}")
+            if latent not in mech.affine_in():
+                reasons.append(f"{child}'s mechanism is not noise-free and additive (linear) in {latent}")
                 continue
             others = [p for p in mech.parents if p != latent]
             if any(p not in cols for p in others):
@@ -423,8 +415,8 @@ class SCM:
                 continue
             env0 = {**{p: cols[p] for p in others}, latent: np.zeros(n)}
             env1 = {**env0, latent: np.ones(n)}
-            h0 = np.broadcast_to(mech.expr.evaluate(env0, {}), (n,))
-            c = np.broadcast_to(mech.expr.evaluate(env1, {}), (n,)) - h0
+            h0 = np.broadcast_to(mech.mean(env0, n, child), (n,))
+            c = np.broadcast_to(mech.mean(env1, n, child), (n,)) - h0
             if np.any(c == 0):
                 reasons.append(f"{child}'s coefficient on {latent} is 0 for some units")
                 continue
@@ -579,27 +571,3 @@ def _replicate(df: pd.DataFrame, n_draws: int) -> pd.DataFrame:
         [df.index.repeat(n_draws), np.tile(np.arange(n_draws), len(df))], names=[df.index.name, "draw"]
     )
     return out
-
-
-def _degree(expr: Expr, name: str) -> int | None:
-    """Polynomial degree of ``expr`` in ``name`` when it is at most linear, else None."""
-    if isinstance(expr, Name):
-        return 1 if expr.name == name else 0
-    if isinstance(expr, NoiseTerm):
-        return None
-    if name not in expr.names:
-        return 0
-    if isinstance(expr, Op):
-        degs = [_degree(a, name) for a in expr.args]
-        if any(d is None for d in degs):
-            return None
-        ds = [d for d in degs if d is not None]
-        if expr.fn in (np.add, np.subtract):
-            return max(ds)
-        if expr.fn is np.negative:
-            return ds[0]
-        if expr.fn is np.multiply:
-            return sum(ds) if sum(ds) <= 1 else None
-        if expr.fn is np.divide:
-            return ds[0] if ds[1] == 0 else None
-    return None

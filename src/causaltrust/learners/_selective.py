@@ -1,0 +1,426 @@
+"""Selective invariance: enforce every trust objective of a spec at once, path by path.
+
+The estimator maps each unit into the world the spec asks for, then trains a standard estimator there:
+
+* **fairness**: the protected attribute is held at ``fairness.baseline`` along the unfair paths only (its
+  direct input, and proxies such as insurance type, are replaced by their path counterfactuals); the
+  legitimate A→L→... variation is kept;
+* **robustness**: the environment is held at a reference level along the spurious paths only (the
+  hospital's device artifact is removed from the measured lab) while the environment itself stays an input,
+  so the contextual mechanism (hospital policy) is still learned;
+* **labels**: training labels are the fair-world labels, path counterfactuals of the target with the unfair
+  paths blocked (noise abducted, as FairAdapt adapts the outcome). For a binary target the exact
+  posterior probability of the fair-world label is used as a soft label (duplicated rows with weights).
+
+The same mapping applies at prediction time from the fitted SCM, so a user hands in ordinary feature rows.
+:meth:`SelectiveInvarianceClassifier.adapt` re-estimates only the spurious mechanisms from unlabeled data of
+a new environment (sparse mechanism shift) and returns a new estimator.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.utils.validation import check_is_fitted
+
+from causaltrust import _dag
+from causaltrust.exceptions import DataError, SpecError
+from causaltrust.graph import PREDICTION, CausalGraph
+from causaltrust.learners._base import (
+    Design,
+    RowStream,
+    check_frame,
+    columns_with_unseen,
+    resolve_spec,
+    row_keys,
+)
+from causaltrust.scm import SCM
+from causaltrust.scm._data import value_to_internal
+from causaltrust.scm._paths import MultiPathWorld
+
+__all__ = ["SelectiveInvarianceClassifier", "SelectiveInvarianceRegressor"]
+
+Array = np.ndarray
+Path = tuple[str, ...]
+
+
+class _SelectiveBase(BaseEstimator):
+    """Shared fit/transform logic of the selective-invariance classifier and regressor."""
+
+    _task = "binary"
+
+    def __init__(
+        self,
+        spec: Any = None,
+        estimator: Any = None,
+        scm: SCM | None = None,
+        *,
+        fairness: bool = True,
+        robustness: bool = True,
+        fair_labels: bool = True,
+        environment_reference: Any = None,
+        n_draws: int = 8,
+        scm_mechanisms: str = "auto",
+        random_state: int | None = None,
+    ) -> None:
+        self.spec = spec
+        self.estimator = estimator
+        self.scm = scm
+        self.fairness = fairness
+        self.robustness = robustness
+        self.fair_labels = fair_labels
+        self.environment_reference = environment_reference
+        self.n_draws = n_draws
+        self.scm_mechanisms = scm_mechanisms
+        self.random_state = random_state
+
+    # -- fitting --------------------------------------------------------------------------------------
+    def _default_estimator(self) -> Any:
+        return LogisticRegression(max_iter=1000) if self._task == "binary" else LinearRegression()
+
+    def fit(self, X: pd.DataFrame, y: Any, *, scm_data: pd.DataFrame | None = None) -> _SelectiveBase:
+        """Learn the mapping's SCM (unless given), map the units, fit the estimator on the mapped world.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The spec's features (per-row protected attribute and environment are read from its columns).
+        y : array-like
+            The observed target.
+        scm_data : DataFrame, optional
+            Separate rows (every observed variable) to fit the SCM on, e.g. so that a DP estimator's ε also
+            covers everything fitted on the training rows.
+        """
+        spec = resolve_spec(self.spec, type(self).__name__)
+        name = type(self).__name__
+        X = check_frame(X, spec.features, name)
+        y_arr = np.asarray(y)
+        if y_arr.ndim != 1 or len(y_arr) != len(X):
+            raise DataError(
+                f"{name}.fit: y must be 1-D with one value per row of X ({len(X)}), got {y_arr.shape}"
+            )
+        if not isinstance(self.n_draws, int) or self.n_draws < 1:
+            raise ValueError(f"n_draws must be a positive integer, got {self.n_draws!r}")
+        if self._task == "binary":
+            labels = np.unique(y_arr)
+            if not set(labels.tolist()) <= {0, 1}:
+                raise DataError(f"{name} predicts a binary target coded 0/1; y holds {labels[:5].tolist()}")
+        if self.fairness and spec.fairness is None:
+            raise SpecError(
+                f"{name}(fairness=True) needs a 'fairness' section in the spec (or fairness=False)"
+            )
+        if self.robustness and spec.robustness is None:
+            raise SpecError(f"{name}(robustness=True) needs a 'robustness' section (or robustness=False)")
+        seed = 0 if self.random_state is None else int(self.random_state)
+        if self.scm is not None:
+            if not isinstance(self.scm, SCM):
+                raise DataError(f"scm must be a causaltrust SCM, got {type(self.scm).__name__}")
+            scm = self.scm
+            self.scm_source_ = "given"
+        else:
+            frame = scm_data if scm_data is not None else X.assign(**{spec.target: y_arr})
+            missing = [v for v in spec.observed if v not in frame.columns]
+            if missing:
+                raise DataError(
+                    f"{name}: fitting the SCM needs every observed variable; missing {missing}. "
+                    "Pass scm=..., "
+                    "or scm_data= with those columns"
+                )
+            scm = SCM.fit(spec, frame, random_state=seed, mechanisms=self.scm_mechanisms)
+            self.scm_source_ = "scm_data" if scm_data is not None else "training rows"
+        self.spec_ = spec
+        self.scm_ = scm
+        self.graph_ = CausalGraph.from_spec(spec).with_prediction(spec.features)
+        self._plan()
+        cols = self._columns(X, name)
+        self.design_ = Design(scm.meta, spec.features).fit(cols)
+        mapped, keys = self._mapped(X, cols, seed, draws=self.n_draws)
+        target = self._training_target(X, y_arr, cols, seed)
+        self.estimator_ = clone(self.estimator) if self.estimator is not None else self._default_estimator()
+        Z = self.design_.transform(mapped)
+        self._fit_estimator(Z, target)
+        self.n_features_in_ = len(spec.features)
+        self.feature_names_in_ = np.asarray(spec.features, dtype=object)
+        del keys
+        return self
+
+    def _plan(self) -> None:
+        """Which source is switched along which paths into Ŷ (decided once per fit)."""
+        spec, g = self.spec_, self.graph_
+        self.switches_: dict[str, Any] = {}
+        self.active_: list[list[Path]] = []
+        if self.fairness and spec.fairness is not None:
+            a = spec.fairness.protected
+            unfair = [p for p in g.paths(a) if g.path_role(p) == "unfair"]
+            self.switches_[a] = spec.fairness.baseline
+            self.active_.append(unfair)
+        if self.robustness and spec.robustness is not None:
+            e = spec.robustness.environment
+            meta = self.scm_.meta[e]
+            ref = self.environment_reference
+            if ref is None:
+                ref = meta.categories[0] if meta.vtype == "categorical" else 0
+            spurious = [p for p in g.paths(e) if g.path_role(p) == "spurious"]
+            self.switches_[e] = ref
+            self.active_.append(spurious)
+        needed = set(spec.features)
+        for f in spec.features:
+            needed |= _dag.ancestors(self.scm_.parents, [f])
+        self.needed_ = needed
+
+    def _columns(self, X: pd.DataFrame, owner: str) -> dict[str, Array]:
+        return columns_with_unseen(X, self.scm_.meta, self.spec_.features, owner)
+
+    def _mapped(
+        self, X: pd.DataFrame, cols: dict[str, Array], seed: int, *, draws: int
+    ) -> tuple[dict[str, Array], Array]:
+        """Features of each unit (``draws`` copies) in the selectively invariant world."""
+        scm = self.scm_
+        n = len(X)
+        keys = row_keys(X, self.spec_.features, seed)
+        if draws > 1:
+            cols = {k: np.repeat(v, draws) for k, v in cols.items()}
+            keys = _draw_keys(keys, draws)
+        if not self.switches_:
+            return cols, keys
+        full = dict(cols)
+        touched = {v for v in scm.order if v in self.needed_}
+        full = scm._complete_latents(full, touched, n * draws)
+        desc = set().union(*(_dag.descendants(scm.parents, [s]) for s in self.switches_)) & self.needed_
+        stream = cast(np.random.Generator, RowStream(keys))
+        noises = {v: scm.mechanisms[v].abduct(full[v], full, stream, v) for v in scm.order if v in desc}
+        switches = {
+            s: (value_to_internal(v, scm.meta[s], n * draws, f"reference of {s}"), None)
+            for s, v in self.switches_.items()
+        }
+        parents = {**scm.parents, PREDICTION: tuple(self.spec_.features)}
+        world = MultiPathWorld(parents, scm.mechanisms, noises, full, switches, n * draws)
+        mapped = world.into(PREDICTION, self.active_)
+        return {f: mapped[f] for f in self.spec_.features}, keys
+
+    def _training_target(self, X: pd.DataFrame, y: Array, cols: dict[str, Array], seed: int) -> Array:
+        """Per unit and draw: the fair-world label (soft probability for a binary target)."""
+        spec, scm = self.spec_, self.scm_
+        draws = self.n_draws
+        y_rep = np.repeat(y.astype(np.float64), draws)
+        if not (self.fair_labels and self.fairness and spec.fairness is not None):
+            return y_rep
+        a = spec.fairness.protected
+        unfair_to_y = scm._expand(spec.unfair_paths(), a, spec.target)
+        if not unfair_to_y:
+            return y_rep
+        n = len(X) * draws
+        full = {k: np.repeat(v, draws) for k, v in cols.items()}
+        full[spec.target] = y_rep
+        desc = _dag.descendants(scm.parents, [a])
+        touched = {v for v in scm.order if v in desc or v == a}
+        full = scm._complete_latents(full, touched, n)
+        missing = [
+            v for v in scm.observed if v not in full and v in _dag.ancestors(scm.parents, [spec.target])
+        ]
+        if missing:
+            raise DataError(
+                f"fair-world labels need the target's observed causes {missing} among the features"
+            )
+        keys = _draw_keys(row_keys(X, spec.features, seed ^ 0x5EED), draws)
+        stream = cast(np.random.Generator, RowStream(keys))
+        noises = {
+            v: scm.mechanisms[v].abduct(full[v], full, stream, v)
+            for v in scm.order
+            if v in desc and v != spec.target and v in _dag.ancestors(scm.parents, [spec.target])
+        }
+        base = value_to_internal(spec.fairness.baseline, scm.meta[a], n, "fairness.baseline")
+        world = MultiPathWorld(scm.parents, scm.mechanisms, noises, full, {a: (base, None)}, n)
+        env_cf = world.into(spec.target, [unfair_to_y])
+        env_f = {p: full[p] for p in scm.parents[spec.target]}
+        mech = scm.mechanisms[spec.target]
+        if self._task == "binary":
+            p_f = mech.mean(env_f, n, spec.target)
+            p_cf = mech.mean(env_cf, n, spec.target)
+            # P(U < p_cf | Y) with U uniform on the interval consistent with Y (the coupling of DESIGN.md).
+            with np.errstate(divide="ignore", invalid="ignore"):
+                q1 = np.where(p_f > 0, np.minimum(p_cf, p_f) / p_f, p_cf)
+                q0 = np.where(p_f < 1, np.maximum(p_cf - p_f, 0.0) / (1.0 - p_f), p_cf)
+            return np.where(y_rep == 1.0, q1, q0)
+        noise = mech.abduct(y_rep, {**full, **env_f}, stream, spec.target)
+        return mech.evaluate(env_cf, noise, n)
+
+    def _fit_estimator(self, Z: Array, target: Array) -> None:
+        weights = np.full(len(target), 1.0 / self.n_draws)
+        takes_weight = "sample_weight" in inspect.signature(self.estimator_.fit).parameters
+        if self._task == "binary":
+            soft = (target > 0) & (target < 1)
+            if takes_weight and soft.any():
+                Zs = np.vstack([Z, Z])
+                ys = np.concatenate([np.ones(len(target)), np.zeros(len(target))])
+                ws = np.concatenate([target * weights, (1.0 - target) * weights])
+                keep = ws > 0
+                self.estimator_.fit(Zs[keep], ys[keep], sample_weight=ws[keep])
+            else:
+                rng = np.random.default_rng(0 if self.random_state is None else self.random_state)
+                hard = (rng.random(len(target)) < target).astype(np.float64)
+                self.estimator_.fit(Z, hard)
+            self.classes_ = np.array([0, 1])
+        elif takes_weight:
+            self.estimator_.fit(Z, target, sample_weight=weights)
+        else:
+            self.estimator_.fit(Z, target)
+
+    # -- prediction -----------------------------------------------------------------------------------
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The features of ``X`` in the selectively invariant world (one draw per unit; the first draw)."""
+        check_is_fitted(self, "estimator_")
+        name = type(self).__name__
+        X = check_frame(X, self.spec_.features, name)
+        cols = self._columns(X, name)
+        unseen = {f: v for f, v in cols.items() if self.scm_.meta[f].vtype == "categorical" and (v < 0).any()}
+        if unseen:
+            raise DataError(f"{name}.transform: unseen categories in {sorted(unseen)}; adapt() first")
+        mapped, _ = self._mapped(X, cols, self._seed, draws=1)
+        from causaltrust.scm._data import columns_to_frame
+
+        return columns_to_frame(mapped, self.scm_.meta, self.spec_.features, X.index)
+
+    @property
+    def _seed(self) -> int:
+        return 0 if self.random_state is None else int(self.random_state)
+
+    def _predict_scores(self, X: pd.DataFrame) -> Array:
+        check_is_fitted(self, "estimator_")
+        name = type(self).__name__
+        X = check_frame(X, self.spec_.features, name)
+        cols = self._columns(X, name)
+        return self._scores_with_pooling(X, cols)
+
+    def _scores_with_pooling(self, X: pd.DataFrame, cols: dict[str, Array]) -> Array:
+        """Scores; rows with an unseen category average over the known ones (weighted by training
+        frequency): the pooled effect, never a crash."""
+        meta = self.scm_.meta
+        for f in self.spec_.features:
+            m = meta[f]
+            if m.vtype == "categorical" and (cols[f] < 0).any():
+                bad = cols[f] < 0
+                out = np.empty(len(X))
+                if (~bad).any():
+                    out[~bad] = self._scores_with_pooling(X[~bad], {k: v[~bad] for k, v in cols.items()})
+                acc = np.zeros(int(bad.sum()))
+                Xb = X[bad]
+                for code, w in enumerate(self.design_.freq[f]):
+                    if w == 0:
+                        continue
+                    sub = {k: v[bad] for k, v in cols.items()}
+                    sub[f] = np.full(int(bad.sum()), code, dtype=np.int64)
+                    Xc = Xb.assign(**{f: m.categories[code]})
+                    acc += w * self._scores_with_pooling(Xc, sub)
+                out[bad] = acc
+                return out
+        mapped, _ = self._mapped(X, cols, self._seed, draws=self.n_draws)
+        Z = self.design_.transform(mapped)
+        if self._task == "binary":
+            s = self.estimator_.predict_proba(Z)[:, list(self.estimator_.classes_).index(1)]
+        else:
+            s = self.estimator_.predict(Z)
+        return np.asarray(s, dtype=np.float64).reshape(len(X), self.n_draws).mean(axis=1)
+
+    # -- adaptation -----------------------------------------------------------------------------------
+    def adapt(self, X_unlabeled: pd.DataFrame) -> _SelectiveBase:
+        """A new fitted estimator whose spurious mechanisms are re-estimated from unlabeled data.
+
+        Only the mechanisms that carry spurious environment paths change (sparse mechanism shift); the
+        trained estimator, the fairness mapping and every other mechanism stay as they are. Categories of
+        the environment that are new in ``X_unlabeled`` are added. The original estimator is untouched.
+        """
+        check_is_fitted(self, "estimator_")
+        from causaltrust.learners._adapt import adapt_spurious
+
+        X = check_frame(X_unlabeled, self.spec_.features, f"{type(self).__name__}.adapt")
+        new = copy.deepcopy(self)
+        new.scm_ = adapt_spurious(self.scm_, self.spec_, X)
+        new._plan()
+        return new
+
+    @property
+    def privacy_epsilon_(self) -> float:
+        """The final estimator's accountant ε (inf when it is not trained with differential privacy)."""
+        check_is_fitted(self, "estimator_")
+        eps = getattr(self.estimator_, "privacy_epsilon_", None)
+        return float("inf") if eps is None else float(eps)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        return tags
+
+
+def _draw_keys(keys: Array, draws: int) -> Array:
+    with np.errstate(over="ignore"):
+        return (
+            np.repeat(keys, draws)
+            + np.tile(np.arange(draws, dtype=np.uint64), len(keys)) * np.uint64(0xD1B54A32D192ED03)
+        ).astype(np.uint64)
+
+
+class SelectiveInvarianceClassifier(ClassifierMixin, _SelectiveBase):
+    """Enforce the spec's fairness and robustness invariances at once, path by path (binary target).
+
+    Parameters
+    ----------
+    spec : TrustSpec, dict or path
+        The trust spec: unfair paths, spurious / contextual environment paths.
+    estimator : classifier, default LogisticRegression
+        Trained on the mapped features (any scikit-learn classifier; a DP one composes privacy).
+    scm : SCM, optional
+        The causal model used for the mapping. When None it is learned with ``SCM.fit`` from the training
+        rows (or ``scm_data`` passed to :meth:`fit`).
+    fairness, robustness, fair_labels : bool
+        Switch each invariance on or off (to measure what each buys).
+    environment_reference : optional
+        The environment level the spurious paths are held at (default: its first category).
+    n_draws : int
+        Abduction draws per unit for discrete mediators (predictions average them).
+    scm_mechanisms : {"auto", "linear"} or dict
+        Mechanism classes when the SCM is learned.
+    random_state : int, optional
+        Seed; predictions are deterministic and batch-invariant (per-row keyed noise).
+
+    Examples
+    --------
+    >>> import causaltrust as ct
+    >>> spec, scm = ct.scenarios.load("readmission")
+    >>> train = scm.sample(3000, random_state=1)
+    >>> clf = ct.learners.SelectiveInvarianceClassifier(spec=spec, scm=scm, random_state=0)
+    >>> clf = clf.fit(train[spec.features], train[spec.target])
+    >>> clf.predict_proba(train[spec.features].head(2)).shape
+    (2, 2)
+    """
+
+    _task = "binary"
+
+    def predict_proba(self, X: pd.DataFrame) -> Array:
+        """Probabilities of classes 0 and 1 from the mapped features."""
+        p = self._predict_scores(X)
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: pd.DataFrame) -> Array:
+        """Predicted class (1 when P(1) >= 0.5)."""
+        return (self._predict_scores(X) >= 0.5).astype(np.int64)
+
+
+class SelectiveInvarianceRegressor(RegressorMixin, _SelectiveBase):
+    """The regression version of :class:`SelectiveInvarianceClassifier` (continuous target).
+
+    Fair-world targets are exact for additive-noise targets: ``y + h(parents') - h(parents)``.
+    """
+
+    _task = "regression"
+
+    def predict(self, X: pd.DataFrame) -> Array:
+        """Predictions from the mapped features."""
+        return self._predict_scores(X)
