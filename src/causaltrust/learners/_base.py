@@ -32,6 +32,11 @@ def resolve_spec(spec: Any, owner: str) -> TrustSpec:
 
 def check_frame(X: Any, features: Sequence[str], owner: str) -> pd.DataFrame:
     """``X`` as a DataFrame holding every feature (extra columns are ignored)."""
+    if hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse"):
+        raise DataError(
+            f"{owner}: sparse input is not supported; pass a pandas DataFrame with the spec's features "
+            f"{list(features)}"
+        )
     if not isinstance(X, pd.DataFrame):
         raise DataError(
             f"{owner} reads per-row information from named columns: pass a pandas DataFrame with the spec's "

@@ -61,11 +61,12 @@ class _SelectiveBase(BaseEstimator):
         estimator: Any = None,
         scm: SCM | None = None,
         *,
-        fairness: bool = True,
-        robustness: bool = True,
+        fairness: bool | None = None,
+        robustness: bool | None = None,
         fair_labels: bool = True,
         environment_reference: Any = None,
         n_draws: int = 8,
+        sensitive_noise: float = 0.0,
         scm_mechanisms: str = "auto",
         random_state: int | None = None,
     ) -> None:
@@ -77,6 +78,7 @@ class _SelectiveBase(BaseEstimator):
         self.fair_labels = fair_labels
         self.environment_reference = environment_reference
         self.n_draws = n_draws
+        self.sensitive_noise = sensitive_noise
         self.scm_mechanisms = scm_mechanisms
         self.random_state = random_state
 
@@ -113,10 +115,10 @@ class _SelectiveBase(BaseEstimator):
                 raise DataError(f"{name} predicts a binary target coded 0/1; y holds {labels[:5].tolist()}")
         if self.fairness and spec.fairness is None:
             raise SpecError(
-                f"{name}(fairness=True) needs a 'fairness' section in the spec (or fairness=False)"
+                f"{name}(fairness=True) needs a 'fairness' section in the spec (or fairness=None)"
             )
         if self.robustness and spec.robustness is None:
-            raise SpecError(f"{name}(robustness=True) needs a 'robustness' section (or robustness=False)")
+            raise SpecError(f"{name}(robustness=True) needs a 'robustness' section (or robustness=None)")
         seed = 0 if self.random_state is None else int(self.random_state)
         if self.scm is not None:
             if not isinstance(self.scm, SCM):
@@ -143,7 +145,15 @@ class _SelectiveBase(BaseEstimator):
         mapped, keys = self._mapped(X, cols, seed, draws=self.n_draws)
         target = self._training_target(X, y_arr, cols, seed)
         self.estimator_ = clone(self.estimator) if self.estimator is not None else self._default_estimator()
+        if self._task == "binary" and not hasattr(self.estimator_, "predict_proba"):
+            raise DataError(
+                f"{name}: the estimator {type(self.estimator_).__name__} has no predict_proba; the selective "
+                "classifier trains on soft fair-world labels and predicts probabilities. Use a probabilistic "
+                "classifier (e.g. LogisticRegression, or CalibratedClassifierCV around this one)"
+            )
         Z = self.design_.transform(mapped)
+        if self.sensitive_noise:
+            Z = self._obfuscate(Z, seed)
         self._fit_estimator(Z, target)
         self.n_features_in_ = len(spec.features)
         self.feature_names_in_ = np.asarray(spec.features, dtype=object)
@@ -155,12 +165,12 @@ class _SelectiveBase(BaseEstimator):
         spec, g = self.spec_, self.graph_
         self.switches_: dict[str, Any] = {}
         self.active_: list[list[Path]] = []
-        if self.fairness and spec.fairness is not None:
+        if self.fairness is not False and spec.fairness is not None:
             a = spec.fairness.protected
             unfair = [p for p in g.paths(a) if g.path_role(p) == "unfair"]
             self.switches_[a] = spec.fairness.baseline
             self.active_.append(unfair)
-        if self.robustness and spec.robustness is not None:
+        if self.robustness is not False and spec.robustness is not None:
             e = spec.robustness.environment
             meta = self.scm_.meta[e]
             ref = self.environment_reference
@@ -209,7 +219,7 @@ class _SelectiveBase(BaseEstimator):
         spec, scm = self.spec_, self.scm_
         draws = self.n_draws
         y_rep = np.repeat(y.astype(np.float64), draws)
-        if not (self.fair_labels and self.fairness and spec.fairness is not None):
+        if not (self.fair_labels and self.fairness is not False and spec.fairness is not None):
             return y_rep
         a = spec.fairness.protected
         unfair_to_y = scm._expand(spec.unfair_paths(), a, spec.target)
@@ -251,6 +261,43 @@ class _SelectiveBase(BaseEstimator):
         noise = mech.abduct(y_rep, {**full, **env_f}, stream, spec.target)
         return mech.evaluate(env_cf, noise, n)
 
+    def sensitive_columns(self) -> list[str]:
+        """Features that still carry the ``privacy.sensitive`` variables' effect after the mapping.
+
+        A feature carries it when some path from a sensitive variable through it into Ŷ is left open by the
+        mapping (paths the mapping blocks, such as unfair ones, carry nothing).
+        """
+        check_is_fitted(self, "estimator_")
+        spec = self.spec_
+        sensitive = list(spec.privacy.sensitive) if spec.privacy is not None else []
+        blocked: set[Path] = set()
+        for source, active in zip(self.switches_, self.active_, strict=True):
+            blocked |= {p for p in active if p[0] == source}
+        out: dict[str, None] = {}
+        for s in sensitive:
+            for p in self.graph_.paths(s):
+                if p not in blocked:
+                    out[p[-2]] = None
+        return [f for f in spec.features if f in out]
+
+    def _obfuscate(self, Z: Array, seed: int) -> Array:
+        """Targeted privacy: Gaussian noise only on the columns carrying sensitive information.
+
+        The uniform baseline adds noise to every input; here the columns that carry no sensitive effect
+        keep their signal, which is the point of doing it path by path.
+        """
+        if self.sensitive_noise < 0:
+            raise ValueError(f"sensitive_noise must be >= 0, got {self.sensitive_noise}")
+        cols = set(self.sensitive_columns())
+        mask = np.array([name.split("=", 1)[0] in cols for name in self.design_.names])
+        if not mask.any():
+            return Z
+        rng = np.random.default_rng([seed, 0x0BF5])
+        sd = Z[:, mask].std(axis=0)
+        out = Z.copy()
+        out[:, mask] += rng.standard_normal((len(Z), int(mask.sum()))) * (self.sensitive_noise * sd)
+        return out
+
     def _fit_estimator(self, Z: Array, target: Array) -> None:
         weights = np.full(len(target), 1.0 / self.n_draws)
         takes_weight = "sample_weight" in inspect.signature(self.estimator_.fit).parameters
@@ -273,15 +320,21 @@ class _SelectiveBase(BaseEstimator):
             self.estimator_.fit(Z, target)
 
     # -- prediction -----------------------------------------------------------------------------------
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        """The features of ``X`` in the selectively invariant world (one draw per unit; the first draw)."""
+    def selective_features(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The features of ``X`` as the estimator sees them: mapped into the selectively invariant world.
+
+        One abduction draw per unit (predictions average ``n_draws``). Useful to inspect what the mapping
+        does: e.g. the measured lab with the device artifact removed, the proxy at its fair-world value.
+        """
         check_is_fitted(self, "estimator_")
         name = type(self).__name__
         X = check_frame(X, self.spec_.features, name)
         cols = self._columns(X, name)
         unseen = {f: v for f, v in cols.items() if self.scm_.meta[f].vtype == "categorical" and (v < 0).any()}
         if unseen:
-            raise DataError(f"{name}.transform: unseen categories in {sorted(unseen)}; adapt() first")
+            raise DataError(
+                f"{name}.selective_features: unseen categories in {sorted(unseen)}; adapt() first"
+            )
         mapped, _ = self._mapped(X, cols, self._seed, draws=1)
         from causaltrust.scm._data import columns_to_frame
 
@@ -379,12 +432,18 @@ class SelectiveInvarianceClassifier(ClassifierMixin, _SelectiveBase):
     scm : SCM, optional
         The causal model used for the mapping. When None it is learned with ``SCM.fit`` from the training
         rows (or ``scm_data`` passed to :meth:`fit`).
-    fairness, robustness, fair_labels : bool
-        Switch each invariance on or off (to measure what each buys).
+    fairness, robustness : bool or None
+        Switch each invariance on or off (to measure what each buys); None (default) enforces it when the
+        spec has the section.
+    fair_labels : bool
+        Train on fair-world labels (True) or on the observed labels.
     environment_reference : optional
         The environment level the spurious paths are held at (default: its first category).
     n_draws : int
         Abduction draws per unit for discrete mediators (predictions average them).
+    sensitive_noise : float
+        Targeted privacy: at training, Gaussian noise of this many standard deviations is added only to the
+        inputs that carry the ``privacy.sensitive`` variables' effect (see :meth:`sensitive_columns`).
     scm_mechanisms : {"auto", "linear"} or dict
         Mechanism classes when the SCM is learned.
     random_state : int, optional
