@@ -390,6 +390,14 @@ class TrustSpec(BaseModel):
 
     __hash__ = None  # type: ignore[assignment]  # dict fields: use the .hash property
 
+    def __repr__(self) -> str:
+        # The full model dump runs to pages; a spec is identified by its name, target, size and hash.
+        latent = f", {len(self.latent)} latent" if self.latent else ""
+        return (
+            f"TrustSpec(name={self.name!r}, target={self.target!r}, "
+            f"{len(self.variables)} variables{latent}, hash={self.hash[:12]})"
+        )
+
     # -- public views ---------------------------------------------------------------------------------
     @property
     def protected(self) -> str | None:
