@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from causaltrust import _dag
-from causaltrust.audit._context import AuditContext
+from causaltrust.audit._context import AuditContext, Ranker, weighted_auc
 from causaltrust.audit._model import ModelAdapter
 from causaltrust.audit._report import Metric
 from causaltrust.exceptions import DataError
@@ -46,21 +46,26 @@ def score_metrics(
         rmse = ctx.stat_metric(
             "accuracy.rmse", lambda i: float(np.sqrt(sq[i].mean())), len(y), method="bootstrap over units"
         )
-        ss_tot = float(((y - y.mean()) ** 2).sum())
 
         def r2(i: Array) -> float:
             yi = y[i]
             tot = float(((yi - yi.mean()) ** 2).sum())
             return 1.0 - float(sq[i].sum()) / tot if tot > 0 else float("nan")
 
-        del ss_tot
         return [rmse, ctx.stat_metric("accuracy.r2", r2, len(y))]
     labels = model.labels(X, scores)  # type: ignore[arg-type]
     out = [ctx.mean_metric(prefix_name, (labels == y).astype(np.float64))]
     if prefix_name == "accuracy.observational":
         probs = model.probabilities(X)  # type: ignore[arg-type]
         s = probs if probs is not None else scores
-        out.append(ctx.stat_metric("accuracy.auc", lambda i: _auc(y[i], s[i]), len(y)))
+        ranker, positive = Ranker(s), y == 1
+        out.append(
+            ctx.stat_metric(
+                "accuracy.auc",
+                lambda i: weighted_auc(ranker, positive, np.bincount(i, minlength=len(y)).astype(np.float64)),
+                len(y),
+            )
+        )
         if probs is not None:
             out.append(ctx.mean_metric("accuracy.log_loss", _log_loss_per_unit(y, probs)))
     return out
