@@ -252,3 +252,29 @@ def _expected(estimator):
 )
 def test_sklearn_contract(estimator, check):
     check(estimator)
+
+
+def test_private_final_estimator_sees_each_person_once(world):
+    """A DP estimator accounts per row: with n_draws=8 and soft labels, a person would otherwise be 16 rows
+    and the reported ε would protect a row, not a person."""
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    class Spy(ClassifierMixin, BaseEstimator):
+        def __init__(self, target_epsilon=1.0):
+            self.target_epsilon = target_epsilon
+
+        def fit(self, X, y, sample_weight=None):
+            self.seen_ = (X.shape[0], sample_weight is not None, set(np.unique(y).tolist()))
+            self.classes_ = np.array([0, 1])
+            return self
+
+        def predict_proba(self, X):
+            return np.full((len(X), 2), 0.5)
+
+    spec, scm, train, _ = world
+    clf = SelectiveInvarianceClassifier(spec=spec, scm=scm, estimator=Spy(), n_draws=8, random_state=0)
+    clf.fit(train[spec.features].iloc[:1000], train["Y"].iloc[:1000])
+    rows, weighted, labels = clf.estimator_.seen_
+    assert rows == 1000
+    assert not weighted
+    assert labels <= {0.0, 1.0}

@@ -1,5 +1,56 @@
-"""Learners: selective-invariance estimators and the standard baselines they are measured against."""
+"""Learners: selective-invariance estimators and the standard baselines they are measured against.
 
+Every estimator follows the scikit-learn contract, takes the trust ``spec`` as a constructor parameter and
+reads per-row information (protected attribute, environment) from the DataFrame columns the spec names.
+
+==================================  =====================================================================
+estimator                           invariance it targets
+==================================  =====================================================================
+SelectiveInvarianceClassifier       all of the spec's, path by path (fair world + artifact removed)
+ERMClassifier                       none (empirical risk minimisation)
+UnawareClassifier                   direct use of the protected attribute (drops it)
+ReductionsClassifier                demographic parity / equalized odds (fairlearn reductions)
+ThresholdOptimizerClassifier        demographic parity / equalized odds (fairlearn post-processing)
+CounterfactualFairClassifier        counterfactual fairness, Kusner et al. level 3
+CounterfactualAugmentationClassifier  counterfactual invariance by data augmentation through the SCM
+IRMClassifier, VRExClassifier       invariance across environments (DomainBed definitions)
+GroupDROClassifier                  worst-environment risk
+DPLogisticRegression, DPMLPClassifier  differential privacy (DP-SGD with an Opacus accountant)
+InputNoiseClassifier                uniform input obfuscation (no DP guarantee)
+==================================  =====================================================================
+"""
+
+from causaltrust.learners._dp import (
+    DPLogisticRegression,
+    DPMLPClassifier,
+    InputNoiseClassifier,
+    TorchLogisticRegression,
+    TorchMLPClassifier,
+    gaussian_obfuscation,
+)
+from causaltrust.learners._fair_baselines import (
+    CounterfactualAugmentationClassifier,
+    CounterfactualFairClassifier,
+    ERMClassifier,
+    ReductionsClassifier,
+    ThresholdOptimizerClassifier,
+    UnawareClassifier,
+)
 from causaltrust.learners._selective import SelectiveInvarianceClassifier, SelectiveInvarianceRegressor
 
-__all__ = ["SelectiveInvarianceClassifier", "SelectiveInvarianceRegressor"]
+__all__ = [
+    "CounterfactualAugmentationClassifier",
+    "CounterfactualFairClassifier",
+    "DPLogisticRegression",
+    "DPMLPClassifier",
+    "ERMClassifier",
+    "InputNoiseClassifier",
+    "ReductionsClassifier",
+    "SelectiveInvarianceClassifier",
+    "SelectiveInvarianceRegressor",
+    "ThresholdOptimizerClassifier",
+    "TorchLogisticRegression",
+    "TorchMLPClassifier",
+    "UnawareClassifier",
+    "gaussian_obfuscation",
+]

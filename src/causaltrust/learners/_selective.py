@@ -142,9 +142,12 @@ class _SelectiveBase(BaseEstimator):
         self._plan()
         cols = self._columns(X, name)
         self.design_ = Design(scm.meta, spec.features).fit(cols)
-        mapped, keys = self._mapped(X, cols, seed, draws=self.n_draws)
-        target = self._training_target(X, y_arr, cols, seed)
         self.estimator_ = clone(self.estimator) if self.estimator is not None else self._default_estimator()
+        # A differentially private estimator accounts per training row: each person must be exactly one row
+        # (one abduction draw, one sampled label), or its ε would protect a row, not a person.
+        self._train_draws = 1 if _is_private(self.estimator_) else self.n_draws
+        mapped, keys = self._mapped(X, cols, seed, draws=self._train_draws)
+        target = self._training_target(X, y_arr, cols, seed)
         if self._task == "binary" and not hasattr(self.estimator_, "predict_proba"):
             raise DataError(
                 f"{name}: the estimator {type(self.estimator_).__name__} has no predict_proba; the selective "
@@ -217,7 +220,7 @@ class _SelectiveBase(BaseEstimator):
     def _training_target(self, X: pd.DataFrame, y: Array, cols: dict[str, Array], seed: int) -> Array:
         """Per unit and draw: the fair-world label (soft probability for a binary target)."""
         spec, scm = self.spec_, self.scm_
-        draws = self.n_draws
+        draws = self._train_draws
         y_rep = np.repeat(y.astype(np.float64), draws)
         if not (self.fair_labels and self.fairness is not False and spec.fairness is not None):
             return y_rep
@@ -299,8 +302,10 @@ class _SelectiveBase(BaseEstimator):
         return out
 
     def _fit_estimator(self, Z: Array, target: Array) -> None:
-        weights = np.full(len(target), 1.0 / self.n_draws)
+        weights = np.full(len(target), 1.0 / self._train_draws)
         takes_weight = "sample_weight" in inspect.signature(self.estimator_.fit).parameters
+        if _is_private(self.estimator_):
+            takes_weight = False  # one row per person, hard labels: the accountant's unit is a person
         if self._task == "binary":
             soft = (target > 0) & (target < 1)
             if takes_weight and soft.any():
@@ -412,6 +417,15 @@ class _SelectiveBase(BaseEstimator):
         return tags
 
 
+def _is_private(estimator: Any) -> bool:
+    """Whether the estimator trains with a differential-privacy accountant (ε per training row)."""
+    try:
+        params = estimator.get_params(deep=False)
+    except AttributeError:
+        return False
+    return "target_epsilon" in params or hasattr(type(estimator), "privacy_epsilon_")
+
+
 def _draw_keys(keys: Array, draws: int) -> Array:
     with np.errstate(over="ignore"):
         return (
@@ -441,6 +455,9 @@ class SelectiveInvarianceClassifier(ClassifierMixin, _SelectiveBase):
         The environment level the spurious paths are held at (default: its first category).
     n_draws : int
         Abduction draws per unit for discrete mediators (predictions average them).
+        With a differentially private final estimator (one with ``target_epsilon``), training uses one
+        draw and one sampled fair-world label per unit, so each person is exactly one row of the
+        accountant.
     sensitive_noise : float
         Targeted privacy: at training, Gaussian noise of this many standard deviations is added only to the
         inputs that carry the ``privacy.sensitive`` variables' effect (see :meth:`sensitive_columns`).

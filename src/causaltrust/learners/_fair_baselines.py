@@ -1,0 +1,737 @@
+"""Standard fairness baselines, spec-aware, that selective invariance is measured against.
+
+Each estimator reads the protected attribute from the DataFrame column the spec names and one-hot encodes
+categorical features with the same :class:`~causaltrust.learners._base.Design` as the causal learners, so a
+comparison is never won against a strawman. Each targets one invariance (its docstring says which):
+
+* :class:`ERMClassifier`: none (plain empirical risk minimisation, the reference point);
+* :class:`UnawareClassifier`: the prediction ignores the protected attribute as an *input* (no direct
+  effect A→Ŷ); proxies and mediators still carry A's effect;
+* :class:`ReductionsClassifier`: statistical parity of the decisions (Ŷ ⟂ A, or Ŷ ⟂ A | Y), in-processing
+  with fairlearn's :class:`~fairlearn.reductions.ExponentiatedGradient`;
+* :class:`ThresholdOptimizerClassifier`: the same group parities by post-processing with fairlearn's
+  :class:`~fairlearn.postprocessing.ThresholdOptimizer` (group-specific randomized thresholds);
+* :class:`CounterfactualFairClassifier`: Kusner et al.'s (2017) level-3 counterfactual fairness (the
+  prediction is a function of A's non-descendants and abducted noise only, so every path from A is blocked);
+* :class:`CounterfactualAugmentationClassifier`: approximate invariance under do(A) by training on each
+  unit together with its counterfactual twin with A changed (label kept).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.validation import check_is_fitted
+
+from causaltrust import _dag
+from causaltrust.exceptions import DataError, SpecError
+from causaltrust.learners._base import (
+    Design,
+    RowStream,
+    check_frame,
+    columns_with_unseen,
+    resolve_spec,
+    row_keys,
+)
+from causaltrust.scm import SCM
+from causaltrust.scm._data import VariableMeta
+from causaltrust.scm._mechanisms import BernoulliMechanism
+from causaltrust.spec import TrustSpec
+
+__all__ = [
+    "CounterfactualAugmentationClassifier",
+    "CounterfactualFairClassifier",
+    "ERMClassifier",
+    "ReductionsClassifier",
+    "ThresholdOptimizerClassifier",
+    "UnawareClassifier",
+]
+
+Array = np.ndarray
+_CONSTRAINTS = ("demographic_parity", "equalized_odds")
+
+
+def _spec_meta(spec: TrustSpec) -> dict[str, VariableMeta]:
+    """Variable metadata straight from the spec (the same as an SCM built from it would hold)."""
+    return {
+        n: VariableMeta(n, v.type, tuple(v.categories or ()), v.observed) for n, v in spec.variables.items()
+    }
+
+
+def _takes(fn: Any, name: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+class _FairBase(ClassifierMixin, BaseEstimator):
+    """Shared validation, encoding and prediction plumbing of the fairness baselines (binary target)."""
+
+    #: whether the protected attribute is an input of the final estimator
+    _uses_protected = True
+    #: whether the final estimator must expose predict_proba
+    _needs_proba = True
+
+    def __init__(self, spec: Any = None, estimator: Any = None, *, random_state: int | None = None) -> None:
+        self.spec = spec
+        self.estimator = estimator
+        self.random_state = random_state
+
+    # -- validation -----------------------------------------------------------------------------------
+    @property
+    def _seed(self) -> int:
+        return 0 if self.random_state is None else int(self.random_state)
+
+    def _validate_fit(self, X: Any, y: Any) -> tuple[TrustSpec, pd.DataFrame, Array]:
+        name = type(self).__name__
+        spec = resolve_spec(self.spec, name)
+        if spec.fairness is None or spec.protected is None:
+            raise SpecError(
+                f"{name} needs a spec with a 'fairness' section naming the protected attribute "
+                "(fairness: {protected: A, ...})"
+            )
+        if spec.protected not in spec.features:
+            raise SpecError(
+                f"{name} reads the protected attribute {spec.protected!r} from X, but it is not among the "
+                f"spec's features {spec.features}; add it to 'features:'"
+            )
+        if spec.variables[spec.protected].type == "continuous":
+            raise SpecError(f"{name} needs a binary or categorical protected attribute; "
+                            f"{spec.protected!r} is continuous")  # fmt: skip
+        X = check_frame(X, spec.features, name)
+        y_arr = np.asarray(y)
+        if y_arr.ndim != 1 or len(y_arr) != len(X):
+            raise DataError(
+                f"{name}.fit: y must be 1-D with one value per row of X ({len(X)}), got {y_arr.shape}"
+            )
+        try:
+            y_num = y_arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise DataError(
+                f"{name} predicts a binary target coded 0/1; y holds {np.unique(y_arr)[:5].tolist()}"
+            ) from None
+        labels = np.unique(y_num)
+        if not set(labels.tolist()) <= {0.0, 1.0}:
+            raise DataError(f"{name} predicts a binary target coded 0/1; y holds {labels[:5].tolist()}")
+        if len(labels) < 2:
+            raise DataError(f"{name}.fit: y holds a single class ({labels.tolist()}); need both 0 and 1")
+        self._check_estimator(name)
+        return spec, X, y_num.astype(np.int64)
+
+    def _base_estimator(self) -> Any:
+        return LogisticRegression(max_iter=1000) if self.estimator is None else self.estimator
+
+    def _check_estimator(self, name: str) -> None:
+        est = self._base_estimator()
+        if not (hasattr(est, "fit") and hasattr(est, "predict")):
+            raise DataError(f"{name}: estimator must be a scikit-learn classifier with fit and predict, got "
+                            f"{type(est).__name__}")  # fmt: skip
+        if self._needs_proba and not hasattr(est, "predict_proba"):
+            raise DataError(
+                f"{name} needs probabilities from its estimator, but {type(est).__name__} has no "
+                "predict_proba; wrap it in sklearn.calibration.CalibratedClassifierCV"
+            )
+
+    def _clone_estimator(self) -> Any:
+        """A fresh clone of the estimator; seeded with ``random_state`` if it has an unset one."""
+        est = clone(self._base_estimator())
+        params = est.get_params(deep=False)
+        if "random_state" in params and params["random_state"] is None and self.random_state is not None:
+            est.set_params(random_state=self.random_state)
+        return est
+
+    # -- encoding -------------------------------------------------------------------------------------
+    def _inputs(self, spec: TrustSpec) -> list[str]:
+        a = spec.protected
+        return [f for f in spec.features if self._uses_protected or f != a]
+
+    def _begin_fit(self, spec: TrustSpec, X: pd.DataFrame) -> dict[str, Array]:
+        self.spec_ = spec
+        self.meta_ = _spec_meta(spec)
+        self.classes_ = np.array([0, 1])
+        self.n_features_in_ = len(spec.features)
+        self.feature_names_in_ = np.asarray(spec.features, dtype=object)
+        cols = columns_with_unseen(X, self.meta_, spec.features, type(self).__name__)
+        self.design_ = Design(self.meta_, self._inputs(spec)).fit(cols)
+        self.category_freq_ = Design(self.meta_, spec.features).fit(cols).freq
+        return cols
+
+    def _predict_cols(self, X: Any) -> tuple[pd.DataFrame, dict[str, Array]]:
+        check_is_fitted(self, "design_")
+        name = type(self).__name__
+        X = check_frame(X, self.spec_.features, name)
+        return X, columns_with_unseen(X, self.meta_, self.spec_.features, name)
+
+    def _positive(self, proba: Any, est: Any) -> Array:
+        classes = list(np.asarray(est.classes_).tolist())
+        return np.asarray(proba, dtype=np.float64)[:, classes.index(1)]
+
+    def _row_uniforms(self, X: pd.DataFrame) -> Array:
+        """One uniform per row keyed by its feature values: randomized decisions are reproducible and do
+        not depend on which other rows are in the batch."""
+        stream = RowStream(row_keys(X, self.spec_.features, self._seed ^ 0xDEC1DE))
+        return stream.random(len(X))
+
+    # -- prediction -----------------------------------------------------------------------------------
+    def _p1(self, X: Any) -> Array:
+        X, cols = self._predict_cols(X)
+        return self._positive(self.estimator_.predict_proba(self.design_.transform(cols)), self.estimator_)
+
+    def predict_proba(self, X: pd.DataFrame) -> Array:
+        """Probabilities of classes 0 and 1 for the rows of ``X`` (a DataFrame of ``spec.features``)."""
+        p = self._p1(X)
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: pd.DataFrame) -> Array:
+        """Predicted class (1 when P(1) >= 0.5)."""
+        return (self._p1(X) >= 0.5).astype(np.int64)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        return tags
+
+
+class ERMClassifier(_FairBase):
+    """Plain empirical risk minimisation on the one-hot encoded features (no invariance targeted).
+
+    The reference point of every comparison: the protected attribute, its proxies and the environment
+    are all inputs.
+
+    Parameters
+    ----------
+    spec : TrustSpec, dict or path
+        The trust spec (features, protected attribute, target).
+    estimator : classifier with predict_proba, default LogisticRegression(max_iter=1000)
+        Fitted on the encoded features.
+    random_state : int, optional
+        Seeds the estimator when it has an unset ``random_state``.
+
+    Examples
+    --------
+    >>> import causaltrust as ct
+    >>> spec, scm = ct.scenarios.load("readmission")
+    >>> train = scm.sample(2000, random_state=1)
+    >>> clf = ct.learners.ERMClassifier(spec=spec).fit(train[spec.features], train[spec.target])
+    >>> clf.predict_proba(train[spec.features].head(2)).shape
+    (2, 2)
+    """
+
+    def fit(self, X: pd.DataFrame, y: Any) -> ERMClassifier:
+        """Fit the estimator on the encoded features of ``X``.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The spec's features.
+        y : array-like
+            Binary target coded 0/1.
+        """
+        spec, X, y_arr = self._validate_fit(X, y)
+        cols = self._begin_fit(spec, X)
+        self.estimator_ = self._clone_estimator().fit(self.design_.transform(cols), y_arr)
+        return self
+
+
+class UnawareClassifier(_FairBase):
+    """Fairness through unawareness: the protected attribute is dropped from the inputs.
+
+    Targets invariance of the prediction to the protected attribute *as an input*: the direct effect
+    A→Ŷ (Plečko–Bareinboim ``ctf_de``) is zero by construction. Proxies (A→Z→Ŷ) and mediators (A→L→X→Ŷ) still
+    carry A's effect, so the unfair path effect through a proxy remains.
+
+    Parameters
+    ----------
+    spec : TrustSpec, dict or path
+        The trust spec; its protected attribute is read from (and then ignored in) the DataFrame.
+    estimator : classifier with predict_proba, default LogisticRegression(max_iter=1000)
+    random_state : int, optional
+        Seeds the estimator when it has an unset ``random_state``.
+
+    Examples
+    --------
+    >>> import causaltrust as ct
+    >>> spec, scm = ct.scenarios.load("readmission")
+    >>> train = scm.sample(2000, random_state=1)
+    >>> clf = ct.learners.UnawareClassifier(spec=spec).fit(train[spec.features], train[spec.target])
+    >>> clf.design_.features
+    ['E', 'X', 'Z', 'F']
+    """
+
+    _uses_protected = False
+
+    def fit(self, X: pd.DataFrame, y: Any) -> UnawareClassifier:
+        """Fit the estimator on every encoded feature but the protected attribute."""
+        spec, X, y_arr = self._validate_fit(X, y)
+        cols = self._begin_fit(spec, X)
+        self.estimator_ = self._clone_estimator().fit(self.design_.transform(cols), y_arr)
+        return self
+
+
+def _check_constraint(name: str, constraint: Any, allowed: Sequence[str]) -> str:
+    if not isinstance(constraint, str) or constraint not in allowed:
+        raise ValueError(f"{name}: constraint must be one of {list(allowed)}, got {constraint!r}")
+    return constraint
+
+
+class ReductionsClassifier(_FairBase):
+    """In-processing group fairness with fairlearn's exponentiated-gradient reduction.
+
+    Targets *statistical* (observational, rung-1) invariance of the decisions: demographic parity
+    (Ŷ ⟂ A) or equalized odds (Ŷ ⟂ A | Y), up to ``eps``, blind to which paths carry A's influence (the
+    legitimate A→L→… variation is suppressed along with the unfair one). Wraps
+    :class:`fairlearn.reductions.ExponentiatedGradient` (not re-implemented) with the protected column as
+    the sensitive feature; the base estimator sees the same encoded features as :class:`ERMClassifier`.
+
+    The result is a randomized classifier: :meth:`predict_proba` is its probability of deciding 1
+    (fairlearn's ``_pmf_predict``); :meth:`predict` draws the decision with one uniform per row keyed by
+    the row's values and ``random_state``, so decisions are reproducible and batch-invariant and keep the
+    constraint's guarantee (which holds for the randomized decisions, not for thresholding at 0.5).
+
+    Parameters
+    ----------
+    spec : TrustSpec, dict or path
+    estimator : classifier, default LogisticRegression(max_iter=1000)
+        Needs ``fit(X, y, sample_weight=...)`` and ``predict``.
+    constraint : {"demographic_parity", "equalized_odds"}
+    eps : float
+        Allowed constraint violation (fairlearn's ``eps``).
+    max_iter : int
+        Exponentiated-gradient iterations.
+    random_state : int, optional
+        Seeds the randomized decisions (and the estimator when it has an unset ``random_state``).
+
+    Examples
+    --------
+    >>> import causaltrust as ct
+    >>> spec, scm = ct.scenarios.load("readmission")
+    >>> train = scm.sample(2000, random_state=1)
+    >>> clf = ct.learners.ReductionsClassifier(spec=spec, random_state=0)
+    >>> clf = clf.fit(train[spec.features], train[spec.target])
+    >>> clf.predict(train[spec.features].head(3)).shape
+    (3,)
+    """
+
+    _needs_proba = False
+
+    def __init__(
+        self,
+        spec: Any = None,
+        estimator: Any = None,
+        *,
+        constraint: str = "demographic_parity",
+        eps: float = 0.01,
+        max_iter: int = 50,
+        random_state: int | None = None,
+    ) -> None:
+        self.spec = spec
+        self.estimator = estimator
+        self.constraint = constraint
+        self.eps = eps
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def _check_estimator(self, name: str) -> None:
+        super()._check_estimator(name)
+        est = self._base_estimator()
+        if not _takes(est.fit, "sample_weight"):
+            raise DataError(
+                f"{name}: the reductions approach reweights training rows, but "
+                f"{type(est).__name__}.fit takes no sample_weight"
+            )
+
+    def fit(self, X: pd.DataFrame, y: Any) -> ReductionsClassifier:
+        """Run exponentiated gradient with the protected column as the sensitive feature."""
+        from fairlearn.reductions import DemographicParity, EqualizedOdds, ExponentiatedGradient
+
+        name = type(self).__name__
+        constraint = _check_constraint(name, self.constraint, _CONSTRAINTS)
+        if not (isinstance(self.eps, int | float) and self.eps > 0):
+            raise ValueError(f"{name}: eps must be a positive number, got {self.eps!r}")
+        if not (isinstance(self.max_iter, int | np.integer) and self.max_iter >= 1):
+            raise ValueError(f"{name}: max_iter must be a positive integer, got {self.max_iter!r}")
+        spec, X, y_arr = self._validate_fit(X, y)
+        cols = self._begin_fit(spec, X)
+        moment = DemographicParity() if constraint == "demographic_parity" else EqualizedOdds()
+        self.estimator_ = ExponentiatedGradient(
+            self._clone_estimator(), constraints=moment, eps=float(self.eps), max_iter=int(self.max_iter)
+        )
+        sensitive = cols[cast(str, spec.protected)]
+        self.estimator_.fit(self.design_.transform(cols), y_arr, sensitive_features=sensitive)
+        return self
+
+    def _p1(self, X: Any) -> Array:
+        X, cols = self._predict_cols(X)
+        pmf = self.estimator_._pmf_predict(self.design_.transform(cols))
+        return np.asarray(pmf, dtype=np.float64)[:, 1]
+
+    def predict(self, X: pd.DataFrame) -> Array:
+        """Randomized decisions, reproducible per row: 1 when a row-keyed uniform is below P(decide 1)."""
+        p = self._p1(X)
+        return (self._row_uniforms(X) < p).astype(np.int64)
+
+
+class ThresholdOptimizerClassifier(_FairBase):
+    """Post-processing group fairness with fairlearn's :class:`~fairlearn.postprocessing.ThresholdOptimizer`.
+
+    Targets statistical (rung-1) invariance of the decisions: demographic parity or equalized odds, by
+    group-specific (randomized) thresholds on the base estimator's score. The base estimator is trained
+    on the encoded features (``prefit=False``); the sensitive feature at fit *and* prediction time is the
+    protected column of the DataFrame, so the same rows give the same decisions.
+
+    :meth:`predict_proba` is the probability of a positive decision (fairlearn's ``_pmf_predict``);
+    :meth:`predict` draws it with a row-keyed uniform (reproducible, batch-invariant).
+
+    Parameters
+    ----------
+    spec : TrustSpec, dict or path
+    estimator : classifier with predict_proba or decision_function, default LogisticRegression
+    constraint : {"demographic_parity", "equalized_odds"}
+    random_state : int, optional
+        Seeds the randomized decisions (and the estimator when it has an unset ``random_state``).
+
+    Examples
+    --------
+    >>> import causaltrust as ct
+    >>> spec, scm = ct.scenarios.load("readmission")
+    >>> train = scm.sample(2000, random_state=1)
+    >>> clf = ct.learners.ThresholdOptimizerClassifier(spec=spec, random_state=0)
+    >>> clf = clf.fit(train[spec.features], train[spec.target])
+    >>> p = clf.predict_proba(train[spec.features])[:, 1]
+    >>> bool(((p >= 0) & (p <= 1)).all())
+    True
+    """
+
+    _needs_proba = False
+
+    def __init__(
+        self,
+        spec: Any = None,
+        estimator: Any = None,
+        *,
+        constraint: str = "demographic_parity",
+        random_state: int | None = None,
+    ) -> None:
+        self.spec = spec
+        self.estimator = estimator
+        self.constraint = constraint
+        self.random_state = random_state
+
+    def _check_estimator(self, name: str) -> None:
+        super()._check_estimator(name)
+        est = self._base_estimator()
+        if not (hasattr(est, "predict_proba") or hasattr(est, "decision_function")):
+            raise DataError(
+                f"{name} thresholds a score: {type(est).__name__} has neither predict_proba nor "
+                "decision_function"
+            )
+
+    def fit(self, X: pd.DataFrame, y: Any) -> ThresholdOptimizerClassifier:
+        """Fit the base estimator and the group thresholds (sensitive feature: the protected column)."""
+        from fairlearn.postprocessing import ThresholdOptimizer
+
+        name = type(self).__name__
+        constraint = _check_constraint(name, self.constraint, _CONSTRAINTS)
+        spec, X, y_arr = self._validate_fit(X, y)
+        cols = self._begin_fit(spec, X)
+        base = self._clone_estimator()
+        method = "predict_proba" if hasattr(base, "predict_proba") else "decision_function"
+        self.estimator_ = ThresholdOptimizer(
+            estimator=base, constraints=constraint, prefit=False, predict_method=method
+        )
+        self.estimator_.fit(
+            self.design_.transform(cols), y_arr, sensitive_features=cols[cast(str, spec.protected)]
+        )
+        return self
+
+    def _p1(self, X: Any) -> Array:
+        X, cols = self._predict_cols(X)
+        pmf = self.estimator_._pmf_predict(
+            self.design_.transform(cols), sensitive_features=cols[cast(str, self.spec_.protected)]
+        )
+        return np.asarray(pmf, dtype=np.float64)[:, 1]
+
+    def predict(self, X: pd.DataFrame) -> Array:
+        """Decisions, reproducible per row: 1 when a row-keyed uniform is below P(decide 1)."""
+        p = self._p1(X)
+        return (self._row_uniforms(X) < p).astype(np.int64)
+
+
+class _SCMBase(_FairBase):
+    """Shared SCM handling (given, or learned from the training rows) of the counterfactual learners."""
+
+    def _resolve_scm(self, spec: TrustSpec, X: pd.DataFrame, y: Array) -> SCM:
+        name = type(self).__name__
+        scm = getattr(self, "scm", None)
+        if scm is not None:
+            if not isinstance(scm, SCM):
+                raise DataError(f"{name}: scm must be a causaltrust SCM, got {type(scm).__name__}")
+            if set(scm.variables) != set(spec.variables):
+                raise SpecError(f"{name}: the SCM's variables {scm.variables} differ from the spec's")
+            self.scm_source_ = "given"
+            return scm
+        frame = X.assign(**{spec.target: y})
+        missing = [v for v in spec.observed if v not in frame.columns]
+        if missing:
+            raise DataError(
+                f"{name}: learning the SCM needs every observed variable; X lacks {missing}. Pass scm=..."
+            )
+        self.scm_source_ = "training rows"
+        return SCM.fit(spec, frame[[*spec.observed]], random_state=self._seed)
+
+
+class CounterfactualFairClassifier(_SCMBase):
+    """Kusner et al.'s (2017) level-3 counterfactual fairness through an SCM.
+
+    Targets counterfactual (rung-3) invariance under do(A) along **every** path: the estimator sees only
+    the protected attribute's non-descendants among the features and the abducted noise terms of its
+    descendants, all of which are the same in the factual and the counterfactual world. Kusner's
+    definition constrains the *total* counterfactual effect of A, so the legitimate A→L→X variation is
+    removed along with the unfair paths (at a cost in accuracy); selective invariance keeps it.
+
+    Path by path the picture differs: to abduct a descendant's noise the estimator reads A itself
+    (``N_L = L - h(A, F)``), so an audit that switches A along A→L→X only (A's own input held at the
+    baseline) moves the abducted noise. The fair-path effect is then clearly nonzero and is cancelled by
+    an opposite effect along the direct edge A→Ŷ: the total is zero, its decomposition is not.
+
+    Noise terms: continuous additive-noise descendants give ``N = value - h(parents)`` exactly (a latent
+    descendant such as the true lab value is first recovered from its measurement); noise-free
+    descendants (a measurement) carry no noise of their own. Binary descendants give the **posterior
+    mean** of their uniform noise given the observed value, ``p/2`` or ``(1 + p)/2`` (exact, no
+    sampling); categorical ones the mean of ``n_draws`` Gumbel draws from their posterior, keyed per row.
+    Discrete noise is not identified from data, so these inputs are invariant in the mean over units,
+    not unit by unit: the counterfactual effect is near zero, not exactly zero (it is exactly zero when
+    every descendant is continuous with additive noise).
+
+    Parameters
+    ----------
+    spec : TrustSpec, dict or path
+    estimator : classifier with predict_proba, default LogisticRegression(max_iter=1000)
+    scm : SCM, optional
+        The causal model. When None, learned with ``SCM.fit`` from the training rows (X and y).
+    n_draws : int
+        Posterior draws averaged for categorical descendants.
+    random_state : int, optional
+        Seeds the SCM fit, the per-row posterior draws and the estimator.
+
+    Examples
+    --------
+    >>> import causaltrust as ct
+    >>> spec, scm = ct.scenarios.load("readmission")
+    >>> train = scm.sample(2000, random_state=1)
+    >>> clf = ct.learners.CounterfactualFairClassifier(spec=spec, scm=scm, random_state=0)
+    >>> clf = clf.fit(train[spec.features], train[spec.target])
+    >>> clf.representation_
+    ['E=0', 'E=1', 'E=2', 'F', 'noise[Z]', 'noise[L]']
+    """
+
+    def __init__(
+        self,
+        spec: Any = None,
+        estimator: Any = None,
+        scm: SCM | None = None,
+        *,
+        n_draws: int = 16,
+        random_state: int | None = None,
+    ) -> None:
+        self.spec = spec
+        self.estimator = estimator
+        self.scm = scm
+        self.n_draws = n_draws
+        self.random_state = random_state
+
+    def fit(self, X: pd.DataFrame, y: Any) -> CounterfactualFairClassifier:
+        """Abduct the noise of A's descendants and fit the estimator on it and A's non-descendants."""
+        name = type(self).__name__
+        if not (isinstance(self.n_draws, int | np.integer) and self.n_draws >= 1):
+            raise ValueError(f"{name}: n_draws must be a positive integer, got {self.n_draws!r}")
+        spec, X, y_arr = self._validate_fit(X, y)
+        scm = self._resolve_scm(spec, X, y_arr)
+        self.scm_ = scm
+        a = cast(str, spec.protected)
+        desc = _dag.descendants(scm.parents, [a])
+        self.nondescendants_ = [f for f in spec.features if f not in desc and f != a]
+        needed = set(spec.features)
+        for f in spec.features:
+            needed |= _dag.ancestors(scm.parents, [f])
+        self.abducted_ = [v for v in scm.order if v in desc and v in needed]
+        cols = self._begin_fit(spec, X)
+        Z, self.representation_ = self._represent(X, cols)
+        self.estimator_ = self._clone_estimator().fit(Z, y_arr)
+        return self
+
+    def _inputs(self, spec: TrustSpec) -> list[str]:
+        return self.nondescendants_
+
+    def _represent(self, X: pd.DataFrame, cols: dict[str, Array]) -> tuple[Array, list[str]]:
+        """Non-descendants (encoded) and the abducted noise of each descendant, one block per node."""
+        scm, n = self.scm_, len(X)
+        full = scm._complete_latents(dict(cols), set(self.abducted_), n)
+        keys = row_keys(X, self.spec_.features, self._seed ^ 0xC0F)
+        blocks = [self.design_.transform(cols)]
+        names = list(self.design_.names)
+        for v in self.abducted_:
+            mech = scm.mechanisms[v]
+            if v not in full:
+                raise DataError(f"{type(self).__name__}: {v!r} is needed for abduction but not in X")
+            if isinstance(mech, BernoulliMechanism):
+                p = np.asarray(mech.mean(full, n, v), dtype=np.float64)
+                block = np.where(full[v] == 1.0, p / 2.0, p + (1.0 - p) / 2.0)[:, None]
+            else:
+                stream = cast(np.random.Generator, RowStream(keys))
+                draws = 1 if scm.meta[v].vtype == "continuous" else int(self.n_draws)
+                acc: Array | None = None
+                for _ in range(draws):
+                    eps = mech.abduct(full[v], full, stream, v).eps
+                    if eps is None:
+                        break  # noise-free (a measurement): nothing of its own to keep
+                    e = np.asarray(eps, dtype=np.float64).reshape(n, -1)
+                    acc = e if acc is None else acc + e
+                if acc is None:
+                    continue
+                block = acc / draws
+            blocks.append(block)
+            names.extend([f"noise[{v}]"] if block.shape[1] == 1 else
+                         [f"noise[{v}][{k}]" for k in range(block.shape[1])])  # fmt: skip
+        return np.hstack(blocks), names
+
+    def represent(self, X: pd.DataFrame) -> Array:
+        """The representation the estimator sees: encoded non-descendants, then abducted noise columns."""
+        X, cols = self._predict_cols(X)
+        return self._represent(X, cols)[0]
+
+    def _p1(self, X: Any) -> Array:
+        X, cols = self._predict_cols(X)
+        return _pooled(self, X, cols, self._p1_known)
+
+    def _p1_known(self, X: pd.DataFrame, cols: dict[str, Array]) -> Array:
+        return self._positive(self.estimator_.predict_proba(self._represent(X, cols)[0]), self.estimator_)
+
+
+def _pooled(
+    est: _FairBase,
+    X: pd.DataFrame,
+    cols: dict[str, Array],
+    fn: Callable[[pd.DataFrame, dict[str, Array]], Array],
+) -> Array:
+    """``fn`` on rows with known categories; rows with an unseen category average ``fn`` over the known
+    ones, weighted by their training frequency (the pooled effect, never a crash in abduction)."""
+    meta = est.meta_
+    for f in est.spec_.features:
+        m = meta[f]
+        if m.vtype != "categorical" or not (cols[f] < 0).any():
+            continue
+        bad = cols[f] < 0
+        out = np.empty(len(X))
+        if (~bad).any():
+            out[~bad] = _pooled(est, X[~bad], {k: v[~bad] for k, v in cols.items()}, fn)
+        freq = est.category_freq_[f]
+        acc = np.zeros(int(bad.sum()))
+        for code, w in enumerate(freq):
+            if w == 0:
+                continue
+            sub = {k: v[bad] for k, v in cols.items()}
+            sub[f] = np.full(int(bad.sum()), code, dtype=np.int64)
+            acc += w * _pooled(est, X[bad].assign(**{f: m.categories[code]}), sub, fn)
+        out[bad] = acc
+        return out
+    return fn(X, cols)
+
+
+class CounterfactualAugmentationClassifier(_SCMBase):
+    """Counterfactual data augmentation on the protected attribute through an SCM.
+
+    Targets counterfactual invariance under do(A) approximately, through the data: each training unit is
+    joined by ``n_augment`` counterfactual twins with A set to each other level
+    (``scm.counterfactual(rows, do={A: level})``, noise abducted, label kept), and the estimator is
+    fitted on the union. A stays an input; the model learns that changing A (and what A changes
+    downstream) should not change the label. Nothing is enforced at prediction time, and every path
+    (fair ones included) is discouraged alike.
+
+    Parameters
+    ----------
+    spec : TrustSpec, dict or path
+    estimator : classifier with predict_proba, default LogisticRegression(max_iter=1000)
+    scm : SCM, optional
+        The causal model. When None, learned with ``SCM.fit`` from the training rows (X and y).
+    n_augment : int
+        Counterfactual draws per unit and other level (each weighted ``1 / n_augment`` when the estimator
+        takes ``sample_weight``, so originals and twins weigh the same).
+    random_state : int, optional
+        Seeds the SCM fit, the abduction and the estimator.
+
+    Examples
+    --------
+    >>> import causaltrust as ct
+    >>> spec, scm = ct.scenarios.load("readmission")
+    >>> train = scm.sample(2000, random_state=1)
+    >>> clf = ct.learners.CounterfactualAugmentationClassifier(spec=spec, scm=scm, random_state=0)
+    >>> clf = clf.fit(train[spec.features], train[spec.target])
+    >>> clf.n_train_rows_
+    4000
+    """
+
+    def __init__(
+        self,
+        spec: Any = None,
+        estimator: Any = None,
+        scm: SCM | None = None,
+        *,
+        n_augment: int = 1,
+        random_state: int | None = None,
+    ) -> None:
+        self.spec = spec
+        self.estimator = estimator
+        self.scm = scm
+        self.n_augment = n_augment
+        self.random_state = random_state
+
+    def fit(self, X: pd.DataFrame, y: Any) -> CounterfactualAugmentationClassifier:
+        """Add each unit's counterfactual twins (A changed, label kept) and fit on the union."""
+        name = type(self).__name__
+        if not (isinstance(self.n_augment, int | np.integer) and self.n_augment >= 1):
+            raise ValueError(f"{name}: n_augment must be a positive integer, got {self.n_augment!r}")
+        spec, X, y_arr = self._validate_fit(X, y)
+        scm = self._resolve_scm(spec, X, y_arr)
+        self.scm_ = scm
+        a = cast(str, spec.protected)
+        frame = X[spec.features].assign(**{spec.target: y_arr}).reset_index(drop=True)
+        missing = [v for v in scm.observed if v not in frame.columns]
+        if missing:
+            raise DataError(f"{name}: counterfactuals need every observed variable; X lacks {missing}")
+        cols = self._begin_fit(spec, X)
+        meta = self.meta_[a]
+        levels: list[Any] = [0, 1] if meta.vtype == "binary" else list(meta.categories)
+        a_codes = cols[a]
+        parts_X = [self.design_.transform(cols)]
+        parts_y = [y_arr]
+        parts_w = [np.ones(len(y_arr))]
+        k = int(self.n_augment)
+        for i, level in enumerate(levels):
+            code = float(level) if meta.vtype == "binary" else float(i)
+            rows = frame[a_codes != code]
+            if len(rows) == 0:
+                continue
+            cf = scm.counterfactual(rows, do={a: level}, random_state=self._seed + i, n_draws=k)
+            ccols = columns_with_unseen(cf, self.meta_, spec.features, name)
+            parts_X.append(self.design_.transform(ccols))
+            parts_y.append(np.repeat(y_arr[(a_codes != code)], k))
+            parts_w.append(np.full(len(cf), 1.0 / k))
+        Z, t, w = np.vstack(parts_X), np.concatenate(parts_y), np.concatenate(parts_w)
+        est = self._clone_estimator()
+        if k > 1 and _takes(est.fit, "sample_weight"):
+            est.fit(Z, t, sample_weight=w)
+        else:
+            est.fit(Z, t)
+        self.estimator_ = est
+        self.n_train_rows_ = len(t)
+        return self
