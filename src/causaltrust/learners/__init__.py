@@ -15,6 +15,7 @@ CounterfactualFairClassifier        counterfactual fairness, Kusner et al. level
 CounterfactualAugmentationClassifier  counterfactual invariance by data augmentation through the SCM
 IRMClassifier, VRExClassifier       invariance across environments (DomainBed definitions)
 GroupDROClassifier                  worst-environment risk
+TorchERMClassifier                  none: pooled ERM with the same torch model (their reference)
 DPLogisticRegression, DPMLPClassifier  differential privacy (DP-SGD with an Opacus accountant)
 InputNoiseClassifier                uniform input obfuscation (no DP guarantee)
 ==================================  =====================================================================
@@ -36,6 +37,12 @@ from causaltrust.learners._fair_baselines import (
     ThresholdOptimizerClassifier,
     UnawareClassifier,
 )
+from causaltrust.learners._invariance import (
+    GroupDROClassifier,
+    IRMClassifier,
+    TorchERMClassifier,
+    VRExClassifier,
+)
 from causaltrust.learners._selective import SelectiveInvarianceClassifier, SelectiveInvarianceRegressor
 
 __all__ = [
@@ -44,13 +51,17 @@ __all__ = [
     "DPLogisticRegression",
     "DPMLPClassifier",
     "ERMClassifier",
+    "GroupDROClassifier",
+    "IRMClassifier",
     "InputNoiseClassifier",
     "ReductionsClassifier",
     "SelectiveInvarianceClassifier",
     "SelectiveInvarianceRegressor",
     "ThresholdOptimizerClassifier",
+    "TorchERMClassifier",
     "TorchLogisticRegression",
     "TorchMLPClassifier",
     "UnawareClassifier",
+    "VRExClassifier",
     "gaussian_obfuscation",
 ]

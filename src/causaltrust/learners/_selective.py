@@ -306,6 +306,8 @@ class _SelectiveBase(BaseEstimator):
         takes_weight = "sample_weight" in inspect.signature(self.estimator_.fit).parameters
         if _is_private(self.estimator_):
             takes_weight = False  # one row per person, hard labels: the accountant's unit is a person
+        if takes_weight:
+            Z, target, weights = _collapse_draws(Z, target, weights, self._train_draws)
         if self._task == "binary":
             soft = (target > 0) & (target < 1)
             if takes_weight and soft.any():
@@ -415,6 +417,25 @@ class _SelectiveBase(BaseEstimator):
         tags.input_tags.categorical = True
         tags.input_tags.string = True
         return tags
+
+
+def _collapse_draws(Z: Array, target: Array, weights: Array, draws: int) -> tuple[Array, Array, Array]:
+    """Units whose draws all map to the same features become one row (mean target, summed weight).
+
+    Only units with a discrete mediator on an unfair path vary across draws; the rest would be ``draws``
+    identical rows. Same optimum for weighted losses, a fraction of the rows.
+    """
+    if draws == 1:
+        return Z, target, weights
+    n = len(Z) // draws
+    Zr = Z.reshape(n, draws, -1)
+    same = (Zr == Zr[:, :1, :]).all(axis=(1, 2))
+    tr = target.reshape(n, draws)
+    wr = weights.reshape(n, draws)
+    keep_z = np.concatenate([Zr[same, 0, :], Zr[~same].reshape(-1, Z.shape[1])])
+    keep_t = np.concatenate([tr[same].mean(axis=1), tr[~same].reshape(-1)])
+    keep_w = np.concatenate([wr[same].sum(axis=1), wr[~same].reshape(-1)])
+    return keep_z, keep_t, keep_w
 
 
 def _is_private(estimator: Any) -> bool:
