@@ -6,13 +6,21 @@
 """
 
 from causaltrust import (
+    bench,
     graph,
     learners,
     report,
     scenarios,
 )
 from causaltrust.audit import TrustReport, audit  # ct.audit is the function; the subpackage stays importable
-from causaltrust.exceptions import CausalTrustError, DataError, GraphError, IdentificationError, SpecError
+from causaltrust.exceptions import (
+    BenchError,
+    CausalTrustError,
+    DataError,
+    GraphError,
+    IdentificationError,
+    SpecError,
+)
 from causaltrust.scm import SCM, Effect, EffectDecomposition, decompose_effects, path_effect
 from causaltrust.spec import TrustSpec, dump_spec, load_spec
 
@@ -20,6 +28,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SCM",
+    "BenchError",
     "CausalTrustError",
     "DataError",
     "Effect",
@@ -31,6 +40,7 @@ __all__ = [
     "TrustSpec",
     "__version__",
     "audit",
+    "bench",
     "decompose_effects",
     "dump_spec",
     "graph",

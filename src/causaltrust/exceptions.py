@@ -8,6 +8,7 @@ keep working.
 from __future__ import annotations
 
 __all__ = [
+    "BenchError",
     "CausalTrustError",
     "DataError",
     "GraphError",
@@ -30,6 +31,10 @@ class GraphError(SpecError):
 
 class DataError(CausalTrustError, ValueError):
     """A DataFrame does not match the spec: missing column, NaN, wrong type, undeclared category."""
+
+
+class BenchError(CausalTrustError, ValueError):
+    """A sweep was asked for something it cannot run: unknown method or parameter, bad store or executor."""
 
 
 class IdentificationError(CausalTrustError):

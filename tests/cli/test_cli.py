@@ -228,38 +228,35 @@ def test_effects_spec_without_equations(tmp_path: Path) -> None:
 
 
 # -- demo ----------------------------------------------------------------------------------------------
-def test_demo_writes_report(tmp_path: Path) -> None:
+def test_demo_writes_ledger_and_report(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    code, stdout, err = invoke("demo", "--out", out, "-n", "500", "--mc-n", "2000")
+    args = ["--seeds", "1", "--n-train", "800", "--n-test", "800", "--shadows", "4", "--bootstrap", "5",
+            "--recourse", "5", "--jobs", "1", "-m", "erm", "-m", "selective"]  # fmt: skip
+    code, stdout, err = invoke("demo", "--out", out, *args)
     assert code == 0, err
-    assert sorted(p.name for p in out.iterdir()) == [
-        "effects.csv",
-        "effects.json",
-        "report.html",
-        "sample.parquet",
-    ]
+    assert {"results.duckdb", "report.html", "effects.json"} <= {p.name for p in out.iterdir()}
     report = (out / "report.html").resolve()
     assert f"Report: {report}" in stdout.splitlines()
-    assert "A.unfair" in stdout
-    sample = pd.read_parquet(out / "sample.parquet")
-    assert len(sample) == 500
-    assert list(sample.columns) == list(ct.scenarios.load("readmission")[0].variables)
-    frame = pd.read_csv(out / "effects.csv")
-    assert list(frame.columns) == ["effect", "estimate", "low", "high", "paths"]
-    doc = json.loads((out / "effects.json").read_text())
-    assert [e["name"] for e in doc["effects"]] == list(frame["effect"])
-    assert frame["estimate"].tolist() == pytest.approx([e["estimate"] for e in doc["effects"]])
+    assert "A.unfair" in stdout  # the decomposition of the true SCM
+    assert "selective" in stdout  # the headline table
+    led = ct.bench.Ledger.open(out / "results.duckdb")
+    assert sorted(led.cells()["method"]) == ["erm", "selective"]
     page = report.read_text()
     assert page.startswith("<!DOCTYPE html>")
-    assert "<style>" in page
-    assert "A.interaction" in page
-    assert "A → L → Y" in page
-    for external in ("<script", "<link", "src=", "http://", "https://"):
-        assert external not in page
+    for section in ("graph", "headline", "pareto", "dominance"):
+        assert f'id="{section}"' in page
+    for external in ("<script src=", "<link "):
+        assert external not in page  # self-contained: plotly is inlined
+    # Re-running resumes: nothing left to do.
+    code, stdout, _ = invoke("demo", "--out", out, *args)
+    assert code == 0
+    assert "0 ran, 2 already done" in stdout
 
 
 def test_demo_bad_n(tmp_path: Path) -> None:
-    assert_bad_input(*invoke("demo", "--out", tmp_path / "d", "-n", "1"), "-n must be at least 2")
+    assert_bad_input(
+        *invoke("demo", "--out", tmp_path / "d", "--n-train", "1"), "--n-train must be at least 2"
+    )
     assert not (tmp_path / "d").exists()
 
 

@@ -167,21 +167,41 @@ def effects(
         console.print(f"JSON: {json_out.resolve()}")
 
 
+DEMO_METRICS = [
+    ("accuracy.observational", "obs acc"),
+    ("accuracy.interventional", "interv acc"),
+    ("accuracy.fair_world", "fair-world acc"),
+    ("fairness.unfair_path_effect", "unfair path"),
+    ("robustness.spurious_path_effect", "spurious path"),
+    ("fairness.demographic_parity_difference", "DP diff"),
+    ("privacy.mia_advantage", "MIA adv"),
+    ("privacy.epsilon", "eps"),
+]
+
+
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo's outputs.")] = Path(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the ledger and the report.")] = Path(
         "reports/demo"
     ),
-    n: Annotated[int, typer.Option("-n", "--n", help="Rows of the simulated sample.")] = 20_000,
-    mc_n: Annotated[
-        int, typer.Option("--mc-n", help="Monte-Carlo units of the effect decomposition.")
-    ] = 100_000,
-    seed: SeedOpt = 0,
+    seeds: Annotated[int, typer.Option("--seeds", help="Seeds per method.")] = 3,
+    n_train: Annotated[int, typer.Option("--n-train", help="Training rows per cell.")] = 20_000,
+    n_test: Annotated[int, typer.Option("--n-test", help="Test rows per cell.")] = 20_000,
+    n_shadow: Annotated[int, typer.Option("--shadows", help="Shadow models per cell.")] = 8,
+    n_bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples.")] = 200,
+    recourse_units: Annotated[int, typer.Option("--recourse", help="Rejected units given recourse.")] = 200,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="Worker processes (default: cores).")
+    ] = None,
+    methods: Annotated[
+        list[str] | None, typer.Option("--method", "-m", help="Only these methods (repeatable).")
+    ] = None,
 ) -> None:
-    """Run the built-in readmission scenario end to end and write a small report.
+    """The main job: every learner on the readmission scenario, audited, compared, reported.
 
-    Writes ``effects.csv``, ``effects.json``, ``sample.parquet`` and a self-contained ``report.html``
-    into ``--out``.
+    Runs each registered method for ``--seeds`` seeds (train, then audit against the true SCM), records
+    every metric in ``OUT/results.duckdb`` (a killed run resumes where it stopped), writes
+    ``OUT/report.html`` and prints the headline table and the report's path.
 
     Examples
     --------
@@ -189,23 +209,118 @@ def demo(
     """
     console = Console()
     with _user_errors():
-        _check_n(n, "-n")
-        _check_n(mc_n, "--mc-n")
-        spec, scm = ct.scenarios.load("readmission")
-        console.print(f"[bold]{spec.name}[/]: {spec.description}")
-        sample = scm.sample(n, random_state=seed)
-        dec = ct.decompose_effects(scm, n=mc_n, random_state=seed)
-        console.print(_render.decomposition_table(dec, title=f"Effects on {dec.target} (n={mc_n:,})"))
+        for value, option in ((n_train, "--n-train"), (n_test, "--n-test")):
+            _check_n(value, option)
+        if seeds < 1:
+            raise ct.DataError(f"--seeds must be at least 1, got {seeds}")
+        from causaltrust import bench
+        from causaltrust import report as ct_report
+
+        chosen = methods or sorted(bench.METHODS)
         out.mkdir(parents=True, exist_ok=True)
-        _io.write_frame(dec.to_frame(), out / "effects.csv")
-        _io.write_json(_io.effects_payload(spec, dec, seed=seed), out / "effects.json")
-        _io.write_frame(sample, out / "sample.parquet")
-        report = out / "report.html"
-        _io.write_text(_render.report_html(spec, dec, n_sample=n, seed=seed), report)
-    console.print(f"Sample: {(out / 'sample.parquet').resolve()} ({n:,} rows)")
-    console.print(f"Effects: {(out / 'effects.csv').resolve()}, {(out / 'effects.json').resolve()}")
-    # Plain print: a long path must stay on one line for scripts that grep it.
+        store = out / "results.duckdb"
+        spec, scm = ct.scenarios.load("readmission")
+        dec = ct.decompose_effects(scm, n=100_000, random_state=0)
+        console.print(_render.decomposition_table(dec, title="Effects on Y in the true SCM (n=100,000)"))
+        _io.write_json(_io.effects_payload(spec, dec, seed=0), out / "effects.json")
+        console.print(
+            f"[bold]readmission[/]: {len(chosen)} methods x {seeds} seeds, {n_train:,} train / "
+            f"{n_test:,} test rows per cell; ledger {store}"
+        )
+        ledger = bench.run(
+            "readmission",
+            methods=chosen,
+            seeds=list(range(seeds)),
+            store=store,
+            n_train=n_train,
+            n_test=n_test,
+            n_bootstrap=n_bootstrap,
+            n_shadow=n_shadow,
+            recourse_units=recourse_units,
+            n_jobs=jobs,
+            progress=console.is_terminal,
+        )
+        report = ct_report.write_html(ledger, out / "report.html")
+    console.print(_render.headline_table(ledger.to_frame(), DEMO_METRICS, title="Mean over seeds"))
+    stats = ledger.last_sweep
+    if stats is not None:
+        console.print(
+            f"cells: {stats.n_ran} ran, {stats.n_skipped} already done, {stats.n_failed} failed; "
+            f"{stats.wall_seconds:.0f} s"
+        )
+    typer.echo(f"Ledger: {store.resolve()}")
     typer.echo(f"Report: {report.resolve()}")
+
+
+@app.command("bench")
+def bench_cmd(
+    spec: SpecArg,
+    methods: Annotated[list[str], typer.Option("--methods", "-m", help="Methods to run (repeatable).")],
+    seeds: Annotated[int, typer.Option("--seeds", help="Number of seeds (0..N-1).")] = 3,
+    store: Annotated[Path, typer.Option("--store", help="DuckDB ledger (created if missing).")] = Path(
+        "results.duckdb"
+    ),
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Real data (.parquet/.csv) instead of simulating.")
+    ] = None,
+    grid: Annotated[str | None, typer.Option("--grid", help="JSON grid, e.g. '{\"C\": [0.1, 1]}'.")] = None,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786.")
+    ] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Local worker processes.")] = None,
+    n_train: Annotated[int, typer.Option("--n-train")] = 20_000,
+    n_test: Annotated[int, typer.Option("--n-test")] = 20_000,
+) -> None:
+    """Run a sweep (methods x grid x seeds), recording every audited metric in a ledger.
+
+    Examples
+    --------
+    $ causaltrust bench readmission -m erm -m selective --seeds 3 --store results.duckdb --jobs 2
+    """
+    console = Console()
+    with _user_errors():
+        import json
+
+        from causaltrust import bench
+
+        ts = _io.resolve_spec(spec)
+        target = spec if spec in ct.scenarios.available() and not Path(spec).is_file() else ts
+        frame = _io.read_frame(data, "--data") if data is not None else None
+        try:
+            parsed = json.loads(grid) if grid else None
+        except json.JSONDecodeError as exc:
+            raise ct.DataError(f"--grid is not valid JSON: {exc}") from None
+        ledger = bench.run(
+            target,
+            data=frame,
+            methods=methods,
+            seeds=list(range(seeds)),
+            grid=parsed,
+            store=store,
+            scheduler=scheduler,
+            n_jobs=jobs,
+            n_train=n_train,
+            n_test=n_test,
+            progress=console.is_terminal,
+        )
+    console.print(_render.headline_table(ledger.to_frame(), DEMO_METRICS, title=f"{store}"))
+    typer.echo(f"Ledger: {store.resolve()}")
+
+
+@app.command("report")
+def report_cmd(
+    store: Annotated[Path, typer.Argument(help="A ledger written by `causaltrust bench` or `demo`.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
+) -> None:
+    """Render a ledger as one self-contained HTML report."""
+    with _user_errors():
+        from causaltrust import bench
+        from causaltrust import report as ct_report
+
+        if not store.is_file():
+            raise ct.DataError(f"ledger {str(store)!r} does not exist")
+        path = ct_report.write_html(bench.Ledger.open(store), output)
+    typer.echo(f"Report: {path.resolve()}")
 
 
 @app.command()

@@ -33,7 +33,9 @@ _OBJECTIVES = ("accuracy", "fairness", "robustness", "privacy", "explainability"
 
 
 def write_html(obj: Any, path: str | os.PathLike[str]) -> Path:
-    """Render ``obj`` (a :class:`TrustReport`) as one self-contained HTML file at ``path``.
+    """Render a :class:`TrustReport` or a benchmark :class:`~causaltrust.bench.Ledger` as one HTML file.
+
+    Ledger pages inline plotly (Pareto plots, parallel coordinates, ε curves) and work offline.
 
     The file is written to a temporary name and renamed, so a reader never sees half a page.
 
@@ -46,15 +48,18 @@ def write_html(obj: Any, path: str | os.PathLike[str]) -> Path:
     >>> path.read_text().startswith("<!DOCTYPE html>")
     True
     """
+    from causaltrust.bench import Ledger
+
     if isinstance(obj, TrustReport):
         text = render_report(obj)
+    elif isinstance(obj, Ledger):
+        from causaltrust.report._ledger import render_ledger
+
+        text = render_ledger(obj)
     else:
-        renderer = getattr(obj, "_causaltrust_html_", None)
-        if renderer is None:
-            raise CausalTrustError(
-                f"write_html renders a TrustReport or a benchmark ledger, got {type(obj).__name__}"
-            )
-        text = renderer()
+        raise CausalTrustError(
+            f"write_html renders a TrustReport or a benchmark Ledger, got {type(obj).__name__}"
+        )
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")

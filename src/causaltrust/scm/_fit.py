@@ -257,7 +257,7 @@ def _choose(scores: dict[str, float], simple: str) -> str:
 def _threads(cells: int) -> AbstractContextManager[Any]:
     if cells > _SERIAL_CELLS:
         return nullcontext()
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+    from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1)
 

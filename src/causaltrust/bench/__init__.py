@@ -1,0 +1,47 @@
+"""Benchmarks of learners: methods × parameters × seeds, audited, recorded in a DuckDB ledger, compared.
+
+>>> import causaltrust as ct
+>>> sorted(ct.bench.METHODS)[:3]
+['erm', 'selective', 'selective_fitted']
+
+``run`` sweeps locally (worker processes) or on a Dask cluster (``scheduler="tcp://host:8786"``); every
+finished cell is one transaction in the ledger, so a killed sweep resumes where it stopped. ``pareto_front``,
+``hypervolume``, ``ranks`` and ``dominance_summary`` compare the methods on any chosen metrics.
+"""
+
+from causaltrust.bench._executors import CellTask, run_cell
+from causaltrust.bench._ledger import LEDGER_FORMAT, SCHEMA_VERSION, Ledger, LedgerData, SweepStats
+from causaltrust.bench._methods import METHODS, BenchError, MethodSpec, get_method, register
+from causaltrust.bench._pareto import (
+    directions,
+    dominance_summary,
+    hypervolume,
+    pareto_front,
+    ranks,
+    to_minimisation,
+)
+from causaltrust.bench._runner import expand_grid, plan, run
+
+__all__ = [
+    "LEDGER_FORMAT",
+    "METHODS",
+    "SCHEMA_VERSION",
+    "BenchError",
+    "CellTask",
+    "Ledger",
+    "LedgerData",
+    "MethodSpec",
+    "SweepStats",
+    "directions",
+    "dominance_summary",
+    "expand_grid",
+    "get_method",
+    "hypervolume",
+    "pareto_front",
+    "plan",
+    "ranks",
+    "register",
+    "run",
+    "run_cell",
+    "to_minimisation",
+]

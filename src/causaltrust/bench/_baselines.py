@@ -1,0 +1,213 @@
+"""Every learner of the learners issue, registered as a sweep method (builders importable by name)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sklearn.pipeline import Pipeline
+
+from causaltrust.bench._methods import MethodSpec, _categorical_features, _logistic, register
+from causaltrust.scm import SCM
+from causaltrust.spec import TrustSpec
+
+__all__ = ["EpsilonPipeline"]
+
+
+class EpsilonPipeline(Pipeline):
+    """A Pipeline that exposes its final step's ``privacy_epsilon_`` (the audit reads it)."""
+
+    @property
+    def privacy_epsilon_(self) -> float:
+        return float(getattr(self.steps[-1][1], "privacy_epsilon_", float("inf")))
+
+
+def _encoded(spec: TrustSpec, model: Any) -> Pipeline:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    encode = ColumnTransformer(
+        [("onehot", OneHotEncoder(handle_unknown="ignore"), _categorical_features(spec))],
+        remainder="passthrough",
+        verbose_feature_names_out=False,
+    )
+    return EpsilonPipeline([("encode", encode), ("model", model)])
+
+
+def build_unaware(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
+    from causaltrust.learners import UnawareClassifier
+
+    return UnawareClassifier(spec=spec, estimator=_logistic(params["C"], seed))
+
+
+def build_reductions(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
+    from causaltrust.learners import ReductionsClassifier
+
+    return ReductionsClassifier(
+        spec=spec,
+        estimator=_logistic(params["C"], seed),
+        constraint=params["constraint"],
+        eps=float(params["eps"]),
+        random_state=seed,
+    )
+
+
+def build_threshold(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
+    from causaltrust.learners import ThresholdOptimizerClassifier
+
+    return ThresholdOptimizerClassifier(
+        spec=spec, estimator=_logistic(params["C"], seed), constraint=params["constraint"], random_state=seed
+    )
+
+
+def build_cf_fair(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
+    from causaltrust.learners import CounterfactualFairClassifier
+
+    return CounterfactualFairClassifier(
+        spec=spec, estimator=_logistic(params["C"], seed), scm=scm, random_state=seed
+    )
+
+
+def build_cf_augment(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
+    from causaltrust.learners import CounterfactualAugmentationClassifier
+
+    return CounterfactualAugmentationClassifier(
+        spec=spec, estimator=_logistic(params["C"], seed), scm=scm, random_state=seed
+    )
+
+
+def build_torch_invariance(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
+    from causaltrust import learners
+
+    cls = {
+        "irm": learners.IRMClassifier,
+        "vrex": learners.VRExClassifier,
+        "groupdro": learners.GroupDROClassifier,
+    }[params["algorithm"]]
+    return cls(spec=spec, epochs=int(params["epochs"]), random_state=seed)
+
+
+def build_dp_lr(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
+    from causaltrust.learners import DPLogisticRegression
+
+    return _encoded(spec, DPLogisticRegression(target_epsilon=float(params["epsilon"]), random_state=seed))
+
+
+def build_input_noise(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
+    from causaltrust.learners import InputNoiseClassifier
+
+    return InputNoiseClassifier(
+        spec=spec,
+        estimator=_logistic(params["C"], seed),
+        noise_scale=float(params["noise_scale"]),
+        random_state=seed,
+    )
+
+
+def build_selective_private(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
+    """The flagship composed with privacy: a DP final estimator and/or targeted input noise."""
+    from causaltrust.learners import DPLogisticRegression, SelectiveInvarianceClassifier
+
+    eps = params["epsilon"]
+    estimator = (
+        DPLogisticRegression(target_epsilon=float(eps), random_state=seed)
+        if eps is not None
+        else _logistic(1.0, seed)
+    )
+    noise = float(params["sensitive_noise"])
+    return SelectiveInvarianceClassifier(
+        spec=spec, scm=scm, estimator=estimator, sensitive_noise=noise, random_state=seed
+    )
+
+
+_BASELINES: list[MethodSpec] = [
+    MethodSpec(
+        "unaware",
+        "fairness through unawareness: ERM without the protected attribute",
+        "direct effect of A",
+        build_unaware,
+        {"C": 1.0},
+    ),
+    MethodSpec(
+        "eg_dp",
+        "fairlearn ExponentiatedGradient, demographic parity",
+        "demographic parity (every A-path)",
+        build_reductions,
+        {"C": 1.0, "constraint": "demographic_parity", "eps": 0.01},
+    ),
+    MethodSpec(
+        "eg_eo",
+        "fairlearn ExponentiatedGradient, equalized odds",
+        "equalized odds (every A-path given Y)",
+        build_reductions,
+        {"C": 1.0, "constraint": "equalized_odds", "eps": 0.01},
+    ),
+    MethodSpec(
+        "threshold_dp",
+        "fairlearn ThresholdOptimizer, demographic parity",
+        "demographic parity (post-processing)",
+        build_threshold,
+        {"C": 1.0, "constraint": "demographic_parity"},
+    ),
+    MethodSpec(
+        "cf_fair",
+        "counterfactual fairness, Kusner et al. level 3 (true SCM)",
+        "counterfactual invariance to A",
+        build_cf_fair,
+        {"C": 1.0},
+        "true",
+    ),
+    MethodSpec(
+        "cf_augment",
+        "counterfactual data augmentation on A through the true SCM",
+        "counterfactual invariance to A",
+        build_cf_augment,
+        {"C": 1.0},
+        "true",
+    ),
+    MethodSpec(
+        "irm",
+        "invariant risk minimisation (DomainBed)",
+        "invariance across environments",
+        build_torch_invariance,
+        {"algorithm": "irm", "epochs": 300},
+    ),
+    MethodSpec(
+        "vrex",
+        "V-REx: variance of environment risks (DomainBed)",
+        "invariance across environments",
+        build_torch_invariance,
+        {"algorithm": "vrex", "epochs": 300},
+    ),
+    MethodSpec(
+        "groupdro",
+        "GroupDRO (DomainBed)",
+        "worst-environment risk",
+        build_torch_invariance,
+        {"algorithm": "groupdro", "epochs": 300},
+    ),
+    MethodSpec(
+        "dp_lr",
+        "DP-SGD logistic regression (Opacus accountant)",
+        "differential privacy (every input)",
+        build_dp_lr,
+        {"epsilon": 1.0},
+    ),
+    MethodSpec(
+        "input_noise",
+        "uniform Gaussian input obfuscation of every feature",
+        "obfuscation (every input)",
+        build_input_noise,
+        {"C": 1.0, "noise_scale": 1.0},
+    ),
+    MethodSpec(
+        "selective_private",
+        "selective invariance + DP final estimator and/or targeted input noise",
+        "fairness + robustness + privacy where sensitive information flows",
+        build_selective_private,
+        {"epsilon": 1.0, "sensitive_noise": 0.0},
+        "true",
+    ),
+]
+for _method in _BASELINES:
+    register(_method)

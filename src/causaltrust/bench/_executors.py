@@ -1,0 +1,404 @@
+"""Where cells run: in this process, in local worker processes, or on a Dask cluster.
+
+A cell is a pure function of its :class:`CellTask`: it samples (or splits) data, fits, audits and returns
+a plain dict. It never touches the ledger, so worker processes and Dask workers only compute; the client
+that started the sweep writes every result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import sys
+import time
+import traceback
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from causaltrust.bench._methods import BenchError, MethodSpec
+from causaltrust.scm import SCM
+from causaltrust.spec import TrustSpec
+
+__all__ = [
+    "CellTask",
+    "DaskExecutor",
+    "InProcessExecutor",
+    "LocalExecutor",
+    "connect_dask",
+    "pin_threads",
+    "run_cell",
+]
+
+_THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+@dataclass(frozen=True)
+class CellTask:
+    """Everything one cell needs, picklable: (scenario, method, parameters, seed) plus the settings."""
+
+    cell_id: str
+    scenario: str
+    spec: TrustSpec
+    method: MethodSpec
+    params: Mapping[str, Any]
+    params_json: str
+    seed: int
+    settings: Mapping[str, Any]
+    settings_json: str
+    scm: SCM | None = None  # reference SCM when it cannot be rebuilt from the spec (fitted to data)
+    data: pd.DataFrame | None = None
+    pin_threads: bool = True
+    audit_kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+def derive_seed(seed: int, label: str) -> int:
+    """An independent 32-bit seed for one use (``"train"``, ``"test"``, ``"split"``) of a cell seed."""
+    return int(np.random.SeedSequence([int(seed), zlib.crc32(label.encode())]).generate_state(1)[0])
+
+
+_SCM_CACHE: dict[str, SCM] = {}
+
+
+def _reference_scm(task: CellTask) -> SCM:
+    if task.scm is not None:
+        return task.scm
+    key = task.spec.hash
+    if key not in _SCM_CACHE:
+        _SCM_CACHE[key] = SCM.from_spec(task.spec)
+    return _SCM_CACHE[key]
+
+
+def _cell_data(task: CellTask, scm: SCM) -> tuple[pd.DataFrame, pd.DataFrame]:
+    n_train, n_test = int(task.settings["n_train"]), int(task.settings["n_test"])
+    if task.data is None:
+        # Derived from the cell seed only: every method at one seed sees the same rows (paired comparison).
+        train = scm.sample(n_train, random_state=derive_seed(task.seed, "train"))
+        test = scm.sample(n_test, random_state=derive_seed(task.seed, "test"))
+        observed = [c for c in train.columns if c in set(task.spec.observed)]
+        return train[observed], test[observed]
+    order = np.random.default_rng(derive_seed(task.seed, "split")).permutation(len(task.data))
+    n_te = min(n_test, len(order) // 2)
+    n_tr = min(n_train, len(order) - n_te)
+    return task.data.iloc[order[n_te : n_te + n_tr]], task.data.iloc[order[:n_te]]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _base_result(task: CellTask) -> dict[str, Any]:
+    from causaltrust import __version__
+
+    return {
+        "cell_id": task.cell_id,
+        "scenario": task.scenario,
+        "spec_hash": task.spec.hash,
+        "method": task.method.name,
+        "params_json": task.params_json,
+        "seed": int(task.seed),
+        "settings_json": task.settings_json,
+        "status": "failed",
+        "error": None,
+        "traceback": None,
+        "fit_seconds": None,
+        "audit_seconds": None,
+        "cpu_seconds": None,
+        "started_at": _now(),
+        "finished_at": None,
+        "package_version": __version__,
+        "host": socket.gethostname(),
+        "extras_json": None,
+        "metrics": [],
+        "notes": [],
+    }
+
+
+def failed_result(task: CellTask, error: BaseException | str, tb: str | None = None) -> dict[str, Any]:
+    """The result of a cell that could not even run (its worker died): status ``failed`` with the error."""
+    res = _base_result(task)
+    res["error"] = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    res["traceback"] = tb
+    res["finished_at"] = res["started_at"]
+    return res
+
+
+def _json_safe(obj: Any) -> Any:
+    from causaltrust.audit._report import _json_safe as safe
+
+    return safe(obj)
+
+
+def _float(x: Any) -> float | None:
+    return None if x is None else float(x)
+
+
+def run_cell(task: CellTask) -> dict[str, Any]:
+    """Run one cell: data, fit, audit. Pure: returns a plain dict and never raises for a failing cell.
+
+    Returns
+    -------
+    dict
+        ``cell_id, scenario, spec_hash, method, params_json, seed, settings_json, status`` (``"ok"`` or
+        ``"failed"``), ``error`` and ``traceback`` (failed cells), ``fit_seconds, audit_seconds,
+        cpu_seconds, started_at, finished_at, package_version, host``, ``metrics`` (list of dicts
+        ``name, value, low, high, better, passed``) and ``notes`` (list of str).
+    """
+    res = _base_result(task)
+    with _pinned(task.pin_threads):
+        try:
+            from causaltrust.audit import audit
+
+            scm = _reference_scm(task)
+            train, test = _cell_data(task, scm)
+            spec = task.spec
+            given = scm if task.method.needs_scm == "true" else None
+            t0, c0 = time.perf_counter(), time.process_time()
+            model = task.method.build(spec, given, dict(task.params), int(task.seed))
+            model.fit(train[spec.features], train[spec.target])
+            t1 = time.perf_counter()
+            report = audit(
+                model,
+                spec=spec,
+                scm=scm,
+                data=test,
+                train_data=train,
+                random_state=int(task.seed),
+                n_bootstrap=int(task.settings["n_bootstrap"]),
+                n_shadow=int(task.settings["n_shadow"]),
+                recourse_units=int(task.settings["recourse_units"]),
+                **dict(task.audit_kwargs),
+            )
+            t2, c2 = time.perf_counter(), time.process_time()
+        except Exception as exc:
+            res["error"] = f"{type(exc).__name__}: {exc}"
+            res["traceback"] = traceback.format_exc()
+            res["finished_at"] = _now()
+            return res
+    res["metrics"] = [
+        {
+            "name": m.name,
+            "value": float(m.value),
+            "low": _float(m.low),
+            "high": _float(m.high),
+            "better": m.better,
+            "passed": m.passed,
+        }
+        for m in report.metrics
+    ]
+    notes = list(report.notes)
+    if task.data is not None:
+        notes.append(
+            "Data given: the reference SCM of this audit was fitted to all given rows (SCM.fit), not known."
+        )
+    extras = {k: v for k, v in report.meta.items() if k.startswith("recourse")}
+    res.update(
+        status="ok",
+        extras_json=json.dumps(_json_safe(extras), default=str, allow_nan=False) if extras else None,
+        fit_seconds=t1 - t0,
+        audit_seconds=t2 - t1,
+        cpu_seconds=c2 - c0,
+        finished_at=_now(),
+        notes=notes,
+    )
+    return res
+
+
+# -- thread pinning -----------------------------------------------------------------------------------
+_GLOBAL_LIMITS: Any = None
+
+
+def pin_threads() -> None:
+    """Pin BLAS / OpenMP / torch to one thread in this process (worker-process initializer).
+
+    Environment variables cover libraries loaded later; threadpoolctl limits the ones already loaded.
+    """
+    global _GLOBAL_LIMITS
+    for var in _THREAD_VARS:
+        os.environ[var] = "1"
+    if _GLOBAL_LIMITS is None:
+        from threadpoolctl import threadpool_limits
+
+        _GLOBAL_LIMITS = threadpool_limits(limits=1)  # kept: the limits last as long as the process
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
+
+
+@contextlib.contextmanager
+def _pinned(enabled: bool) -> Iterator[None]:
+    # Per-cell limits for shared processes (this one, a Dask worker); restored afterwards.
+    if not enabled or _GLOBAL_LIMITS is not None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+    with threadpool_limits(limits=1):
+        if torch is not None:
+            torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            if torch is not None and before is not None:
+                torch.set_num_threads(before)
+
+
+# -- executors ----------------------------------------------------------------------------------------
+class InProcessExecutor:
+    """Run cells one after the other in this process (``n_jobs=1``)."""
+
+    n_workers = 1
+
+    def __init__(self) -> None:
+        self.running = 0
+
+    def results(self, tasks: Sequence[CellTask]) -> Iterator[dict[str, Any]]:
+        for task in tasks:
+            self.running = 1
+            res = run_cell(task)
+            self.running = 0
+            yield res
+
+    def close(self) -> None:
+        return None
+
+
+class LocalExecutor:
+    """Run cells in ``n_workers`` spawned worker processes, each pinned to one BLAS thread."""
+
+    def __init__(self, n_workers: int) -> None:
+        self.n_workers = n_workers
+        self.running = 0
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        import multiprocessing
+
+        # spawn, not fork: the client may hold threads (progress bar) and open BLAS pools.
+        ctx = multiprocessing.get_context("spawn")
+        return ProcessPoolExecutor(max_workers=self.n_workers, mp_context=ctx, initializer=pin_threads)
+
+    def results(self, tasks: Sequence[CellTask]) -> Iterator[dict[str, Any]]:
+        from concurrent.futures.process import BrokenProcessPool
+
+        pending = list(reversed(tasks))
+        in_flight: dict[Future[dict[str, Any]], CellTask] = {}
+        self._pool = self._new_pool()
+        while pending or in_flight:
+            # Keep exactly one cell per worker: "running" is then true, and a kill loses at most those.
+            while pending and len(in_flight) < self.n_workers:
+                task = pending.pop()
+                in_flight[self._pool.submit(run_cell, task)] = task
+            self.running = len(in_flight)
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            out: list[dict[str, Any]] = []
+            broken = False
+            for fut in done:
+                task = in_flight.pop(fut)
+                try:
+                    out.append(fut.result())
+                except BrokenProcessPool as exc:
+                    broken = True
+                    out.append(failed_result(task, f"worker process died: {exc}"))
+                except Exception as exc:  # pickling errors and the like
+                    out.append(failed_result(task, exc, traceback.format_exc()))
+            if broken:
+                # A dead worker breaks the whole pool: the other cells in flight go back in the queue.
+                pending.extend(reversed(list(in_flight.values())))
+                in_flight.clear()
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._new_pool()
+            else:
+                # Top up before handing results back, so workers compute while the client writes.
+                while pending and len(in_flight) < self.n_workers:
+                    task = pending.pop()
+                    in_flight[self._pool.submit(run_cell, task)] = task
+            self.running = len(in_flight)
+            yield from out
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def connect_dask(scheduler: str, timeout: float) -> Any:
+    """A ``distributed.Client`` for ``scheduler``; :class:`BenchError` within ``timeout`` s if unreachable."""
+    try:
+        import distributed
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "running a sweep on a Dask cluster needs distributed: pip install 'causaltrust[dist]'"
+        ) from None
+    if not isinstance(scheduler, str) or "://" not in scheduler:
+        raise BenchError(f"scheduler: expected an address such as 'tcp://host:8786', got {scheduler!r}")
+    try:
+        client_cls: Any = distributed.Client  # untyped library
+        return client_cls(scheduler, timeout=f"{timeout}s", set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        msg = (
+            f"scheduler: could not reach the Dask scheduler at {scheduler!r} within {timeout:g} s "
+            f"({type(exc).__name__}: {exc}); start one with `dask scheduler` and `dask worker {scheduler}`"
+        )
+        raise BenchError(msg) from None
+
+
+class DaskExecutor:
+    """Run cells on a Dask cluster; workers return results, the client writes them."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        info = client.scheduler_info()
+        self.n_workers = max(1, sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values()))
+        self.running = 0
+
+    def results(self, tasks: Sequence[CellTask]) -> Iterator[dict[str, Any]]:
+        import distributed
+
+        as_completed: Any = distributed.as_completed  # untyped library
+
+        pending = list(reversed(tasks))
+        in_flight: dict[Any, CellTask] = {}
+        # Twice the threads: the scheduler always has the next cell at hand (network round trips).
+        limit = 2 * self.n_workers
+
+        def submit() -> Any:
+            task = pending.pop()
+            fut = self.client.submit(run_cell, task, key=f"causaltrust-cell-{task.cell_id}", pure=False)
+            in_flight[fut] = task
+            return fut
+
+        first = [submit() for _ in range(min(limit, len(pending)))]
+        queue: Any = as_completed(first, loop=self.client.loop)
+        self.running = min(len(in_flight), self.n_workers)
+        for fut in queue:
+            task = in_flight.pop(fut)
+            if pending:
+                queue.add(submit())
+            self.running = min(len(in_flight), self.n_workers)
+            try:
+                res = fut.result()
+            except Exception as exc:  # a worker died, or the cell could not be (un)pickled
+                res = failed_result(task, exc, traceback.format_exc())
+            fut.release()
+            yield res
+
+    def close(self) -> None:
+        self.client.close()

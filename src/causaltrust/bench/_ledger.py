@@ -1,0 +1,357 @@
+"""The ledger: one DuckDB file holding every finished cell of a sweep, its metrics and notes.
+
+Only the sweep's client process writes it, one transaction per finished cell, opening and closing the
+connection around each transaction: other processes (a report, a test polling progress) can read between
+writes, and a process killed at any moment leaves either the whole cell or none of it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from causaltrust.bench._methods import BenchError
+
+__all__ = ["LEDGER_FORMAT", "SCHEMA_VERSION", "Ledger", "LedgerData", "SweepStats", "check_store"]
+
+LEDGER_FORMAT = "causaltrust-ledger"
+SCHEMA_VERSION = 1
+# Another process holding the file (a reader, or a writer of the same file) makes DuckDB refuse the lock;
+# waiting a little is always right since every holder closes its connection after one short transaction.
+LOCK_WAIT_S = 60.0
+
+_SCHEMA = (
+    "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
+    """CREATE TABLE cells (
+        cell_id VARCHAR PRIMARY KEY,
+        scenario VARCHAR NOT NULL,
+        spec_hash VARCHAR NOT NULL,
+        method VARCHAR NOT NULL,
+        params_json VARCHAR NOT NULL,
+        seed BIGINT NOT NULL,
+        settings_json VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,
+        error VARCHAR,
+        traceback VARCHAR,
+        fit_seconds DOUBLE,
+        audit_seconds DOUBLE,
+        cpu_seconds DOUBLE,
+        started_at TIMESTAMP,
+        finished_at TIMESTAMP,
+        package_version VARCHAR,
+        host VARCHAR,
+        extras_json VARCHAR
+    )""",
+    """CREATE TABLE metrics (
+        cell_id VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        value DOUBLE,
+        low DOUBLE,
+        high DOUBLE,
+        better VARCHAR,
+        passed BOOLEAN,
+        PRIMARY KEY (cell_id, name)
+    )""",
+    "CREATE TABLE notes (cell_id VARCHAR NOT NULL, note VARCHAR NOT NULL)",
+)
+CELL_COLUMNS = (
+    "cell_id",
+    "scenario",
+    "spec_hash",
+    "method",
+    "params_json",
+    "seed",
+    "settings_json",
+    "status",
+    "error",
+    "traceback",
+    "fit_seconds",
+    "audit_seconds",
+    "cpu_seconds",
+    "started_at",
+    "finished_at",
+    "package_version",
+    "host",
+    "extras_json",  # JSON-able extras of the audit (recourse examples, infeasible shares)
+)
+METRIC_COLUMNS = ("cell_id", "name", "value", "low", "high", "better", "passed")
+
+
+def _duckdb() -> Any:
+    try:
+        import duckdb
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "the sweep ledger needs DuckDB: pip install 'causaltrust[bench]' (or pip install duckdb)"
+        ) from None
+    return duckdb
+
+
+@contextlib.contextmanager
+def _connect(path: Path, *, read_only: bool, wait_s: float = LOCK_WAIT_S) -> Iterator[Any]:
+    duckdb = _duckdb()
+    deadline = time.monotonic() + wait_s
+    delay = 0.01
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def check_store(store: str | os.PathLike[str]) -> Path:
+    """Validate a ledger path without touching the file: a causaltrust ledger, or a new file.
+
+    Returns the path. Raises :class:`BenchError` when the file exists but is not a causaltrust ledger
+    (opened read-only, so the file is left byte for byte as it was), or when its folder does not exist.
+    """
+    if not isinstance(store, str | os.PathLike):
+        raise BenchError(f"store: expected a path to a .duckdb file, got {type(store).__name__}")
+    path = Path(store)
+    if path.is_dir():
+        raise BenchError(f"store: {str(path)!r} is a folder; give a file path such as 'results.duckdb'")
+    if not path.exists():
+        if not path.parent.exists():
+            raise BenchError(f"store: the folder {str(path.parent)!r} of {str(path)!r} does not exist")
+        return path
+    duckdb = _duckdb()
+    what = f"store: {str(path)!r} exists but is not a causaltrust ledger"
+    try:
+        with _connect(path, read_only=True) as con:
+            rows = con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+            tables = {r[0] for r in rows}
+            if "meta" not in tables:
+                raise BenchError(f"{what} (no 'meta' table); choose another file or delete it")
+            meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+    except duckdb.Error as exc:
+        raise BenchError(f"{what} ({str(exc).splitlines()[0]}); choose another file") from None
+    if meta.get("format") != LEDGER_FORMAT:
+        raise BenchError(f"{what} (meta format is {meta.get('format')!r}, expected {LEDGER_FORMAT!r})")
+    version = int(meta.get("schema_version", "0"))
+    if version > SCHEMA_VERSION:
+        raise BenchError(
+            f"store: {str(path)!r} is a ledger of schema version {version}; this causaltrust reads up to "
+            f"{SCHEMA_VERSION}: upgrade causaltrust"
+        )
+    return path
+
+
+@dataclass(frozen=True)
+class SweepStats:
+    """What the last call of :func:`run` did (``Ledger.last_sweep``)."""
+
+    n_cells: int  # cells in the sweep
+    n_skipped: int  # already ``ok`` in the ledger
+    n_ran: int
+    n_failed: int
+    wall_seconds: float
+    write_seconds: float  # time spent writing results to the ledger (client side)
+    write_cpu_seconds: float  # CPU time of those writes (robust to a busy machine)
+    cell_seconds: float  # fit + audit seconds summed over the cells that ran
+    cpu_seconds: float  # CPU seconds of those cells (process time of the process that ran each)
+
+
+@dataclass(frozen=True)
+class LedgerData:
+    """A plain-data snapshot of a ledger (what reports and analyses read).
+
+    Attributes
+    ----------
+    meta : dict
+        ``format``, ``schema_version``, ``created_at``, ``package_version``.
+    cells : DataFrame
+        One row per cell (identity, status, error, timings, provenance).
+    metrics : DataFrame
+        Tidy metrics: ``cell_id, name, value, low, high, better, passed``.
+    notes : DataFrame
+        ``cell_id, note``.
+    """
+
+    meta: dict[str, str]
+    cells: pd.DataFrame
+    metrics: pd.DataFrame
+    notes: pd.DataFrame
+
+
+class Ledger:
+    """A sweep ledger on disk (DuckDB). Cheap to hold: it keeps only the path and opens per operation.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from causaltrust.bench import Ledger
+    >>> path = os.path.join(tempfile.mkdtemp(), "results.duckdb")
+    >>> led = Ledger.open(path, create=True)
+    >>> len(led), led.meta()["format"]
+    (0, 'causaltrust-ledger')
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.last_sweep: SweepStats | None = None  # set by ct.bench.run
+
+    def __repr__(self) -> str:
+        return f"Ledger({str(self.path)!r})"
+
+    # -- opening ---------------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, create: bool = False) -> Ledger:
+        """Open an existing ledger (validated read-only first), or create one when ``create=True``.
+
+        Raises :class:`BenchError` for a file that is not a causaltrust ledger (left untouched) or for a
+        missing file without ``create``.
+        """
+        p = check_store(path)
+        if not p.exists():
+            if not create:
+                raise BenchError(f"no ledger at {str(p)!r}; run a sweep first (ct.bench.run(..., store=...))")
+            cls._create(p)
+        return cls(p)
+
+    @staticmethod
+    def _create(path: Path) -> None:
+        # Built under a temporary name and renamed: a process killed here leaves no half-made ledger.
+        from causaltrust import __version__
+
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        with _connect(tmp, read_only=False) as con:
+            for stmt in _SCHEMA:
+                con.execute(stmt)
+            con.executemany(
+                "INSERT INTO meta VALUES (?, ?)",
+                [
+                    ("format", LEDGER_FORMAT),
+                    ("schema_version", str(SCHEMA_VERSION)),
+                    ("created_at", pd.Timestamp.now(tz="UTC").isoformat()),
+                    ("package_version", __version__),
+                ],
+            )
+        try:
+            # link, not rename: never replaces a ledger another sweep created meanwhile.
+            os.link(tmp, path)
+        except FileExistsError:
+            tmp.unlink()
+            check_store(path)
+            return
+        except OSError:  # file systems without hard links
+            os.replace(tmp, path)
+            return
+        tmp.unlink()
+
+    # -- writing (the sweep's client only) -------------------------------------------------------------
+    def write(self, result: Mapping[str, Any]) -> None:
+        """Record one finished cell in ONE transaction, replacing whatever the ledger held for it."""
+        cell = tuple(result.get(c) for c in CELL_COLUMNS)
+        cid = result["cell_id"]
+        metrics = [
+            (cid, m["name"], m["value"], m["low"], m["high"], m["better"], m["passed"])
+            for m in result.get("metrics", ())
+        ]
+        notes = [(cid, n) for n in result.get("notes", ())]
+        with _connect(self.path, read_only=False) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for table in ("metrics", "notes", "cells"):
+                    con.execute(f"DELETE FROM {table} WHERE cell_id = ?", [cid])
+                con.execute(f"INSERT INTO cells VALUES ({', '.join('?' * len(CELL_COLUMNS))})", list(cell))
+                # One multi-row statement per table: executemany costs a statement per row.
+                for table, rows in (("metrics", metrics), ("notes", notes)):
+                    if rows:
+                        one = f"({', '.join('?' * len(rows[0]))})"
+                        flat = [v for row in rows for v in row]
+                        con.execute(f"INSERT INTO {table} VALUES {', '.join([one] * len(rows))}", flat)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    # -- reading --------------------------------------------------------------------------------------
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        with _connect(self.path, read_only=True) as con:
+            return con.execute(sql, list(params)).df()
+
+    def meta(self) -> dict[str, str]:
+        """The ledger's own metadata (format tag, schema version, creation time, package version)."""
+        with _connect(self.path, read_only=True) as con:
+            return dict(con.execute("SELECT key, value FROM meta").fetchall())
+
+    def __len__(self) -> int:
+        with _connect(self.path, read_only=True) as con:
+            return int(con.execute("SELECT count(*) FROM cells").fetchone()[0])
+
+    def finished_ids(self) -> set[str]:
+        """Ids of the cells recorded with status ``ok`` (a re-run skips them; failed cells run again)."""
+        with _connect(self.path, read_only=True) as con:
+            return {r[0] for r in con.execute("SELECT cell_id FROM cells WHERE status = 'ok'").fetchall()}
+
+    def cells(self, status: str | None = None) -> pd.DataFrame:
+        """One row per cell, ordered by scenario, method, parameters and seed (``status`` filters)."""
+        where, params = ("WHERE status = ?", [status]) if status is not None else ("", [])
+        return self._query(
+            f"SELECT * FROM cells {where} ORDER BY scenario, method, params_json, seed, cell_id", params
+        )
+
+    def metrics(self) -> pd.DataFrame:
+        """Tidy metrics joined with their cell's identity (one row per cell and metric)."""
+        return self._query(
+            "SELECT c.scenario, c.method, c.params_json, c.seed, m.* FROM metrics m JOIN cells c USING "
+            "(cell_id) ORDER BY c.scenario, c.method, c.params_json, c.seed, m.cell_id, m.name"
+        )
+
+    def notes(self) -> pd.DataFrame:
+        """``cell_id, note`` rows."""
+        return self._query("SELECT cell_id, note FROM notes ORDER BY cell_id, note")
+
+    def to_frame(self, *, wide: bool = True, status: str | None = "ok") -> pd.DataFrame:
+        """Metrics per cell: wide (one row per cell, one column per metric) or tidy.
+
+        Wide frames carry ``cell_id, scenario, method, params_json, seed`` and then the metric columns;
+        they are what :func:`~causaltrust.bench.pareto_front` and friends take.
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> from causaltrust.bench import Ledger
+        >>> led = Ledger.open(os.path.join(tempfile.mkdtemp(), "r.duckdb"), create=True)
+        >>> list(led.to_frame().columns)
+        ['cell_id', 'scenario', 'method', 'params_json', 'seed']
+        """
+        tidy = self.metrics()
+        if status is not None:
+            keep = set(self.cells(status)["cell_id"])
+            tidy = tidy[tidy["cell_id"].isin(keep)]
+        if not wide:
+            return tidy.reset_index(drop=True)
+        ident = ["cell_id", "scenario", "method", "params_json", "seed"]
+        cells = self.cells(status)[ident]
+        if tidy.empty:
+            return cells.reset_index(drop=True)
+        values = tidy.pivot(index="cell_id", columns="name", values="value")
+        values.columns.name = None
+        return cells.merge(values, left_on="cell_id", right_index=True, how="left").reset_index(drop=True)
+
+    def data(self) -> LedgerData:
+        """Everything in the ledger as plain DataFrames (one consistent read)."""
+        with _connect(self.path, read_only=True) as con:
+            meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+            cells = con.execute("SELECT * FROM cells ORDER BY cell_id").df()
+            metrics = con.execute("SELECT * FROM metrics ORDER BY cell_id, name").df()
+            notes = con.execute("SELECT * FROM notes ORDER BY cell_id, note").df()
+        return LedgerData(meta, cells, metrics, notes)

@@ -1,0 +1,470 @@
+"""``ct.bench.run``: methods × parameters × seeds on a scenario, every finished cell written to a ledger."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import itertools
+import json
+import math
+import os
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from causaltrust.bench._executors import (
+    CellTask,
+    DaskExecutor,
+    InProcessExecutor,
+    LocalExecutor,
+    connect_dask,
+)
+from causaltrust.bench._ledger import Ledger, SweepStats, check_store
+from causaltrust.bench._methods import (
+    METHODS,
+    BenchError,
+    MethodSpec,
+    get_method,
+    method_names,
+    resolve_params,
+)
+from causaltrust.exceptions import CausalTrustError
+from causaltrust.scm import SCM
+from causaltrust.spec import TrustSpec, load_spec
+
+__all__ = ["expand_grid", "plan", "run"]
+
+# Set by the runner itself; audit_kwargs may not override them.
+_RESERVED_AUDIT = {"model", "spec", "scm", "data", "train_data", "random_state"}
+_SETTINGS = ("n_train", "n_test", "n_bootstrap", "n_shadow", "recourse_units")
+
+
+def _canonical(obj: Any, what: str) -> str:
+    try:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise BenchError(f"{what}: values must be JSON numbers, strings, booleans or null ({exc})") from None
+
+
+def _normalise(method: MethodSpec, params: Mapping[str, Any]) -> dict[str, Any]:
+    out = resolve_params(method, params)
+    for k, v in out.items():
+        # C=1 and C=1.0 are the same cell.
+        default = method.params[k]
+        if isinstance(default, float) and isinstance(v, int) and not isinstance(v, bool):
+            out[k] = float(v)
+    return out
+
+
+def _values(method: str | None, param: str, values: Any) -> list[Any]:
+    where = f"grid[{method!r}][{param!r}]" if method else f"grid[{param!r}]"
+    if isinstance(values, str | bytes) or not isinstance(values, Sequence):
+        values = [values]
+    values = list(values)
+    if not values:
+        raise BenchError(f"{where}: give at least one value")
+    return values
+
+
+def expand_grid(
+    methods: Sequence[str], grid: Mapping[str, Any] | None
+) -> list[tuple[MethodSpec, dict[str, Any]]]:
+    """Every (method, parameters) combination of a sweep, defaults filled in.
+
+    ``grid`` takes one of two forms (not mixed):
+
+    * per method: ``{"erm": {"C": [0.1, 1.0]}, "selective": {"fair_labels": [True, False]}}``: every key is
+      a method of ``methods``, every parameter must be one that method takes;
+    * shared: ``{"C": [0.1, 1.0]}``: each parameter varies in every method that takes it (methods that do not
+      keep their default); a parameter that no chosen method takes is an error.
+
+    Examples
+    --------
+    >>> from causaltrust.bench import expand_grid
+    >>> [(m.name, p["C"]) for m, p in expand_grid(["erm"], {"C": [0.1, 1]})]
+    [('erm', 0.1), ('erm', 1.0)]
+    """
+    chosen = method_names(methods)
+    if grid is not None and not isinstance(grid, Mapping):
+        raise BenchError(f"grid: expected a dict, got {type(grid).__name__}")
+    grid = dict(grid or {})
+    for k, v in grid.items():
+        if isinstance(v, Mapping):
+            get_method(k)  # a dict of parameters under an unknown name: a misspelt method
+    names = [m.name for m in chosen]
+    keyed = [k for k in grid if k in METHODS]
+    if keyed and len(keyed) != len(grid):
+        other = [k for k in grid if k not in METHODS]
+        msg = f"grid: mixes method keys {keyed} with parameter keys {other}; use one form"
+        raise BenchError(msg)
+    per_method: dict[str, dict[str, list[Any]]] = {n: {} for n in names}
+    if keyed:
+        for name, params in grid.items():
+            if name not in names:
+                raise BenchError(f"grid: method {name!r} is not in methods={names}")
+            if not isinstance(params, Mapping):
+                raise BenchError(f"grid[{name!r}]: expected a dict of parameter -> values")
+            resolve_params(METHODS[name], dict.fromkeys(params))  # unknown parameters fail here
+            per_method[name] = {p: _values(name, p, v) for p, v in params.items()}
+    else:
+        for param, vals in grid.items():
+            takers = [m.name for m in chosen if param in m.params]
+            if not takers:
+                accepted = "; ".join(f"{m.name}: {', '.join(sorted(m.params)) or 'none'}" for m in chosen)
+                raise BenchError(f"grid: no chosen method takes a parameter {param!r} (accepted: {accepted})")
+            for name in takers:
+                per_method[name][param] = _values(None, param, vals)
+    out: list[tuple[MethodSpec, dict[str, Any]]] = []
+    for m in chosen:
+        keys = list(per_method[m.name])
+        seen: set[str] = set()
+        for combo in itertools.product(*(per_method[m.name][k] for k in keys)):
+            params = _normalise(m, dict(zip(keys, combo, strict=True)))
+            key = _canonical(params, f"grid[{m.name!r}]")
+            if key not in seen:
+                seen.add(key)
+                out.append((m, params))
+    return out
+
+
+def _resolve_spec(
+    spec_or_scenario: Any, data: pd.DataFrame | None
+) -> tuple[str, TrustSpec, SCM | None, str | None]:
+    from causaltrust import scenarios
+
+    if isinstance(spec_or_scenario, str) and spec_or_scenario in scenarios.available():
+        spec = load_spec(scenarios.path(spec_or_scenario))
+        key = spec_or_scenario
+    else:
+        spec = load_spec(spec_or_scenario)
+        key = spec.name or spec.hash[:16]
+    if data is None:
+        try:
+            SCM.from_spec(spec)  # cells rebuild it in their worker; check once here that they can
+        except CausalTrustError as exc:
+            raise BenchError(
+                f"spec {spec.name!r} cannot be simulated ({exc}); pass data=DataFrame to sweep on your data"
+            ) from None
+        return key, spec, None, None
+    if not isinstance(data, pd.DataFrame):
+        raise BenchError(f"data: expected a pandas DataFrame, got {type(data).__name__}")
+    if len(data) < 4:
+        raise BenchError(f"data: a sweep needs at least 4 rows to split into train and test, got {len(data)}")
+    digest = hashlib.sha256(pd.util.hash_pandas_object(data, index=True).to_numpy().tobytes()).hexdigest()
+    scm = SCM.fit(spec, data, random_state=0)
+    return key, spec, scm, digest
+
+
+def _check_seeds(seeds: Any) -> list[int]:
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        seeds = [seeds]
+    if isinstance(seeds, str | bytes) or not isinstance(seeds, Sequence | range):
+        raise BenchError(f"seeds: expected a list of non-negative integers, got {seeds!r}")
+    out = []
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+            raise BenchError(f"seeds: expected non-negative integers, got {s!r}")
+        out.append(int(s))
+    if not out:
+        raise BenchError("seeds: give at least one seed")
+    if len(set(out)) != len(out):
+        raise BenchError(f"seeds: {sorted({s for s in out if out.count(s) > 1})} listed twice")
+    return out
+
+
+def _check_settings(settings: Mapping[str, Any]) -> None:
+    for k, v in settings.items():
+        low = 0 if k == "n_shadow" else (2 if k in ("n_train", "n_test") else 1)
+        if isinstance(v, bool) or not isinstance(v, int) or v < low:
+            raise BenchError(f"{k}: expected an integer >= {low}, got {v!r}")
+
+
+def _check_audit_kwargs(audit_kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
+    from causaltrust.audit import audit
+
+    kwargs = dict(audit_kwargs or {})
+    allowed = set(inspect.signature(audit).parameters) - _RESERVED_AUDIT - set(_SETTINGS)
+    bad = sorted(set(kwargs) - allowed)
+    if bad:
+        msg = f"audit_kwargs: {bad} cannot be set here; allowed: {', '.join(sorted(allowed))}"
+        raise BenchError(msg)
+    return kwargs
+
+
+def plan(
+    spec_or_scenario: Any,
+    *,
+    data: pd.DataFrame | None = None,
+    methods: Sequence[str],
+    seeds: Sequence[int],
+    grid: Mapping[str, Any] | None = None,
+    n_train: int = 20_000,
+    n_test: int = 20_000,
+    n_bootstrap: int = 200,
+    n_shadow: int = 8,
+    recourse_units: int = 200,
+    audit_kwargs: Mapping[str, Any] | None = None,
+    pin_threads: bool = True,
+) -> list[CellTask]:
+    """The cells of a sweep, validated, in run order (seed, then method, then parameters); runs nothing.
+
+    A cell's id is the SHA-256 of the canonical JSON (sorted keys) of its scenario, spec hash, data digest,
+    method, parameters (defaults filled in), seed and settings (sizes and audit options): change any of them
+    and it is a different cell.
+
+    Examples
+    --------
+    >>> from causaltrust.bench import plan
+    >>> cells = plan("readmission", methods=["erm", "selective"], seeds=[0, 1], grid={"C": [0.1, 1.0]})
+    >>> len(cells), cells[0].method.name, len(cells[0].cell_id)
+    (8, 'erm', 64)
+    """
+    settings = {
+        "n_train": n_train,
+        "n_test": n_test,
+        "n_bootstrap": n_bootstrap,
+        "n_shadow": n_shadow,
+        "recourse_units": recourse_units,
+    }
+    _check_settings(settings)
+    combos = expand_grid(methods, grid)
+    seed_list = _check_seeds(seeds)
+    kwargs = _check_audit_kwargs(audit_kwargs)
+    key, spec, scm, digest = _resolve_spec(spec_or_scenario, data)
+    all_settings = {**settings, "audit": kwargs}
+    settings_json = _canonical(all_settings, "audit_kwargs")
+    tasks = []
+    for seed in seed_list:
+        for method, params in combos:
+            params_json = _canonical(params, f"parameters of {method.name!r}")
+            ident = {
+                "scenario": key,
+                "spec_hash": spec.hash,
+                "data": digest,
+                "method": method.name,
+                "params": params,
+                "seed": seed,
+                "settings": all_settings,
+            }
+            cell_id = hashlib.sha256(_canonical(ident, "cell").encode()).hexdigest()
+            tasks.append(
+                CellTask(
+                    cell_id=cell_id,
+                    scenario=key,
+                    spec=spec,
+                    method=method,
+                    params=params,
+                    params_json=params_json,
+                    seed=seed,
+                    settings=settings,
+                    settings_json=settings_json,
+                    scm=scm,
+                    data=data,
+                    pin_threads=pin_threads,
+                    audit_kwargs=kwargs,
+                )
+            )
+    return tasks
+
+
+class _Progress:
+    """A rich progress bar: cells done / total, running, failed, elapsed and time left."""
+
+    def __init__(self, enabled: bool, total: int, skipped: int) -> None:
+        self.enabled = enabled and total > 0
+        self._progress: Any = None
+        self._task: Any = None
+        self.total, self.skipped = total, skipped
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(
+                # The counts first: in a narrow or non-interactive console rich truncates from the right.
+                TextColumn(
+                    "[bold]sweep[/] {task.completed}/{task.total} done · {task.fields[running]} running · "
+                    "{task.fields[failed]} failed · {task.fields[skipped]} skipped"
+                ),
+                BarColumn(bar_width=20),
+                TimeElapsedColumn(),
+                TextColumn("left"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=False,
+            )
+            self._progress.__enter__()
+            self._task = self._progress.add_task(
+                "sweep", total=self.total, running=0, failed=0, skipped=self.skipped
+            )
+        return self
+
+    def update(self, *, advance: int = 0, running: int, failed: int) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, advance=advance, running=running, failed=failed)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(None, None, None)
+
+
+def run(
+    spec_or_scenario: Any,
+    *,
+    data: pd.DataFrame | None = None,
+    methods: Sequence[str],
+    seeds: Sequence[int],
+    grid: Mapping[str, Any] | None = None,
+    store: str | os.PathLike[str] = "results.duckdb",
+    executor: str = "local",
+    n_jobs: int | None = None,
+    scheduler: str | None = None,
+    n_train: int = 20_000,
+    n_test: int = 20_000,
+    n_bootstrap: int = 200,
+    n_shadow: int = 8,
+    recourse_units: int = 200,
+    audit_kwargs: Mapping[str, Any] | None = None,
+    progress: bool = True,
+    scheduler_timeout: float = 5.0,
+) -> Ledger:
+    """Run a sweep: every (method, parameters, seed) cell trained, audited and written to a ledger.
+
+    A cell samples ``n_train`` training and ``n_test`` test rows from the scenario's true SCM (seeds
+    derived from the cell's seed, so all methods at one seed see the same rows), fits the method and audits
+    it against the true SCM. Each finished cell is written in one transaction. Cells already ``ok`` in the
+    ledger are skipped, failed ones run again, and a sweep killed at any moment completes when run again.
+
+    Parameters
+    ----------
+    spec_or_scenario : str, TrustSpec, dict or path
+        A built-in scenario name (``"readmission"``) or a spec with equations for every variable.
+    data : DataFrame, optional
+        Sweep on these rows instead of simulating: each cell splits them (seeded) into ``n_test`` test rows
+        (at most half) and up to ``n_train`` training rows; the reference SCM is fitted to all rows.
+    methods : list of str
+        Names in :data:`~causaltrust.bench.METHODS`.
+    seeds : list of int
+        One cell per seed (and method and parameters).
+    grid : dict, optional
+        Parameter values to sweep, per method or shared (see :func:`expand_grid`).
+    store : path
+        The DuckDB ledger (created when missing; an existing file must be a causaltrust ledger).
+    executor : {"local", "dask"}
+        ``"local"``: ``n_jobs`` worker processes (``n_jobs=1`` runs in this process). ``"dask"``, implied by
+        ``scheduler``: the Dask cluster at ``scheduler``.
+    n_jobs : int, optional
+        Local worker processes (default: ``os.cpu_count()``), each pinned to one BLAS / torch thread.
+    scheduler : str, optional
+        Dask scheduler address, e.g. ``"tcp://127.0.0.1:8786"``; unreachable within
+        ``scheduler_timeout`` seconds raises :class:`BenchError` before the ledger is touched.
+    n_train, n_test, n_bootstrap, n_shadow, recourse_units : int
+        Cell sizes and audit options (part of each cell's identity).
+    audit_kwargs : dict, optional
+        Further :func:`causaltrust.audit` options (``objectives``, ``n_draws``, ``shift_n``, ...).
+    progress : bool
+        Show a progress bar (cells done, running, failed, time left) on stderr.
+
+    Returns
+    -------
+    Ledger
+        The ledger, with ``last_sweep`` (:class:`SweepStats`) describing this call.
+
+    Raises
+    ------
+    BenchError
+        Unknown method, a parameter a method does not take, a store that is not a causaltrust ledger, an
+        unreachable scheduler: raised before the ledger is created or opened for writing.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import causaltrust as ct
+    >>> store = os.path.join(tempfile.mkdtemp(), "results.duckdb")
+    >>> led = ct.bench.run("readmission", methods=["erm"], seeds=[0], store=store, n_jobs=1,
+    ...                    n_train=1000, n_test=1000, n_bootstrap=10, n_shadow=0, recourse_units=10,
+    ...                    progress=False)
+    >>> led.cells()["status"].tolist()
+    ['ok']
+    """
+    t_start = time.perf_counter()
+    tasks = plan(
+        spec_or_scenario,
+        data=data,
+        methods=methods,
+        seeds=seeds,
+        grid=grid,
+        n_train=n_train,
+        n_test=n_test,
+        n_bootstrap=n_bootstrap,
+        n_shadow=n_shadow,
+        recourse_units=recourse_units,
+        audit_kwargs=audit_kwargs,
+    )
+    path = check_store(store)
+    if executor not in ("local", "dask"):
+        raise BenchError(f"executor: expected 'local' or 'dask', got {executor!r}")
+    if scheduler is None and executor == "dask":
+        msg = "executor='dask' needs scheduler='tcp://host:port' (the address of `dask scheduler`)"
+        raise BenchError(msg)
+    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1):
+        raise BenchError(f"n_jobs: expected a positive integer or None, got {n_jobs!r}")
+    if not (isinstance(scheduler_timeout, int | float) and math.isfinite(scheduler_timeout)):
+        raise BenchError(f"scheduler_timeout: expected seconds, got {scheduler_timeout!r}")
+    existing = Ledger(path).finished_ids() if path.exists() else set()
+    todo = [t for t in tasks if t.cell_id not in existing]
+    runner: InProcessExecutor | LocalExecutor | DaskExecutor
+    if scheduler is not None:
+        runner = DaskExecutor(connect_dask(scheduler, float(scheduler_timeout)))
+    elif (n_jobs or os.cpu_count() or 1) == 1 or len(todo) <= 1:
+        runner = InProcessExecutor()
+    else:
+        runner = LocalExecutor(min(n_jobs or os.cpu_count() or 1, len(todo)))
+    # Everything is validated: only now is the ledger created (or opened for writing).
+    write_s = write_cpu = cell_s = cpu_s = 0.0
+    failed = ran = 0
+    try:
+        ledger = Ledger.open(path, create=True)
+        with _Progress(progress, len(todo), len(tasks) - len(todo)) as bar:
+            bar.update(running=min(len(todo), runner.n_workers), failed=0)
+            for res in runner.results(todo):
+                t0, c0 = time.perf_counter(), time.process_time()
+                ledger.write(res)
+                write_s += time.perf_counter() - t0
+                write_cpu += time.process_time() - c0
+                ran += 1
+                failed += res["status"] != "ok"
+                cell_s += (res["fit_seconds"] or 0.0) + (res["audit_seconds"] or 0.0)
+                cpu_s += res.get("cpu_seconds") or 0.0
+                bar.update(advance=1, running=runner.running, failed=failed)
+    finally:
+        runner.close()
+    ledger.last_sweep = SweepStats(
+        n_cells=len(tasks),
+        n_skipped=len(tasks) - len(todo),
+        n_ran=ran,
+        n_failed=failed,
+        wall_seconds=time.perf_counter() - t_start,
+        write_seconds=write_s,
+        write_cpu_seconds=write_cpu,
+        cell_seconds=cell_s,
+        cpu_seconds=cpu_s,
+    )
+    return ledger
+
+
+def iter_cells(ledger: Ledger) -> Iterator[dict[str, Any]]:
+    """Cells of ``ledger`` as dicts with parsed ``params`` (a convenience for analyses)."""
+    for rec in ledger.cells().to_dict("records"):
+        row = {str(k): v for k, v in rec.items()}
+        row["params"] = json.loads(row["params_json"])
+        yield row
