@@ -58,6 +58,11 @@ def _user_errors() -> Iterator[None]:
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
+def _wide(console: Console) -> Console:
+    """Tables printed to a pipe or a log keep their columns (rich would squeeze them to 80)."""
+    return console if console.is_terminal else Console(width=max(console.width, 140))
+
+
 def _check_n(n: int, option: str) -> None:
     if n < 2:
         raise ct.DataError(f"{option} must be at least 2, got {n}")
@@ -241,7 +246,7 @@ def demo(
             progress=console.is_terminal,
         )
         report = ct_report.write_html(ledger, out / "report.html")
-    console.print(_render.headline_table(ledger.to_frame(), DEMO_METRICS, title="Mean over seeds"))
+    _wide(console).print(_render.headline_table(ledger.to_frame(), DEMO_METRICS, title="Mean over seeds"))
     stats = ledger.last_sweep
     if stats is not None:
         console.print(
@@ -303,7 +308,7 @@ def bench_cmd(
             n_test=n_test,
             progress=console.is_terminal,
         )
-    console.print(_render.headline_table(ledger.to_frame(), DEMO_METRICS, title=f"{store}"))
+    _wide(console).print(_render.headline_table(ledger.to_frame(), DEMO_METRICS, title=f"{store}"))
     typer.echo(f"Ledger: {store.resolve()}")
 
 
@@ -381,8 +386,7 @@ def audit(
             from causaltrust import report as ct_report
 
             ct_report.write_html(report, html_out)
-    wide = Console(width=max(console.width, 130)) if not console.is_terminal else console
-    wide.print(report)
+    _wide(console).print(report)
     for note in report.notes:
         console.print(f"note: {note}", markup=False, highlight=False)
     for label, path in (("JSON", json_out), ("HTML", html_out)):

@@ -43,6 +43,12 @@ PAIRS = [
     ("accuracy.observational", "privacy.mia_advantage"),
 ]
 DOMINANCE = ["accuracy.interventional", "fairness.unfair_path_effect", "robustness.spurious_path_effect"]
+# Plots inside a grid are drawn before their neighbours exist, at the full page width; resize them to their
+# cells once the layout is final.
+_RESIZE = (
+    "<script>window.addEventListener('load',function(){document.querySelectorAll('.js-plotly-plot')"
+    ".forEach(function(d){Plotly.Plots.resize(d);});});</script>"
+)
 ROLE_COLOURS = {"unfair": "#d62728", "spurious": "#ff7f0e", "fair": "#2ca02c", "contextual": "#1f77b4"}
 _EXTRA_CSS = """
 body{max-width:1400px}.scroll{overflow-x:auto}
@@ -51,7 +57,7 @@ padding:.7rem 1rem;min-width:9rem}.card b{display:block;font-size:1.3rem}
 .best{background:#e7f6ec;font-weight:600}
 .legend span{display:inline-block;margin-right:1rem}.legend i{display:inline-block;width:1.6rem;height:3px;
 vertical-align:middle;margin-right:.3rem}.plot{margin:.5rem 0 1.5rem}.grid2{display:grid;
-grid-template-columns:repeat(auto-fit,minmax(600px,1fr));gap:1rem}
+grid-template-columns:repeat(auto-fit,minmax(min(600px,100%),1fr));gap:1rem}.grid2>div{min-width:0}
 """
 
 
@@ -83,6 +89,9 @@ def _aggregate(wide: pd.DataFrame) -> pd.DataFrame:
             v = g[c].to_numpy(dtype=float)
             v = v[~np.isnan(v)]
             if len(v) == 0:
+                continue
+            if not np.isfinite(v).all():  # ε = ∞ for non-private models: a value, not an estimate
+                row[c] = float(v.mean()) if (v > 0).all() or (v < 0).all() else float("nan")
                 continue
             mean = float(v.mean())
             half = 1.96 * float(v.std(ddof=1)) / math.sqrt(len(v)) if len(v) > 1 else float("nan")
@@ -206,8 +215,11 @@ def _plotly() -> tuple[Any, str]:
 
 
 def _div(fig: Any, div_id: str) -> str:
-    fig.update_layout(margin={"l": 50, "r": 20, "t": 40, "b": 50}, template="plotly_white", height=420)
-    return f'<div class="plot">{fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id)}</div>'
+    fig.update_layout(
+        margin={"l": 50, "r": 20, "t": 40, "b": 50}, template="plotly_white", height=420, autosize=True
+    )
+    plot = fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config={"responsive": True})
+    return f'<div class="plot">{plot}</div>'
 
 
 def _div_fig(fig: Any) -> Any:
@@ -231,7 +243,7 @@ def _pareto_plots(go: Any, wide: pd.DataFrame) -> str:
                     mode="markers",
                     name=str(method),
                     text=[f"seed {s}" for s in g["seed"]],
-                    marker={"size": 9},
+                    marker={"size": 9, "color": _colour(str(method), wide)},
                 )
             )
         front = pareto_front(wide, [xm, ym])
@@ -255,6 +267,15 @@ def _pareto_plots(go: Any, wide: pd.DataFrame) -> str:
     return (
         f'<div class="grid2">{"".join(out)}</div>' if out else "<p>No pair of objectives in this ledger.</p>"
     )
+
+
+def _colour(method: str, wide: pd.DataFrame) -> str:
+    """One stable colour per method (24 distinct ones: 15 methods must not share colours)."""
+    from plotly.colors import qualitative
+
+    palette = qualitative.Dark24
+    names = sorted({str(m) for m in wide["method"]})
+    return str(palette[names.index(method) % len(palette)])
 
 
 def _parallel(go: Any, agg: pd.DataFrame) -> str:
@@ -297,7 +318,15 @@ def _privacy(go: Any, wide: pd.DataFrame) -> str:
         fig = go.Figure()
         for method, g in dp.groupby("method", sort=True):
             g = g.sort_values("privacy.epsilon")
-            fig.add_trace(go.Scatter(x=g["privacy.epsilon"], y=g[y], mode="lines+markers", name=str(method)))
+            fig.add_trace(
+                go.Scatter(
+                    x=g["privacy.epsilon"],
+                    y=g[y],
+                    mode="lines+markers",
+                    name=str(method),
+                    marker={"color": _colour(str(method), wide)},
+                )
+            )
         fig.update_layout(
             title=f"{y} vs privacy ε",
             xaxis_title="privacy.epsilon (accountant)",
@@ -426,7 +455,7 @@ def render_ledger(led: Any, *, title: str | None = None) -> str:
         "tests against the true SCM; one ledger row per (method, parameters, seed). Ledger format "
         f"{html.escape(meta.get('format', ''))} v{html.escape(str(meta.get('schema_version', '')))}, "
         f"causaltrust {html.escape(meta.get('package_version', ''))}.</p>"
-        f'<div class="cards">{cards}</div>{"".join(sections)}</body></html>\n'
+        f'<div class="cards">{cards}</div>{"".join(sections)}{_RESIZE}</body></html>\n'
     )
 
 
