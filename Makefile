@@ -49,6 +49,11 @@ $(PEERS)/.installed: pyproject.toml benchmarks/constraints-peers.txt
 
 bench: venv $(PEERS)/.installed
 	$(PEERS)/bin/python benchmarks/scm_engine.py
+	$(PEERS)/bin/python benchmarks/audit.py
+	$(BIN)/python benchmarks/learners.py
+	$(BIN)/python benchmarks/learners_dp.py
+	$(BIN)/python benchmarks/bench_sweep.py
+	$(BIN)/python benchmarks/demo.py
 
 clean:
 	rm -rf $(VENV) $(PEERS) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
