@@ -154,6 +154,11 @@ def columns_with_unseen(
         m = meta[name]
         s = X[name]
         if m.vtype == "categorical":
+            if pd.api.types.is_integer_dtype(s.dtype) and m.categories == tuple(range(len(m.categories))):
+                # Categories 0..K-1 stored as integers: values are codes (unknown ones become -1).
+                ints = s.to_numpy(dtype=np.int64)
+                out[name] = np.where((ints >= 0) & (ints < len(m.categories)), ints, -1)
+                continue
             lookup = {c: i for i, c in enumerate(m.categories)}
             raw = s.to_numpy(dtype=object)
             out[name] = np.fromiter((lookup.get(v, -1) for v in raw), dtype=np.int64, count=len(raw))

@@ -65,7 +65,7 @@ class _SelectiveBase(BaseEstimator):
         robustness: bool | None = None,
         fair_labels: bool = True,
         environment_reference: Any = None,
-        n_draws: int = 8,
+        n_draws: int = 4,
         sensitive_noise: float = 0.0,
         scm_mechanisms: str = "auto",
         random_state: int | None = None,
@@ -420,22 +420,46 @@ class _SelectiveBase(BaseEstimator):
 
 
 def _collapse_draws(Z: Array, target: Array, weights: Array, draws: int) -> tuple[Array, Array, Array]:
-    """Units whose draws all map to the same features become one row (mean target, summed weight).
+    """Identical mapped rows of the same unit become one row (weighted mean target, summed weight).
 
-    Only units with a discrete mediator on an unfair path vary across draws; the rest would be ``draws``
-    identical rows. Same optimum for weighted losses, a fraction of the rows.
+    Draws only differ where a discrete mediator on a switched path differs (a binary proxy takes 2 values),
+    so most of a unit's ``draws`` rows repeat. Same weighted loss, a fraction of the rows.
     """
     if draws == 1:
         return Z, target, weights
     n = len(Z) // draws
     Zr = Z.reshape(n, draws, -1)
-    same = (Zr == Zr[:, :1, :]).all(axis=(1, 2))
-    tr = target.reshape(n, draws)
-    wr = weights.reshape(n, draws)
-    keep_z = np.concatenate([Zr[same, 0, :], Zr[~same].reshape(-1, Z.shape[1])])
-    keep_t = np.concatenate([tr[same].mean(axis=1), tr[~same].reshape(-1)])
-    keep_w = np.concatenate([wr[same].sum(axis=1), wr[~same].reshape(-1)])
-    return keep_z, keep_t, keep_w
+    # Rows compare through one random projection: distinct real rows collide with probability ~0, and the
+    # grouped rows below are verified exactly.
+    pr = (Z @ np.random.default_rng(0).standard_normal(Z.shape[1])).reshape(n, draws)
+    same = (pr == pr[:, :1]).all(axis=1)
+    tr, wr = target.reshape(n, draws), weights.reshape(n, draws)
+    w_same = wr[same].sum(axis=1)
+    out_z = [Zr[same, 0, :]]
+    out_t = [(wr[same] * tr[same]).sum(axis=1) / w_same]
+    out_w = [w_same]
+    if (~same).any():
+        # Units whose draws differ: group their rows by value (sort on a random projection, verified).
+        zv, tv, wv = Zr[~same].reshape(-1, Z.shape[1]), tr[~same].reshape(-1), wr[~same].reshape(-1)
+        unit = np.repeat(np.arange(int((~same).sum())), draws)
+        proj = zv @ np.random.default_rng(0).standard_normal(Z.shape[1])
+        order = np.lexsort((proj, unit))
+        zs, us, ps = zv[order], unit[order], proj[order]
+        new = np.empty(len(zs), dtype=bool)
+        new[0] = True
+        new[1:] = (us[1:] != us[:-1]) | (ps[1:] != ps[:-1])
+        starts = np.flatnonzero(new)
+        if np.array_equal(zs, zs[starts][np.cumsum(new) - 1]):
+            ws = wv[order]
+            w_sum = np.add.reduceat(ws, starts)
+            out_z.append(zs[starts])
+            out_t.append(np.add.reduceat(ws * tv[order], starts) / w_sum)
+            out_w.append(w_sum)
+        else:  # a projection collision: keep those rows as they are
+            out_z.append(zv)
+            out_t.append(tv)
+            out_w.append(wv)
+    return np.concatenate(out_z), np.concatenate(out_t), np.concatenate(out_w)
 
 
 def _is_private(estimator: Any) -> bool:
