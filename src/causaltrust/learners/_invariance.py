@@ -515,6 +515,33 @@ class _AnnealedPenalty(_InvarianceBase):
     lambda_: float
     anneal_steps: int
 
+    def __init__(
+        self,
+        spec: Any = None,
+        *,
+        hidden: Sequence[int] = (),
+        lambda_: float = 100.0,
+        anneal_steps: int = 100,
+        lr: float = 1e-2,
+        epochs: int = 1000,
+        batch_size: int | None = None,
+        weight_decay: float = 0.0,
+        use_environment_as_feature: bool = False,
+        n_threads: int | None = 1,
+        random_state: int | None = None,
+    ) -> None:
+        self.spec = spec
+        self.hidden = hidden
+        self.lambda_ = lambda_
+        self.anneal_steps = anneal_steps
+        self.lr = lr
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.use_environment_as_feature = use_environment_as_feature
+        self.n_threads = n_threads
+        self.random_state = random_state
+
     def _check_method(self) -> None:
         _check_float(self.lambda_, "lambda_", positive=False)
         _check_int(self.anneal_steps, "anneal_steps", minimum=0)
@@ -564,33 +591,6 @@ class IRMClassifier(_AnnealedPenalty):
     (['A', 'X', 'Z', 'F'], [0, 1, 2])
     """
 
-    def __init__(
-        self,
-        spec: Any = None,
-        *,
-        hidden: Sequence[int] = (),
-        lambda_: float = 100.0,
-        anneal_steps: int = 100,
-        lr: float = 1e-2,
-        epochs: int = 1000,
-        batch_size: int | None = None,
-        weight_decay: float = 0.0,
-        use_environment_as_feature: bool = False,
-        n_threads: int | None = 1,
-        random_state: int | None = None,
-    ) -> None:
-        self.spec = spec
-        self.hidden = hidden
-        self.lambda_ = lambda_
-        self.anneal_steps = anneal_steps
-        self.lr = lr
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.weight_decay = weight_decay
-        self.use_environment_as_feature = use_environment_as_feature
-        self.n_threads = n_threads
-        self.random_state = random_state
-
     def _penalty(self, torch: Any, batches: list[tuple[Any, Any]], risks: Any) -> Any:
         terms = []
         for logits, y in batches:
@@ -632,33 +632,6 @@ class VRExClassifier(_AnnealedPenalty):
     >>> clf.fit(train, train["Y"]).predict(train.head(3)).shape
     (3,)
     """
-
-    def __init__(
-        self,
-        spec: Any = None,
-        *,
-        hidden: Sequence[int] = (),
-        lambda_: float = 100.0,
-        anneal_steps: int = 100,
-        lr: float = 1e-2,
-        epochs: int = 1000,
-        batch_size: int | None = None,
-        weight_decay: float = 0.0,
-        use_environment_as_feature: bool = False,
-        n_threads: int | None = 1,
-        random_state: int | None = None,
-    ) -> None:
-        self.spec = spec
-        self.hidden = hidden
-        self.lambda_ = lambda_
-        self.anneal_steps = anneal_steps
-        self.lr = lr
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.weight_decay = weight_decay
-        self.use_environment_as_feature = use_environment_as_feature
-        self.n_threads = n_threads
-        self.random_state = random_state
 
     def _penalty(self, torch: Any, batches: list[tuple[Any, Any]], risks: Any) -> Any:
         return ((risks - risks.mean()) ** 2).mean()
