@@ -120,9 +120,20 @@ def test_simulate_same_seed_same_bytes(tmp_path: Path) -> None:
 def test_simulate_do_and_shift(tmp_path: Path) -> None:
     out = tmp_path / "s.csv"
     code, _, err = invoke(
-        "simulate", "lending", "-n", "400", "-o", out, "--do", "race=black", "--do", "income=3.5",
-        "--shift", "new_vendor", "--observed-only",
-    )  # fmt: skip
+        "simulate",
+        "lending",
+        "-n",
+        "400",
+        "-o",
+        out,
+        "--do",
+        "race=black",
+        "--do",
+        "income=3.5",
+        "--shift",
+        "new_vendor",
+        "--observed-only",
+    )
     assert code == 0, err
     df = pd.read_csv(out)
     assert len(df) == 400
@@ -230,8 +241,26 @@ def test_effects_spec_without_equations(tmp_path: Path) -> None:
 # -- demo ----------------------------------------------------------------------------------------------
 def test_demo_writes_ledger_and_report(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    args = ["--seeds", "1", "--n-train", "800", "--n-test", "800", "--shadows", "4", "--bootstrap", "5",
-            "--recourse", "5", "--jobs", "1", "-m", "erm", "-m", "selective"]  # fmt: skip
+    args = [
+        "--seeds",
+        "1",
+        "--n-train",
+        "800",
+        "--n-test",
+        "800",
+        "--shadows",
+        "4",
+        "--bootstrap",
+        "5",
+        "--recourse",
+        "5",
+        "--jobs",
+        "1",
+        "-m",
+        "erm",
+        "-m",
+        "selective",
+    ]
     code, stdout, err = invoke("demo", "--out", out, *args)
     assert code == 0, err
     assert {"results.duckdb", "report.html", "effects.json"} <= {p.name for p in out.iterdir()}
@@ -264,3 +293,46 @@ def test_no_args_shows_help() -> None:
     result = runner.invoke(app, [])
     assert "validate" in result.output
     assert "demo" in result.output
+
+
+# -- bench and report ------------------------------------------------------------------------------------
+def test_bench_then_report(tmp_path: Path) -> None:
+    store = tmp_path / "r.duckdb"
+    sizes = ["--n-train", "600", "--n-test", "600", "--jobs", "1"]
+    code, out, err = invoke(
+        "bench",
+        "readmission",
+        "-m",
+        "erm",
+        "-m",
+        "unaware",
+        "--seeds",
+        "1",
+        "--store",
+        store,
+        "--grid",
+        '{"C": [0.5, 2.0]}',
+        *sizes,
+    )
+    assert code == 0, err
+    assert f"Ledger: {store.resolve()}" in out.splitlines()
+    led = ct.bench.Ledger.open(store)
+    assert len(led.cells()) == 4  # 2 methods x 2 values of C x 1 seed
+    code, out, err = invoke("report", store, "-o", tmp_path / "r.html")
+    assert code == 0, err
+    assert (tmp_path / "r.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_bench_and_report_bad_input(tmp_path: Path) -> None:
+    store = tmp_path / "r.duckdb"
+    assert_bad_input(*invoke("bench", "readmission", "-m", "ermm", "--store", store), "unknown method 'ermm'")
+    assert not store.exists()
+    assert_bad_input(
+        *invoke("bench", "readmission", "-m", "erm", "--store", store, "--grid", "{C: 1"),
+        "--grid is not valid JSON",
+    )
+    not_a_ledger = tmp_path / "notes.duckdb"
+    not_a_ledger.write_text("hello")
+    assert_bad_input(*invoke("report", not_a_ledger), "not a causaltrust ledger")
+    assert not_a_ledger.read_text() == "hello"
+    assert_bad_input(*invoke("report", tmp_path / "missing.duckdb"), "does not exist")
