@@ -167,7 +167,9 @@ def effects(
         dec = ct.decompose_effects(ct.SCM.from_spec(ts), n=n, random_state=seed)
         if json_out is not None:
             _io.write_json(_io.effects_payload(ts, dec, seed=seed), json_out)
-    console.print(_render.decomposition_table(dec, title=f"Effects on {dec.target} ({ts.name}, n={n:,})"))
+    _wide(console).print(
+        _render.decomposition_table(dec, title=f"Effects on {dec.target} ({ts.name}, n={n:,})")
+    )
     if json_out is not None:
         console.print(f"JSON: {json_out.resolve()}")
 
@@ -226,7 +228,9 @@ def demo(
         store = out / "results.duckdb"
         spec, scm = ct.scenarios.load("readmission")
         dec = ct.decompose_effects(scm, n=100_000, random_state=0)
-        console.print(_render.decomposition_table(dec, title="Effects on Y in the true SCM (n=100,000)"))
+        _wide(console).print(
+            _render.decomposition_table(dec, title="Effects on Y in the true SCM (n=100,000)")
+        )
         _io.write_json(_io.effects_payload(spec, dec, seed=0), out / "effects.json")
         console.print(
             f"[bold]readmission[/]: {len(chosen)} methods x {seeds} seeds, {n_train:,} train / "
