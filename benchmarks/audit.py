@@ -31,7 +31,6 @@ import datetime as dt
 import gc
 import io
 import pstats
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -43,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 import _readmission_peers as peers
+import _results
 from scm_engine import command, load_average, machine
 
 REPO = Path(__file__).resolve().parent.parent
@@ -656,18 +656,6 @@ def section(
     return "\n".join(lines)
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace (or append) the ``## Audit`` section, keeping the others (as scm_engine.py does)."""
-    old = path.read_text() if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\s*$.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: text.rstrip("\n") + "\n\n", old, count=1)
-    else:
-        new = old.rstrip("\n") + "\n\n" + text + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new.rstrip("\n") + "\n")
-
-
 def versions() -> str:
     import dowhy
     import fairlearn
@@ -677,6 +665,11 @@ def versions() -> str:
     return (
         f"causaltrust {causaltrust.__version__}, fairlearn {fairlearn.__version__}, dowhy {dowhy.__version__}"
     )
+
+
+def write_section(path: Path, text: str) -> None:
+    """Replace (or append) this benchmark's section of RESULTS.md (see _results.write_section)."""
+    _results.write_section(text, path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import sys
 import tempfile
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+import _results
 from causaltrust import __version__, bench
 
 REPO = Path(__file__).resolve().parents[1]
@@ -70,14 +70,8 @@ def cores_available(seconds: float = 3.0) -> float:
 
 
 def write_section(path: Path, text: str) -> None:
-    """Replace (or append) the ``## Sweep`` section, keeping every other section as it is."""
-    old = path.read_text() if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\s*$.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: text.rstrip("\n") + "\n\n", old, count=1)
-    else:
-        new = old.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(new.rstrip("\n") + "\n")
+    """Replace (or append) this benchmark's section of RESULTS.md (see _results.write_section)."""
+    _results.write_section(text, path)
 
 
 def main() -> None:

@@ -54,15 +54,9 @@ def main() -> None:
     ]
     print("\n".join(section))
     if not args.no_write:
-        text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-        body = "\n".join(section)
-        pattern = re.compile(r"^## Demo \(main job\)\n.*?(?=^## |\Z)", re.S | re.M)
-        text = (
-            pattern.sub(lambda _: body + "\n", text)
-            if pattern.search(text)
-            else text.rstrip() + "\n\n" + body
-        )
-        RESULTS.write_text(text)
+        import _results
+
+        _results.write_section("\n".join(section))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from typing import Any
 
 from sklearn.linear_model import LogisticRegression
 
+import _results
 import causaltrust as ct
 from causaltrust.learners._base import Design, columns_with_unseen
 
@@ -126,14 +126,6 @@ def fit_cost(rows: int, repeats: int) -> list[str]:
     ]
 
 
-def write(section: list[str]) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    body = "\n".join(section).rstrip() + "\n"
-    pattern = re.compile(r"^## Learners\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(lambda _: body + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + body
-    RESULTS.write_text(text)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rows", type=int, default=20_000)
@@ -185,7 +177,7 @@ def main() -> None:
     ]
     print("\n".join([*headline, "", *cost]))
     if not args.no_write:
-        write(section)
+        _results.write_section("\n".join(section))
         print(f"wrote the '## Learners' section of {RESULTS}")
 
 

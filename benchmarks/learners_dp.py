@@ -27,7 +27,6 @@ import gc
 import itertools
 import os
 import platform
-import re
 import sys
 import time
 import warnings
@@ -157,13 +156,6 @@ def _module(d: int, hidden: tuple[int, ...]) -> Any:
     return t.nn.Sequential(*layers)
 
 
-def replace_section(text: str, section: str) -> str:
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        return pattern.sub(lambda _: section, text)
-    return text.rstrip("\n") + "\n\n" + section
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=100_000)
@@ -249,8 +241,9 @@ def main() -> None:
     section = "\n".join(lines)
     print(section)
     if not args.no_write:
-        text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-        RESULTS.write_text(replace_section(text, section))
+        import _results
+
+        _results.write_section(section, RESULTS)
         print(f"wrote the {HEADING!r} section of {RESULTS}")
 
 

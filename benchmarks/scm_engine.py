@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 import _readmission_peers as peers
+import _results
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "benchmarks" / "RESULTS.md"
@@ -579,18 +580,6 @@ def section(
     return "\n".join(lines)
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace (or append) the ``## SCM engine`` section; create the file with its title when missing."""
-    old = path.read_text() if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\s*$.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: text.rstrip("\n") + "\n\n", old, count=1)
-    else:
-        new = old.rstrip("\n") + "\n\n" + text + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new.rstrip("\n") + "\n")
-
-
 # ------------------------------------------------------------------------------------------------------------
 # Entry point
 # ------------------------------------------------------------------------------------------------------------
@@ -599,6 +588,11 @@ def write_section(path: Path, text: str) -> None:
 def parse_sizes(text: str) -> list[int]:
     """'1e4,1e5' -> [10000, 100000]."""
     return [int(float(s)) for s in text.split(",") if s.strip()]
+
+
+def write_section(path: Path, text: str) -> None:
+    """Replace (or append) this benchmark's section of RESULTS.md (see _results.write_section)."""
+    _results.write_section(text, path)
 
 
 def main(argv: list[str] | None = None) -> int:

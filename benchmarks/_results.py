@@ -1,0 +1,26 @@
+"""Writing one section of benchmarks/RESULTS.md while keeping every other section as it is."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def write_section(text: str, path: Path = RESULTS) -> None:
+    """Replace the section whose heading is ``text``'s first line (``## ...``), or append it.
+
+    A section runs from its heading to the next ``## `` heading; the file gets its title when missing.
+    """
+    heading = text.splitlines()[0].rstrip()
+    if not heading.startswith("## "):
+        raise ValueError(f"a section starts with a '## ' heading, got {heading!r}")
+    old = path.read_text() if path.exists() else "# Benchmark results\n"
+    pattern = re.compile(rf"^{re.escape(heading)}\s*$.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
+    if pattern.search(old):
+        new = pattern.sub(lambda _: text.rstrip("\n") + "\n\n", old, count=1)
+    else:
+        new = old.rstrip("\n") + "\n\n" + text + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(new.rstrip("\n") + "\n")
