@@ -29,6 +29,7 @@ from causaltrust.learners._fair_baselines import (
     ThresholdOptimizerClassifier,
     UnawareClassifier,
 )
+from sklearn_checks import ARRAY_CHECKS
 
 # fairlearn 0.15 writes Series with .at in ways pandas deprecates; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:fairlearn.*")
@@ -219,39 +220,7 @@ _NEEDS_FRAME = "needs the spec's named DataFrame columns"
 # Found empirically (sklearn 1.9): each of these feeds unnamed NumPy arrays; every failure's exception
 # chain is the estimators' "reads per-row information from named columns" DataError. Clone, params,
 # no-attributes-in-init, not-fitted errors and repr pass (pickling is tested above on real data).
-_ARRAY_CHECKS = [
-    "check_classifier_data_not_an_array",
-    "check_classifiers_classes",
-    "check_classifiers_one_label",
-    "check_classifiers_regression_target",
-    "check_classifiers_train",
-    "check_complex_data",
-    "check_dict_unchanged",
-    "check_dont_overwrite_parameters",
-    "check_dtype_object",
-    "check_estimators_dtypes",
-    "check_estimators_empty_data_messages",
-    "check_estimators_fit_returns_self",
-    "check_estimators_nan_inf",
-    "check_estimators_overwrite_params",
-    "check_estimators_pickle",
-    "check_f_contiguous_array_estimator",
-    "check_fit2d_1feature",
-    "check_fit2d_1sample",
-    "check_fit2d_predict1d",
-    "check_fit_check_is_fitted",
-    "check_fit_idempotent",
-    "check_fit_score_takes_y",
-    "check_methods_sample_order_invariance",
-    "check_methods_subset_invariance",
-    "check_n_features_in",
-    "check_n_features_in_after_fitting",
-    "check_pipeline_consistency",
-    "check_positive_only_tag_during_fit",
-    "check_readonly_memmap_input",
-    "check_requires_y_none",
-    "check_supervised_y_2d",
-]
+_ARRAY_CHECKS = [*ARRAY_CHECKS]
 
 
 def _expected_failures(est: Any) -> dict[str, str]:
