@@ -56,6 +56,16 @@ def methods(spec: Any, scm: Any) -> dict[str, Callable[[], Any]]:
     out["selective (SCM fitted on train)"] = lambda: L.SelectiveInvarianceClassifier(
         spec=spec, random_state=0
     )
+    # Ablations: what each invariance buys on its own.
+    out["selective, fairness only"] = lambda: L.SelectiveInvarianceClassifier(
+        spec=spec, scm=scm, robustness=False, random_state=0
+    )
+    out["selective, robustness only"] = lambda: L.SelectiveInvarianceClassifier(
+        spec=spec, scm=scm, fairness=False, random_state=0
+    )
+    out["selective, observed labels"] = lambda: L.SelectiveInvarianceClassifier(
+        spec=spec, scm=scm, fair_labels=False, random_state=0
+    )
     out["selective + DP-LR (eps=1)"] = lambda: L.SelectiveInvarianceClassifier(
         spec=spec,
         scm=scm,
