@@ -61,6 +61,8 @@ def build_context(
             f"No SCM was given: the audit fitted one from {which} with SCM.fit (mechanisms learned from "
             "data; counterfactual metrics inherit its errors)."
         )
+    if scm.provenance.get("source") == "fit":
+        notes.append("SCM mechanisms: " + " · ".join(scm.provenance_notes()))
     elif not isinstance(scm, SCM):
         raise DataError(f"scm: expected a causaltrust SCM, got {type(scm).__name__}")
     if scm.spec.hash != spec.hash and set(scm.variables) != set(spec.variables):

@@ -136,11 +136,53 @@ class SCM:
         mechanisms: str | Mapping[str, Any] = "auto",
         random_state: int | None = None,
         cv: int = 3,
+        assume: Sequence[str] = (),
     ) -> SCM:
-        """Learn one mechanism per node from ``data`` (see :func:`causaltrust.scm.fit_scm`)."""
+        """Learn every mechanism ``data`` identifies (see :func:`causaltrust.scm._fit.fit_scm`).
+
+        Spec equations are ignored except for variables named in ``assume`` (or marked ``assume: true``);
+        a latent is recovered through its ``measures:`` child. ``provenance["nodes"]`` says, per variable,
+        whether it was learned or assumed, the model, its CV score and the equation.
+        """
         from causaltrust.scm._fit import fit_scm
 
-        return fit_scm(cls, load_spec(spec), data, mechanisms=mechanisms, random_state=random_state, cv=cv)
+        return fit_scm(
+            cls, load_spec(spec), data, mechanisms=mechanisms, random_state=random_state, cv=cv, assume=assume
+        )
+
+    def provenance_notes(self) -> list[str]:
+        """One line per variable of a fitted SCM: learned (model, CV score) or assumed (and why).
+
+        Empty for an SCM built from equations (every mechanism is then the spec's).
+
+        Examples
+        --------
+        >>> import causaltrust as ct
+        >>> spec, true = ct.scenarios.load("readmission")
+        >>> scm = ct.SCM.fit(spec, true.sample(2_000, random_state=0), mechanisms="linear", random_state=0)
+        >>> scm.provenance_notes()[-2]
+        'X: learned: L + 0.813*(E == 1) - 0.531*(E == 2); assumed: measures L (noise-free, unit slope)'
+        """
+        nodes = self.provenance.get("nodes")
+        if not nodes:
+            return []
+        out = []
+        for v, e in nodes.items():
+            if e["status"] == "assumed":
+                out.append(f"{v}: assumed: spec equation {e['equation']}")
+                continue
+            if e.get("assumption"):
+                out.append(f"{v}: learned: {e['equation']}; assumed: {e['assumption']}")
+                continue
+            model = {"calibrated-gbm": "calibrated GBM", "gbm": "GBM"}.get(e["model"], e["model"])
+            text = f"{v}: learned: {model}"
+            if e["cv_score"] is not None:
+                metric = {"log_loss": "log-loss", "mse": "MSE"}.get(e["cv_metric"], e["cv_metric"])
+                text += f", {metric} {e['cv_score']:.2f}"
+            if not self.meta[v].observed:
+                text += f" (on {v} recovered from its measurement)"
+            out.append(text)
+        return out
 
     # -- properties -----------------------------------------------------------------------------------
     @property
