@@ -78,6 +78,13 @@ class AuditContext:
             name, float(per_unit.mean()), interval, method=method or "mean over units; bootstrap"
         )
 
+    def p95_metric(self, name: str, per_unit: Array, *, method: str = "") -> Metric:
+        """The 95th percentile over units of ``per_unit``, with a bootstrap interval over units."""
+        values = np.asarray(per_unit, dtype=np.float64)
+        return self.stat_metric(
+            name, lambda i: float(np.quantile(values[i], 0.95)), len(values), method=method
+        )
+
     def stat_metric(self, name: str, stat: Callable[[Array], float], n: int, *, method: str = "") -> Metric:
         """A metric computed by ``stat(indices)`` on all units, with a bootstrap interval over units."""
         o = self.options
