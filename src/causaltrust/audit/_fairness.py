@@ -32,13 +32,19 @@ def demographic_parity_difference(y_pred: Array, groups: Array, k: int) -> float
 
 
 def equalized_odds_difference(y_true: Array, y_pred: Array, groups: Array, k: int) -> float:
-    """max(TPR difference, FPR difference) over groups (fairlearn's default ``agg="worst_case"``)."""
+    """max(TPR difference, FPR difference) over groups (fairlearn's default ``agg="worst_case"``).
+
+    Equal to fairlearn on every input: the groups are those present in the data, and a group without
+    positives (negatives) has a TPR (FPR) of 0, as fairlearn's rates divide by zero to 0.
+    """
+    present = np.bincount(groups, minlength=k) > 0
     pos = y_true == 1
     diffs = []
     for mask in (pos, ~pos):
-        rates = _group_rates(y_pred[mask], groups[mask], k)
-        rates = rates[~np.isnan(rates)]
-        diffs.append(float(rates.max() - rates.min()) if len(rates) else float("nan"))
+        counts = np.bincount(groups[mask], minlength=k).astype(np.float64)
+        hits = np.bincount(groups[mask], weights=y_pred[mask], minlength=k)
+        rates = np.divide(hits, counts, out=np.zeros(k), where=counts > 0)[present]
+        diffs.append(float(rates.max() - rates.min()))
     return float(max(diffs))
 
 
