@@ -13,9 +13,8 @@ import pandas as pd
 from causaltrust import _dag
 from causaltrust._random import purpose_rng
 from causaltrust.graph import PREDICTION
-from causaltrust.scm import SCM, MultiPathWorld, Noise
+from causaltrust.scm import SCM, BernoulliMechanism, MultiPathWorld, Noise
 from causaltrust.scm._data import columns_to_frame, frame_to_columns, value_to_internal
-from causaltrust.scm._mechanisms import BernoulliMechanism
 
 __all__ = ["MAX_COMBINATIONS", "MIN_DRAWS", "UnitWorlds"]
 
