@@ -152,3 +152,18 @@ def test_ctf_se_note_checks_the_root_assumption_against_the_data(readmission):
     assert "the data contradict it" in note
     assert "E (chi-square" in note
     assert "F (" not in note  # F is independent of A in both data sets
+
+
+def test_categorical_descendants_fall_back_to_draws_and_say_so():
+    spec, scm = ct.scenarios.load("lending")
+    test = scm.sample(400, random_state=3)[[c for c in spec.observed if c in spec.variables]]
+
+    def model(df):  # reads race directly: every unit moves by exactly 0.3 from white to black
+        return 0.2 + 0.3 * (df["race"] == "black").to_numpy()
+
+    m = _fairness(model, spec, scm, test)
+    value = m["fairness.counterfactual_effect_abs[black]"]
+    assert value.value == pytest.approx(0.3, abs=1e-12)
+    assert m["fairness.counterfactual_effect_p95[hispanic]"].value == pytest.approx(0.0, abs=1e-12)
+    assert "over 64 abduction draws" in value.method
+    assert "Gumbel" in value.method
