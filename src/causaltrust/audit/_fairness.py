@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -11,7 +12,13 @@ from causaltrust.audit._context import AuditContext
 from causaltrust.audit._report import Metric
 from causaltrust.scm._data import frame_to_columns
 
-__all__ = ["demographic_parity_difference", "equalized_odds_difference", "fairness_metrics", "levels"]
+__all__ = [
+    "demographic_parity_difference",
+    "equalized_odds_difference",
+    "fairness_metrics",
+    "group_rates",
+    "levels",
+]
 
 Array = np.ndarray
 
@@ -62,6 +69,31 @@ def _label(var_type: str, name: str, level: Any) -> str:
     return name if var_type == "binary" else f"{name}[{level}]"
 
 
+def group_rates(
+    y_true: Array, y_pred: Array, groups: Array, categories: Sequence[Any], name: str
+) -> list[dict[str, Any]]:
+    """Per protected group: units, observed positive rate, selection rate, TPR and FPR (for an auditor).
+
+    The differences of these rates are ``fairness.demographic_parity_difference`` and
+    ``fairness.equalized_odds_difference``; a rate over no units is None.
+    """
+    out = []
+    for code, level in enumerate(categories):
+        g = groups == code
+        pos, neg = g & (y_true == 1), g & (y_true != 1)
+        out.append(
+            {
+                name: level,
+                "units": int(g.sum()),
+                "positive rate": float(y_true[g].mean()) if g.any() else None,
+                "selection rate": float(y_pred[g].mean()) if g.any() else None,
+                "TPR": float(y_pred[pos].mean()) if pos.any() else None,
+                "FPR": float(y_pred[neg].mean()) if neg.any() else None,
+            }
+        )
+    return out
+
+
 def fairness_metrics(ctx: AuditContext) -> list[Metric]:
     """``fairness.*`` metrics of the model on the test units (DESIGN.md: contrasts, signs, headline)."""
     ctx.require("fairness")
@@ -94,6 +126,7 @@ def fairness_metrics(ctx: AuditContext) -> list[Metric]:
                 method="max of TPR and FPR group differences (fairlearn definition)",
             )
         )
+        ctx.extras["group_rates"] = group_rates(y, labels, groups, meta.categories or [0, 1], a)
     w = ctx.worlds
     unfair = w.full_paths(a, spec.unfair_paths())
     fair = w.complement(a, spec.unfair_paths())

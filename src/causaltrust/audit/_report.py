@@ -10,41 +10,55 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from causaltrust._format import fmt_interval, fmt_num, html_table
 from causaltrust.exceptions import CausalTrustError
 
 __all__ = ["METRICS", "Metric", "MetricInfo", "TrustReport", "metric_info"]
 
-Better = Literal["higher", "lower", "zero"]
+Better = Literal["higher", "lower", "zero", "informative"]
+
+_UNIT = (0.0, 1.0)
+_SIGNED_UNIT = (-1.0, 1.0)
+_NONNEG = (0.0, math.inf)
 
 
 @dataclass(frozen=True)
 class MetricInfo:
-    """What a metric means and which direction is better (``zero``: closer to 0, compared by |value|)."""
+    """What a metric means, which direction is better, and the range its values can take.
+
+    ``better`` is ``higher``, ``lower``, ``zero`` (closer to 0, compared by |value|) or ``informative``
+    (no better or worse: a legitimate effect such as the fair-path effect, reported, never ranked).
+    ``bounds`` is the range of possible values (``None``: unbounded, e.g. effects on a regressor's output);
+    intervals over seeds are clipped to it.
+    """
 
     better: Better
     description: str
+    bounds: tuple[float, float] | None = None
 
 
 # The names are fixed by DESIGN.md ("Trust metrics"); reports, benchmarks and outside checks read them.
 # ``name[qualifier]`` variants (per environment, shift, level, path) share their base name's entry.
 METRICS: dict[str, MetricInfo] = {
-    "accuracy.observational": MetricInfo("higher", "accuracy on the test data"),
-    "accuracy.auc": MetricInfo("higher", "ROC AUC on the test data"),
-    "accuracy.log_loss": MetricInfo("lower", "log-loss on the test data"),
-    "accuracy.rmse": MetricInfo("lower", "root mean squared error on the test data"),
+    "accuracy.observational": MetricInfo("higher", "accuracy on the test data", _UNIT),
+    "accuracy.auc": MetricInfo("higher", "ROC AUC on the test data", _UNIT),
+    "accuracy.log_loss": MetricInfo("lower", "log-loss on the test data", _NONNEG),
+    "accuracy.rmse": MetricInfo("lower", "root mean squared error on the test data", _NONNEG),
     "accuracy.r2": MetricInfo("higher", "coefficient of determination on the test data"),
-    "accuracy.shift": MetricInfo("higher", "accuracy on data sampled from a shifted SCM"),
-    "accuracy.interventional": MetricInfo("higher", "mean accuracy over the spec's shifts"),
-    "accuracy.interventional_worst": MetricInfo("higher", "worst accuracy over the spec's shifts"),
+    "accuracy.shift": MetricInfo("higher", "accuracy on data sampled from a shifted SCM", _UNIT),
+    "accuracy.interventional": MetricInfo("higher", "mean accuracy over the spec's shifts", _UNIT),
+    "accuracy.interventional_worst": MetricInfo("higher", "worst accuracy over the spec's shifts", _UNIT),
     "accuracy.interventional_unadapted": MetricInfo(
         "higher", "mean accuracy over the shifts without adapt()"
     ),
-    "accuracy.fair_world": MetricInfo("higher", "accuracy against fair-world labels (unfair paths blocked)"),
+    "accuracy.fair_world": MetricInfo(
+        "higher", "accuracy against fair-world labels (unfair paths blocked)", _UNIT
+    ),
     "fairness.demographic_parity_difference": MetricInfo(
-        "zero", "max - min selection rate over protected groups (fairlearn's definition)"
+        "zero", "max - min selection rate over protected groups (fairlearn's definition)", _UNIT
     ),
     "fairness.equalized_odds_difference": MetricInfo(
-        "zero", "max of the TPR and FPR group differences (fairlearn's definition)"
+        "zero", "max of the TPR and FPR group differences (fairlearn's definition)", _UNIT
     ),
     "fairness.counterfactual_effect": MetricInfo(
         "zero",
@@ -52,26 +66,39 @@ METRICS: dict[str, MetricInfo] = {
         "a population average on the output, not Kusner's individual criterion (see _abs / _p95)",
     ),
     "fairness.counterfactual_effect_abs": MetricInfo(
-        "zero", "mean over units of each unit's posterior mean |output change| when A is set on every path"
+        "zero",
+        "mean over units of each unit's posterior mean |output change| when A is set on every path",
+        _NONNEG,
     ),
     "fairness.counterfactual_effect_p95": MetricInfo(
-        "zero", "95th percentile over units of the posterior mean |output change| when A is set on every path"
+        "zero",
+        "95th percentile over units of the posterior mean |output change| when A is set on every path",
+        _NONNEG,
     ),
     "fairness.unfair_path_effect_abs": MetricInfo(
-        "zero", "mean over units of each unit's posterior mean |output change| along the unfair paths"
+        "zero",
+        "mean over units of each unit's posterior mean |output change| along the unfair paths",
+        _NONNEG,
     ),
     "fairness.unfair_path_effect_p95": MetricInfo(
-        "zero", "95th percentile over units of the posterior mean |output change| along the unfair paths"
+        "zero",
+        "95th percentile over units of the posterior mean |output change| along the unfair paths",
+        _NONNEG,
     ),
     "fairness.fair_path_effect_abs": MetricInfo(
-        "higher", "mean over units of each unit's posterior mean |output change| along the fair paths"
+        "informative",
+        "mean over units of each unit's posterior mean |output change| along the fair paths",
+        _NONNEG,
     ),
     "fairness.fair_path_effect_p95": MetricInfo(
-        "higher", "95th percentile over units of the posterior mean |output change| along the fair paths"
+        "informative",
+        "95th percentile over units of the posterior mean |output change| along the fair paths",
+        _NONNEG,
     ),
     "fairness.unfair_path_effect": MetricInfo("zero", "effect of A on the output along the unfair paths"),
     "fairness.fair_path_effect": MetricInfo(
-        "higher", "effect of A on the output along the fair paths (legitimate; informative, not a defect)"
+        "informative",
+        "effect of A on the output along the fair paths (legitimate; informative, not a defect)",
     ),
     "fairness.interaction_effect": MetricInfo(
         "zero", "total - unfair - fair: the non-additive part of A's effect on the output"
@@ -79,41 +106,51 @@ METRICS: dict[str, MetricInfo] = {
     "fairness.ctf_de": MetricInfo("zero", "counterfactual direct effect (Plečko-Bareinboim)"),
     "fairness.ctf_ie": MetricInfo("zero", "counterfactual indirect effect (Plečko-Bareinboim)"),
     "fairness.ctf_se": MetricInfo("zero", "counterfactual spurious effect (Plečko-Bareinboim)"),
-    "robustness.environment_accuracy": MetricInfo("higher", "accuracy within one environment"),
-    "robustness.worst_environment_accuracy": MetricInfo("higher", "worst accuracy over environments"),
-    "robustness.environment_gap": MetricInfo("lower", "best - worst environment accuracy"),
+    "robustness.environment_accuracy": MetricInfo("higher", "accuracy within one environment", _UNIT),
+    "robustness.worst_environment_accuracy": MetricInfo("higher", "worst accuracy over environments", _UNIT),
+    "robustness.environment_gap": MetricInfo("lower", "best - worst environment accuracy", _UNIT),
     "robustness.spurious_path_effect": MetricInfo(
-        "zero", "mean |output change| when the spurious mechanisms shift (model adapted if it can)"
+        "zero", "mean |output change| when the spurious mechanisms shift (model adapted if it can)", _NONNEG
     ),
     "robustness.spurious_path_effect_p95": MetricInfo(
-        "zero", "95th percentile over units of |output change| when the spurious mechanisms shift"
+        "zero", "95th percentile over units of |output change| when the spurious mechanisms shift", _NONNEG
     ),
     "robustness.contextual_path_effect": MetricInfo(
-        "higher", "effect of the environment on the output along contextual paths (informative)"
+        "informative", "effect of the environment on the output along contextual paths (informative)"
     ),
-    "privacy.epsilon": MetricInfo("lower", "the model's own DP accountant epsilon (inf without DP)"),
-    "privacy.mia_advantage": MetricInfo("lower", "loss-threshold membership advantage (Yeom et al. 2018)"),
-    "privacy.mia_auc": MetricInfo("lower", "shadow-model (LiRA-style) membership attack AUC"),
-    "privacy.mia_tpr_at_1pct_fpr": MetricInfo("lower", "LiRA true-positive rate at 1% false positives"),
-    "privacy.mia_tpr_at_0.1pct_fpr": MetricInfo("lower", "LiRA true-positive rate at 0.1% false positives"),
+    "privacy.epsilon": MetricInfo("lower", "the model's own DP accountant epsilon (inf without DP)", _NONNEG),
+    "privacy.mia_advantage": MetricInfo(
+        "lower", "loss-threshold membership advantage (Yeom et al. 2018)", _SIGNED_UNIT
+    ),
+    "privacy.mia_auc": MetricInfo("lower", "shadow-model (LiRA-style) membership attack AUC", _UNIT),
+    "privacy.mia_tpr_at_1pct_fpr": MetricInfo(
+        "lower", "LiRA true-positive rate at 1% false positives", _UNIT
+    ),
+    "privacy.mia_tpr_at_0.1pct_fpr": MetricInfo(
+        "lower", "LiRA true-positive rate at 0.1% false positives", _UNIT
+    ),
     "privacy.attribute_inference_advantage": MetricInfo(
-        "lower", "advantage of inferring the protected attribute from the model's outputs"
+        "lower", "advantage of inferring the protected attribute from the model's outputs", _SIGNED_UNIT
     ),
     "explainability.path_attribution": MetricInfo(
-        "zero", "share of the output change between A levels flowing along one path (informative)"
+        "informative", "share of the output change between A levels flowing along one path (informative)"
     ),
     "explainability.recourse_validity": MetricInfo(
-        "higher", "share of causal recourse actions that flip the decision"
+        "higher", "share of causal recourse actions that flip the decision", _UNIT
     ),
-    "explainability.recourse_cost": MetricInfo("lower", "mean cost of the cheapest valid causal recourse"),
+    "explainability.recourse_cost": MetricInfo(
+        "lower", "mean cost of the cheapest valid causal recourse", _NONNEG
+    ),
     "explainability.noncausal_recourse_validity": MetricInfo(
-        "higher", "share of feature-independent counterfactuals that still flip once effects propagate"
+        "higher", "share of feature-independent counterfactuals that still flip once effects propagate", _UNIT
     ),
     "explainability.relevant_responsiveness": MetricInfo(
-        "higher", "rank correlation of model change and true outcome change under actionable interventions"
+        "higher",
+        "rank correlation of model change and true outcome change under actionable interventions",
+        _SIGNED_UNIT,
     ),
     "explainability.irrelevant_invariance": MetricInfo(
-        "lower", "mean |output change| under interventions on irrelevant variables"
+        "lower", "mean |output change| under interventions on irrelevant variables", _NONNEG
     ),
 }
 
@@ -130,8 +167,8 @@ def metric_info(name: str) -> MetricInfo:
 class Metric:
     """One measured metric.
 
-    ``passed`` is None without a threshold. Effects (``better == "zero"``) compare |value| to the
-    threshold; others compare the value itself.
+    ``passed`` is None without a threshold. Effects (``better`` ``"zero"`` or ``"informative"``) compare
+    |value| to the threshold; others compare the value itself.
     """
 
     name: str
@@ -150,7 +187,7 @@ class Metric:
         return None if self.low is None or self.high is None else (self.low, self.high)
 
     def with_threshold(self, lo: float | None, hi: float | None) -> Metric:
-        value = abs(self.value) if self.better == "zero" else self.value
+        value = abs(self.value) if self.better in ("zero", "informative") else self.value
         ok = not math.isnan(value) and (lo is None or value >= lo) and (hi is None or value <= hi)
         return Metric(**{**asdict(self), "threshold_min": lo, "threshold_max": hi, "passed": ok})
 
@@ -270,6 +307,35 @@ class TrustReport:
         metrics = tuple(Metric(**_from_json_safe(m)) for m in data["metrics"])
         return cls(metrics, tuple(data.get("notes", ())), _from_json_safe(data.get("meta", {})))
 
+    def _title(self) -> str:
+        return f"{self.meta.get('spec', 'spec')} / {self.meta.get('model', 'model')}"
+
+    def __repr__(self) -> str:
+        failed = len(self.failures())
+        judged = sum(m.passed is not None for m in self.metrics)
+        verdict = f"{failed} of {judged} thresholds failed" if failed else f"{judged} thresholds passed"
+        return (
+            f"<TrustReport {self._title()}: {len(self.metrics)} metrics, {verdict}, {len(self.notes)} notes>"
+        )
+
+    def _repr_html_(self) -> str:
+        """A notebook table: metric, value, 95% interval, direction, threshold and verdict."""
+        import html
+
+        rows = [
+            (
+                m.name,
+                fmt_num(m.value),
+                fmt_interval(m.low, m.high),
+                m.better,
+                _threshold_text(m),
+                "" if m.passed is None else ("pass" if m.passed else "FAIL"),
+            )
+            for m in self.metrics
+        ]
+        table = html_table(("metric", "value", "95% interval", "better", "threshold", "verdict"), rows)
+        return f"<p><b>{html.escape(repr(self))}</b></p>{table}"
+
     def __rich__(self) -> Any:
         from rich.markup import escape
         from rich.table import Table
@@ -282,33 +348,23 @@ class TrustReport:
                 col, justify="right" if col == "value" else "left", no_wrap=col in ("metric", "95% interval")
             )
         for m in self.metrics:
-            interval = "" if m.interval is None else f"[{_fmt(m.low)}, {_fmt(m.high)}]"
+            interval = fmt_interval(m.low, m.high)
             thr = _threshold_text(m)
             verdict = "" if m.passed is None else ("[green]pass[/]" if m.passed else "[bold red]FAIL[/]")
-            table.add_row(escape(m.name), _fmt(m.value), escape(interval), m.better, escape(thr), verdict)
+            table.add_row(escape(m.name), fmt_num(m.value), escape(interval), m.better, escape(thr), verdict)
         return table
 
 
 def _threshold_text(m: Metric) -> str:
     if m.threshold_min is None and m.threshold_max is None:
         return ""
-    lhs = "|x|" if m.better == "zero" else "x"
+    lhs = "|x|" if m.better in ("zero", "informative") else "x"
     parts = []
     if m.threshold_min is not None:
-        parts.append(f"{lhs} >= {_fmt(m.threshold_min)}")
+        parts.append(f"{lhs} >= {fmt_num(m.threshold_min)}")
     if m.threshold_max is not None:
-        parts.append(f"{lhs} <= {_fmt(m.threshold_max)}")
+        parts.append(f"{lhs} <= {fmt_num(m.threshold_max)}")
     return ", ".join(parts)
-
-
-def _fmt(x: float | None) -> str:
-    if x is None:
-        return ""
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return f"{x:.4f}"
 
 
 def _json_safe(obj: Any) -> Any:

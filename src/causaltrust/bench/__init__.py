@@ -11,7 +11,14 @@ finished cell is one transaction in the ledger, so a killed sweep resumes where 
 
 from causaltrust.bench._executors import CellTask, run_cell
 from causaltrust.bench._ledger import LEDGER_FORMAT, SCHEMA_VERSION, Ledger, LedgerData, SweepStats
-from causaltrust.bench._methods import METHODS, BenchError, MethodSpec, get_method, register
+from causaltrust.bench._methods import (
+    METHODS,
+    BenchError,
+    MethodSpec,
+    causal_methods,
+    get_method,
+    register,
+)
 from causaltrust.bench._pareto import (
     directions,
     dominance_summary,
@@ -21,6 +28,7 @@ from causaltrust.bench._pareto import (
     to_minimisation,
 )
 from causaltrust.bench._runner import expand_grid, plan, run
+from causaltrust.bench._summary import config_frame, seed_interval, summarize
 
 __all__ = [
     "LEDGER_FORMAT",
@@ -32,6 +40,8 @@ __all__ = [
     "LedgerData",
     "MethodSpec",
     "SweepStats",
+    "causal_methods",
+    "config_frame",
     "directions",
     "dominance_summary",
     "expand_grid",
@@ -43,5 +53,7 @@ __all__ = [
     "register",
     "run",
     "run_cell",
+    "seed_interval",
+    "summarize",
     "to_minimisation",
 ]

@@ -207,6 +207,7 @@ _BASELINES: list[MethodSpec] = [
         build_selective_private,
         {"epsilon": 1.0, "sensitive_noise": 0.0},
         "true",
+        causal=True,
     ),
 ]
 for _method in _BASELINES:

@@ -209,6 +209,35 @@ class Ledger:
     def __repr__(self) -> str:
         return f"Ledger({str(self.path)!r})"
 
+    def _repr_html_(self) -> str:
+        """A notebook summary: cell counts and the mean [95% interval] over seeds per configuration."""
+        import html
+
+        from causaltrust._format import fmt_value_interval, html_table
+        from causaltrust.bench._summary import summarize
+
+        if not self.path.exists():
+            return f"<p>{html.escape(repr(self))}: no file</p>"
+        data = self.data()
+        status = data.cells["status"].value_counts().to_dict() if len(data.cells) else {}
+        head = ", ".join(f"{v} {k}" for k, v in sorted(status.items())) or "no cells"
+        agg = summarize(self)
+        shown = [
+            c
+            for c in ("accuracy.observational", "accuracy.interventional", "fairness.unfair_path_effect")
+            if c in agg.columns
+        ]
+        rows = [
+            (
+                r["config"],
+                r["n_seeds"],
+                *(fmt_value_interval(r[c], r[c + "::lo"], r[c + "::hi"]) for c in shown),
+            )
+            for _, r in agg.iterrows()
+        ]
+        table = html_table(("configuration", "seeds", *shown), rows) if rows else ""
+        return f"<p><b>{html.escape(repr(self))}</b>: {html.escape(head)}</p>{table}"
+
     # -- opening ---------------------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, create: bool = False) -> Ledger:

@@ -11,7 +11,15 @@ from causaltrust.exceptions import BenchError
 from causaltrust.scm import SCM
 from causaltrust.spec import TrustSpec
 
-__all__ = ["METHODS", "BenchError", "MethodSpec", "get_method", "register", "resolve_params"]
+__all__ = [
+    "METHODS",
+    "BenchError",
+    "MethodSpec",
+    "causal_methods",
+    "get_method",
+    "register",
+    "resolve_params",
+]
 
 NeedsSCM = Literal["true", "fitted"] | None
 Builder = Callable[[TrustSpec, "SCM | None", Mapping[str, Any], int], Any]
@@ -39,6 +47,10 @@ class MethodSpec:
         ``"true"``: ``build`` receives the scenario's true SCM; ``"fitted"``: it receives ``None`` and the
         estimator fits its own SCM from the training rows (still audited against the true SCM); ``None``:
         no causal model at all.
+    causal : bool
+        True for the path-selective causal methods a report compares against the best baseline (the
+        headline sentences, the highlighted markers, dominance). Baselines that merely use an SCM, such as
+        counterfactual fairness, stay False: they are what the causal methods are compared with.
 
     Examples
     --------
@@ -53,6 +65,7 @@ class MethodSpec:
     build: Builder
     params: Mapping[str, Any] = field(default_factory=dict)
     needs_scm: NeedsSCM = None
+    causal: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
@@ -65,7 +78,15 @@ class MethodSpec:
         # MappingProxyType does not pickle; rebuild from a plain dict (workers receive MethodSpecs).
         return (
             MethodSpec,
-            (self.name, self.description, self.invariance, self.build, dict(self.params), self.needs_scm),
+            (
+                self.name,
+                self.description,
+                self.invariance,
+                self.build,
+                dict(self.params),
+                self.needs_scm,
+                self.causal,
+            ),
         )
 
 
@@ -155,6 +176,7 @@ register(
         build_selective,
         _SELECTIVE_PARAMS,
         "true",
+        causal=True,
     )
 )
 register(
@@ -165,8 +187,21 @@ register(
         build_selective,
         _SELECTIVE_PARAMS,
         "fitted",
+        causal=True,
     )
 )
+
+
+def causal_methods() -> list[str]:
+    """Names of the registered methods flagged ``causal`` (sorted).
+
+    Examples
+    --------
+    >>> from causaltrust.bench import causal_methods
+    >>> "selective" in causal_methods() and "erm" not in causal_methods()
+    True
+    """
+    return sorted(name for name, m in METHODS.items() if m.causal)
 
 
 def get_method(name: str) -> MethodSpec:

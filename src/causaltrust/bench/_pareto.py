@@ -56,6 +56,11 @@ def directions(objectives: Sequence[str], overrides: Mapping[str, str] | None = 
                     f"objective {obj!r} is not a known metric; give its direction: "
                     f"directions={{{obj!r}: 'higher' | 'lower' | 'zero'}}"
                 ) from None
+        if d == "informative" and obj not in overrides:
+            raise BenchError(
+                f"objective {obj!r} is informative (no better or worse, e.g. a legitimate effect); "
+                f"give it a direction if you mean to rank on it: directions={{{obj!r}: 'higher' | 'lower'}}"
+            )
         if d not in _DIRECTIONS:
             raise BenchError(f"direction of {obj!r}: expected one of {_DIRECTIONS}, got {d!r}")
         out.append(cast(Direction, d))

@@ -250,7 +250,7 @@ def demo(
             progress=console.is_terminal,
         )
         report = ct_report.write_html(ledger, out / "report.html")
-    _wide(console).print(_render.headline_table(ledger.to_frame(), DEMO_METRICS, title="Mean over seeds"))
+    _wide(console).print(_render.headline_table(ledger, DEMO_METRICS, title="Mean over seeds"))
     stats = ledger.last_sweep
     if stats is not None:
         console.print(
@@ -312,7 +312,7 @@ def bench_cmd(
             n_test=n_test,
             progress=console.is_terminal,
         )
-    _wide(console).print(_render.headline_table(ledger.to_frame(), DEMO_METRICS, title=f"{store}"))
+    _wide(console).print(_render.headline_table(ledger, DEMO_METRICS, title=f"{store}"))
     typer.echo(f"Ledger: {store.resolve()}")
 
 

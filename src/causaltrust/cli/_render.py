@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 from rich.markup import escape
 from rich.table import Table
 
+from causaltrust._format import fmt_interval, fmt_num
 from causaltrust.scm import EffectDecomposition
 from causaltrust.spec import TrustSpec
 
@@ -125,7 +127,7 @@ def shift_table(spec: TrustSpec) -> Table:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:+.4f}"
+    return fmt_num(x, signed=True)
 
 
 def decomposition_table(dec: EffectDecomposition, *, title: str) -> Table:
@@ -172,7 +174,9 @@ def frame_table(df: pd.DataFrame, *, title: str, rows: int = 5) -> Table:
         )
     head = df.head(rows)
     cells = [
-        [f"{v:.3f}" for v in head[c]] if pd.api.types.is_float_dtype(head[c]) else [str(v) for v in head[c]]
+        [fmt_num(float(v), 3) for v in head[c]]
+        if pd.api.types.is_float_dtype(head[c])
+        else [str(v) for v in head[c]]
         for c in head.columns
     ]
     for row in zip(*cells, strict=True):
@@ -195,23 +199,36 @@ footer { color: #777; font-size: 0.85rem; margin-top: 2rem; }
 """
 
 
-def headline_table(wide: pd.DataFrame, metrics: Sequence[tuple[str, str]], *, title: str) -> Table:
-    """Mean over seeds of the headline metrics, one row per method (and parameters)."""
-    from causaltrust.report._ledger import config_labels
+def headline_table(ledger: Any, metrics: Sequence[tuple[str, str]], *, title: str) -> Table:
+    """Mean [Student-t 95% interval] over seeds per configuration (spec, method, parameters, settings).
 
+    Settings that differ between configurations (e.g. ``n_train``) and the spec, when a ledger holds
+    several, are columns of their own, so cells that differ in them are never pooled.
+    """
+    from causaltrust.bench import summarize
+
+    agg = ledger if isinstance(ledger, pd.DataFrame) else summarize(ledger)
     table = Table(title=escape(title))
-    table.add_column("method")
+    table.add_column("method", overflow="fold")
     table.add_column("seeds", justify="right")
-    present = [(m, label) for m, label in metrics if m in wide.columns]
+    ident = (["spec"] if "spec" in agg.columns and agg["spec"].nunique() > 1 else []) + list(
+        agg.attrs.get("settings", [])
+    )
+    for s in ident:
+        table.add_column(escape(s))
+    present = [(m, label) for m, label in metrics if m in agg.columns]
     for _, label in present:
         table.add_column(escape(label), justify="right")
-    if wide.empty:
-        return table
-    frame = wide.assign(config=config_labels(wide))
-    for config, g in frame.groupby("config", sort=True):
+    for _, r in agg.iterrows():
         cells = []
         for m, _ in present:
-            v = g[m].astype(float).mean()
-            cells.append("∞" if v == float("inf") else f"{v:.3f}")
-        table.add_row(escape(str(config)), str(len(g)), *cells)
+            lo, hi = r.get(m + "::lo"), r.get(m + "::hi")
+            ci = fmt_interval(lo, hi, 3)
+            cells.append(fmt_num(r.get(m), 3) + (f"\n{ci}" if ci else ""))
+        table.add_row(
+            escape(str(r["name"] if ident else r["config"])),
+            str(r["n_seeds"]),
+            *(escape(str(r.get(s))) for s in ident),
+            *map(escape, cells),
+        )
     return table

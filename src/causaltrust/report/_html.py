@@ -5,14 +5,16 @@ from __future__ import annotations
 import html
 import math
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from causaltrust._format import fmt_interval, fmt_num
 from causaltrust.audit import Metric, TrustReport
 from causaltrust.exceptions import CausalTrustError
 
-__all__ = ["render_report", "write_html"]
+__all__ = ["dedupe_notes", "notes_html", "render_report", "write_html"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;
@@ -28,6 +30,8 @@ font-variant-numeric:tabular-nums}
 .tag.pass{background:#d6f0de}.tag.fail{background:#f8d4d4}.better{color:#6b7385;font-size:.8rem}
 .notes li{margin:.3rem 0;color:#3b4252}.meta td{border:none;padding:.1rem .6rem .1rem 0}
 svg.ci{vertical-align:middle}
+.count{display:inline-block;background:#e4e7ee;border-radius:8px;padding:0 .4rem;font-size:.8rem;
+margin-right:.3rem}
 """
 _OBJECTIVES = ("accuracy", "fairness", "robustness", "privacy", "explainability")
 
@@ -68,16 +72,6 @@ def write_html(obj: Any, path: str | os.PathLike[str]) -> Path:
     return out
 
 
-def _fmt(x: float | None) -> str:
-    if x is None:
-        return ""
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "∞" if x > 0 else "-∞"
-    return f"{x:.4f}"
-
-
 def _ci_svg(m: Metric, lo: float, hi: float) -> str:
     """A small interval bar on a per-table scale, with 0 marked."""
     if m.low is None or m.high is None or not all(map(math.isfinite, (m.low, m.high, m.value))) or hi <= lo:
@@ -102,13 +96,13 @@ def _table(metrics: Sequence[Metric]) -> str:
     lo, hi = lo - pad, hi + pad
     rows = []
     for m in metrics:
-        interval = "" if m.interval is None else f"[{_fmt(m.low)}, {_fmt(m.high)}]"
+        interval = fmt_interval(m.low, m.high)
         thr = []
         if m.threshold_min is not None:
-            thr.append(f"≥ {_fmt(m.threshold_min)}")
+            thr.append(f"≥ {fmt_num(m.threshold_min)}")
         if m.threshold_max is not None:
-            thr.append(f"≤ {_fmt(m.threshold_max)}")
-        lhs = "|x| " if m.better == "zero" and thr else ""
+            thr.append(f"≤ {fmt_num(m.threshold_max)}")
+        lhs = "|x| " if m.better in ("zero", "informative") and thr else ""
         verdict = (
             ""
             if m.passed is None
@@ -118,7 +112,7 @@ def _table(metrics: Sequence[Metric]) -> str:
         )
         rows.append(
             f'<tr><td title="{html.escape(m.description)}">{html.escape(m.name)}</td>'
-            f'<td class="num">{_fmt(m.value)}</td><td class="num">{interval}</td>'
+            f'<td class="num">{fmt_num(m.value)}</td><td class="num">{interval}</td>'
             f"<td>{_ci_svg(m, lo, hi)}</td>"
             f'<td class="better">{html.escape(m.better)}</td><td>{html.escape(lhs + ", ".join(thr))}</td>'
             f"<td>{verdict}</td></tr>"
@@ -143,10 +137,66 @@ def _examples(records: Sequence[dict[str, Any]]) -> str:
 
 def _cell(v: Any) -> str:
     if isinstance(v, float):
-        return _fmt(v)
+        return fmt_num(v)
     if isinstance(v, dict):
         return ", ".join(f"{k}={_cell(x)}" for k, x in v.items())
     return "" if v is None else str(v)
+
+
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?")
+
+
+def dedupe_notes(notes: Sequence[str]) -> list[tuple[str, int]]:
+    """Notes with their count, near-identical ones (same text up to numbers) collapsed into the first.
+
+    Examples
+    --------
+    >>> dedupe_notes(["3 of 10 units have no recourse", "4 of 10 units have no recourse", "other"])
+    [('3 of 10 units have no recourse', 2), ('other', 1)]
+    """
+    groups: dict[str, list[str]] = {}
+    for n in notes:
+        groups.setdefault(_NUMBER.sub("#", n), []).append(n)
+    return [(ns[0], len(ns)) for ns in groups.values()]
+
+
+def notes_html(notes: Sequence[str]) -> str:
+    """A list of de-duplicated notes, the most repeated first, with a count where notes were collapsed."""
+    items = dedupe_notes(list(notes))
+    if not items:
+        return "<p>None.</p>"
+    lis = "".join(
+        (f'<li><span class="count">×{k}</span>' if k > 1 else "<li>")
+        + html.escape(n)
+        + (" <small>(numbers vary; the first is shown)</small>" if k > 1 else "")
+        + "</li>"
+        for n, k in sorted(items, key=lambda t: -t[1])
+    )
+    return f'<ul class="notes">{lis}</ul>'
+
+
+def _group_rates(rows: Sequence[dict[str, Any]]) -> str:
+    """Per protected group: units and rates, for an auditor (the group metrics are their differences)."""
+    if not rows:
+        return ""
+    cols = list(rows[0])
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="num">{fmt_num(r.get(c), 3)}</td>'
+            if isinstance(r.get(c), float)
+            else f"<td>{_cell(r.get(c))}</td>"
+            for c in cols
+        )
+        + "</tr>"
+        for r in rows
+    )
+    return (
+        '<h3 id="group-rates">Per-group rates</h3><p class="sub">Observed positive rate, selection rate, TPR '
+        "and FPR of the model per protected group on the test data; demographic parity and equalized odds "
+        f"differences are the gaps between these rows.</p><table><tr>{head}</tr>{body}</table>"
+    )
 
 
 def render_report(rep: TrustReport) -> str:
@@ -168,7 +218,8 @@ def render_report(rep: TrustReport) -> str:
     for obj in _OBJECTIVES:
         ms = [m for m in rep.metrics if m.name.startswith(obj + ".")]
         if ms:
-            sections.append(f'<h2 id="{obj}">{obj.capitalize()}</h2>{_table(ms)}')
+            extra = _group_rates(meta.get("group_rates") or []) if obj == "fairness" else ""
+            sections.append(f'<h2 id="{obj}">{obj.capitalize()}</h2>{_table(ms)}{extra}')
     keys = (
         "spec",
         "spec_hash",
@@ -185,7 +236,6 @@ def render_report(rep: TrustReport) -> str:
     meta_rows = "".join(
         f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(meta[k]))}</td></tr>" for k in keys if k in meta
     )
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in rep.notes)
     examples = _examples(meta.get("recourse_examples") or [])
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -195,6 +245,6 @@ def render_report(rep: TrustReport) -> str:
         "interventions. "
         "Effects are counterfactual, on the test units themselves.</p>"
         f"{verdict}{''.join(sections)}{examples}"
-        f'<h2 id="notes">Assumptions and scope</h2><ul class="notes">{notes or "<li>none</li>"}</ul>'
+        f'<h2 id="notes">Assumptions and scope</h2>{notes_html(rep.notes)}'
         f'<h2 id="provenance">Provenance</h2><table class="meta">{meta_rows}</table></body></html>\n'
     )
