@@ -614,10 +614,13 @@ def _dominance(wide: pd.DataFrame) -> str:
         s = dominance_summary(wide, objs, causal_methods=causal)
     except CausalTrustError as exc:
         return f"<p>{html.escape(str(exc))}</p>"
+    box = _box_volume(wide, objs, s.attrs.get("reference"))
+    box = box if np.isfinite(box) else 0.0
     rows = "".join(
         f"<tr><td>{html.escape(str(r['baseline']))}</td><td>{'yes' if r['dominates'] else 'no'}</td>"
         f"<td class='num'>{fmt_num(r['share_points_dominated'], 2)}</td>"
         f"<td class='num'>{fmt_num(r['hv_difference'], 4)}</td>"
+        f"<td class='num'>{fmt_num(100 * r['hv_difference'] / box, 1) + '%' if box > 0 else '–'}</td>"
         f"<td class='num'>{fmt_num(r['hv_causal_only'], 4)}</td>"
         f"<td class='num'>{fmt_num(r['hv_baseline_only'], 4)}</td></tr>"
         for _, r in s.iterrows()
@@ -630,12 +633,29 @@ def _dominance(wide: pd.DataFrame) -> str:
         "dominates, up to a reference point 10% beyond the worst value seen. Units are the product of the "
         f"objectives' units (here {len(objs)} of them, each on its own scale of roughly 0–1), so a "
         "difference of 0.007 in a box whose sides are a few hundredths wide can be a large share: compare "
-        "with the two 'only' columns, and read 'share of points dominated' as the plain-language "
-        "version.</p><table><tr><th>baseline</th><th>causal front dominates it</th><th>share of its points "
+        "with the two 'only' columns. 'Share of the box' divides the difference by the volume between the "
+        "best value seen on every objective and the reference point (the most any front can cover), so "
+        "it reads on a 0–100% scale; 'share of points dominated' is the plain-language version.</p>"
+        "<table><tr><th>baseline</th><th>causal front dominates it</th><th>share of its points "
         "dominated</th>"
-        "<th>hypervolume causal − baseline</th><th>volume only causal covers</th><th>volume only baseline "
+        "<th>hypervolume causal − baseline</th><th>… as a share of the box</th>"
+        "<th>volume only causal covers</th><th>volume only baseline "
         f"covers</th></tr>{rows}</table>"
     )
+
+
+def _box_volume(wide: pd.DataFrame, objs: Sequence[str], reference: Any) -> float:
+    """Volume between the best value seen on every objective and the reference point (minimisation form)."""
+    from causaltrust.bench import directions, to_minimisation
+
+    if reference is None:
+        return float("nan")
+    dirs = directions(objs)
+    pts = to_minimisation(wide[list(objs)].dropna().to_numpy(dtype=float), dirs)
+    ref = to_minimisation([list(reference)], dirs)[0]
+    if not len(pts):
+        return float("nan")
+    return float(np.prod(np.maximum(ref - pts.min(axis=0), 0.0)))
 
 
 def _privacy(go: Any, wide: pd.DataFrame, agg: pd.DataFrame) -> str:
