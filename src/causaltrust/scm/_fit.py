@@ -29,6 +29,7 @@ from causaltrust.scm._mechanisms import (
     from_equation,
 )
 from causaltrust.scm._scaled import raw_coefficients, scaled_logistic
+from causaltrust.scm._transformed import LogAdditiveNoiseMechanism, use_log_scale
 from causaltrust.spec import TrustSpec
 from causaltrust.spec._equations import CompiledEquation
 
@@ -280,6 +281,9 @@ class _NodeFit:
         self.scores: dict[str, float] = {}
 
     def continuous(self, choice: Any) -> tuple[Mechanism, str]:
+        log = isinstance(choice, str) and use_log_scale(self.y)
+        if log:  # a non-negative, right-skewed node (a count, an amount): additive noise on log1p scale
+            self.y = np.log1p(self.y)
         label, est = self._regression_model(choice)
         y = self.y
         if label == "linear":
@@ -287,6 +291,12 @@ class _NodeFit:
         else:
             h = _EstimatorH(self.design, est)
         residuals = y - h(self.env)
+        if log:
+            label = f"{label} (log1p scale)"
+            draw = _ResidualDraw(residuals)
+            exp_mean = float(np.mean(np.exp(residuals)))
+            mech_log = LogAdditiveNoiseMechanism(self.design.parents, h, draw, f"fitted: {label}", exp_mean)
+            return mech_log, label
         mech = AdditiveNoiseMechanism(
             self.design.parents,
             h,
@@ -443,6 +453,9 @@ def fit_scm(
         fits linear / logistic models only, without cross-validation. A mapping ``{node: estimator}``
         uses a clone of the estimator for that node (a classifier with ``predict_proba`` for discrete
         nodes), or ``"auto"`` / ``"linear"`` / ``"gbm"``; unlisted nodes are ``"auto"``.
+        With ``"auto"`` / ``"linear"`` / ``"gbm"``, a continuous node whose values are non-negative with
+        skewness above 1 (a count, an amount) is modelled on the log1p scale, ``expm1(h(parents) + N)``;
+        logistic models are fitted on standardised columns.
     random_state : int, optional
         Seed of the CV folds and of the boosted models; the same data and seed give the same SCM.
     cv : int, default 3
