@@ -31,7 +31,7 @@ from causaltrust.bench._methods import (
     resolve_params,
 )
 from causaltrust.exceptions import CausalTrustError
-from causaltrust.scm import SCM
+from causaltrust.scm import SCM, check_data
 from causaltrust.spec import TrustSpec, load_spec
 
 __all__ = ["expand_grid", "plan", "run"]
@@ -131,12 +131,18 @@ def expand_grid(
 
 def _resolve_spec(
     spec_or_scenario: Any, data: pd.DataFrame | None
-) -> tuple[str, TrustSpec, SCM | None, str | None]:
-    from causaltrust import scenarios
+) -> tuple[str, TrustSpec, pd.DataFrame | None, str | None]:
+    from causaltrust import datasets, scenarios
 
     if isinstance(spec_or_scenario, str) and spec_or_scenario in scenarios.available():
         spec = load_spec(scenarios.path(spec_or_scenario))
         key = spec_or_scenario
+    elif isinstance(spec_or_scenario, str) and spec_or_scenario in datasets.available():
+        # A shipped dataset: its literature graph, and its own rows unless others are given.
+        spec = datasets.spec(spec_or_scenario)
+        key = spec_or_scenario
+        if data is None:
+            data = datasets.load(spec_or_scenario)
     else:
         spec = load_spec(spec_or_scenario)
         key = spec.name or spec.hash[:16]
@@ -153,8 +159,9 @@ def _resolve_spec(
     if len(data) < 4:
         raise BenchError(f"data: a sweep needs at least 4 rows to split into train and test, got {len(data)}")
     digest = hashlib.sha256(pd.util.hash_pandas_object(data, index=True).to_numpy().tobytes()).hexdigest()
-    scm = SCM.fit(spec, data, random_state=0)
-    return key, spec, scm, digest
+    # Checked once here; each cell fits its reference SCM on its own held-out rows.
+    check_data(spec, data, context="data")
+    return key, spec, data, digest
 
 
 def _check_seeds(seeds: Any) -> list[int]:
@@ -232,7 +239,7 @@ def plan(
     combos = expand_grid(methods, grid)
     seed_list = _check_seeds(seeds)
     kwargs = _check_audit_kwargs(audit_kwargs)
-    key, spec, scm, digest = _resolve_spec(spec_or_scenario, data)
+    key, spec, data, digest = _resolve_spec(spec_or_scenario, data)
     all_settings = {**settings, "audit": kwargs}
     settings_json = _canonical(all_settings, "audit_kwargs")
     tasks = []
@@ -260,8 +267,8 @@ def plan(
                     seed=seed,
                     settings=settings,
                     settings_json=settings_json,
-                    scm=scm,
                     data=data,
+                    data_digest=digest,
                     pin_threads=pin_threads,
                     audit_kwargs=kwargs,
                 )
@@ -347,10 +354,14 @@ def run(
     Parameters
     ----------
     spec_or_scenario : str, TrustSpec, dict or path
-        A built-in scenario name (``"readmission"``) or a spec with equations for every variable.
+        A built-in scenario name (``"readmission"``), a shipped dataset (``"compas"``: its literature spec
+        and its rows, see :func:`causaltrust.datasets.available`) or a spec with equations for every
+        variable.
     data : DataFrame, optional
         Sweep on these rows instead of simulating: each cell splits them (seeded) into ``n_test`` test rows
-        (at most half) and up to ``n_train`` training rows; the reference SCM is fitted to all rows.
+        (at most half) and up to ``n_train`` training rows. The reference SCM that audits the cell is
+        fitted (:meth:`SCM.fit`) on its held-out test rows, never on the rows the model saw; methods that
+        take a true SCM get one fitted on the training rows (there is no true SCM for real data).
     methods : list of str
         Names in :data:`~causaltrust.bench.METHODS`.
     seeds : list of int

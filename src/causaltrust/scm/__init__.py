@@ -1,5 +1,6 @@
 """Structural causal models: simulate, intervene, fit to data, counterfactuals and path-specific effects."""
 
+from causaltrust.scm._data import check_data
 from causaltrust.scm._effects import Effect, EffectDecomposition, decompose_effects, path_effect, path_effects
 from causaltrust.scm._mechanisms import Mechanism, Noise
 from causaltrust.scm._model import SCM
@@ -10,6 +11,7 @@ __all__ = [
     "EffectDecomposition",
     "Mechanism",
     "Noise",
+    "check_data",
     "decompose_effects",
     "path_effect",
     "path_effects",

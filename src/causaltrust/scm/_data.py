@@ -10,7 +10,14 @@ import pandas as pd
 
 from causaltrust.exceptions import DataError
 
-__all__ = ["VariableMeta", "codes_to_values", "columns_to_frame", "frame_to_columns", "value_to_internal"]
+__all__ = [
+    "VariableMeta",
+    "check_data",
+    "codes_to_values",
+    "columns_to_frame",
+    "frame_to_columns",
+    "value_to_internal",
+]
 
 Array = np.ndarray
 VarType = Literal["continuous", "binary", "categorical"]
@@ -64,6 +71,24 @@ def frame_to_columns(
     for name in wanted:
         out[name] = _column(df, name, meta[name], context)
     return out
+
+
+def check_data(spec: Any, data: Any, *, context: str = "data") -> None:
+    """Raise a :class:`DataError` unless ``data`` holds every observed variable of ``spec``, well typed.
+
+    The checks :meth:`SCM.fit` runs before learning anything (columns present, numbers where numbers are
+    declared, no NaN, categories declared), without fitting.
+
+    Examples
+    --------
+    >>> import causaltrust as ct
+    >>> from causaltrust.scm import check_data
+    >>> check_data(ct.datasets.spec("german"), ct.datasets.load("german"))
+    """
+    meta = {
+        n: VariableMeta(n, v.type, tuple(v.categories or ()), v.observed) for n, v in spec.variables.items()
+    }
+    frame_to_columns(data, meta, spec.observed, context=context)
 
 
 def _column(df: pd.DataFrame, name: str, m: VariableMeta, context: str) -> Array:
