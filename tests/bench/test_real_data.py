@@ -61,6 +61,6 @@ def test_reference_scm_is_fitted_on_the_held_out_rows() -> None:
     assert len(_executors._SCM_CACHE) == 2
     held_out = "fitted (SCM.fit on the 200 held-out test rows), not a true SCM"
     assert any(held_out in n for n in results[0]["notes"])
-    assert any("received one fitted on its 400 training rows" in n for n in results[1]["notes"])
+    assert any("received an SCM fitted on its 400 training rows" in n for n in results[1]["notes"])
     train, test = _executors._cell_data(cells[0], None)
     assert not set(train.index) & set(test.index)

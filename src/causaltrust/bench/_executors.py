@@ -66,6 +66,7 @@ class CellTask:
     pin_threads: bool = True
     audit_kwargs: Mapping[str, Any] = field(default_factory=dict)
     data_digest: str | None = None  # identifies ``data`` in the fitted-SCM cache of a worker
+    scm_mechanisms: str = "auto"  # SCM.fit mechanisms for the SCMs fitted on given data
 
 
 def derive_seed(seed: int, label: str) -> int:
@@ -91,11 +92,13 @@ def _fitted_scm(task: CellTask, rows: pd.DataFrame, part: str) -> SCM:
     Cached per worker: every method at one seed shares the split, so it shares the fitted SCMs too.
     """
     settings = (int(task.settings["n_train"]), int(task.settings["n_test"]))
-    key = f"{task.spec.hash}:{task.data_digest or id(task.data)}:{task.seed}:{settings}:{part}"
+    data = task.data_digest or id(task.data)
+    key = f"{task.spec.hash}:{data}:{task.seed}:{settings}:{task.scm_mechanisms}:{part}"
     if key not in _SCM_CACHE:
         if len(_SCM_CACHE) > 32:
             _SCM_CACHE.clear()
-        _SCM_CACHE[key] = SCM.fit(task.spec, rows, random_state=derive_seed(task.seed, f"scm-{part}"))
+        seed = derive_seed(task.seed, f"scm-{part}")
+        _SCM_CACHE[key] = SCM.fit(task.spec, rows, mechanisms=task.scm_mechanisms, random_state=seed)
     return _SCM_CACHE[key]
 
 
@@ -187,10 +190,11 @@ def run_cell(task: CellTask) -> dict[str, Any]:
                 given = scm if task.method.needs_scm == "true" else None
             else:
                 # Real data: no true SCM. The audit's reference is fitted on the held-out rows; a method
-                # that wants "the true SCM" gets one fitted on its training rows, like selective_fitted.
+                # that wants an SCM ("true" or "fitted") gets the one fitted on its training rows, shared
+                # by every method at this seed.
                 train, test = _cell_data(task, None)
                 scm = _fitted_scm(task, test, "test")
-                given = _fitted_scm(task, train, "train") if task.method.needs_scm == "true" else None
+                given = _fitted_scm(task, train, "train") if task.method.needs_scm is not None else None
             t0, c0 = time.perf_counter(), time.process_time()
             model = task.method.build(spec, given, dict(task.params), int(task.seed))
             model.fit(train[spec.features], train[spec.target])
@@ -231,10 +235,10 @@ def run_cell(task: CellTask) -> dict[str, Any]:
             "test rows), not a true SCM; counterfactual metrics are estimates under the spec's graph and "
             "inherit the fit's errors."
         )
-        if task.method.needs_scm == "true":
+        if task.method.needs_scm is not None:
             notes.append(
-                f"Data given: {task.method.name!r} expects the true SCM; it received one fitted on its "
-                f"{len(train)} training rows."
+                f"Data given: {task.method.name!r} received an SCM fitted on its {len(train)} training rows "
+                "(there is no true SCM for real data)."
             )
     extras = {k: v for k, v in report.meta.items() if k.startswith("recourse")}
     res.update(

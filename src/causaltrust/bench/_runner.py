@@ -214,6 +214,7 @@ def plan(
     recourse_units: int = 200,
     audit_kwargs: Mapping[str, Any] | None = None,
     pin_threads: bool = True,
+    scm_mechanisms: str = "auto",
 ) -> list[CellTask]:
     """The cells of a sweep, validated, in run order (seed, then method, then parameters); runs nothing.
 
@@ -240,7 +241,13 @@ def plan(
     seed_list = _check_seeds(seeds)
     kwargs = _check_audit_kwargs(audit_kwargs)
     key, spec, data, digest = _resolve_spec(spec_or_scenario, data)
-    all_settings = {**settings, "audit": kwargs}
+    all_settings: dict[str, Any] = {**settings, "audit": kwargs}
+    if scm_mechanisms not in ("auto", "linear"):
+        raise BenchError(
+            f"scm_mechanisms: expected 'auto' or 'linear' (SCM.fit mechanisms), got {scm_mechanisms!r}"
+        )
+    if data is not None:  # only fitted SCMs have mechanisms to choose (simulated cells keep their ids)
+        all_settings["scm_mechanisms"] = scm_mechanisms
     settings_json = _canonical(all_settings, "audit_kwargs")
     tasks = []
     for seed in seed_list:
@@ -269,6 +276,7 @@ def plan(
                     settings_json=settings_json,
                     data=data,
                     data_digest=digest,
+                    scm_mechanisms=scm_mechanisms,
                     pin_threads=pin_threads,
                     audit_kwargs=kwargs,
                 )
@@ -343,6 +351,7 @@ def run(
     audit_kwargs: Mapping[str, Any] | None = None,
     progress: bool = True,
     scheduler_timeout: float = 5.0,
+    scm_mechanisms: str = "auto",
 ) -> Ledger:
     """Run a sweep: every (method, parameters, seed) cell trained, audited and written to a ledger.
 
@@ -361,7 +370,7 @@ def run(
         Sweep on these rows instead of simulating: each cell splits them (seeded) into ``n_test`` test rows
         (at most half) and up to ``n_train`` training rows. The reference SCM that audits the cell is
         fitted (:meth:`SCM.fit`) on its held-out test rows, never on the rows the model saw; methods that
-        take a true SCM get one fitted on the training rows (there is no true SCM for real data).
+        take an SCM (true or fitted) get one fitted on the training rows (there is no true SCM for real data).
     methods : list of str
         Names in :data:`~causaltrust.bench.METHODS`.
     seeds : list of int
@@ -384,6 +393,10 @@ def run(
         Further :func:`causaltrust.audit` options (``objectives``, ``n_draws``, ``shift_n``, ...).
     progress : bool
         Show a progress bar (cells done, running, failed, time left) on stderr.
+    scm_mechanisms : {"auto", "linear"}
+        With ``data``: the ``mechanisms`` of every :meth:`SCM.fit` of the sweep (the reference on the test
+        rows, and the training-rows SCM of methods that need one). ``"linear"`` is much faster on wide
+        categorical data; part of each data cell's identity.
 
     Returns
     -------
@@ -420,6 +433,7 @@ def run(
         n_shadow=n_shadow,
         recourse_units=recourse_units,
         audit_kwargs=audit_kwargs,
+        scm_mechanisms=scm_mechanisms,
     )
     path = check_store(store)
     if executor not in ("local", "dask"):
