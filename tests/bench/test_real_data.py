@@ -64,3 +64,23 @@ def test_reference_scm_is_fitted_on_the_held_out_rows() -> None:
     assert any("received an SCM fitted on its 400 training rows" in n for n in results[1]["notes"])
     train, test = _executors._cell_data(cells[0], None)
     assert not set(train.index) & set(test.index)
+
+
+def test_standardized_logistic_matches_an_independent_fit_on_z_scores() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from causaltrust.bench._estimators import StandardizedLogisticRegression
+
+    rng = np.random.default_rng(3)
+    n = 400
+    X = np.column_stack([rng.normal(3_000, 2_000, n), rng.integers(0, 2, n), np.ones(n)])
+    y = (rng.random(n) < 1 / (1 + np.exp(-(X[:, 0] - 3_000) / 2_000 - X[:, 1]))).astype(int)
+    w = rng.uniform(0.5, 2.0, n)
+    clf = StandardizedLogisticRegression().fit(X, y, sample_weight=w)
+    # Independent: z-score by hand (constant column left as is), fit plain sklearn, compare probabilities.
+    sd = X.std(axis=0)
+    sd[sd == 0] = 1.0
+    ref = LogisticRegression().fit((X - X.mean(axis=0)) / sd, y, sample_weight=w)
+    np.testing.assert_allclose(
+        clf.predict_proba(X), ref.predict_proba((X - X.mean(axis=0)) / sd), rtol=0, atol=1e-10
+    )
