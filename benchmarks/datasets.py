@@ -252,7 +252,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--adult-rows", type=int, default=10_000)
     parser.add_argument("--mechanisms", choices=["auto", "linear"], default="linear")
-    parser.add_argument("--datasets", nargs="+", default=["compas", "adult", "german"])
+    parser.add_argument("--datasets", nargs="+", default=["compas", "adult", "adult_nabi", "german"])
     parser.add_argument("--auto-timing", nargs="*", default=["compas", "german"],
                         help="datasets whose SCM.fit(auto) is also timed")  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("out"))
