@@ -7,6 +7,7 @@
 
 from causaltrust import (
     bench,
+    datasets,
     graph,
     learners,
     report,
@@ -40,6 +41,7 @@ __all__ = [
     "__version__",
     "audit",
     "bench",
+    "datasets",
     "decompose_effects",
     "dump_spec",
     "graph",
