@@ -13,6 +13,7 @@ from causaltrust import (
     scenarios,
 )
 from causaltrust.audit import TrustReport, audit  # ct.audit is the function; the subpackage stays importable
+from causaltrust.decompose import DisparityDecomposition, decompose_disparity
 from causaltrust.exceptions import (
     BenchError,
     CausalTrustError,
@@ -31,6 +32,7 @@ __all__ = [
     "BenchError",
     "CausalTrustError",
     "DataError",
+    "DisparityDecomposition",
     "Effect",
     "EffectDecomposition",
     "GraphError",
@@ -41,6 +43,7 @@ __all__ = [
     "__version__",
     "audit",
     "bench",
+    "decompose_disparity",
     "decompose_effects",
     "dump_spec",
     "graph",
