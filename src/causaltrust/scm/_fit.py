@@ -28,6 +28,7 @@ from causaltrust.scm._mechanisms import (
     Mechanism,
     from_equation,
 )
+from causaltrust.scm._scaled import raw_coefficients, scaled_logistic
 from causaltrust.spec import TrustSpec
 from causaltrust.spec._equations import CompiledEquation
 
@@ -213,10 +214,9 @@ def _regressor(kind: str, seed: int) -> Any:
 def _classifier(kind: str, seed: int) -> Any:
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.linear_model import LogisticRegression
 
     if kind == "logistic":
-        return LogisticRegression(max_iter=1000)
+        return scaled_logistic()
     return CalibratedClassifierCV(HistGradientBoostingClassifier(random_state=seed), method="sigmoid", cv=3)
 
 
@@ -349,8 +349,7 @@ class _NodeFit:
                 kind = _choose(self.scores, "logistic")
         est = _classifier(kind, self.seed).fit(self.X, codes)
         if kind == "logistic":
-            coef = np.asarray(est.coef_, dtype=np.float64)
-            intercept = np.asarray(est.intercept_, dtype=np.float64)
+            coef, intercept = raw_coefficients(est)
             return kind, _Probs(self.design, k, est.classes_, coef=coef, intercept=intercept)
         return kind, _Probs(self.design, k, est.classes_, estimator=est)
 
