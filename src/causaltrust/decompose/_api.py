@@ -135,6 +135,11 @@ def decompose_disparity(
         interval = "bootstrap of units with the SCM held fixed (conditional on the SCM)"
     else:
         interval = f"bootstrap of the {folds}-fold cross-fitted doubly robust per-unit scores"
+        notes.append(
+            "doubly robust identification assumes the graph's clusters: no unobserved confounding of the "
+            "protected attribute, the mediators W and the outcome given the confounders Z; it uses no "
+            "equation of the spec"
+        )
     out = []
     for i, (lv, at_x1) in enumerate(levels):
         rows = at_x0 | at_x1

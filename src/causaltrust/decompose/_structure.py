@@ -140,11 +140,12 @@ def contrasts(
 ) -> tuple[Any, np.ndarray, list[tuple[Any, np.ndarray]]]:
     """``(x0, at_x0, [(x1, at_x1), ...])``: the baseline, its rows and the rows of each compared level."""
     col = data[st.protected]
-    present = list(pd.unique(col))
     var = st.spec.variables[st.protected]
     declared: list[Any] = (
-        list(var.categories) if var.categories else [0, 1] if var.type == "binary" else present
+        list(var.categories) if var.categories else [0, 1] if var.type == "binary" else list(pd.unique(col))
     )
+    # Levels the spec does not declare (other races in a two-level spec) are left out of every contrast.
+    present = [lv for lv in pd.unique(col) if any(_same(lv, d) for d in declared)]
     base = next((lv for lv in present if _same(lv, st.baseline)), None)
     if base is None:
         raise DataError(
