@@ -15,6 +15,7 @@ from causaltrust import (
 )
 from causaltrust._version import __version__
 from causaltrust.audit import TrustReport, audit  # ct.audit is the function; the subpackage stays importable
+from causaltrust.decompose import DisparityDecomposition, decompose_disparity
 from causaltrust.exceptions import (
     BenchError,
     CausalTrustError,
@@ -31,6 +32,7 @@ __all__ = [
     "BenchError",
     "CausalTrustError",
     "DataError",
+    "DisparityDecomposition",
     "Effect",
     "EffectDecomposition",
     "GraphError",
@@ -42,6 +44,7 @@ __all__ = [
     "audit",
     "bench",
     "datasets",
+    "decompose_disparity",
     "decompose_effects",
     "dump_spec",
     "graph",
