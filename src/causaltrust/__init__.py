@@ -7,6 +7,7 @@
 
 from causaltrust import (
     bench,
+    datasets,
     graph,
     learners,
     report,
@@ -41,6 +42,7 @@ __all__ = [
     "__version__",
     "audit",
     "bench",
+    "datasets",
     "decompose_effects",
     "dump_spec",
     "graph",
