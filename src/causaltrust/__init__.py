@@ -8,12 +8,14 @@
 from causaltrust import (
     bench,
     datasets,
+    discovery,
     graph,
     learners,
     report,
     scenarios,
 )
 from causaltrust.audit import TrustReport, audit  # ct.audit is the function; the subpackage stays importable
+from causaltrust.discovery import DiscoveryResult, discover
 from causaltrust.exceptions import (
     BenchError,
     CausalTrustError,
@@ -32,6 +34,7 @@ __all__ = [
     "BenchError",
     "CausalTrustError",
     "DataError",
+    "DiscoveryResult",
     "Effect",
     "EffectDecomposition",
     "GraphError",
@@ -44,6 +47,8 @@ __all__ = [
     "bench",
     "datasets",
     "decompose_effects",
+    "discover",
+    "discovery",
     "dump_spec",
     "graph",
     "learners",
