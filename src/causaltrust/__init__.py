@@ -25,6 +25,7 @@ from causaltrust.exceptions import (
     SpecError,
 )
 from causaltrust.scm import SCM, Effect, EffectDecomposition, decompose_effects, path_effect
+from causaltrust.sensitivity import sensitivity  # ct.sensitivity is the function, like ct.audit
 from causaltrust.spec import TrustSpec, dump_spec, load_spec
 
 __version__ = "0.1.0"
@@ -56,4 +57,5 @@ __all__ = [
     "path_effect",
     "report",
     "scenarios",
+    "sensitivity",
 ]
