@@ -1,5 +1,12 @@
 """Reports a person would rather look at than read: self-contained HTML for trust reports."""
 
 from causaltrust.report._html import render_report, write_html
+from causaltrust.report._sensitivity import render_discovery, render_sensitivity, write_sensitivity_html
 
-__all__ = ["render_report", "write_html"]
+__all__ = [
+    "render_discovery",
+    "render_report",
+    "render_sensitivity",
+    "write_html",
+    "write_sensitivity_html",
+]
