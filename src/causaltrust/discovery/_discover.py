@@ -157,10 +157,9 @@ def _run_once(
     test: str,
     alpha: float,
     bk: Background,
-    env: str | None,
     seed: int,
 ) -> list[DiscoveredEdge]:
-    """One causal-learn run on columns ``names`` (for CD-NOD ``env`` must be the last)."""
+    """One causal-learn run on columns ``names`` (for CD-NOD the context node is the last)."""
     labels = [f"X{i + 1}" for i in range(len(names))]
     use_bk = None if bk.empty else bk.to_causallearn(names, labels)
     if method == "pc":
@@ -346,6 +345,8 @@ def discover(
     bk = Background.from_any(background)
     X, types, discrete, levels = _encode(data)
     names = [str(c) for c in data.columns]
+    if isinstance(background, TrustSpec):  # a spec may declare variables the table does not hold
+        bk = bk.restricted(names)
     if len(set(names)) != len(names):
         raise DataError("discover: duplicate column names; rename them first")
     bk.check(names)
@@ -363,7 +364,7 @@ def discover(
             f"CD-NOD: {environment!r} is the context node C (the domain index of changing mechanisms)"
         )
     pag = method == "fci"
-    edges = _run_once(X, names, method, test, alpha, bk, environment, _seed(random_state, 0))
+    edges = _run_once(X, names, method, test, alpha, bk, _seed(random_state, 0))
     edges, changes = _enforce(edges, bk, pag)
     if changes:
         where = (
@@ -384,7 +385,7 @@ def discover(
         notes.append(f"the oriented edges contain a cycle after enforcing background knowledge: {exc}")
     stability = None
     if n_bootstrap:
-        stability = _bootstrap(X, names, method, test, alpha, bk, environment, pag, n_bootstrap, random_state)
+        stability = _bootstrap(X, names, method, test, alpha, bk, pag, n_bootstrap, random_state)
     name_order = {n: i for i, n in enumerate(str(c) for c in data.columns)}
     edges.sort(key=lambda e: (name_order[e.u], name_order[e.v]))
     return DiscoveryResult(
@@ -415,7 +416,6 @@ def _bootstrap(
     test: str,
     alpha: float,
     bk: Background,
-    env: str | None,
     pag: bool,
     n_bootstrap: int,
     random_state: int | None,
@@ -429,9 +429,7 @@ def _bootstrap(
         k = p - 1 if method == "cdnod" else p
         perm = np.concatenate([rng.permutation(k), np.arange(k, p)])
         sub_names = [names[i] for i in perm]
-        edges = _run_once(
-            X[rows][:, perm], sub_names, method, test, alpha, bk, env, _seed(random_state, b + 2)
-        )
+        edges = _run_once(X[rows][:, perm], sub_names, method, test, alpha, bk, _seed(random_state, b + 2))
         edges, _ = _enforce(edges, bk, pag)
         for e in edges:
             first, second = sorted((e.u, e.v), key=names.index)
