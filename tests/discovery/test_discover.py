@@ -177,3 +177,15 @@ def test_cli_discover(tmp_path: pytest.TempPathFactory) -> None:
     bad = runner.invoke(app, ["discover", str(data), "--target", "nope", "-o", str(out)])
     assert bad.exit_code == 2
     assert "'nope' is not a column" in bad.output
+
+
+def test_spec_as_background_on_scenario_data() -> None:
+    spec, scm = ct.scenarios.load("readmission")
+    df = scm.sample(2_000, random_state=0)[["A", "E", "F", "Z", "X", "Y"]]  # L is latent: not in the table
+    res = ct.discover(df, method="cdnod", background=spec, alpha=0.01)
+    # Tiers from the spec: {A, E} first, Y last; CD-NOD takes E (the spec's environment) as its context node.
+    assert res.background.tiers == (("A", "E"), ("F", "Z", "X"), ("Y",))
+    assert all(e.v != "A" and e.u != "Y" for e in res.edges if e.directed)
+    assert any("context node" in n for n in res.notes)
+    html = ct.report.render_discovery(res)
+    assert "Discovered graph (cdnod)" in html
