@@ -110,10 +110,10 @@ def sensitivity(
     >>> spec, scm = ct.scenarios.load("readmission")
     >>> df = scm.sample(1_000, random_state=0)
     >>> clf = LogisticRegression().fit(df[spec.features], df[spec.target])
-    >>> sens = ct.sensitivity(clf, spec=spec, data=df, edits=[{"op": "drop_edge", "edge": ["A", "Y"]}],
+    >>> sens = ct.sensitivity(clf, spec=spec, data=df, edits=[{"op": "drop_edge", "edge": ["A", "Z"]}],
     ...                       objectives=["fairness"], mechanisms="linear", n_bootstrap=10)
     >>> sens.loc[sens.metric == "fairness.unfair_path_effect", "edit"].tolist()
-    ['drop A->Y']
+    ['drop A->Z']
     """
     ts = load_spec(spec)
     if objectives is None:
