@@ -171,8 +171,11 @@ def test_cli_discover(tmp_path: pytest.TempPathFactory) -> None:
     df.to_csv(data, index=False)
     out = tmp_path / "spec.yaml"  # type: ignore[operator]
     runner = CliRunner()
-    ok = runner.invoke(app, ["discover", str(data), "--protected", "A", "--target", "Y", "-o", str(out)])
+    page = tmp_path / "graph.html"  # type: ignore[operator]
+    args = ["discover", str(data), "--protected", "A", "--target", "Y", "-o", str(out), "--bootstrap", "2"]
+    ok = runner.invoke(app, [*args, "--html", str(page)])
     assert ok.exit_code == 0, ok.output
+    assert "2 bootstrap resamples" in page.read_text()
     assert ct.load_spec(out).target == "Y"
     bad = runner.invoke(app, ["discover", str(data), "--target", "nope", "-o", str(out)])
     assert bad.exit_code == 2

@@ -46,6 +46,9 @@ def discover_cmd(
     require: Annotated[
         list[str] | None, typer.Option("--require", help="A required edge CAUSE->EFFECT (repeatable).")
     ] = None,
+    html_out: Annotated[
+        Path | None, typer.Option("--html", help="Write the graph and its edge stability as HTML here.")
+    ] = None,
     bootstrap: Annotated[
         int, typer.Option("--bootstrap", help="Resamples for edge stability (column order shuffled).")
     ] = 0,
@@ -85,6 +88,10 @@ def discover_cmd(
             raise ct.DataError(str(exc)) from None
         text = result.to_spec(target=target, protected=protected, environment=environment, name=data.stem)
         _io.write_text(text, out)
+        if html_out is not None:
+            from causaltrust import report as ct_report
+
+            ct_report.write_sensitivity_html(None, html_out, discovery=result)
     table = Table(title=f"{method} on {data.name}: {len(result.edges)} edges (n = {result.n})")
     for col in ("edge", "stability"):
         table.add_column(col)
@@ -103,3 +110,5 @@ def discover_cmd(
             highlight=False,
         )
     typer.echo(f"Spec skeleton: {out.resolve()}")
+    if html_out is not None:
+        typer.echo(f"HTML: {html_out.resolve()}")

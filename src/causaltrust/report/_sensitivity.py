@@ -129,14 +129,34 @@ def render_discovery(result: Any) -> str:
     )
 
 
-def write_sensitivity_html(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write :func:`render_sensitivity` as a standalone HTML page (atomically) and return its path."""
+def write_sensitivity_html(
+    frame: pd.DataFrame | None, path: str | os.PathLike[str], *, discovery: Any = None
+) -> Path:
+    """Write the sensitivity section (and a discovery section, when given) as one standalone HTML page.
+
+    The file is written to a temporary name and renamed, so a reader never sees half a page.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np, pandas as pd, causaltrust as ct
+    >>> rng = np.random.default_rng(0)
+    >>> a = rng.normal(size=500); b = a + rng.normal(size=500)
+    >>> res = ct.discover(pd.DataFrame({"a": a, "b": b}))
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "d.html"
+    >>> out = ct.report.write_sensitivity_html(None, path, discovery=res)
+    >>> out.read_text().count("<section")
+    1
+    """
+    if frame is None and discovery is None:
+        raise DataError("write_sensitivity_html: pass a sensitivity frame, a discovery result, or both")
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
+    body = (render_discovery(discovery) if discovery is not None else "") + (
+        render_sensitivity(frame) if frame is not None else ""
+    )
     page = (
-        "<!doctype html><html><head><meta charset=utf-8><title>causaltrust sensitivity</title></head>"
-        f"<body style='font-family:system-ui;max-width:1100px;margin:2rem auto'>{render_sensitivity(frame)}"
-        "</body></html>"
+        "<!doctype html><html><head><meta charset=utf-8><title>causaltrust: graph uncertainty</title></head>"
+        f"<body style='font-family:system-ui;max-width:1100px;margin:2rem auto'>{body}</body></html>"
     )
     with tempfile.NamedTemporaryFile("w", dir=out.parent, delete=False, suffix=".tmp", encoding="utf-8") as f:
         f.write(page)
