@@ -14,6 +14,7 @@ from causaltrust import (
     report,
     scenarios,
 )
+from causaltrust._version import __version__
 from causaltrust.audit import TrustReport, audit  # ct.audit is the function; the subpackage stays importable
 from causaltrust.discovery import DiscoveryResult, discover
 from causaltrust.exceptions import (
@@ -27,8 +28,6 @@ from causaltrust.exceptions import (
 from causaltrust.scm import SCM, Effect, EffectDecomposition, decompose_effects, path_effect
 from causaltrust.sensitivity import sensitivity  # ct.sensitivity is the function, like ct.audit
 from causaltrust.spec import TrustSpec, dump_spec, load_spec
-
-__version__ = "0.1.0"
 
 __all__ = [
     "SCM",
