@@ -107,3 +107,21 @@ def test_default_edits_cover_every_edge_around_the_protected_attribute() -> None
     labels = {(e["op"], tuple(e["edge"])) for e in default_edits(spec)}
     # A's edges A->Z, A->W, A->Y are dropped; A has no non-adjacent variable left to add an edge to.
     assert labels == {("drop_edge", ("A", "Z")), ("drop_edge", ("A", "W")), ("drop_edge", ("A", "Y"))}
+
+
+def test_unmeasure_and_edits_at_a_measurement_on_readmission() -> None:
+    spec, scm = ct.scenarios.load("readmission")
+    observed = [v for v in spec.variables if spec.variables[v].observed]
+    df = scm.sample(1_000, random_state=0)[observed]
+    model = LinearRegression().fit(df[spec.features], df[spec.target])
+    edits = [{"op": "unmeasure", "variable": "X"}, {"op": "drop_edge", "edge": ["E", "X"]}]
+    sens = ct.sensitivity(
+        model, spec=spec, data=df, edits=edits, objectives=["fairness"], mechanisms="linear", n_bootstrap=5
+    )
+    unmeasured = sens[sens.edit == "unmeasure X"]
+    assert len(unmeasured) == 1  # L has no measurement left: not identified, one row with the reason
+    assert "has no measurement" in unmeasured.iloc[0].reason
+    # X = L with no offset parent is still a measurement of L: identified, every metric computed.
+    dropped = sens[sens.edit == "drop E->X"]
+    assert (dropped.reason == "").all()
+    assert dropped.edited.notna().all()
