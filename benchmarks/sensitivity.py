@@ -24,6 +24,10 @@ from _results import write_section
 METRICS = ["fairness.unfair_path_effect", "fairness.counterfactual_effect", "robustness.spurious_path_effect"]
 
 
+def _fmt(x: float) -> str:
+    return "n/a" if x != x else f"{x:+.3f}"  # NaN: the metric does not exist under the edit
+
+
 def main() -> None:
     started = datetime.now(timezone.utc)
     load = os.getloadavg()[0]
@@ -67,7 +71,7 @@ def main() -> None:
             cells = []
             for m in shown:
                 r = rows[rows["metric"] == m].iloc[0]
-                cells.append(f"{r.base:+.3f} → {r.edited:+.3f}")
+                cells.append(f"{_fmt(r.base)} → {_fmt(r.edited)}")
             flips = ", ".join(rows.loc[rows["flipped"].astype(bool), "metric"]) or "—"
             out.append(f"| {edit} | " + " | ".join(cells) + f" | {flips} |")
         moved = frame[frame["metric"] == "fairness.unfair_path_effect"].assign(a=lambda f: f["change"].abs())
@@ -75,7 +79,13 @@ def main() -> None:
         out.append(
             "\nLargest moves of the unfair-path effect: "
             + "; ".join(f"{r.edit} ({r.change:+.3f})" for r in top.itertuples())
-            + f". Edits not identified from the data: {int((frame.groupby('edit')['metric'].first() == '').sum())}.\n"
+            + f". Edits not identified from the data: {int((frame.groupby('edit')['metric'].first() == '').sum())}. "
+            + "Thresholded conclusions that flip: "
+            + (
+                "; ".join(f"{r.edit} ({r.metric})" for r in frame[frame["flipped"].astype(bool)].itertuples())
+                or "none"
+            )
+            + ".\n"
         )
     text = "\n".join(out)
     print(text)
