@@ -8,6 +8,7 @@
 from causaltrust import (
     bench,
     datasets,
+    discovery,
     graph,
     learners,
     report,
@@ -16,6 +17,7 @@ from causaltrust import (
 from causaltrust._version import __version__
 from causaltrust.audit import TrustReport, audit  # ct.audit is the function; the subpackage stays importable
 from causaltrust.decompose import DisparityDecomposition, decompose_disparity
+from causaltrust.discovery import DiscoveryResult, discover
 from causaltrust.exceptions import (
     BenchError,
     CausalTrustError,
@@ -25,6 +27,7 @@ from causaltrust.exceptions import (
     SpecError,
 )
 from causaltrust.scm import SCM, Effect, EffectDecomposition, decompose_effects, path_effect
+from causaltrust.sensitivity import sensitivity  # ct.sensitivity is the function, like ct.audit
 from causaltrust.spec import TrustSpec, dump_spec, load_spec
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
     "BenchError",
     "CausalTrustError",
     "DataError",
+    "DiscoveryResult",
     "DisparityDecomposition",
     "Effect",
     "EffectDecomposition",
@@ -46,6 +50,8 @@ __all__ = [
     "datasets",
     "decompose_disparity",
     "decompose_effects",
+    "discover",
+    "discovery",
     "dump_spec",
     "graph",
     "learners",
@@ -53,4 +59,5 @@ __all__ = [
     "path_effect",
     "report",
     "scenarios",
+    "sensitivity",
 ]

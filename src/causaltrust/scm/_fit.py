@@ -555,8 +555,10 @@ class _OffsetFit:
                 scores = {c: _cv_regression(c, P, y, folds, seed) for c in ("linear", "gbm")}
                 kind = _choose(scores, "linear")
             res_y = y - _cross_fit(kind, P, y, folds, seed)
+            # M with no parent but L has no offsets: D has no columns (column_stack needs at least one).
             res_d = np.column_stack(
                 [D[:, j] - _cross_fit(kind, P, D[:, j], folds, seed) for j in range(D.shape[1])]
+                or [np.empty((n, 0))]
             )
         else:
             res_y = y - y.mean()
