@@ -12,6 +12,7 @@ from typing import Any
 
 from causaltrust._format import fmt_interval, fmt_num
 from causaltrust.audit import Metric, TrustReport
+from causaltrust.decompose import DisparityDecomposition
 from causaltrust.exceptions import CausalTrustError
 
 __all__ = ["dedupe_notes", "notes_html", "render_report", "write_html"]
@@ -37,7 +38,8 @@ _OBJECTIVES = ("accuracy", "fairness", "robustness", "privacy", "explainability"
 
 
 def write_html(obj: Any, path: str | os.PathLike[str]) -> Path:
-    """Render a :class:`TrustReport` or a benchmark :class:`~causaltrust.bench.Ledger` as one HTML file.
+    """Render a :class:`TrustReport`, a benchmark :class:`~causaltrust.bench.Ledger` or a
+    :class:`~causaltrust.DisparityDecomposition` as one HTML file.
 
     Ledger pages inline plotly (Pareto plots, parallel coordinates, ε curves) and work offline.
 
@@ -60,9 +62,14 @@ def write_html(obj: Any, path: str | os.PathLike[str]) -> Path:
         from causaltrust.report._ledger import render_ledger
 
         text = render_ledger(obj)
+    elif isinstance(obj, DisparityDecomposition):
+        from causaltrust.report._decompose import render_decomposition
+
+        text = render_decomposition(obj)
     else:
         raise CausalTrustError(
-            f"write_html renders a TrustReport or a benchmark Ledger, got {type(obj).__name__}"
+            "write_html renders a TrustReport, a benchmark Ledger or a DisparityDecomposition, got "
+            f"{type(obj).__name__}"
         )
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

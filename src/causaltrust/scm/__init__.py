@@ -1,5 +1,6 @@
 """Structural causal models: simulate, intervene, fit to data, counterfactuals and path-specific effects."""
 
+from causaltrust.scm._data import check_data
 from causaltrust.scm._effects import Effect, EffectDecomposition, decompose_effects, path_effect, path_effects
 from causaltrust.scm._fair_world import fair_world_labels
 from causaltrust.scm._mechanisms import BernoulliMechanism, Mechanism, Noise
@@ -15,6 +16,7 @@ __all__ = [
     "Mechanism",
     "MultiPathWorld",
     "Noise",
+    "check_data",
     "decompose_effects",
     "fair_world_labels",
     "path_effect",
