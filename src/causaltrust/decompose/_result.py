@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import html
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from causaltrust._format import fmt_interval, fmt_num
 from causaltrust.exceptions import DataError
 
 __all__ = ["DisparityDecomposition", "Estimate", "LevelDecomposition"]
@@ -43,8 +43,9 @@ class Estimate:
         return (self.low, self.high)
 
     def __format__(self, spec: str) -> str:
-        f = spec or "+.4f"
-        return f"{self.value:{f}} [{self.low:{f}}, {self.high:{f}}]"
+        if not spec:  # the package's one number format (causaltrust._format)
+            return f"{fmt_num(self.value, signed=True)} {fmt_interval(self.low, self.high, signed=True)}"
+        return f"{self.value:{spec}} [{self.low:{spec}}, {self.high:{spec}}]"
 
 
 @dataclass(frozen=True)
@@ -223,4 +224,4 @@ class DisparityDecomposition:
 
 
 def _num(x: float) -> str:
-    return "nan" if math.isnan(x) else f"{x:+.4f}"
+    return fmt_num(x, signed=True)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import html
 import math
 
+from causaltrust._format import fmt_num
 from causaltrust.decompose import DisparityDecomposition, Estimate, LevelDecomposition
+from causaltrust.report._html import notes_html
 
 __all__ = ["decomposition_section", "render_decomposition"]
 
@@ -28,7 +30,7 @@ _BARS = (
 
 
 def _fmt(x: float) -> str:
-    return "nan" if math.isnan(x) else f"{x:+.4f}"
+    return fmt_num(x, signed=True)
 
 
 def _chart(level: LevelDecomposition) -> str:
@@ -112,8 +114,7 @@ def decomposition_section(dec: DisparityDecomposition) -> str:
         )
         parts.append(_chart(lv))
         parts.append(_table(lv))
-    notes = "".join(f"<li>{esc(n)}</li>" for n in dec.notes)
-    parts.append(f"<h3>Assumptions and notes</h3><ul>{notes or '<li>none</li>'}</ul></section>")
+    parts.append(f"<h3>Assumptions and notes</h3>{notes_html(dec.notes)}</section>")
     return "".join(parts)
 
 

@@ -41,7 +41,7 @@ def write_html(obj: Any, path: str | os.PathLike[str]) -> Path:
     """Render a :class:`TrustReport`, a benchmark :class:`~causaltrust.bench.Ledger` or a
     :class:`~causaltrust.DisparityDecomposition` as one HTML file.
 
-    Ledger pages inline plotly (Pareto plots, parallel coordinates, ε curves) and work offline.
+    Ledger pages inline plotly (trade-off and Pareto plots, ε curves) and work offline.
 
     The file is written to a temporary name and renamed, so a reader never sees half a page.
 

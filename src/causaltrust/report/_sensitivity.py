@@ -7,7 +7,6 @@ result) and writes inline-styled HTML, so it can be embedded in any page or save
 from __future__ import annotations
 
 import html
-import math
 import os
 import tempfile
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from causaltrust._format import fmt_num
 from causaltrust.exceptions import DataError
 
 __all__ = ["render_discovery", "render_sensitivity", "write_sensitivity_html"]
@@ -29,9 +29,7 @@ _STYLE = (
 
 
 def _num(x: Any) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "—"
-    return f"{float(x):+.4f}" if isinstance(x, float) else html.escape(str(x))
+    return fmt_num(x, signed=True) if isinstance(x, float) or x is None else html.escape(str(x))
 
 
 def render_sensitivity(frame: pd.DataFrame, *, metrics: list[str] | None = None) -> str:
