@@ -15,7 +15,7 @@ from causaltrust.audit import Metric, TrustReport
 from causaltrust.decompose import DisparityDecomposition
 from causaltrust.exceptions import CausalTrustError
 
-__all__ = ["dedupe_notes", "notes_html", "render_report", "write_html"]
+__all__ = ["DIRECTION_TEXT", "dedupe_notes", "notes_html", "render_report", "write_html"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;
@@ -31,9 +31,17 @@ font-variant-numeric:tabular-nums}
 .tag.pass{background:#d6f0de}.tag.fail{background:#f8d4d4}.better{color:#6b7385;font-size:.8rem}
 .notes li{margin:.3rem 0;color:#3b4252}.meta td{border:none;padding:.1rem .6rem .1rem 0}
 svg.ci{vertical-align:middle}
+table.rates{width:auto}table.rates th.num{text-align:right}
+table.rates td,table.rates th{padding:.3rem .9rem}
 .count{display:inline-block;background:#e4e7ee;border-radius:8px;padding:0 .4rem;font-size:.8rem;
 margin-right:.3rem}
 """
+DIRECTION_TEXT = {
+    "higher": "higher is better",
+    "lower": "lower is better",
+    "zero": "closer to 0 is better",
+    "informative": "informative: neither better nor worse",
+}
 _OBJECTIVES = ("accuracy", "fairness", "robustness", "privacy", "explainability")
 
 
@@ -121,7 +129,8 @@ def _table(metrics: Sequence[Metric]) -> str:
             f'<tr><td title="{html.escape(m.description)}">{html.escape(m.name)}</td>'
             f'<td class="num">{fmt_num(m.value)}</td><td class="num">{interval}</td>'
             f"<td>{_ci_svg(m, lo, hi)}</td>"
-            f'<td class="better">{html.escape(m.better)}</td><td>{html.escape(lhs + ", ".join(thr))}</td>'
+            f'<td class="better">{html.escape(DIRECTION_TEXT.get(m.better, m.better))}</td>'
+            f"<td>{html.escape(lhs + ', '.join(thr))}</td>"
             f"<td>{verdict}</td></tr>"
         )
     head = (
@@ -187,14 +196,17 @@ def _group_rates(rows: Sequence[dict[str, Any]]) -> str:
     if not rows:
         return ""
     cols = list(rows[0])
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+    head = "".join(
+        f'<th class="num">{html.escape(str(c))}</th>' if i else f"<th>{html.escape(str(c))}</th>"
+        for i, c in enumerate(cols)
+    )
     body = "".join(
         "<tr>"
         + "".join(
             f'<td class="num">{fmt_num(r.get(c), 3)}</td>'
             if isinstance(r.get(c), float)
             else f"<td>{_cell(r.get(c))}</td>"
-            for c in cols
+            for i, c in enumerate(cols)
         )
         + "</tr>"
         for r in rows
@@ -202,7 +214,7 @@ def _group_rates(rows: Sequence[dict[str, Any]]) -> str:
     return (
         '<h3 id="group-rates">Per-group rates</h3><p class="sub">Observed positive rate, selection rate, TPR '
         "and FPR of the model per protected group on the test data; demographic parity and equalized odds "
-        f"differences are the gaps between these rows.</p><table><tr>{head}</tr>{body}</table>"
+        f'differences are the gaps between these rows.</p><table class="rates"><tr>{head}</tr>{body}</table>'
     )
 
 

@@ -25,7 +25,7 @@ from causaltrust._format import fmt_interval, fmt_num
 from causaltrust.audit import metric_info
 from causaltrust.exceptions import CausalTrustError
 from causaltrust.report._graph import EDGE_COLOURS, graph_svg
-from causaltrust.report._html import _CSS, _examples, notes_html
+from causaltrust.report._html import _CSS, DIRECTION_TEXT, _examples, notes_html
 
 __all__ = [
     "HEADLINE",
@@ -78,12 +78,6 @@ PAIRS = [
     ("accuracy.observational", "privacy.mia_advantage"),
 ]
 DOMINANCE = ["accuracy.interventional", "fairness.unfair_path_effect", "robustness.spurious_path_effect"]
-_DIRECTION_TEXT = {
-    "higher": "higher is better",
-    "lower": "lower is better",
-    "zero": "closer to 0 is better",
-    "informative": "informative: neither better nor worse",
-}
 # Plots inside a grid are drawn before their neighbours exist, at the full page width; resize them to their
 # cells once the layout is final.
 _RESIZE = (
@@ -265,7 +259,7 @@ def headline_sentences(agg: pd.DataFrame) -> list[tuple[str, str]]:
                 else ""
             )
             sentence = (
-                f"<b>{objective.capitalize()}</b> — {html.escape(c)} ({_DIRECTION_TEXT[better]}): best "
+                f"<b>{objective.capitalize()}</b> — {html.escape(c)} ({DIRECTION_TEXT[better]}): best "
                 f"baseline <b>{html.escape(str(best['config']))}</b> {_value_text(best, c)}; "
                 + "; ".join(parts)
                 + untested
@@ -369,7 +363,7 @@ def _div(fig: Any, div_id: str, height: int = 440) -> str:
 
 
 def _axis_title(metric: str) -> str:
-    return f"{metric} ({_DIRECTION_TEXT[_direction(metric)]})"
+    return f"{metric} ({DIRECTION_TEXT[_direction(metric)]})"
 
 
 def _error_bar(value: float, interval: tuple[float, float] | None) -> dict[str, Any] | None:
@@ -535,7 +529,7 @@ def _headline_table(agg: pd.DataFrame, metrics: Sequence[str]) -> str:
     )
     sub = "".join(
         f'<th title="{html.escape(metric_info(c).description)}">{html.escape(c.split(".", 1)[1])}'
-        f'<br><span class="better">{html.escape(_DIRECTION_TEXT[_direction(c)])}</span></th>'
+        f'<br><span class="better">{html.escape(DIRECTION_TEXT[_direction(c)])}</span></th>'
         for _, cs in groups
         for c in cs
     )
