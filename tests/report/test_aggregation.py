@@ -173,3 +173,13 @@ def test_one_formatter_for_every_surface():
         assert fmt_interval(0.8, 0.82) in text
     assert "inf<" not in html_text
     assert repr(rep) == "<TrustReport s / m: 2 metrics, 0 thresholds passed, 0 notes>"
+
+
+def test_notebook_displays_are_short_and_use_the_formatter(mixed):
+    led, _, _ = mixed
+    page = led._repr_html_()
+    agg = summarize(led)
+    assert page.count("<tr>") == 1 + len(agg)  # header + one row per configuration
+    row = agg.iloc[0]
+    assert fmt_num(row["accuracy.observational"], 3) in page
+    assert repr(led).startswith("Ledger(")

@@ -26,7 +26,7 @@ padding-bottom:.3rem}.sub{color:#5b6475;margin-top:0}
 .pass{background:#e7f6ec;color:#11612f}.fail{background:#fdeaea;color:#9b1c1c}.none{background:#eef1f6}
 table{border-collapse:collapse;width:100%;font-size:.92rem}th,td{text-align:left;padding:.35rem .5rem;
 border-bottom:1px solid #eceef3}th{background:#f6f7fa;font-weight:600}td.num{text-align:right;
-font-variant-numeric:tabular-nums}
+white-space:nowrap;font-variant-numeric:tabular-nums}
 .tag{display:inline-block;padding:0 .45rem;border-radius:10px;font-size:.8rem}
 .tag.pass{background:#d6f0de}.tag.fail{background:#f8d4d4}.better{color:#6b7385;font-size:.8rem}
 .notes li{margin:.3rem 0;color:#3b4252}.meta td{border:none;padding:.1rem .6rem .1rem 0}

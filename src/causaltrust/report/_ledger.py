@@ -143,7 +143,7 @@ white-space:normal;min-width:8rem;max-width:12rem;overflow-wrap:anywhere;box-sha
 table.wide th.first{background:#f6f7fa}tr.causal td.first{font-weight:700;border-left:4px solid #14307a}
 .story p{margin:.35rem 0}.story{background:#f6f7fa;border-radius:8px;padding:.6rem 1rem;margin:1rem 0}
 .win{color:#11612f;font-weight:600}.lose{color:#9b1c1c;font-weight:600}.even{color:#5b6475;font-weight:600}
-small.ci{color:#5b6475}
+small.ci{color:#5b6475}.banner{background:#fdecea;border-left:4px solid #c0392b;padding:.6rem 1rem}
 """
 
 
@@ -807,6 +807,18 @@ def render_ledger(led: Any, *, title: str | None = None) -> str:
         f'<h2 id="notes">Assumptions and scope</h2>{notes_html(notes)}',
     ]
     meta = data.meta
+    banner = ""
+    if n_failed and not n_ok:
+        banner = (
+            f'<p class="banner"><b>Every cell failed ({n_failed}):</b> this report has no results; the '
+            'errors are under <a href="#failures">Failed cells</a>.</p>'
+        )
+    elif n_failed:
+        banner = (
+            f'<p class="banner"><b>Partial results:</b> {n_failed} of {n_ok + n_failed} cells failed; '
+            f"the tables and plots cover the {n_ok} finished ones "
+            '(see <a href="#failures">Failed cells</a>).</p>'
+        )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
         f'content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
@@ -816,5 +828,5 @@ def render_ledger(led: Any, *, title: str | None = None) -> str:
         f"Ledger format {html.escape(meta.get('format', ''))} "
         f"v{html.escape(str(meta.get('schema_version', '')))}, "
         f"causaltrust {html.escape(meta.get('package_version', ''))}.</p>"
-        f'<div class="cards">{cards}</div>{"".join(sections)}{_RESIZE}</body></html>\n'
+        f'{banner}<div class="cards">{cards}</div>{"".join(sections)}{_RESIZE}</body></html>\n'
     )
