@@ -95,7 +95,9 @@ def layered_layout(
             y[v] = row * i
 
     def gap(a: str, b: str) -> float:
-        return row if not (a.startswith("\x00") and b.startswith("\x00")) else row / 2
+        # Virtual nodes are only bend points: they may sit close to each other, not to a node.
+        virtual = a.startswith("\x00") + b.startswith("\x00")
+        return (row, row / 2, row / 5)[virtual]
 
     for it in range(12):
         rng = range(n_layers) if it % 2 == 0 else range(n_layers - 1, -1, -1)
@@ -105,12 +107,12 @@ def layered_layout(
             for v in lay:
                 ns = up[v] + down[v]
                 want.append(sum(y[n] for n in ns) / len(ns) if ns else y[v])
-            placed = list(want)
+            offsets = [0.0]
             for i in range(1, len(lay)):
-                placed[i] = max(placed[i], placed[i - 1] + gap(lay[i - 1], lay[i]))
-            shift = sum(w - p for w, p in zip(want, placed, strict=True)) / len(lay)
-            for v, p in zip(lay, placed, strict=True):
-                y[v] = p + shift
+                offsets.append(offsets[-1] + gap(lay[i - 1], lay[i]))
+            fitted = _isotonic([w - o for w, o in zip(want, offsets, strict=True)])
+            for v, u, o in zip(lay, fitted, offsets, strict=True):
+                y[v] = u + o
     top = min(y.values(), default=0.0)
     height = max(y.values(), default=0.0) - top + 2 * (_R + 20)
     pos: dict[str, tuple[float, float]] = {}
@@ -121,6 +123,37 @@ def layered_layout(
     bends = {e: [pos[v] for v in chain] for e, chain in chains.items()}
     real = {v: p for v, p in pos.items() if not v.startswith("\x00")}
     return real, bends, height
+
+
+def _isotonic(z: list[float]) -> list[float]:
+    """The non-decreasing sequence closest to ``z`` in squared error (pool adjacent violators).
+
+    With ``z = want - offsets`` it places a layer's nodes as near their wanted heights as the order and the
+    minimum gaps allow, without the drift of pushing and re-centring.
+
+    Examples
+    --------
+    >>> _isotonic([1.0, 3.0, 2.0, 4.0])
+    [1.0, 2.5, 2.5, 4.0]
+    """
+    blocks: list[list[float]] = []  # [mean, count]
+    for v in z:
+        blocks.append([v, 1.0])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            m2, n2 = blocks.pop()
+            m1, n1 = blocks.pop()
+            blocks.append([(m1 * n1 + m2 * n2) / (n1 + n2), n1 + n2])
+    out: list[float] = []
+    for m, n in blocks:
+        out.extend([m] * int(n))
+    return out
+
+
+def _longest_path(parents: dict[str, list[str]]) -> int:
+    layer: dict[str, int] = {}
+    for v in _dag.topological_order(parents):
+        layer[v] = 1 + max((layer[p] for p in parents[v]), default=-1)
+    return max(layer.values(), default=0)
 
 
 def _edge_roles(spec: TrustSpec, g: CausalGraph) -> dict[tuple[str, str], set[str]]:
@@ -151,9 +184,10 @@ def graph_svg(spec: TrustSpec) -> str:
     """The spec's graph with the prediction node Ŷ, edges coloured by path role, nodes by variable role."""
     g = CausalGraph.from_spec(spec).with_prediction(spec.features)
     parents = {v: list(ps) for v, ps in g.parents.items()}
-    w = 760.0
-    margin = 8 + max(max(_R, 4.5 * len(v) + 10) for v in parents)
-    pos, bends, h = layered_layout(parents, width=w, margin=margin)
+    widest = max(max(_R, 4.5 * len(v) + 10) for v in parents)
+    depth = _longest_path(parents)
+    w = max(760.0, (2 * widest + 70) * depth + 2 * (widest + 8))  # layers never overlap
+    pos, bends, h = layered_layout(parents, width=w, margin=widest + 8)
     roles = _edge_roles(spec, g)
     rx = {v: max(_R, 4.5 * len(v) + 10) for v in pos}  # labels longer than a letter or two get an ellipse
     # Ports: each head spreads its incoming edges over its left side by angle of arrival.

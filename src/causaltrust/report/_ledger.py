@@ -763,10 +763,22 @@ def render_ledger(led: Any, *, title: str | None = None) -> str:
     title = title or f"causaltrust benchmark — {', '.join(scen) or 'empty ledger'}"
     go, plotly_js = _plotly()
     graph = ""
+    from causaltrust import datasets
+
+    hashes = set(ok["spec_hash"]) if len(ok) else set()
     for s in scen:
-        if s in scenarios.available():
-            graph += f"<h3>{html.escape(s)}</h3>" + graph_svg(scenarios.load(s)[0])
-    graph = graph or "<p>The ledger's scenario is not built in; no graph to draw.</p>"
+        spec = (
+            scenarios.load(s)[0]
+            if s in scenarios.available()
+            else datasets.spec(s)
+            if s in datasets.available()
+            else None
+        )
+        if spec is None:
+            continue
+        other = "" if spec.hash in hashes else " (the built-in spec of this name; the ledger's spec differs)"
+        graph += f"<h3>{html.escape(s + other)}</h3>" + graph_svg(spec)
+    graph = graph or "<p>The ledger's spec is neither a built-in scenario nor a dataset: no graph.</p>"
     cards = "".join(
         f'<div class="card"><b>{v}</b>{html.escape(k)}</div>'
         for k, v in [
