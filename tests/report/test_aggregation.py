@@ -183,3 +183,17 @@ def test_notebook_displays_are_short_and_use_the_formatter(mixed):
     row = agg.iloc[0]
     assert fmt_num(row["accuracy.observational"], 3) in page
     assert repr(led).startswith("Ledger(")
+
+
+def test_effect_decomposition_displays_briefly():
+    _, scm = ct.scenarios.load("readmission")
+    dec = ct.scm.decompose_effects(scm, n=2_000, random_state=0)
+    text = repr(dec)
+    first = dec.effects[0]
+    assert text.startswith(
+        f"<EffectDecomposition on Y (n=2000): {first.name}={fmt_num(first.estimate, signed=True)}"
+    )
+    assert len(text) < 200
+    page = dec._repr_html_()
+    assert page.count("<tr>") == 1 + len(dec.effects)
+    assert fmt_interval(first.low, first.high, signed=True) in page

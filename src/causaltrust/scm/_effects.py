@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from causaltrust import _dag
+from causaltrust._format import fmt_interval, fmt_num, html_table
 from causaltrust.exceptions import DataError, SpecError
 from causaltrust.scm._data import value_to_internal
 from causaltrust.scm._mechanisms import Mechanism, Noise
@@ -195,6 +196,24 @@ class EffectDecomposition:
                 "paths": [" ; ".join("→".join(p) for p in e.paths) for e in self.effects],
             }
         )
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{e.name}={fmt_num(e.estimate, signed=True)}" for e in self.effects[:4])
+        more = f", … {len(self.effects) - 4} more" if len(self.effects) > 4 else ""
+        return f"<EffectDecomposition on {self.target} (n={self.n}): {parts}{more}>"
+
+    def _repr_html_(self) -> str:
+        rows = [
+            (
+                e.name,
+                fmt_num(e.estimate, signed=True),
+                fmt_interval(e.low, e.high, signed=True),
+                " ; ".join("→".join(p) for p in e.paths),
+            )
+            for e in self.effects
+        ]
+        table = html_table(("effect", "estimate", "95% interval", "paths"), rows)
+        return f"<p><b>Effects on {self.target}</b> (n = {self.n} simulated units)</p>{table}"
 
     def __getitem__(self, name: str) -> Effect:
         for e in self.effects:
