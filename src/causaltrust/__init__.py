@@ -12,6 +12,7 @@ from causaltrust import (
     report,
     scenarios,
 )
+from causaltrust._version import __version__
 from causaltrust.audit import TrustReport, audit  # ct.audit is the function; the subpackage stays importable
 from causaltrust.exceptions import (
     BenchError,
@@ -23,8 +24,6 @@ from causaltrust.exceptions import (
 )
 from causaltrust.scm import SCM, Effect, EffectDecomposition, decompose_effects, path_effect
 from causaltrust.spec import TrustSpec, dump_spec, load_spec
-
-__version__ = "0.1.0"
 
 __all__ = [
     "SCM",

@@ -8,9 +8,12 @@ from typing import Any
 
 import pandas as pd
 
-from causaltrust.audit._context import AuditContext, AuditOptions, UnitWorlds
+from causaltrust._version import __version__
+from causaltrust.audit._context import AuditContext
 from causaltrust.audit._model import ModelAdapter
+from causaltrust.audit._options import AuditOptions
 from causaltrust.audit._report import Metric, TrustReport, metric_info
+from causaltrust.audit._worlds import UnitWorlds
 from causaltrust.exceptions import DataError, SpecError
 from causaltrust.scm import SCM
 from causaltrust.scm._data import frame_to_columns
@@ -215,8 +218,6 @@ def audit(
         "n_draws": n_draws,
     }
     meta.update(ctx.extras)
-    from causaltrust import __version__
-
     meta["causaltrust_version"] = __version__
     return TrustReport(tuple(metrics), tuple(ctx.notes), meta)
 
