@@ -7,6 +7,8 @@
 
 from causaltrust import (
     bench,
+    datasets,
+    discovery,
     graph,
     learners,
     report,
@@ -14,6 +16,8 @@ from causaltrust import (
 )
 from causaltrust._version import __version__
 from causaltrust.audit import TrustReport, audit  # ct.audit is the function; the subpackage stays importable
+from causaltrust.decompose import DisparityDecomposition, decompose_disparity
+from causaltrust.discovery import DiscoveryResult, discover
 from causaltrust.exceptions import (
     BenchError,
     CausalTrustError,
@@ -23,6 +27,7 @@ from causaltrust.exceptions import (
     SpecError,
 )
 from causaltrust.scm import SCM, Effect, EffectDecomposition, decompose_effects, path_effect
+from causaltrust.sensitivity import sensitivity  # ct.sensitivity is the function, like ct.audit
 from causaltrust.spec import TrustSpec, dump_spec, load_spec
 
 __all__ = [
@@ -30,6 +35,8 @@ __all__ = [
     "BenchError",
     "CausalTrustError",
     "DataError",
+    "DiscoveryResult",
+    "DisparityDecomposition",
     "Effect",
     "EffectDecomposition",
     "GraphError",
@@ -40,7 +47,11 @@ __all__ = [
     "__version__",
     "audit",
     "bench",
+    "datasets",
+    "decompose_disparity",
     "decompose_effects",
+    "discover",
+    "discovery",
     "dump_spec",
     "graph",
     "learners",
@@ -48,4 +59,5 @@ __all__ = [
     "path_effect",
     "report",
     "scenarios",
+    "sensitivity",
 ]

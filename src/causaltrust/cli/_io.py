@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from causaltrust import scenarios
+from causaltrust import datasets, scenarios
 from causaltrust.exceptions import DataError, SpecError
 from causaltrust.scm import EffectDecomposition
 from causaltrust.spec import TrustSpec, load_spec
@@ -38,17 +38,19 @@ _FRAME_SUFFIXES = (".parquet", ".csv")
 
 
 def resolve_spec(source: str) -> TrustSpec:
-    """Load ``source``: a spec file if one exists there, else the built-in scenario of that name."""
+    """Load ``source``: a spec file if one exists there, else the built-in scenario or dataset so named."""
     path = Path(source)
     if path.is_file():
         return load_spec(path)
     if source in scenarios.available():
         return load_spec(Path(scenarios.path(source)))
+    if source in datasets.available():
+        return datasets.spec(source)
     if path.exists():
         raise SpecError(f"spec {source!r} is not a file")
     raise SpecError(
         f"spec file {source!r} does not exist and is not a built-in scenario "
-        f"({', '.join(scenarios.available())})"
+        f"({', '.join(scenarios.available())}) or dataset ({', '.join(datasets.available())})"
     )
 
 
@@ -126,9 +128,14 @@ def write_frame(df: pd.DataFrame, path: Path) -> None:
 
 
 def read_frame(path: Path, option: str) -> pd.DataFrame:
-    """Read a .parquet or .csv table named on the command line."""
+    """Read a .parquet or .csv table named on the command line, or the rows of a shipped dataset by name."""
+    if not path.is_file() and str(path) in datasets.available():
+        return datasets.load(str(path))
     if not path.is_file():
-        raise DataError(f"{option}: {str(path)!r} does not exist")
+        raise DataError(
+            f"{option}: {str(path)!r} does not exist (and is not a shipped dataset: "
+            f"{', '.join(datasets.available())})"
+        )
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
     if path.suffix == ".csv":

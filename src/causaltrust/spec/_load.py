@@ -75,10 +75,24 @@ def load_spec(source: str | os.PathLike[str] | Mapping[str, Any] | TrustSpec) ->
         raise SpecError(f"load_spec expects a YAML path, YAML text or a dict, got {type(source).__name__}")
     if not isinstance(data, Mapping):
         raise SpecError(f"{origin}: the spec must be a mapping with 'target:' and 'variables:' at the top")
+    data = _reject_unoriented(dict(data), origin)
     try:
         return TrustSpec.model_validate(data)
     except ValidationError as exc:
         raise _to_spec_error(exc, text, origin) from None
+
+
+def _reject_unoriented(data: dict[str, Any], origin: str) -> dict[str, Any]:
+    """A skeleton from ``causaltrust discover`` lists edges the data could not orient: refuse until done."""
+    edges = data.pop("unoriented_edges", None)
+    if edges:
+        listed = "; ".join(str(e) for e in edges) if isinstance(edges, list) else str(edges)
+        raise SpecError(
+            f"{origin}: unoriented_edges: causal discovery left these edges unoriented: {listed}. Orient "
+            "each one (list one endpoint under the other's 'parents:', or leave the edge out), then delete "
+            "'unoriented_edges:'"
+        )
+    return data
 
 
 def _to_spec_error(exc: ValidationError, text: str | None, origin: str) -> CausalTrustError:
