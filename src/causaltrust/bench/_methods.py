@@ -126,11 +126,18 @@ def build_selective(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any],
         scm=scm,
         fairness=bool(params["fairness"]),
         # A spec without a robustness section (real datasets) has nothing to hold invariant there.
-        robustness=bool(params["robustness"]) if spec.robustness is not None else None,
+        robustness=_robustness_mode(params["robustness"]) if spec.robustness is not None else None,
         fair_labels=bool(params["fair_labels"]),
         n_draws=int(params["n_draws"]),
         random_state=seed,
     )
+
+
+def _robustness_mode(value: Any) -> bool | str:
+    """Grid values True / "map" map the spurious paths, "drop" drops their inputs, False switches it off."""
+    if value in ("map", "drop"):
+        return str(value)
+    return "map" if bool(value) else False
 
 
 _SELECTIVE_PARAMS = {"C": 1.0, "fairness": True, "robustness": True, "fair_labels": True, "n_draws": 8}

@@ -697,13 +697,17 @@ def _privacy(go: Any, wide: pd.DataFrame, agg: pd.DataFrame) -> str:
 
 
 def _environments(go: Any, agg: pd.DataFrame) -> str:
-    prefixes = ("robustness.environment_accuracy[", "accuracy.shift[")
+    prefixes = ("robustness.environment_accuracy[", "accuracy.shift[", "accuracy.shift_adapted[")
     cols = [c for c in agg.columns if "::" not in c and c.startswith(prefixes)]
     if not cols:
         return "<p>No per-environment or per-shift accuracy in this ledger.</p>"
     fig = go.Figure()
     for c in sorted(cols):
-        name = c.replace("robustness.environment_accuracy", "environment").replace("accuracy.shift", "shift")
+        name = (
+            c.replace("robustness.environment_accuracy", "environment")
+            .replace("accuracy.shift_adapted", "shift, adapted on unlabeled rows")
+            .replace("accuracy.shift", "shift, no target data")
+        )
         fig.add_trace(go.Bar(name=name, x=agg["config"], y=agg[c]))
     low = max(0.0, float(np.nanmin(agg[cols].to_numpy(dtype=float))) - 0.05)
     fig.update_layout(
