@@ -33,7 +33,7 @@ def ledger(tmp_path_factory):
     store = tmp_path_factory.mktemp("ledger") / "results.duckdb"
     return ct.bench.run(
         "readmission",
-        methods=["erm", "selective", "dp_lr"],
+        methods=["erm", "recenter", "selective", "dp_lr"],  # recenter: a baseline that adapts
         seeds=[0, 1],
         store=store,
         n_train=1500,
@@ -56,6 +56,9 @@ def test_page_is_self_contained_with_every_section(ledger, tmp_path):
     assert page.count("Plotly.newPlot") >= 4  # trade-offs, per-seed Pareto plots, bars
     assert "unfair" in page  # graph legend with path roles
     assert "selective" in page
+    # Both robustness regimes: recenter adapts, so the adapted comparison has a baseline.
+    assert "<b>Robustness with unlabeled target data</b>" in page
+    assert 'id="tradeoff-1"' in page
     # dp_lr ran at one ε only: no curve is drawn from a single point, and the page says why.
     assert 'id="privacy-0"' not in page
     assert "No ε curve to draw: only one ε each (dp_lr)" in page

@@ -240,7 +240,19 @@ def headline_sentences(agg: pd.DataFrame) -> list[tuple[str, str]]:
             better = _direction(c)
             base = g[~causal & g[c].notna() & np.isfinite(g[c].astype(float))]
             mine = g[causal & g[c].notna()]
-            if base.empty or mine.empty:
+            if mine.empty:
+                continue
+            if base.empty:
+                values = "; ".join(
+                    f"<b>{html.escape(str(r['config']))}</b> {_value_text(r, c)}" for _, r in mine.iterrows()
+                )
+                out.append(
+                    (
+                        context,
+                        f"<b>{objective.capitalize()}</b> — {html.escape(c)}: {values}; no baseline in this "
+                        "ledger has a value (not applicable to them), so there is nothing to compare.",
+                    )
+                )
                 continue
             scores = [_score(float(v), better) for v in base[c]]
             best = base.iloc[int(np.argmin(scores))]
