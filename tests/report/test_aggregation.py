@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
@@ -197,3 +198,19 @@ def test_effect_decomposition_displays_briefly():
     page = dec._repr_html_()
     assert page.count("<tr>") == 1 + len(dec.effects)
     assert fmt_interval(first.low, first.high, signed=True) in page
+
+
+def test_every_registered_method_gets_its_own_colour_and_shape():
+    from causaltrust.report._ledger import _styles
+
+    names = sorted(ct.bench.METHODS)
+    assert len(names) >= 15
+    agg = pd.DataFrame({"config": names, "method": names})
+    styles = _styles(agg)
+    pairs = {(s["color"], s["symbol"]) for s in styles.values()}
+    assert len(pairs) == len(names)
+    # Neighbours in the sorted list differ in both colour and shape.
+    for a, b in itertools.pairwise(names):
+        assert styles[a]["color"] != styles[b]["color"]
+        assert styles[a]["symbol"] != styles[b]["symbol"]
+    assert {n for n, s in styles.items() if s["causal"]} == set(ct.bench.causal_methods())
