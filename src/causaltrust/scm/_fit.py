@@ -641,9 +641,8 @@ def _equation_text(v: str, label: str, node: _NodeFit, meta: Mapping[str, Variab
         lin = _linear_text(est.coef_, float(est.intercept_), _names(node.design, meta))
         return f"{lin} + noise(sd {sd:.3f})"
     if label == "logistic" and est is not None and node.vtype == "binary":
-        lin = _linear_text(
-            np.asarray(est.coef_)[0], float(np.asarray(est.intercept_)[0]), _names(node.design, meta)
-        )
+        coef, intercept = raw_coefficients(est)  # logistic mechanisms are fitted on standardised columns
+        lin = _linear_text(coef[0], float(intercept[0]), _names(node.design, meta))
         return f"bernoulli(sigmoid({lin}))"
     return f"{label}({parents})"
 
