@@ -1,4 +1,4 @@
-"""Provenance of a logistic mechanism reports its coefficients on the raw columns (fit on standardised ones)."""
+"""Provenance of a logistic mechanism gives its coefficients on the raw columns (fitted standardised)."""
 
 from __future__ import annotations
 
