@@ -1,7 +1,7 @@
 """Trust audits: accuracy, fairness, robustness, privacy and explainability as interventional tests."""
 
 from causaltrust.audit._audit import OBJECTIVES, audit, build_context
-from causaltrust.audit._context import AuditContext, AuditOptions, UnitWorlds
+from causaltrust.audit._context import AuditContext, AuditOptions, UnitWorlds, bootstrap_interval
 from causaltrust.audit._model import ModelAdapter
 from causaltrust.audit._report import METRICS, Metric, MetricInfo, TrustReport, metric_info
 
@@ -16,6 +16,7 @@ __all__ = [
     "TrustReport",
     "UnitWorlds",
     "audit",
+    "bootstrap_interval",
     "build_context",
     "metric_info",
 ]

