@@ -31,20 +31,24 @@ from causaltrust.text._interventions import (
     swap_gender,
     swap_words,
 )
+from causaltrust.text._learners import EmbeddingClassifier, TextClassifier
 from causaltrust.text._models import (
     MINILM_LICENCE,
     MiniLMEncoder,
     load_minilm,
     minilm_encoder,
     minilm_path,
+    torch_threads,
 )
 
 __all__ = [
     "MINILM_LICENCE",
     "SKILL_SWAP",
     "Edit",
+    "EmbeddingClassifier",
     "Intervened",
     "MiniLMEncoder",
+    "TextClassifier",
     "apply_intervention",
     "audit",
     "counterfactual_pairs",
@@ -67,4 +71,5 @@ __all__ = [
     "substitute_names",
     "swap_gender",
     "swap_words",
+    "torch_threads",
 ]

@@ -7,9 +7,10 @@ Nothing is downloaded: the path is the package's bundled ``model/`` folder.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ __all__ = [
     "load_minilm",
     "minilm_encoder",
     "minilm_path",
+    "torch_threads",
 ]
 
 MINILM_LICENCE = (
@@ -49,6 +51,28 @@ def minilm_path() -> Path:
     if not (path / "model.safetensors").is_file():
         raise DataError(f"the MiniLM package has no weights at {path}; reinstall it: {_INSTALL}")
     return path
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run torch's CPU work on ``n`` threads inside the block and restore the previous count after.
+
+    ``None`` leaves torch alone. On a shared, busy machine one thread is often several times faster than
+    two: spinning OpenMP threads wait for cores that other processes hold.
+    """
+    if n is None:
+        yield
+        return
+    import torch
+
+    if n < 1:
+        raise DataError(f"n_threads must be a positive integer or None, got {n!r}")
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _torch_dtype(dtype: Any) -> Any:
@@ -116,6 +140,8 @@ class MiniLMEncoder:
         Texts per forward pass.
     cache : bool
         Keep embeddings of texts already encoded.
+    n_threads : int, optional
+        Torch CPU threads while encoding (restored afterwards); None leaves torch's setting.
 
     Examples
     --------
@@ -128,7 +154,12 @@ class MiniLMEncoder:
     dim = 384
 
     def __init__(
-        self, device: str = "cpu", dtype: Any = "float32", batch_size: int = 64, cache: bool = True
+        self,
+        device: str = "cpu",
+        dtype: Any = "float32",
+        batch_size: int = 64,
+        cache: bool = True,
+        n_threads: int | None = None,
     ) -> None:
         if batch_size < 1:
             raise DataError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -136,6 +167,7 @@ class MiniLMEncoder:
         self.dtype = dtype
         self.batch_size = batch_size
         self.cache = cache
+        self.n_threads = n_threads
         self._model: Any = None
         self._tokenizer: Any = None
         self._memo: dict[str, np.ndarray] = {}
@@ -167,7 +199,7 @@ class MiniLMEncoder:
         self._load()
         order = np.argsort([-len(t) for t in texts], kind="stable")
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        with torch.inference_mode():
+        with torch.inference_mode(), torch_threads(self.n_threads):
             for start in range(0, len(texts), self.batch_size):
                 idx = order[start : start + self.batch_size]
                 batch = self._tokenizer(
@@ -199,14 +231,20 @@ class MiniLMEncoder:
             return np.stack([self._memo[t] for t in texts])
 
 
-_ENCODERS: dict[tuple[str, str], MiniLMEncoder] = {}
+_ENCODERS: dict[tuple[str, str], MiniLMEncoder] = {}  # the embedding cache lives as long as the process
 
 
-def minilm_encoder(device: str = "cpu", dtype: str = "float32") -> MiniLMEncoder:
-    """The process-wide shared encoder for ``(device, dtype)``, so its embedding cache is reused."""
+def minilm_encoder(
+    device: str = "cpu", dtype: str = "float32", n_threads: int | None = None
+) -> MiniLMEncoder:
+    """The process-wide shared encoder for ``(device, dtype)``, so its embedding cache is reused.
+
+    ``n_threads`` sets the shared encoder's torch thread count for the calls that follow.
+    """
     key = (device, str(dtype))
     if key not in _ENCODERS:
         _ENCODERS[key] = MiniLMEncoder(device, dtype)
+    _ENCODERS[key].n_threads = n_threads
     return _ENCODERS[key]
 
 
