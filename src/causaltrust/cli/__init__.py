@@ -11,3 +11,5 @@ Exit codes: 0 ok, 1 an audit threshold failed, 2 bad input (a one-line reason on
 from causaltrust.cli._app import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, app, main
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "app", "main"]
+
+from causaltrust.cli import _text_audit  # noqa: F401  (registers `text-audit`)

@@ -234,6 +234,7 @@ def audit(
                 )
             )
     meta: dict[str, Any] = {
+        "spec": f"text audit ({_name(intervention)})",
         "model": type(model).__name__,
         "kind": "text",
         "intervention": _name(intervention),
