@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -18,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from causaltrust.bench._executors import empty_result
 from causaltrust.bench._ledger import Ledger, check_store
 from causaltrust.bench._methods import METHODS, BenchError, MethodSpec, register, resolve_params
 from causaltrust.scm import SCM
@@ -172,32 +172,13 @@ def _cell(
     n_boot: int,
 ) -> dict[str, Any]:
     """One text cell: fit, shifted-test accuracy, text audit; a plain dict for ``Ledger.write``."""
-    from causaltrust import __version__
     from causaltrust.text import audit
 
     train, test = data
-    res: dict[str, Any] = {
-        "cell_id": cell_id,
-        "scenario": TEXT_SCENARIO,
-        "spec_hash": hashlib.sha256(f"{TEXT_SCENARIO}:{settings_json}".encode()).hexdigest(),
-        "method": method.name,
-        "params_json": _canonical(params),
-        "seed": seed,
-        "settings_json": settings_json,
-        "status": "failed",
-        "error": None,
-        "traceback": None,
-        "fit_seconds": None,
-        "audit_seconds": None,
-        "cpu_seconds": None,
-        "started_at": _now(),
-        "finished_at": None,
-        "package_version": __version__,
-        "host": socket.gethostname(),
-        "extras_json": None,
-        "metrics": [],
-        "notes": [],
-    }
+    spec_hash = hashlib.sha256(f"{TEXT_SCENARIO}:{settings_json}".encode()).hexdigest()
+    res = empty_result(
+        cell_id, TEXT_SCENARIO, spec_hash, method.name, _canonical(params), seed, settings_json
+    )
     T, labels = test.text.tolist(), test.label.to_numpy()
     try:
         t0, c0 = time.perf_counter(), time.process_time()
