@@ -26,6 +26,8 @@ import pandas as pd
 
 import causaltrust as ct
 
+SECTION = "## Text interventions, text audit and invariant text learners (issues 14 and 15)"
+
 
 def her_accuracy() -> pd.DataFrame:
     acc = ct.text.gender_swap_accuracy()
@@ -203,10 +205,14 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-finetune", action="store_true")
+    ap.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 of the front")
+    ap.add_argument("--n-train", type=int, default=2000)
+    ap.add_argument("--n-test", type=int, default=1000)
+    ap.add_argument("--finetune-n", type=int, default=400)
     ap.add_argument("--write", action="store_true", help="write the section of benchmarks/RESULTS.md")
     args = ap.parse_args()
-    n_train, n_test = (600, 300) if args.quick else (2000, 1000)
-    seeds = [0] if args.quick else [0, 1, 2]
+    n_train, n_test = (600, 300) if args.quick else (args.n_train, args.n_test)
+    seeds = [0] if args.quick else list(range(args.seeds))
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)
     out = []
@@ -235,12 +241,23 @@ def main() -> None:
     )
 
     if not args.no_finetune:
-        ft = finetune(min(n_train, 400), n_test, args.threads, epochs=2)
+        ft = finetune(min(n_train, args.finetune_n), n_test, args.threads, epochs=2)
         print(ft.round(3))
-        out.append(("### LoRA fine-tuning (seed 0, n_train=400, 2 epochs)", ft.round(3)))
+        out.append(
+            (f"### LoRA fine-tuning (seed 0, n_train={min(n_train, args.finetune_n)}, 2 epochs)", ft.round(3))
+        )
 
+    body = "\n".join(f"{h}\n\n{markdown(t)}\n" for h, t in out)
+    print(body)
     if args.write:
-        print("\n".join(f"{h}\n\n{markdown(t)}\n" for h, t in out))
+        import sys
+        from pathlib import Path
+
+        sys.path.insert(0, str(Path(__file__).parent))
+        from _results import write_section
+
+        command = "PYTHONPATH=src python benchmarks/text.py " + " ".join(sys.argv[1:])
+        write_section(f"{SECTION}\n\nCommand: `{command}` (torch threads: {args.threads}).\n\n{body}")
 
 
 if __name__ == "__main__":

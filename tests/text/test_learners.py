@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -87,6 +89,8 @@ def test_minilm_lora_finetuning_is_deterministic_on_cpu():
     b = ct.text.TextClassifier(**kw).fit(train.text.tolist(), train.label)
     pa, pb = a.predict_proba(test.text.tolist()), b.predict_proba(test.text.tolist())
     assert pa.tobytes() == pb.tobytes()
+    restored = pickle.loads(pickle.dumps(a))  # a fitted fine-tuned model can be saved and served
+    np.testing.assert_array_equal(restored.predict_proba(test.text.tolist()), pa)
     assert "Apache-2.0" in a.licence_
     assert "MIT" in a.licence_
     rep = ct.text.audit(a, test.text.tolist(), n_bootstrap=10)

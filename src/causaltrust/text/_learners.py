@@ -7,7 +7,7 @@ MiniLM's top layers fine-tuned with LoRA) and one objective, and differ only in 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -370,7 +370,7 @@ def _build_finetune_net(clf: TextClassifier) -> Any:
     """MiniLM (mean pooling) + a linear head; LoRA on the top layers' attention, or those layers unfrozen."""
     import torch
 
-    from causaltrust.text._models import MAX_LENGTH, load_minilm
+    from causaltrust.text._models import load_minilm
 
     tokenizer, model = load_minilm(clf.device, "float32", attn_implementation="sdpa")
     n_total = model.config.num_hidden_layers
@@ -399,19 +399,38 @@ def _build_finetune_net(clf: TextClassifier) -> Any:
             for p in model.encoder.layer[i].parameters():
                 p.requires_grad_(True)
 
-    class _Net(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.body = model
-            self.head = torch.nn.Linear(model.config.hidden_size, 1).to(clf.device)
+    head = torch.nn.Linear(model.config.hidden_size, 1).to(clf.device)
+    return _FineTunedNet(tokenizer, model, head, clf.device)
 
-        def forward(self, batch_texts: Callable[..., Any] | list[str]) -> Any:
-            enc = tokenizer(
-                batch_texts, padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt"
-            ).to(clf.device)
-            hidden = self.body(**enc).last_hidden_state
-            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return self.head(pooled).squeeze(-1)
 
-    return _Net()
+class _FineTunedNet:
+    """MiniLM body (mean pooling) + linear head; a plain class so a fitted TextClassifier pickles."""
+
+    def __init__(self, tokenizer: Any, body: Any, head: Any, device: str) -> None:
+        self.tokenizer = tokenizer
+        self.body = body
+        self.head = head
+        self.device = device
+
+    def parameters(self) -> Any:
+        yield from self.body.parameters()
+        yield from self.head.parameters()
+
+    def train(self) -> None:
+        self.body.train()
+        self.head.train()
+
+    def eval(self) -> None:
+        self.body.eval()
+        self.head.eval()
+
+    def __call__(self, batch_texts: list[str]) -> Any:
+        from causaltrust.text._models import MAX_LENGTH
+
+        enc = self.tokenizer(
+            batch_texts, padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt"
+        ).to(self.device)
+        hidden = self.body(**enc).last_hidden_state
+        mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return self.head(pooled).squeeze(-1)
