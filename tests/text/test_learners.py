@@ -95,3 +95,38 @@ def test_minilm_lora_finetuning_is_deterministic_on_cpu():
     assert "MIT" in a.licence_
     rep = ct.text.audit(a, test.text.tolist(), n_bootstrap=10)
     assert rep.meta["model_licence"] == a.licence_
+
+
+def _texts_only(exc: BaseException | None) -> bool:
+    """The failure is our "list of strings" input check (anywhere in the exception chain)."""
+    while exc is not None:
+        if isinstance(exc, ct.DataError) and "list of strings" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _expected(est):
+    from sklearn_checks import ARRAY_CHECKS
+
+    reason = "takes a list of strings; the check feeds numeric arrays"
+    return dict.fromkeys(ARRAY_CHECKS, reason)
+
+
+def _estimators():
+    return [ct.text.TextClassifier(encoder=CountVectorizer())]
+
+
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+
+@parametrize_with_checks(_estimators(), expected_failed_checks=_expected, xfail_strict=True)
+def test_sklearn_contract(estimator, check):
+    name = getattr(check, "func", check).__name__
+    try:
+        check(estimator)
+    except Exception as exc:
+        # An expected failure must fail for the stated reason; anything else is a real failure.
+        if not (name in _expected(estimator) and _texts_only(exc)):
+            raise
+        raise AssertionError(f"expected failure: {exc}") from exc

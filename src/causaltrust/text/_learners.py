@@ -83,7 +83,8 @@ class EmbeddingClassifier(ClassifierMixin, BaseEstimator):
         return np.asarray(self.estimator_.predict_proba(emb))
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
-        return np.asarray(self.classes_)[self.predict_proba(texts).argmax(axis=1)]
+        proba = self.predict_proba(texts)
+        return np.asarray(self.classes_)[proba.argmax(axis=1)]
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -272,7 +273,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         return np.column_stack([1.0 - p, p])
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
-        return np.asarray(self.classes_)[(self.predict_proba(texts)[:, 1] >= 0.5).astype(int)]
+        proba = self.predict_proba(texts)
+        return np.asarray(self.classes_)[(proba[:, 1] >= 0.5).astype(int)]
 
     # -- head on frozen features --------------------------------------------------------------------------
     def _features(self, texts: list[str]) -> np.ndarray:

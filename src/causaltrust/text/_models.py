@@ -251,6 +251,8 @@ def minilm_encoder(
 def _as_texts(texts: Any, name: str) -> list[str]:
     if isinstance(texts, str):
         raise DataError(f"{name} must be a list of strings, got one string; wrap it: [{texts[:30]!r}]")
+    if hasattr(texts, "toarray"):
+        raise DataError(f"{name} must be a list of strings; sparse input is not supported")
     try:
         out = list(texts)
     except TypeError:
