@@ -97,6 +97,34 @@ def audit_overhead(texts: list[str], train: pd.DataFrame, threads: int) -> dict[
     }
 
 
+def encode_overhead(texts: list[str], threads: int, reps: int = 5) -> dict[str, float]:
+    """Our MiniLM encoder (cache off) against sentence-transformers' encode, alternating, best and median."""
+    from sentence_transformers import SentenceTransformer
+
+    ours = ct.text.MiniLMEncoder(cache=False, n_threads=threads)
+    st = SentenceTransformer(str(ct.text.minilm_path()), device="cpu")
+    ours.encode(texts[:8])
+    st.encode(texts[:8])
+    t_ours, t_st = [], []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        a = ours.encode(texts)
+        t_ours.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        with ct.text.torch_threads(threads):
+            b = st.encode(texts, batch_size=64)
+        t_st.append(time.perf_counter() - t0)
+    return {
+        "texts": len(texts),
+        "reps": reps,
+        "ours_best_s": min(t_ours),
+        "st_best_s": min(t_st),
+        "ratio_best": min(t_ours) / min(t_st),
+        "ratio_median": float(np.median(t_ours) / np.median(t_st)),
+        "max_abs_diff": float(np.abs(a - b).max()),
+    }
+
+
 class Constant:
     """Predicts the training prevalence for every text: perfectly invariant, and useless."""
 
@@ -210,7 +238,13 @@ def main() -> None:
     ap.add_argument("--n-test", type=int, default=1000)
     ap.add_argument("--finetune-n", type=int, default=400)
     ap.add_argument("--write", action="store_true", help="write the section of benchmarks/RESULTS.md")
+    ap.add_argument("--encode-only", action="store_true", help="only the encoder vs sentence-transformers")
     args = ap.parse_args()
+    if args.encode_only:
+        _, test = ct.text.load_biographies(10, 300, random_state=0)
+        both = test.text.tolist() + [ct.text.swap_gender(t) for t in test.text]
+        print(encode_overhead(both, args.threads))
+        return
     n_train, n_test = (600, 300) if args.quick else (args.n_train, args.n_test)
     seeds = [0] if args.quick else list(range(args.seeds))
     pd.set_option("display.width", 200)
