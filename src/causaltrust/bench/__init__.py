@@ -21,6 +21,7 @@ from causaltrust.bench._pareto import (
     to_minimisation,
 )
 from causaltrust.bench._runner import expand_grid, plan, run
+from causaltrust.bench._text import run_text
 
 __all__ = [
     "LEDGER_FORMAT",
@@ -43,5 +44,6 @@ __all__ = [
     "register",
     "run",
     "run_cell",
+    "run_text",
     "to_minimisation",
 ]

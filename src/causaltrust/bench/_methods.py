@@ -14,6 +14,7 @@ from causaltrust.spec import TrustSpec
 __all__ = ["METHODS", "BenchError", "MethodSpec", "get_method", "register", "resolve_params"]
 
 NeedsSCM = Literal["true", "fitted"] | None
+DataKind = Literal["tabular", "text"]
 Builder = Callable[[TrustSpec, "SCM | None", Mapping[str, Any], int], Any]
 
 
@@ -39,6 +40,10 @@ class MethodSpec:
         ``"true"``: ``build`` receives the scenario's true SCM; ``"fitted"``: it receives ``None`` and the
         estimator fits its own SCM from the training rows (still audited against the true SCM); ``None``:
         no causal model at all.
+    data : {"tabular", "text"}
+        The kind of data the method takes: ``"tabular"`` methods run on spec scenarios (``run``, ``demo``),
+        ``"text"`` methods on the text benchmark (``causaltrust.bench.run_text``); neither is offered the
+        other's data.
 
     Examples
     --------
@@ -53,6 +58,7 @@ class MethodSpec:
     build: Builder
     params: Mapping[str, Any] = field(default_factory=dict)
     needs_scm: NeedsSCM = None
+    data: DataKind = "tabular"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
@@ -60,12 +66,22 @@ class MethodSpec:
             got = self.needs_scm
             msg = f"MethodSpec {self.name!r}: needs_scm must be 'true', 'fitted' or None, got {got!r}"
             raise BenchError(msg)
+        if self.data not in ("tabular", "text"):
+            raise BenchError(f"MethodSpec {self.name!r}: data must be 'tabular' or 'text', got {self.data!r}")
 
     def __reduce__(self) -> tuple[Any, ...]:
         # MappingProxyType does not pickle; rebuild from a plain dict (workers receive MethodSpecs).
         return (
             MethodSpec,
-            (self.name, self.description, self.invariance, self.build, dict(self.params), self.needs_scm),
+            (
+                self.name,
+                self.description,
+                self.invariance,
+                self.build,
+                dict(self.params),
+                self.needs_scm,
+                self.data,
+            ),
         )
 
 
