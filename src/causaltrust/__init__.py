@@ -13,6 +13,7 @@ from causaltrust import (
     learners,
     report,
     scenarios,
+    text,
 )
 from causaltrust._version import __version__
 from causaltrust.audit import TrustReport, audit  # ct.audit is the function; the subpackage stays importable
@@ -60,4 +61,5 @@ __all__ = [
     "report",
     "scenarios",
     "sensitivity",
+    "text",
 ]

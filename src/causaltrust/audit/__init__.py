@@ -1,6 +1,7 @@
 """Trust audits: accuracy, fairness, robustness, privacy and explainability as interventional tests."""
 
 from causaltrust.audit._audit import OBJECTIVES, audit, build_context
+from causaltrust.audit._bootstrap import bootstrap_interval
 from causaltrust.audit._context import AuditContext
 from causaltrust.audit._model import ModelAdapter
 from causaltrust.audit._options import AuditOptions
@@ -18,6 +19,7 @@ __all__ = [
     "TrustReport",
     "UnitWorlds",
     "audit",
+    "bootstrap_interval",
     "build_context",
     "metric_info",
 ]

@@ -178,6 +178,23 @@ METRICS: dict[str, MetricInfo] = {
     "explainability.irrelevant_invariance": MetricInfo(
         "lower", "mean |output change| under interventions on irrelevant variables", _NONNEG
     ),
+    "text.flip_rate": MetricInfo(
+        "lower", "share of intervened texts whose predicted class changes (e.g. under a gender swap)", _UNIT
+    ),
+    "text.output_change": MetricInfo(
+        "zero",
+        "mean signed change of P(positive) under the text intervention (gender: female minus male)",
+        _SIGNED_UNIT,
+    ),
+    "text.output_change_abs": MetricInfo("lower", "mean |change of P(positive)| per intervened text", _UNIT),
+    "text.output_change_p95": MetricInfo(
+        "lower", "95th percentile of |change of P(positive)| over texts", _UNIT
+    ),
+    "text.relevant_output_change_abs": MetricInfo(
+        "higher",
+        "mean |change of P(positive)| under the relevant intervention (0 for a model blind to text)",
+        _UNIT,
+    ),
 }
 
 

@@ -29,6 +29,7 @@ from causaltrust.bench._pareto import (
 )
 from causaltrust.bench._runner import expand_grid, plan, run
 from causaltrust.bench._summary import config_frame, seed_interval, summarize
+from causaltrust.bench._text import run_text
 
 __all__ = [
     "LEDGER_FORMAT",
@@ -53,6 +54,7 @@ __all__ = [
     "register",
     "run",
     "run_cell",
+    "run_text",
     "seed_interval",
     "summarize",
     "to_minimisation",

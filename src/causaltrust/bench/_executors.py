@@ -118,14 +118,24 @@ def _now() -> datetime:
 
 
 def _base_result(task: CellTask) -> dict[str, Any]:
+    return empty_result(
+        task.cell_id, task.scenario, task.spec.hash, task.method.name, task.params_json, int(task.seed),
+        task.settings_json,
+    )  # fmt: skip
+
+
+def empty_result(
+    cell_id: str, scenario: str, spec_hash: str, method: str, params_json: str, seed: int, settings_json: str
+) -> dict[str, Any]:
+    """A cell's result before it runs (status ``failed`` until it finishes), in ``Ledger.write``'s format."""
     return {
-        "cell_id": task.cell_id,
-        "scenario": task.scenario,
-        "spec_hash": task.spec.hash,
-        "method": task.method.name,
-        "params_json": task.params_json,
-        "seed": int(task.seed),
-        "settings_json": task.settings_json,
+        "cell_id": cell_id,
+        "scenario": scenario,
+        "spec_hash": spec_hash,
+        "method": method,
+        "params_json": params_json,
+        "seed": seed,
+        "settings_json": settings_json,
         "status": "failed",
         "error": None,
         "traceback": None,

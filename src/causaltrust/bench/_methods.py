@@ -22,6 +22,7 @@ __all__ = [
 ]
 
 NeedsSCM = Literal["true", "fitted"] | None
+DataKind = Literal["tabular", "text"]
 Builder = Callable[[TrustSpec, "SCM | None", Mapping[str, Any], int], Any]
 
 
@@ -47,6 +48,10 @@ class MethodSpec:
         ``"true"``: ``build`` receives the scenario's true SCM; ``"fitted"``: it receives ``None`` and the
         estimator fits its own SCM from the training rows (still audited against the true SCM); ``None``:
         no causal model at all.
+    data : {"tabular", "text"}
+        The kind of data the method takes: ``"tabular"`` methods run on spec scenarios (``run``, ``demo``),
+        ``"text"`` methods on the text benchmark (``causaltrust.bench.run_text``); neither is offered the
+        other's data.
     causal : bool
         True for the path-selective causal methods a report compares against the best baseline (the
         headline sentences, the highlighted markers, dominance). Baselines that merely use an SCM, such as
@@ -65,6 +70,7 @@ class MethodSpec:
     build: Builder
     params: Mapping[str, Any] = field(default_factory=dict)
     needs_scm: NeedsSCM = None
+    data: DataKind = "tabular"
     causal: bool = False
 
     def __post_init__(self) -> None:
@@ -73,6 +79,8 @@ class MethodSpec:
             got = self.needs_scm
             msg = f"MethodSpec {self.name!r}: needs_scm must be 'true', 'fitted' or None, got {got!r}"
             raise BenchError(msg)
+        if self.data not in ("tabular", "text"):
+            raise BenchError(f"MethodSpec {self.name!r}: data must be 'tabular' or 'text', got {self.data!r}")
 
     def __reduce__(self) -> tuple[Any, ...]:
         # MappingProxyType does not pickle; rebuild from a plain dict (workers receive MethodSpecs).
@@ -85,6 +93,7 @@ class MethodSpec:
                 self.build,
                 dict(self.params),
                 self.needs_scm,
+                self.data,
                 self.causal,
             ),
         )

@@ -238,6 +238,12 @@ def plan(
     }
     _check_settings(settings)
     combos = expand_grid(methods, grid)
+    wrong_kind = sorted({m.name for m, _ in combos if m.data != "tabular"})
+    if wrong_kind:
+        raise BenchError(
+            f"methods {wrong_kind} take text, not a spec scenario's tables; run them with "
+            "causaltrust.bench.run_text"
+        )
     seed_list = _check_seeds(seeds)
     kwargs = _check_audit_kwargs(audit_kwargs)
     key, spec, data, digest = _resolve_spec(spec_or_scenario, data)

@@ -16,4 +16,5 @@ from causaltrust.cli import (
     _decompose,  # noqa: F401  (registers `causaltrust decompose`)
     _discover,  # noqa: F401  (registers `causaltrust discover`)
     _sensitivity,  # noqa: F401  (registers `causaltrust sensitivity`)
+    _text_audit,  # noqa: F401  (registers `text-audit`)
 )

@@ -224,7 +224,7 @@ def demo(
         from causaltrust import bench
         from causaltrust import report as ct_report
 
-        chosen = methods or sorted(bench.METHODS)
+        chosen = methods or sorted(n for n, m in bench.METHODS.items() if m.data == "tabular")
         out.mkdir(parents=True, exist_ok=True)
         store = out / "results.duckdb"
         spec, scm = ct.scenarios.load("readmission")

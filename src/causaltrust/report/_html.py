@@ -42,7 +42,7 @@ DIRECTION_TEXT = {
     "zero": "closer to 0 is better",
     "informative": "informative: neither better nor worse",
 }
-_OBJECTIVES = ("accuracy", "fairness", "robustness", "privacy", "explainability")
+_OBJECTIVES = ("accuracy", "fairness", "robustness", "privacy", "explainability", "text")
 
 
 def write_html(obj: Any, path: str | os.PathLike[str]) -> Path:
@@ -251,11 +251,22 @@ def render_report(rep: TrustReport) -> str:
         "n_bootstrap",
         "n_draws",
         "causaltrust_version",
+        "corpus",
+        "intervention",
+        "relevant",
+        "n_texts",
+        "n_changed",
+        "model_licence",
     )
     meta_rows = "".join(
         f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(meta[k]))}</td></tr>" for k in keys if k in meta
     )
     examples = _examples(meta.get("recourse_examples") or [])
+    if meta.get("text_examples"):  # the texts whose output moved most under the intervention
+        examples += _examples(meta["text_examples"]).replace(
+            '<h2 id="recourse-examples">Recourse examples</h2>',
+            '<h2 id="text-examples">Texts that moved most under the intervention</h2>',
+        )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}'

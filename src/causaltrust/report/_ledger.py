@@ -36,7 +36,7 @@ __all__ = [
     "render_ledger",
 ]
 
-OBJECTIVES = ("accuracy", "fairness", "robustness", "privacy", "explainability")
+OBJECTIVES = ("accuracy", "fairness", "robustness", "privacy", "explainability", "text")
 HEADLINE = [
     "accuracy.observational",
     "accuracy.interventional",
@@ -51,6 +51,9 @@ HEADLINE = [
     "privacy.epsilon",
     "privacy.mia_advantage",
     "explainability.recourse_validity",
+    "text.flip_rate",
+    "text.output_change_abs",
+    "text.relevant_output_change_abs",
 ]
 # The metric each objective's headline sentence compares, in order of preference.
 _SENTENCE_METRICS = {
@@ -60,6 +63,7 @@ _SENTENCE_METRICS = {
     "robustness with unlabeled target data": ["accuracy.interventional_adapted"],
     "privacy": ["privacy.mia_advantage"],
     "explainability": ["explainability.recourse_validity"],
+    "text": ["text.output_change_abs", "text.flip_rate"],
 }
 # (x, y, title): the trade-offs a reader needs, each with its robustness regime.
 TRADEOFFS = [

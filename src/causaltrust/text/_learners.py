@@ -1,0 +1,438 @@
+"""Invariant text classifiers: ERM, counterfactual data augmentation, entity masking, consistency.
+
+Implicit causal integration (the paper's Section 4.1): no explicit graph, the invariance is stated by an
+intervention on the text. All four methods share one model (a logistic head on MiniLM sentence embeddings, or
+MiniLM's top layers fine-tuned with LoRA) and one objective, and differ only in what the objective sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+from causaltrust.exceptions import DataError
+from causaltrust.text._interventions import (
+    InterventionLike,
+    apply_intervention,
+    neutralize_gender,
+    replace_entities,
+)
+from causaltrust.text._models import MINILM_LICENCE, _as_texts, minilm_encoder, torch_threads
+
+__all__ = ["METHODS", "EmbeddingClassifier", "TextClassifier"]
+
+METHODS = ("erm", "cda", "entity", "consistency")
+_GENDER = ("gender", "gender_words")
+
+
+def _labels(y: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    arr = np.asarray(y)
+    if arr.ndim != 1 or len(arr) != n:
+        raise DataError(f"y must be one label per text: got shape {arr.shape} for {n} texts")
+    classes = np.unique(arr)
+    if len(classes) != 2:
+        raise DataError(f"y must have exactly two classes, got {len(classes)}: {classes.tolist()[:5]}")
+    return classes, (arr == classes[1]).astype(np.float64)
+
+
+class EmbeddingClassifier(ClassifierMixin, BaseEstimator):
+    """Any scikit-learn classifier on MiniLM sentence embeddings, over lists of strings.
+
+    Parameters
+    ----------
+    estimator : classifier, optional
+        The head (default ``LogisticRegression(max_iter=1000)``); it is cloned at ``fit``.
+    device : str
+        Torch device of the encoder.
+    n_threads : int, optional
+        Torch CPU threads while encoding (restored afterwards).
+
+    Examples
+    --------
+    >>> import causaltrust as ct
+    >>> train, test = ct.text.load_biographies(60, 20, random_state=0)
+    >>> clf = ct.text.EmbeddingClassifier().fit(train.text.tolist(), train.label)
+    >>> clf.predict_proba(test.text.tolist()[:2]).shape
+    (2, 2)
+    """
+
+    def __init__(self, estimator: Any = None, device: str = "cpu", n_threads: int | None = None) -> None:
+        self.estimator = estimator
+        self.device = device
+        self.n_threads = n_threads
+
+    def fit(self, texts: Sequence[str], y: Any) -> EmbeddingClassifier:
+        from sklearn.linear_model import LogisticRegression
+
+        items = _as_texts(texts, "texts")
+        head = clone(self.estimator) if self.estimator is not None else LogisticRegression(max_iter=1000)
+        self.estimator_ = head.fit(
+            minilm_encoder(self.device, n_threads=self.n_threads).encode(items), np.asarray(y)
+        )
+        self.classes_ = self.estimator_.classes_
+        self.licence_ = MINILM_LICENCE
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        check_is_fitted(self, "estimator_")
+        emb = minilm_encoder(self.device, n_threads=self.n_threads).encode(_as_texts(texts, "texts"))
+        return np.asarray(self.estimator_.predict_proba(emb))
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        proba = self.predict_proba(texts)
+        return np.asarray(self.classes_)[proba.argmax(axis=1)]
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))  # exact at large |z|, no overflow warning
+
+
+def _fit_logistic(
+    X: np.ndarray, y: np.ndarray, w: np.ndarray, D: np.ndarray | None, strength: float, C: float
+) -> np.ndarray:
+    """Weights [coef..., intercept] minimising the weighted mean log-loss + ||coef||^2 / (2 C n)
+    + strength * mean((D coef)^2), by L-BFGS from zero (deterministic: no random start).
+
+    ``D`` holds feature differences between factual and counterfactual texts: the consistency penalty is the
+    mean squared change of the logit (the intercept cancels), a convex term, so the optimum is unique.
+    """
+    from scipy.optimize import minimize
+
+    n, d = X.shape
+    Xb = np.hstack([X, np.ones((n, 1))])
+    wsum = w.sum()
+    reg = 1.0 / (C * n)
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        z = Xb @ theta
+        # log(1 + exp(z)) - y z, stable on both sides
+        loss = np.logaddexp(0.0, z) - y * z
+        f = float(w @ loss) / wsum
+        g = Xb.T @ (w * (_sigmoid(z) - y)) / wsum
+        coef = theta[:d]
+        f += 0.5 * reg * float(coef @ coef)
+        g[:d] += reg * coef
+        if D is not None and strength > 0 and len(D):
+            dz = D @ coef
+            f += strength * float(dz @ dz) / len(D)
+            g[:d] += 2.0 * strength * (D.T @ dz) / len(D)
+        return f, g
+
+    with _one_blas_thread():  # small matrices: threads only add spin-waiting, badly so on a busy machine
+        res = minimize(objective, np.zeros(d + 1), jac=True, method="L-BFGS-B", options={"maxiter": 2000})
+    return np.asarray(res.x)
+
+
+def _one_blas_thread() -> Any:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+class TextClassifier(ClassifierMixin, BaseEstimator):
+    """A binary text classifier trained for invariance under a text intervention.
+
+    Methods (all share the model and the objective, so their differences are the method's own):
+
+    - ``"erm"``: plain empirical risk minimisation on the factual texts;
+    - ``"cda"``: counterfactual data augmentation: each training text plus its counterfactual under
+      ``intervention``, with the same label;
+    - ``"entity"``: entity-intervention preprocessing at fit and predict time: first names and other named
+      entities become placeholders (``PERSON_1``), and for a gender intervention gendered words become
+      neutral ones (he/she → they, wife → spouse);
+    - ``"consistency"``: ERM plus ``strength`` × the mean squared change of the logit between each training
+      text and its counterfactual (a counterfactual-consistency regulariser; ``strength=0`` is ERM).
+
+    The model is a logistic head on sentence embeddings (``finetune=False``; MiniLM embeddings are cached per
+    text) or MiniLM with LoRA adapters on its top ``n_layers`` layers plus a linear head, trained with Adam
+    (``finetune=True`` or ``"lora"``; ``"top"`` unfreezes the top layers instead of adding adapters).
+
+    Parameters
+    ----------
+    method : {"erm", "cda", "entity", "consistency"}
+    intervention : str, dict or callable
+        The intervention the classifier should be invariant to (see :func:`counterfactual_pairs`).
+    strength : float
+        Weight of the consistency penalty (``method="consistency"`` only).
+    finetune : bool or {"lora", "top"}
+        Fine-tune MiniLM's top layers instead of training a head on frozen embeddings.
+    encoder : "minilm", a scikit-learn transformer over texts, or a callable
+        How texts become features when ``finetune=False``. A transformer (e.g. ``CountVectorizer``) is cloned
+        and fitted on the texts the method trains on (counterfactuals included for cda and consistency).
+    C : float
+        Inverse L2 strength of the head (scikit-learn's convention).
+    epochs, lr, batch_size, n_layers, lora_rank : fine-tuning settings.
+    device : str
+        Torch device ("cpu", "cuda").
+    n_threads : int, optional
+        Torch CPU threads during encoding and fine-tuning (restored afterwards).
+    random_state : int
+        Seed of fine-tuning (initialisation and batch order); the head on embeddings is deterministic.
+
+    Examples
+    --------
+    >>> import causaltrust as ct
+    >>> from sklearn.feature_extraction.text import CountVectorizer
+    >>> train, test = ct.text.load_biographies(300, 100, random_state=0)
+    >>> clf = ct.text.TextClassifier(method="cda", encoder=CountVectorizer())
+    >>> clf = clf.fit(train.text.tolist(), train.label)
+    >>> float(clf.score(test.text.tolist(), test.label)) > 0.5
+    True
+    """
+
+    def __init__(
+        self,
+        method: str = "erm",
+        intervention: InterventionLike = "gender",
+        strength: float = 1.0,
+        finetune: bool | str = False,
+        encoder: Any = "minilm",
+        C: float = 1.0,
+        epochs: int = 3,
+        lr: float = 1e-3,
+        batch_size: int = 32,
+        n_layers: int = 1,
+        lora_rank: int = 8,
+        device: str = "cpu",
+        n_threads: int | None = None,
+        random_state: int = 0,
+    ) -> None:
+        self.method = method
+        self.intervention = intervention
+        self.strength = strength
+        self.finetune = finetune
+        self.encoder = encoder
+        self.C = C
+        self.epochs = epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.n_layers = n_layers
+        self.lora_rank = lora_rank
+        self.device = device
+        self.n_threads = n_threads
+        self.random_state = random_state
+
+    # -- shared ------------------------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        name = "TextClassifier"
+        if self.method not in METHODS:
+            raise DataError(f"{name}: method must be one of {', '.join(METHODS)}, got {self.method!r}")
+        if not (isinstance(self.strength, int | float) and self.strength >= 0):
+            raise DataError(f"{name}: strength must be a number >= 0, got {self.strength!r}")
+        if self.finetune not in (False, True, "lora", "top"):
+            raise DataError(f"{name}: finetune must be False, True, 'lora' or 'top', got {self.finetune!r}")
+        if not self.C > 0:
+            raise DataError(f"{name}: C must be > 0, got {self.C!r}")
+
+    def _prepare(self, texts: list[str]) -> list[str]:
+        if self.method != "entity":
+            return texts
+        if isinstance(self.intervention, str) and self.intervention in _GENDER:
+            return [neutralize_gender(t) for t in texts]
+        return [replace_entities(t) for t in texts]
+
+    def fit(self, texts: Sequence[str], y: Any) -> TextClassifier:
+        self._check_params()
+        items = _as_texts(texts, "texts")
+        self.classes_, target = _labels(y, len(items))
+        items = self._prepare(items)
+        cf: list[str] = []
+        if self.method in ("cda", "consistency"):
+            pairs = apply_intervention(self.intervention, items)
+            changed = [i for i, p in enumerate(pairs) if p.changed]
+            cf_idx = np.asarray(changed, dtype=np.int64)
+            cf = [pairs[i].counterfactual for i in changed]
+        else:
+            cf_idx = np.zeros(0, dtype=np.int64)
+        self.n_counterfactuals_ = len(cf)
+        if self.finetune:
+            self._fit_finetune(items, target, cf_idx, cf)
+        else:
+            self._fit_head(items, target, cf_idx, cf)
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        check_is_fitted(self, "classes_")
+        items = self._prepare(_as_texts(texts, "texts"))
+        if not items:
+            return np.zeros((0, 2))
+        z = (
+            self._finetuned_logits(items)
+            if self.finetune
+            else self._features(items) @ self.coef_ + self.intercept_
+        )
+        p = _sigmoid(np.asarray(z, dtype=np.float64))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        proba = self.predict_proba(texts)
+        return np.asarray(self.classes_)[(proba[:, 1] >= 0.5).astype(int)]
+
+    # -- head on frozen features --------------------------------------------------------------------------
+    def _features(self, texts: list[str]) -> np.ndarray:
+        enc = self.encoder_
+        if enc == "minilm":
+            return minilm_encoder(self.device, n_threads=self.n_threads).encode(texts).astype(np.float64)
+        out = enc.transform(texts) if hasattr(enc, "transform") else enc(texts)
+        if hasattr(out, "toarray"):
+            out = out.toarray()
+        return np.asarray(out, dtype=np.float64)
+
+    def _fit_head(self, items: list[str], target: np.ndarray, cf_idx: np.ndarray, cf: list[str]) -> None:
+        enc = self.encoder
+        if enc == "minilm":
+            self.encoder_: Any = "minilm"
+            self.licence_ = MINILM_LICENCE
+        elif hasattr(enc, "fit") and hasattr(enc, "transform"):
+            self.encoder_ = clone(enc).fit(items + cf)
+        elif callable(enc):
+            self.encoder_ = enc
+        else:
+            raise DataError(
+                "TextClassifier: encoder must be 'minilm', a scikit-learn transformer over texts (e.g. "
+                f"CountVectorizer()) or a function texts -> array, got {type(enc).__name__}"
+            )
+        feats = self._features(items + cf)
+        X, Xcf = feats[: len(items)], feats[len(items) :]
+        weights = np.ones(len(items))
+        D = None
+        if self.method == "cda" and len(cf):
+            X = np.vstack([X, Xcf])
+            target = np.concatenate([target, target[cf_idx]])
+            weights = np.ones(len(X))
+        elif self.method == "consistency":
+            D = X[cf_idx] - Xcf
+        theta = _fit_logistic(X, target, weights, D, float(self.strength), float(self.C))
+        self.coef_ = theta[:-1]
+        self.intercept_ = float(theta[-1])
+        self.n_features_ = X.shape[1]
+
+    # -- fine-tuning ---------------------------------------------------------------------------------------
+    def _fit_finetune(self, items: list[str], target: np.ndarray, cf_idx: np.ndarray, cf: list[str]) -> None:
+        try:
+            import torch
+        except ImportError as exc:
+            raise ImportError("fine-tuning needs torch; run: pip install 'causaltrust[text]'") from exc
+        texts = list(items)
+        labels = target.copy()
+        if self.method == "cda" and cf:
+            texts += cf
+            labels = np.concatenate([labels, target[cf_idx]])
+        partner = {int(i): j for j, i in enumerate(cf_idx)} if self.method == "consistency" else {}
+        with (
+            torch.random.fork_rng(devices=[]),
+            torch_threads(self.n_threads),
+        ):  # seeded locally: the caller's global torch stream is untouched
+            torch.manual_seed(self.random_state)
+            net = _build_finetune_net(self)
+            params = [p for p in net.parameters() if p.requires_grad]
+            opt = torch.optim.Adam(params, lr=float(self.lr))
+            gen = torch.Generator().manual_seed(self.random_state)
+            y_t = torch.tensor(labels, dtype=torch.float32)
+            bce = torch.nn.BCEWithLogitsLoss()
+            net.train()
+            for _ in range(int(self.epochs)):
+                order = torch.randperm(len(texts), generator=gen).tolist()
+                for start in range(0, len(order), int(self.batch_size)):
+                    idx = order[start : start + int(self.batch_size)]
+                    logits = net([texts[i] for i in idx])
+                    loss = bce(logits, y_t[idx].to(logits.device))
+                    pen = [(k, partner[i]) for k, i in enumerate(idx) if i in partner]
+                    if pen and self.strength > 0:
+                        cf_logits = net([cf[j] for _, j in pen])
+                        diff = logits[[k for k, _ in pen]] - cf_logits
+                        loss = loss + float(self.strength) * (diff**2).mean()
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+            net.eval()
+        self.net_ = net
+        self.licence_ = MINILM_LICENCE
+        self.encoder_ = "minilm-finetuned"
+
+    def _finetuned_logits(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        out = []
+        with torch.inference_mode(), torch_threads(self.n_threads):
+            for start in range(0, len(texts), 64):
+                out.append(self.net_(texts[start : start + 64]).float().cpu().numpy())
+        return np.concatenate(out)
+
+
+def _build_finetune_net(clf: TextClassifier) -> Any:
+    """MiniLM (mean pooling) + a linear head; LoRA on the top layers' attention, or those layers unfrozen."""
+    import torch
+
+    from causaltrust.text._models import load_minilm
+
+    tokenizer, model = load_minilm(clf.device, "float32", attn_implementation="sdpa")
+    n_total = model.config.num_hidden_layers
+    n_top = int(clf.n_layers)
+    if not 1 <= n_top <= n_total:
+        raise DataError(f"TextClassifier: n_layers must be in 1..{n_total}, got {n_top}")
+    top = list(range(n_total - n_top, n_total))
+    for p in model.parameters():
+        p.requires_grad_(False)
+    if clf.finetune in (True, "lora"):
+        try:
+            from peft import LoraConfig, get_peft_model
+        except ImportError as exc:
+            raise ImportError("LoRA fine-tuning needs peft; run: pip install 'causaltrust[text]'") from exc
+        config = LoraConfig(
+            r=int(clf.lora_rank),
+            lora_alpha=2 * int(clf.lora_rank),
+            target_modules=["query", "value"],
+            layers_to_transform=top,
+            lora_dropout=0.0,
+            bias="none",
+        )
+        model = get_peft_model(model, config)
+    else:
+        for i in top:
+            for p in model.encoder.layer[i].parameters():
+                p.requires_grad_(True)
+
+    head = torch.nn.Linear(model.config.hidden_size, 1).to(clf.device)
+    return _FineTunedNet(tokenizer, model, head, clf.device)
+
+
+class _FineTunedNet:
+    """MiniLM body (mean pooling) + linear head; a plain class so a fitted TextClassifier pickles."""
+
+    def __init__(self, tokenizer: Any, body: Any, head: Any, device: str) -> None:
+        self.tokenizer = tokenizer
+        self.body = body
+        self.head = head
+        self.device = device
+
+    def parameters(self) -> Any:
+        yield from self.body.parameters()
+        yield from self.head.parameters()
+
+    def train(self) -> None:
+        self.body.train()
+        self.head.train()
+
+    def eval(self) -> None:
+        self.body.eval()
+        self.head.eval()
+
+    def __call__(self, batch_texts: list[str]) -> Any:
+        from causaltrust.text._models import MAX_LENGTH
+
+        enc = self.tokenizer(
+            batch_texts, padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt"
+        ).to(self.device)
+        hidden = self.body(**enc).last_hidden_state
+        mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return self.head(pooled).squeeze(-1)
