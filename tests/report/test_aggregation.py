@@ -214,3 +214,18 @@ def test_every_registered_method_gets_its_own_colour_and_shape():
         assert styles[a]["color"] != styles[b]["color"]
         assert styles[a]["symbol"] != styles[b]["symbol"]
     assert {n for n, s in styles.items() if s["causal"]} == set(ct.bench.causal_methods())
+
+
+def test_notes_collapse_with_a_count_and_say_when_numbers_vary():
+    from causaltrust.report._html import notes_html
+
+    same = ["Couplings are assumptions."] * 3
+    varying = [f"recourse: {k} of 643 rejected units searched" for k in (10, 12)]
+    page = notes_html(same + varying + ["once"])
+    items = page.split("<li>")[1:]
+    assert len(items) == 3
+    assert items[0].startswith('<span class="count" title="times this note was recorded">×3</span>Couplings')
+    assert "variants" not in items[0]
+    assert "×2" in items[1]
+    assert "2 variants differing in numbers" in items[1]
+    assert items[2].startswith("once")

@@ -162,6 +162,13 @@ def _cell(v: Any) -> str:
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?")
 
 
+def _note_groups(notes: Sequence[str]) -> list[list[str]]:
+    groups: dict[str, list[str]] = {}
+    for n in notes:
+        groups.setdefault(_NUMBER.sub("#", n), []).append(n)
+    return list(groups.values())
+
+
 def dedupe_notes(notes: Sequence[str]) -> list[tuple[str, int]]:
     """Notes with their count, near-identical ones (same text up to numbers) collapsed into the first.
 
@@ -170,25 +177,29 @@ def dedupe_notes(notes: Sequence[str]) -> list[tuple[str, int]]:
     >>> dedupe_notes(["3 of 10 units have no recourse", "4 of 10 units have no recourse", "other"])
     [('3 of 10 units have no recourse', 2), ('other', 1)]
     """
-    groups: dict[str, list[str]] = {}
-    for n in notes:
-        groups.setdefault(_NUMBER.sub("#", n), []).append(n)
-    return [(ns[0], len(ns)) for ns in groups.values()]
+    return [(ns[0], len(ns)) for ns in _note_groups(notes)]
 
 
 def notes_html(notes: Sequence[str]) -> str:
     """A list of de-duplicated notes, the most repeated first, with a count where notes were collapsed."""
-    items = dedupe_notes(list(notes))
-    if not items:
+    groups = sorted(_note_groups(list(notes)), key=lambda ns: -len(ns))
+    if not groups:
         return "<p>None.</p>"
-    lis = "".join(
-        (f'<li><span class="count">×{k}</span>' if k > 1 else "<li>")
-        + html.escape(n)
-        + (" <small>(numbers vary; the first is shown)</small>" if k > 1 else "")
-        + "</li>"
-        for n, k in sorted(items, key=lambda t: -t[1])
-    )
-    return f'<ul class="notes">{lis}</ul>'
+    items = []
+    for ns in groups:
+        count = (
+            f'<span class="count" title="times this note was recorded">×{len(ns)}</span>'
+            if len(ns) > 1
+            else ""
+        )
+        variants = len(set(ns))
+        vary = (
+            f" <small>({variants} variants differing in numbers; the first is shown)</small>"
+            if variants > 1
+            else ""
+        )
+        items.append(f"<li>{count}{html.escape(ns[0])}{vary}</li>")
+    return f'<ul class="notes">{"".join(items)}</ul>'
 
 
 def _group_rates(rows: Sequence[dict[str, Any]]) -> str:
