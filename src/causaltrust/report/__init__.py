@@ -2,6 +2,7 @@
 
 from causaltrust.report._decompose import decomposition_section
 from causaltrust.report._html import render_report, write_html
+from causaltrust.report._ledger import story_lines
 from causaltrust.report._sensitivity import render_discovery, render_sensitivity, write_sensitivity_html
 
 __all__ = [
@@ -9,6 +10,7 @@ __all__ = [
     "render_discovery",
     "render_report",
     "render_sensitivity",
+    "story_lines",
     "write_html",
     "write_sensitivity_html",
 ]

@@ -34,6 +34,7 @@ __all__ = [
     "TRADEOFFS",
     "headline_sentences",
     "render_ledger",
+    "story_lines",
 ]
 
 OBJECTIVES = ("accuracy", "fairness", "robustness", "privacy", "explainability", "text")
@@ -282,6 +283,27 @@ def headline_sentences(agg: pd.DataFrame) -> list[tuple[str, str]]:
                 + "."
             )
             out.append((context, sentence))
+    return out
+
+
+def story_lines(ledger: Any) -> list[str]:
+    """The headline sentences of a ledger as plain text (for the command line).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from causaltrust.bench import Ledger
+    >>> story_lines(Ledger.open(os.path.join(tempfile.mkdtemp(), "r.duckdb"), create=True))
+    []
+    """
+    import re
+
+    from causaltrust.bench import summarize
+
+    out = []
+    for context, sentence in headline_sentences(summarize(ledger)):
+        text = html.unescape(re.sub(r"<[^>]+>", "", sentence))
+        out.append(f"[{context}] {text}" if context else text)
     return out
 
 
