@@ -252,6 +252,7 @@ def demo(
         )
         report = ct_report.write_html(ledger, out / "report.html")
     _wide(console).print(_render.headline_table(ledger, DEMO_METRICS, title="Mean over seeds"))
+    _render.print_story(console, ledger)
     stats = ledger.last_sweep
     if stats is not None:
         console.print(
@@ -322,6 +323,7 @@ def bench_cmd(
             scm_mechanisms=scm_mechanisms,
         )
     _wide(console).print(_render.headline_table(ledger, DEMO_METRICS, title=f"{store}"))
+    _render.print_story(console, ledger)
     typer.echo(f"Ledger: {store.resolve()}")
 
 

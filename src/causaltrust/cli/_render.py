@@ -18,6 +18,7 @@ __all__ = [
     "frame_table",
     "path_roles",
     "path_table",
+    "print_story",
     "shift_table",
     "spurious_note",
     "variable_roles",
@@ -232,3 +233,11 @@ def headline_table(ledger: Any, metrics: Sequence[tuple[str, str]], *, title: st
             *map(escape, cells),
         )
     return table
+
+
+def print_story(console: Any, ledger: Any) -> None:
+    """The ledger's headline sentences (causal methods against the best baseline), one per line."""
+    from causaltrust.report import story_lines
+
+    for line in story_lines(ledger):
+        console.print(escape(line), soft_wrap=True)
