@@ -3,6 +3,7 @@
 from causaltrust.scm._effects import Effect, EffectDecomposition, decompose_effects, path_effect, path_effects
 from causaltrust.scm._mechanisms import Mechanism, Noise
 from causaltrust.scm._model import SCM
+from causaltrust.scm._persist import load_model
 
 __all__ = [
     "SCM",
@@ -11,6 +12,7 @@ __all__ = [
     "Mechanism",
     "Noise",
     "decompose_effects",
+    "load_model",
     "path_effect",
     "path_effects",
 ]
