@@ -54,13 +54,19 @@ def load_spec(source: str | os.PathLike[str] | Mapping[str, Any] | TrustSpec) ->
         data: Any = dict(source)
     elif isinstance(source, str | os.PathLike):
         path = Path(source)
-        looks_like_path = isinstance(source, os.PathLike) or (
-            "\n" not in str(source) and str(source).endswith((".yaml", ".yml"))
-        )
-        if looks_like_path:
-            if not path.is_file():
-                raise SpecError(f"spec file {str(path)!r} does not exist")
-            text = path.read_text(encoding="utf-8")
+        if isinstance(source, os.PathLike) or _is_name_or_path(source):
+            if isinstance(source, str) and not path.is_file():
+                builtin = _scenario_file(source)
+                if builtin is not None:
+                    path = builtin
+                elif path.exists():
+                    raise SpecError(f"spec {source!r} is a folder, not a YAML file")
+                else:
+                    names = ", ".join(_scenario_names())
+                    raise SpecError(
+                        f"spec file {source!r} does not exist and is not a built-in scenario ({names})"
+                    )
+            text = _read_text(path)
             origin = str(path)
         else:
             text = str(source)
@@ -79,6 +85,40 @@ def load_spec(source: str | os.PathLike[str] | Mapping[str, Any] | TrustSpec) ->
         return TrustSpec.model_validate(data)
     except ValidationError as exc:
         raise _to_spec_error(exc, text, origin) from None
+
+
+def _is_name_or_path(text: str) -> bool:
+    # YAML text has a newline, a "key: value" or a flow mapping; a file name or scenario name has none.
+    return "\n" not in text and ": " not in text and not text.lstrip().startswith(("{", "[", "#"))
+
+
+def _scenario_names() -> list[str]:
+    from importlib import resources
+
+    files = resources.files("causaltrust").joinpath("scenarios")
+    return sorted(p.name.removesuffix(".yaml") for p in files.iterdir() if p.name.endswith(".yaml"))
+
+
+def _scenario_file(name: str) -> Path | None:
+    """The built-in scenario YAML of that name (a data file: the scenarios package is not imported)."""
+    if name not in _scenario_names():
+        return None
+    from importlib import resources
+
+    return Path(str(resources.files("causaltrust").joinpath("scenarios", f"{name}.yaml")))
+
+
+def _read_text(path: Path) -> str:
+    if path.is_dir():
+        raise SpecError(f"spec {str(path)!r} is a folder, not a YAML file")
+    if not path.is_file():
+        raise SpecError(f"spec file {str(path)!r} does not exist")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            f"{str(path)!r} is not UTF-8 text (byte {exc.start}: {exc.reason}); save the spec as UTF-8"
+        ) from None
 
 
 def _to_spec_error(exc: ValidationError, text: str | None, origin: str) -> CausalTrustError:
