@@ -13,6 +13,7 @@ import types
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from causaltrust._version import __version__
 from causaltrust.exceptions import (
     BenchError,
     CausalTrustError,
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from causaltrust.scm import SCM, Effect, EffectDecomposition, decompose_effects, path_effect
     from causaltrust.spec import TrustSpec, dump_spec, load_spec
 
-__version__ = "0.1.0"
 
 # name -> (module, attribute or None for the module itself)
 _LAZY: dict[str, tuple[str, str | None]] = {

@@ -15,6 +15,7 @@ __all__ = [
     "PathLimitError",
     "all_paths",
     "ancestors",
+    "ancestral_closure",
     "children_map",
     "descendants",
     "topological_order",
@@ -100,6 +101,12 @@ def ancestors(parents: Parents, nodes: Iterable[str]) -> set[str]:
             out.add(v)
             stack.extend(parents.get(v, []))
     return out
+
+
+def ancestral_closure(parents: Parents, nodes: Iterable[str]) -> set[str]:
+    """``nodes`` and all their ancestors (e.g. the features and everything they are computed from)."""
+    nodes = list(nodes)
+    return set(nodes) | ancestors(parents, nodes)
 
 
 def all_paths(

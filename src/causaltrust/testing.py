@@ -23,9 +23,11 @@ from causaltrust.spec import TrustSpec, load_spec
 __all__ = ["INVARIANCE_METRICS", "assert_invariant", "assert_thresholds"]
 
 # The metric each invariance objective is tested on: an effect that must be (close to) zero.
+# Counterfactual fairness (Kusner et al.) is a statement about individuals, so it is judged on the per-unit
+# form: the 95th percentile over units of each unit's posterior mean |change| (a signed mean can cancel).
 INVARIANCE_METRICS: dict[str, str] = {
     "fairness": "fairness.unfair_path_effect",
-    "counterfactual_fairness": "fairness.counterfactual_effect",
+    "counterfactual_fairness": "fairness.counterfactual_effect_p95",
     "robustness": "robustness.spurious_path_effect",
     "explainability": "explainability.irrelevant_invariance",
 }
@@ -51,10 +53,13 @@ def assert_invariant(
 ) -> TrustReport:
     """Fail (AssertionError) unless the model is invariant for ``objective`` within ``tol``.
 
-    ``fairness``: |unfair-path effect| on the prediction; ``counterfactual_fairness``: |total effect of the
-    protected attribute|; ``robustness``: spurious-path effect; ``explainability``: output change under
-    the spec's irrelevant variables. With ``use_interval`` the whole 95% interval must lie within ``±tol``
-    (a claim, not a point estimate). Test units are ``data``, or ``n`` units sampled from ``scm``.
+    ``fairness``: |unfair-path effect| on the prediction (a mean over units); ``counterfactual_fairness``:
+    per unit, the posterior mean |change| of the prediction when the protected attribute is set on every
+    path, and its 95th percentile over units must be within ``tol`` (an individual criterion: a model whose
+    effect changes sign across units fails even when the mean change is 0); ``robustness``: spurious-path
+    effect; ``explainability``: output change under the spec's irrelevant variables. With ``use_interval``
+    the whole 95% interval must lie within ``±tol`` (a claim, not a point estimate). Test units are
+    ``data``, or ``n`` units sampled from ``scm``.
     Returns the report so further checks can read it.
     """
     if objective not in INVARIANCE_METRICS:

@@ -242,6 +242,10 @@ def test_audit_without_an_scm_fits_one_and_says_so(readmission):
     )
     assert rep.meta["scm_fitted_on"] == "train_data"
     assert any("fitted one from train_data" in n for n in rep.notes)
+    # Provenance in the notes: the target learned (not the spec's equation), the measurement assumed.
+    mechanisms = next(n for n in rep.notes if n.startswith("SCM mechanisms:"))
+    assert "Y: learned: " in mechanisms
+    assert "assumed: measures L (noise-free, unit slope)" in mechanisms
     # The fitted SCM's unfair-path effect agrees with the true SCM's (same test units; SE ~0.003).
     truth = ct.audit(
         model, spec=spec, scm=scm, data=test.iloc[:5000], objectives=["fairness"], n_bootstrap=20

@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
-from causaltrust.audit._context import Ranker, weighted_auc, weighted_spearman
+from causaltrust.audit._ranks import Ranker, weighted_auc, weighted_spearman
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from causaltrust import _dag
-from causaltrust.audit._context import AuditContext, Ranker, weighted_auc
+from causaltrust.audit._context import AuditContext
 from causaltrust.audit._model import ModelAdapter
+from causaltrust.audit._ranks import Ranker, weighted_auc
 from causaltrust.audit._report import Metric
 from causaltrust.exceptions import DataError
-from causaltrust.scm._data import frame_to_columns, value_to_internal
-from causaltrust.scm._paths import PathWorld
+from causaltrust.scm import fair_world_labels as fair_world_labels_of
 
 __all__ = ["accuracy_metrics", "fair_world_labels", "score_metrics", "shift_data"]
 
@@ -144,22 +143,6 @@ def fair_world_labels(ctx: AuditContext) -> Array:
 
     One value per unit and draw (``n_units * n_draws``), abducted with the audit's SCM.
     """
-    spec = ctx.spec
-    assert spec.fairness is not None
-    scm = ctx.scm
-    a = spec.fairness.protected
-    n_draws = ctx.worlds.n_draws
-    cols = frame_to_columns(ctx.data, scm.meta, scm.observed, context="audit data", optional=scm.latent)
-    n = len(ctx.data) * n_draws
-    if n_draws > 1:
-        cols = {k: np.repeat(v, n_draws) for k, v in cols.items()}
-    desc = _dag.descendants(scm.parents, [a])
-    cols = scm._complete_latents(cols, desc | {a}, n)
-    rng = ctx.rng("accuracy.fair_world")
-    noises = scm._abduct(cols, [v for v in scm.order if v in desc], rng, n)
-    value = value_to_internal(spec.fairness.baseline, scm.meta[a], n, "fairness.baseline")
-    world = PathWorld(scm.parents, scm.mechanisms, noises, cols, a, value, None, n)
-    active = scm._expand(spec.unfair_paths(), a, spec.target)
-    if spec.target not in desc or not active:
-        return cols[spec.target]
-    return world.node(spec.target, frozenset(active))
+    return fair_world_labels_of(
+        ctx.scm, ctx.data, n_draws=ctx.worlds.n_draws, random_state=ctx.rng("accuracy.fair_world")
+    )

@@ -8,9 +8,12 @@ from typing import Any
 
 import pandas as pd
 
-from causaltrust.audit._context import AuditContext, AuditOptions, UnitWorlds
+from causaltrust._version import __version__
+from causaltrust.audit._context import AuditContext
 from causaltrust.audit._model import ModelAdapter
+from causaltrust.audit._options import AuditOptions
 from causaltrust.audit._report import Metric, TrustReport, metric_info
+from causaltrust.audit._worlds import UnitWorlds
 from causaltrust.exceptions import DataError, SpecError
 from causaltrust.scm import SCM
 from causaltrust.scm._data import frame_to_columns
@@ -58,6 +61,8 @@ def build_context(
             f"No SCM was given: the audit fitted one from {which} with SCM.fit (mechanisms learned from "
             "data; counterfactual metrics inherit its errors)."
         )
+    if scm.provenance.get("source") == "fit":
+        notes.append("SCM mechanisms: " + " · ".join(scm.provenance_notes()))
     elif not isinstance(scm, SCM):
         raise DataError(f"scm: expected a causaltrust SCM, got {type(scm).__name__}")
     if scm.spec.hash != spec.hash and set(scm.variables) != set(spec.variables):
@@ -213,8 +218,6 @@ def audit(
         "n_draws": n_draws,
     }
     meta.update(ctx.extras)
-    from causaltrust import __version__
-
     meta["causaltrust_version"] = __version__
     return TrustReport(tuple(metrics), tuple(ctx.notes), meta)
 

@@ -109,9 +109,23 @@ def fairness_metrics(ctx: AuditContext) -> list[Metric]:
         }
         for name, d in parts.items():
             m = ctx.mean_metric(
-                _label(meta.vtype, name, level), w.per_unit(d), method="counterfactual, per unit"
+                _label(meta.vtype, name, level),
+                w.per_unit(d),
+                method="signed mean over units of the per-unit counterfactual change (a population average)",
             )
             headline.setdefault(name, []).append(m)
+        # Per-unit forms (Kusner's criterion is individual): signed means cancel when the effect's sign
+        # varies across units, so each unit's posterior mean |Δ| is averaged (_abs) and ranked (_p95).
+        named = {"counterfactual_effect": everything, "unfair_path_effect": unfair, "fair_path_effect": fair}
+        per_unit, how_abs = w.unit_abs_effects(a, level, base, named, ctx.model.scores)
+        for short, values in per_unit.items():
+            for suffix, m in (
+                ("_abs", ctx.mean_metric(_label(meta.vtype, f"fairness.{short}_abs", level), values,
+                                         method=how_abs + "; mean over units")),
+                ("_p95", ctx.p95_metric(_label(meta.vtype, f"fairness.{short}_p95", level), values,
+                                        method=how_abs + "; 95th percentile over units")),
+            ):  # fmt: skip
+                headline.setdefault(f"fairness.{short}{suffix}", []).append(m)
         # Plečko-Bareinboim counterfactual decomposition of the prediction's disparity, x0 = baseline,
         # x1 = level: TV = ctf_de - ctf_ie - ctf_se.
         at_x0 = groups == base_code

@@ -47,7 +47,27 @@ METRICS: dict[str, MetricInfo] = {
         "zero", "max of the TPR and FPR group differences (fairlearn's definition)"
     ),
     "fairness.counterfactual_effect": MetricInfo(
-        "zero", "mean change of the output when A is set from baseline to value on every path (Kusner)"
+        "zero",
+        "signed mean over units of the output change when A is set from baseline to value on every path: "
+        "a population average on the output, not Kusner's individual criterion (see _abs / _p95)",
+    ),
+    "fairness.counterfactual_effect_abs": MetricInfo(
+        "zero", "mean over units of each unit's posterior mean |output change| when A is set on every path"
+    ),
+    "fairness.counterfactual_effect_p95": MetricInfo(
+        "zero", "95th percentile over units of the posterior mean |output change| when A is set on every path"
+    ),
+    "fairness.unfair_path_effect_abs": MetricInfo(
+        "zero", "mean over units of each unit's posterior mean |output change| along the unfair paths"
+    ),
+    "fairness.unfair_path_effect_p95": MetricInfo(
+        "zero", "95th percentile over units of the posterior mean |output change| along the unfair paths"
+    ),
+    "fairness.fair_path_effect_abs": MetricInfo(
+        "higher", "mean over units of each unit's posterior mean |output change| along the fair paths"
+    ),
+    "fairness.fair_path_effect_p95": MetricInfo(
+        "higher", "95th percentile over units of the posterior mean |output change| along the fair paths"
     ),
     "fairness.unfair_path_effect": MetricInfo("zero", "effect of A on the output along the unfair paths"),
     "fairness.fair_path_effect": MetricInfo(
@@ -64,6 +84,9 @@ METRICS: dict[str, MetricInfo] = {
     "robustness.environment_gap": MetricInfo("lower", "best - worst environment accuracy"),
     "robustness.spurious_path_effect": MetricInfo(
         "zero", "mean |output change| when the spurious mechanisms shift (model adapted if it can)"
+    ),
+    "robustness.spurious_path_effect_p95": MetricInfo(
+        "zero", "95th percentile over units of |output change| when the spurious mechanisms shift"
     ),
     "robustness.contextual_path_effect": MetricInfo(
         "higher", "effect of the environment on the output along contextual paths (informative)"

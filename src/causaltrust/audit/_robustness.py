@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from causaltrust import _dag
 from causaltrust.audit._accuracy import shift_data
 from causaltrust.audit._context import AuditContext
 from causaltrust.audit._fairness import levels
 from causaltrust.audit._report import Metric
+from causaltrust.audit._worlds import MIN_DRAWS
 from causaltrust.scm._data import codes_to_values, frame_to_columns
 from causaltrust.spec import TrustSpec
 
@@ -76,18 +78,42 @@ def _spurious_effect(ctx: AuditContext) -> list[Metric]:
     X = ctx.data[spec.features]
     base = ctx.model.scores(X)
     per_shift = []
+    # Per unit, the posterior mean of |Δ|: exact when every node the shift changes (and the model reads)
+    # is continuous, since their noise is abducted exactly; else averaged over posterior draws.
+    draws = _unit_draws(ctx, shifts)
     for name in shifts:
         shifted = ctx.scm.counterfactual(
-            ctx.data, shift=name, random_state=int(ctx.rng(f"cf:{name}").integers(2**31))
+            ctx.data, shift=name, random_state=int(ctx.rng(f"cf:{name}").integers(2**31)), n_draws=draws
         )
         adapted = ctx.model.adapt(shift_data(ctx, name, "adapt")[spec.features])  # type: ignore[index]
         model = adapted if adapted is not None else ctx.model
-        per_shift.append(np.abs(model.scores(shifted[spec.features]) - base))
+        d = np.abs(model.scores(shifted[spec.features]) - np.repeat(base, draws))
+        per_shift.append(d.reshape(len(base), draws).mean(axis=1))
     per_unit = np.mean(per_shift, axis=0)
     how = f"mean |f(x under shifted mechanism) - f(x)| over units and shifts {shifts}"
     if ctx.model.model is not None and hasattr(ctx.model.model, "adapt"):
         how += "; model adapted on an unlabeled sample of each shift"
-    return [ctx.mean_metric("robustness.spurious_path_effect", per_unit, method=how)]
+    exact = "exact (the shifted nodes are continuous)" if draws == 1 else f"over {draws} abduction draws"
+    return [
+        ctx.mean_metric("robustness.spurious_path_effect", per_unit, method=how),
+        ctx.p95_metric(
+            "robustness.spurious_path_effect_p95",
+            per_unit,
+            method=f"95th percentile over units of the posterior mean |Δ| per unit, {exact}",
+        ),
+    ]
+
+
+def _unit_draws(ctx: AuditContext, shifts: list[str]) -> int:
+    """1 when the shifted counterfactual is deterministic per unit, else the per-unit draw count."""
+    scm = ctx.scm
+    read = _dag.ancestral_closure(scm.parents, ctx.spec.features)
+    for name in shifts:
+        replaced = set(ctx.spec.shifts[name].equations)
+        changed = (_dag.descendants(scm.parents, replaced) | replaced) & read
+        if any(scm.meta[v].vtype != "continuous" for v in changed):
+            return max(MIN_DRAWS, ctx.options.n_draws)
+    return 1
 
 
 def _contextual_effect(ctx: AuditContext) -> list[Metric]:

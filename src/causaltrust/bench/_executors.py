@@ -14,7 +14,6 @@ import socket
 import sys
 import time
 import traceback
-import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -24,6 +23,8 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from causaltrust._random import derive_seed
+from causaltrust._version import __version__
 from causaltrust.bench._methods import BenchError, MethodSpec
 from causaltrust.scm import SCM
 from causaltrust.spec import TrustSpec
@@ -68,11 +69,6 @@ class CellTask:
     audit_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
 
-def derive_seed(seed: int, label: str) -> int:
-    """An independent 32-bit seed for one use (``"train"``, ``"test"``, ``"split"``) of a cell seed."""
-    return int(np.random.SeedSequence([int(seed), zlib.crc32(label.encode())]).generate_state(1)[0])
-
-
 _SCM_CACHE: dict[str, SCM] = {}
 
 
@@ -104,8 +100,6 @@ def _now() -> datetime:
 
 
 def _base_result(task: CellTask) -> dict[str, Any]:
-    from causaltrust import __version__
-
     return {
         "cell_id": task.cell_id,
         "scenario": task.scenario,

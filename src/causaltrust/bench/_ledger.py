@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from causaltrust._version import __version__
 from causaltrust.bench._methods import BenchError
 
 __all__ = [
@@ -282,8 +283,6 @@ class Ledger:
     @staticmethod
     def _create(path: Path) -> None:
         # Built under a temporary name and renamed: a process killed here leaves no half-made ledger.
-        from causaltrust import __version__
-
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
             leftover.unlink(missing_ok=True)

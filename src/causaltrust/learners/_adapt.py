@@ -9,6 +9,7 @@ For a spurious node whose parents are all observed, the mechanism is simply refi
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from causaltrust import _dag
 from causaltrust.exceptions import DataError, IdentificationError
 from causaltrust.learners._base import columns_with_unseen
 from causaltrust.scm import SCM
-from causaltrust.scm._mechanisms import DeterministicMechanism, Mechanism, Noise
+from causaltrust.scm._mechanisms import Mechanism, Noise
 from causaltrust.spec import TrustSpec
 
 __all__ = ["OffsetMechanism", "adapt_spurious"]
@@ -89,7 +90,7 @@ def adapt_spurious(scm: SCM, spec: TrustSpec, X: pd.DataFrame) -> SCM:
         if not latent:
             mechs[node] = _refit_observed(model, spec, node, X)
             continue
-        if not isinstance(mech, DeterministicMechanism) or len(latent) != 1:
+        if len(latent) != 1 or latent[0] not in mech.affine_in():
             raise IdentificationError(
                 f"adapt(): {node!r} has latent parents {latent}; re-estimating it needs a noise-free "
                 "measurement additive in one latent (X = L + artifact(E))"
@@ -98,6 +99,7 @@ def adapt_spurious(scm: SCM, spec: TrustSpec, X: pd.DataFrame) -> SCM:
         lat_parents = model.parents[lat]
         if any(p not in cols for p in lat_parents):
             raise DataError(f"adapt(): the parents of {lat!r} {list(lat_parents)} must be among the features")
+        _warn_support(model, lat, cols)
         env_cols = dict(cols)
         env_cols[lat] = np.asarray(model.mechanisms[lat].mean(env_cols, n, lat), dtype=np.float64)
         ref_code = 0
@@ -123,6 +125,45 @@ def adapt_spurious(scm: SCM, spec: TrustSpec, X: pd.DataFrame) -> SCM:
     }
     return SCM(model.spec, mechs, categories={v: m.categories for v, m in model.meta.items() if m.categories},
                provenance=prov)  # fmt: skip
+
+
+def _warn_support(model: SCM, lat: str, cols: dict[str, Array]) -> None:
+    """Warn when the new rows' parents of ``lat`` leave the training support recorded by ``SCM.fit``.
+
+    ``adapt`` trusts L's kept mechanism E[L | pa(L)]; outside the rows it was fitted on, that is
+    extrapolation, and the re-estimated offsets absorb its error.
+    """
+    support = model.provenance.get("support", {}).get(lat)
+    if not support:
+        return
+    outside = []
+    for p, sup in support.items():
+        col = cols[p]
+        if model.meta[p].vtype == "continuous":
+            share = float(np.mean((col < sup[0]) | (col > sup[1])))
+            if share > _OUTSIDE:
+                outside.append(
+                    f"{share:.1%} of {p!r} outside the training range [{sup[0]:.3g}, {sup[1]:.3g}]"
+                )
+        else:
+            new = sorted(set(np.unique(col).tolist()) - set(sup))
+            if new:
+                labels = [model.meta[p].categories[c] if model.meta[p].categories else c for c in new]
+                outside.append(f"{p!r} takes values {labels} never seen in training")
+    if outside:
+        warnings.warn(
+            f"adapt(): the new rows leave the training support of the parents of {lat!r} ("
+            + "; ".join(outside)
+            + f"); the kept mechanism of {lat!r} extrapolates there, and the re-estimated offsets absorb its "
+            "error",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+# Share of new rows outside the training range of a continuous parent above which ``adapt`` warns: a few
+# rows past the training extremes are expected from any sample of the same population.
+_OUTSIDE = 0.01
 
 
 def _refit_observed(model: SCM, spec: TrustSpec, node: str, X: pd.DataFrame) -> Mechanism:

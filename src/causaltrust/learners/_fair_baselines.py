@@ -560,9 +560,7 @@ class CounterfactualFairClassifier(_SCMBase):
         a = cast(str, spec.protected)
         desc = _dag.descendants(scm.parents, [a])
         self.nondescendants_ = [f for f in spec.features if f not in desc and f != a]
-        needed = set(spec.features)
-        for f in spec.features:
-            needed |= _dag.ancestors(scm.parents, [f])
+        needed = _dag.ancestral_closure(scm.parents, spec.features)
         self.abducted_ = [v for v in scm.order if v in desc and v in needed]
         cols = self._begin_fit(spec, X)
         Z, self.representation_ = self._represent(X, cols)
@@ -575,7 +573,7 @@ class CounterfactualFairClassifier(_SCMBase):
     def _represent(self, X: pd.DataFrame, cols: dict[str, Array]) -> tuple[Array, list[str]]:
         """Non-descendants (encoded) and the abducted noise of each descendant, one block per node."""
         scm, n = self.scm_, len(X)
-        full = scm._complete_latents(dict(cols), set(self.abducted_), n)
+        full = scm.recover_latents(cols, self.abducted_)
         keys = row_keys(X, self.spec_.features, self._seed ^ 0xC0F)
         blocks = [self.design_.transform(cols)]
         names = list(self.design_.names)

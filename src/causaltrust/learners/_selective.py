@@ -40,9 +40,8 @@ from causaltrust.learners._base import (
     resolve_spec,
     row_keys,
 )
-from causaltrust.scm import SCM
+from causaltrust.scm import SCM, MultiPathWorld, fair_world_labels
 from causaltrust.scm._data import value_to_internal
-from causaltrust.scm._paths import MultiPathWorld
 
 __all__ = ["SelectiveInvarianceClassifier", "SelectiveInvarianceRegressor"]
 
@@ -182,10 +181,7 @@ class _SelectiveBase(BaseEstimator):
             spurious = [p for p in g.paths(e) if g.path_role(p) == "spurious"]
             self.switches_[e] = ref
             self.active_.append(spurious)
-        needed = set(spec.features)
-        for f in spec.features:
-            needed |= _dag.ancestors(self.scm_.parents, [f])
-        self.needed_ = needed
+        self.needed_ = _dag.ancestral_closure(self.scm_.parents, spec.features)
 
     def _columns(self, X: pd.DataFrame, owner: str) -> dict[str, Array]:
         return columns_with_unseen(X, self.scm_.meta, self.spec_.features, owner)
@@ -202,12 +198,10 @@ class _SelectiveBase(BaseEstimator):
             keys = _draw_keys(keys, draws)
         if not self.switches_:
             return cols, keys
-        full = dict(cols)
-        touched = {v for v in scm.order if v in self.needed_}
-        full = scm._complete_latents(full, touched, n * draws)
+        full = scm.recover_latents(cols, self.needed_)
         desc = set().union(*(_dag.descendants(scm.parents, [s]) for s in self.switches_)) & self.needed_
         stream = cast(np.random.Generator, RowStream(keys))
-        noises = {v: scm.mechanisms[v].abduct(full[v], full, stream, v) for v in scm.order if v in desc}
+        noises = scm.abduct(full, desc, random_state=stream, n_draws=draws).noise
         switches = {
             s: (value_to_internal(v, scm.meta[s], n * draws, f"reference of {s}"), None)
             for s, v in self.switches_.items()
@@ -224,45 +218,11 @@ class _SelectiveBase(BaseEstimator):
         y_rep = np.repeat(y.astype(np.float64), draws)
         if not (self.fair_labels and self.fairness is not False and spec.fairness is not None):
             return y_rep
-        a = spec.fairness.protected
-        unfair_to_y = scm._expand(spec.unfair_paths(), a, spec.target)
-        if not unfair_to_y:
-            return y_rep
-        n = len(X) * draws
         full = {k: np.repeat(v, draws) for k, v in cols.items()}
         full[spec.target] = y_rep
-        desc = _dag.descendants(scm.parents, [a])
-        touched = {v for v in scm.order if v in desc or v == a}
-        full = scm._complete_latents(full, touched, n)
-        missing = [
-            v for v in scm.observed if v not in full and v in _dag.ancestors(scm.parents, [spec.target])
-        ]
-        if missing:
-            raise DataError(
-                f"fair-world labels need the target's observed causes {missing} among the features"
-            )
         keys = _draw_keys(row_keys(X, spec.features, seed ^ 0x5EED), draws)
         stream = cast(np.random.Generator, RowStream(keys))
-        noises = {
-            v: scm.mechanisms[v].abduct(full[v], full, stream, v)
-            for v in scm.order
-            if v in desc and v != spec.target and v in _dag.ancestors(scm.parents, [spec.target])
-        }
-        base = value_to_internal(spec.fairness.baseline, scm.meta[a], n, "fairness.baseline")
-        world = MultiPathWorld(scm.parents, scm.mechanisms, noises, full, {a: (base, None)}, n)
-        env_cf = world.into(spec.target, [unfair_to_y])
-        env_f = {p: full[p] for p in scm.parents[spec.target]}
-        mech = scm.mechanisms[spec.target]
-        if self._task == "binary":
-            p_f = mech.mean(env_f, n, spec.target)
-            p_cf = mech.mean(env_cf, n, spec.target)
-            # P(U < p_cf | Y) with U uniform on the interval consistent with Y (the coupling of DESIGN.md).
-            with np.errstate(divide="ignore", invalid="ignore"):
-                q1 = np.where(p_f > 0, np.minimum(p_cf, p_f) / p_f, p_cf)
-                q0 = np.where(p_f < 1, np.maximum(p_cf - p_f, 0.0) / (1.0 - p_f), p_cf)
-            return np.where(y_rep == 1.0, q1, q0)
-        noise = mech.abduct(y_rep, {**full, **env_f}, stream, spec.target)
-        return mech.evaluate(env_cf, noise, n)
+        return fair_world_labels(scm, full, n_draws=draws, random_state=stream, expected=True)
 
     def sensitive_columns(self) -> list[str]:
         """Features that still carry the ``privacy.sensitive`` variables' effect after the mapping.

@@ -1,17 +1,22 @@
 """Structural causal models: simulate, intervene, fit to data, counterfactuals and path-specific effects."""
 
 from causaltrust.scm._effects import Effect, EffectDecomposition, decompose_effects, path_effect, path_effects
+from causaltrust.scm._fair_world import fair_world_labels
 from causaltrust.scm._mechanisms import Mechanism, Noise
-from causaltrust.scm._model import SCM
+from causaltrust.scm._model import SCM, Abduction
+from causaltrust.scm._paths import MultiPathWorld
 from causaltrust.scm._persist import load_model
 
 __all__ = [
     "SCM",
+    "Abduction",
     "Effect",
     "EffectDecomposition",
     "Mechanism",
+    "MultiPathWorld",
     "Noise",
     "decompose_effects",
+    "fair_world_labels",
     "load_model",
     "path_effect",
     "path_effects",

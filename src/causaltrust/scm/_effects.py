@@ -14,7 +14,7 @@ from causaltrust.exceptions import DataError, SpecError
 from causaltrust.scm._data import value_to_internal
 from causaltrust.scm._mechanisms import Mechanism, Noise
 from causaltrust.scm._model import SCM, stream
-from causaltrust.scm._paths import PathWorld
+from causaltrust.scm._paths import MultiPathWorld
 
 __all__ = ["Effect", "EffectDecomposition", "decompose_effects", "path_effect", "path_effects"]
 
@@ -89,15 +89,15 @@ def _unit_contrasts(
         if entries is None:
             resolved[name] = _dag.all_paths(scm.parents, source, target)
         else:
-            resolved[name] = scm._expand(scm.check_paths(entries, source), source, target)
+            resolved[name] = scm.full_paths(scm.check_paths(entries, source), source, target)
     if target not in desc:
         return {name: (np.zeros(n), tuple(p)) for name, p in resolved.items()}
-    world = PathWorld(scm.parents, scm.mechanisms, noises, cols, source, value_i, None, n)
+    world = MultiPathWorld(scm.parents, scm.mechanisms, noises, cols, {source: (value_i, None)}, n)
     out_fn = _output(scm.meta[target].vtype == "binary", n)
-    y0 = world.node(target, frozenset(), output=out_fn)
+    y0 = world.node(target, (frozenset(),), output=out_fn)
     out = {}
     for name, active in resolved.items():
-        diff = world.node(target, frozenset(active), output=out_fn) - y0 if active else np.zeros(n)
+        diff = world.node(target, (frozenset(active),), output=out_fn) - y0 if active else np.zeros(n)
         out[name] = (diff, tuple(active))
     return out
 
@@ -258,7 +258,7 @@ def _levels(scm: SCM, var: str, baseline: Any) -> list[Any]:
 
 
 def _complement(scm: SCM, source: str, target: str, entries: Sequence[Sequence[str]]) -> list[Path]:
-    covered = set(scm._expand([tuple(e) for e in entries], source, target))
+    covered = set(scm.full_paths([tuple(e) for e in entries], source, target))
     return [p for p in _dag.all_paths(scm.parents, source, target) if p not in covered]
 
 

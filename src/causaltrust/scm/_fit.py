@@ -2,14 +2,17 @@
 
 Continuous nodes get an additive-noise model ``h(parents) + N`` whose noise is resampled from the in-sample
 residuals; binary and categorical nodes get calibrated class probabilities; roots get their empirical
-distribution. Latent variables and their observed children keep the spec's equations (data cannot reveal a
-variable it never contains). Everything a fitted mechanism holds is a module-level class, so fitted SCMs
-pickle (:meth:`SCM.save`).
+distribution. A latent variable L is identified through its measurement M (``measures: L``), asserted to be
+noise-free with unit slope: ``M = L + δ(other parents of M)``. The offsets δ are learned jointly with
+E[L | pa(L)] by partially linear regression (cross-fitted residual on residual, Robinson 1988); L's own
+mechanism is then learned on L̂ = M − δ̂, and every other child of L (the target included) takes L̂ as an
+input. Spec equations are used only for variables the user pins (``assume``). Everything a fitted mechanism
+holds is a module-level class, so fitted SCMs pickle (:meth:`SCM.save`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
@@ -18,18 +21,18 @@ import pandas as pd
 from scipy.special import expit, softmax
 
 from causaltrust import _dag
-from causaltrust.exceptions import DataError, SpecError
+from causaltrust.exceptions import DataError, IdentificationError, SpecError
 from causaltrust.scm._data import VariableMeta, frame_to_columns
 from causaltrust.scm._mechanisms import (
     AdditiveNoiseMechanism,
     BernoulliMechanism,
     CategoricalMechanism,
     EmpiricalMechanism,
+    MeasurementMechanism,
     Mechanism,
     from_equation,
 )
 from causaltrust.spec import TrustSpec
-from causaltrust.spec._equations import CompiledEquation
 
 if TYPE_CHECKING:
     from causaltrust.scm._model import SCM
@@ -203,18 +206,24 @@ def _folds(n: int, y: Array | None, cv: int, seed: int) -> list[tuple[Array, Arr
     return list(splitter.split(np.zeros(n)))
 
 
-def _regressor(kind: str, seed: int) -> Any:
+def _regressor(kind: Any, seed: int) -> Any:
+    from sklearn.base import clone
     from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.linear_model import LinearRegression
 
+    if not isinstance(kind, str):
+        return clone(kind)
     return LinearRegression() if kind == "linear" else HistGradientBoostingRegressor(random_state=seed)
 
 
-def _classifier(kind: str, seed: int) -> Any:
+def _classifier(kind: Any, seed: int) -> Any:
+    from sklearn.base import clone
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
 
+    if not isinstance(kind, str):
+        return clone(kind)
     if kind == "logistic":
         return LogisticRegression(max_iter=1000)
     return CalibratedClassifierCV(HistGradientBoostingClassifier(random_state=seed), method="sigmoid", cv=3)
@@ -227,7 +236,7 @@ def _proba(est: Any, X: Array, k: int) -> Array:
     return out
 
 
-def _cv_regression(kind: str, X: Array, y: Array, folds: list[tuple[Array, Array]], seed: int) -> float:
+def _cv_regression(kind: Any, X: Array, y: Array, folds: list[tuple[Array, Array]], seed: int) -> float:
     sse = 0.0
     for tr, te in folds:
         est = _regressor(kind, seed).fit(X[tr], y[tr])
@@ -235,7 +244,7 @@ def _cv_regression(kind: str, X: Array, y: Array, folds: list[tuple[Array, Array
     return sse / len(y)
 
 
-def _cv_log_loss(kind: str, X: Array, y: Array, k: int, folds: list[tuple[Array, Array]], seed: int) -> float:
+def _cv_log_loss(kind: Any, X: Array, y: Array, k: int, folds: list[tuple[Array, Array]], seed: int) -> float:
     total = 0.0
     for tr, te in folds:
         if np.unique(y[tr]).size == 1:
@@ -278,9 +287,13 @@ class _NodeFit:
         self.seed = seed
         self.cv = cv
         self.scores: dict[str, float] = {}
+        self.metric: str | None = None
+        self.score: float | None = None
+        self.fitted: Any = None  # the final model (linear coefficients make the provenance equation)
 
     def continuous(self, choice: Any) -> tuple[Mechanism, str]:
         label, est = self._regression_model(choice)
+        self.fitted = est
         y = self.y
         if label == "linear":
             h: Any = _LinearH(self.design, est.coef_, est.intercept_)
@@ -297,15 +310,18 @@ class _NodeFit:
         return mech, label
 
     def _regression_model(self, choice: Any) -> tuple[str, Any]:
-        from sklearn.base import clone
-
+        folds = _folds(len(self.y), None, self.cv, self.seed)
+        self.metric = "mse"
         if not isinstance(choice, str):
-            return repr(choice), clone(choice).fit(self.X, self.y)
+            self.score = _cv_regression(choice, self.X, self.y, folds, self.seed)
+            return repr(choice), _regressor(choice, self.seed).fit(self.X, self.y)
         kind = choice
         if choice == "auto":
-            folds = _folds(len(self.y), None, self.cv, self.seed)
             self.scores = {c: _cv_regression(c, self.X, self.y, folds, self.seed) for c in ("linear", "gbm")}
             kind = _choose(self.scores, "linear")
+            self.score = self.scores[kind]
+        else:
+            self.score = _cv_regression(kind, self.X, self.y, folds, self.seed)
         return kind, _regressor(kind, self.seed).fit(self.X, self.y)
 
     def discrete(self, choice: Any, k: int) -> tuple[Mechanism, str]:
@@ -328,12 +344,15 @@ class _NodeFit:
     def _classifier_model(self, choice: Any, codes: Array, k: int, counts: Array) -> tuple[str, _Probs]:
         from sklearn.base import clone
 
+        self.metric = "log_loss"
+        folds = _folds(len(codes), codes, self.cv, self.seed)
         if not isinstance(choice, str):
             if not hasattr(choice, "predict_proba"):
                 raise SpecError(
                     f"mechanisms[{self.name!r}]: {self.name!r} is {self.vtype}, so its estimator needs "
                     f"predict_proba (a classifier); got {choice!r}"
                 )
+            self.score = _cv_log_loss(choice, self.X, codes, k, folds, self.seed)
             est = clone(choice).fit(self.X, codes)
             return repr(choice), _Probs(self.design, k, est.classes_, estimator=est)
         kind = {"auto": "auto", "linear": "logistic", "gbm": "calibrated-gbm"}[choice]
@@ -341,13 +360,16 @@ class _NodeFit:
             kind = "logistic"
             # Calibration splits each training fold in 3 again; tiny classes cannot support that.
             if counts.min() >= 3 * self.cv:
-                folds = _folds(len(codes), codes, self.cv, self.seed)
                 self.scores = {
                     c: _cv_log_loss(c, self.X, codes, k, folds, self.seed)
                     for c in ("logistic", "calibrated-gbm")
                 }
                 kind = _choose(self.scores, "logistic")
+        self.score = self.scores.get(kind)
+        if self.score is None and (kind == "logistic" or counts.min() >= 3 * self.cv):
+            self.score = _cv_log_loss(kind, self.X, codes, k, folds, self.seed)
         est = _classifier(kind, self.seed).fit(self.X, codes)
+        self.fitted = est
         if kind == "logistic":
             coef = np.asarray(est.coef_, dtype=np.float64)
             intercept = np.asarray(est.intercept_, dtype=np.float64)
@@ -357,7 +379,7 @@ class _NodeFit:
 
 # -- entry point --------------------------------------------------------------------------------------
 def _check_args(
-    spec: TrustSpec, mechanisms: str | Mapping[str, Any], cv: int, kept: set[str]
+    spec: TrustSpec, mechanisms: str | Mapping[str, Any], cv: int, assumed: set[str]
 ) -> tuple[str, dict[str, Any]]:
     if isinstance(cv, bool) or not isinstance(cv, int | np.integer) or cv < 2:
         raise ValueError(f"SCM.fit: cv must be an integer >= 2 (the number of CV folds), got {cv!r}")
@@ -377,10 +399,15 @@ def _check_args(
     for name, choice in per_node.items():
         if name not in spec.variables:
             raise SpecError(f"SCM.fit mechanisms: {name!r} is not a variable ({', '.join(spec.variables)})")
-        if name in kept:
+        if name in assumed:
             raise SpecError(
-                f"SCM.fit mechanisms[{name!r}]: {name!r} keeps its spec equation (it is latent or a child of "
-                "a latent variable), so it is not learned from data; drop it from mechanisms"
+                f"SCM.fit mechanisms[{name!r}]: {name!r} is assumed (its spec equation is pinned), so it is "
+                "not learned from data; drop it from mechanisms or from assume"
+            )
+        if spec.variables[name].measures is not None:
+            raise SpecError(
+                f"SCM.fit mechanisms[{name!r}]: {name!r} measures {spec.variables[name].measures!r}; its "
+                "offsets are learned by partially linear regression, not by a chosen estimator"
             )
         if not spec.parents(name):
             raise SpecError(
@@ -400,22 +427,214 @@ def _check_args(
     return "auto", per_node
 
 
-def _kept_nodes(spec: TrustSpec) -> dict[str, CompiledEquation]:
-    """Equations of latent variables and their observed children; SpecError naming any without one."""
-    children = _dag.children_map(spec.graph_parents)
-    kept = set(spec.latent)
-    for v in spec.latent:
-        kept.update(children.get(v, []))
-    ordered = [v for v in spec.variables if v in kept]
-    equations = {v: eq for v in ordered if (eq := spec.equation(v)) is not None}
-    missing = [v for v in ordered if v not in equations]
-    if missing:
-        raise SpecError(
-            f"SCM.fit needs equations for {missing}: data never contains a latent ('observed: false') "
-            "variable, so latent variables and their observed children keep the spec's equations. Add an "
-            "'equation:' to each, or include the latent column in the data and mark it observed"
+def _assumed(spec: TrustSpec, assume: Iterable[str]) -> set[str]:
+    """Variables whose spec equation is pinned: ``assume=[...]`` plus ``assume: true`` in the spec."""
+    if isinstance(assume, str):
+        raise SpecError(f"SCM.fit assume: expected a list of variable names, got the string {assume!r}")
+    out = {v for v, var in spec.variables.items() if var.assume}
+    for v in assume:
+        if v not in spec.variables:
+            raise SpecError(f"SCM.fit assume: {v!r} is not a variable ({', '.join(spec.variables)})")
+        if spec.equation(v) is None:
+            raise SpecError(
+                f"SCM.fit assume: {v!r} has no equation in the spec, so there is nothing to pin; give it "
+                "an 'equation:' or learn it"
+            )
+        out.add(v)
+    return out
+
+
+def _measurements(spec: TrustSpec, assumed: set[str]) -> dict[str, str]:
+    """``{latent: measurement}``; IdentificationError naming the variables when a latent is not identified."""
+    parents = spec.graph_parents
+    children = _dag.children_map(parents)
+    out: dict[str, str] = {}
+    for lat in spec.latent:
+        m = spec.measurement(lat)
+        if m is None:
+            learned = [v for v in (lat, *children.get(lat, [])) if v not in assumed]
+            if learned:
+                raise IdentificationError(
+                    f"SCM.fit: the latent {lat!r} has no measurement, so data cannot recover it and "
+                    f"{learned} cannot be learned. Mark its observed measurement with 'measures: {lat}' "
+                    f"(an observed child M = {lat} + offsets of M's other parents), or pin {learned} with "
+                    "assume=[...]"
+                )
+            continue
+        pa_l = parents[lat]
+        latent_pa = [p for p in pa_l if not spec.variables[p].observed]
+        if latent_pa:
+            raise IdentificationError(
+                f"SCM.fit: the latent {lat!r} has latent parents {latent_pa}; recovering {lat!r} through "
+                f"{m!r} needs every parent of {lat!r} observed"
+            )
+        others = [q for q in parents[m] if q != lat]
+        hidden = [q for q in others if not spec.variables[q].observed]
+        if hidden:
+            raise IdentificationError(
+                f"SCM.fit: the measurement {m!r} of {lat!r} has other latent parents {hidden}; its offsets "
+                "need observed parents"
+            )
+        desc = _dag.descendants(parents, [lat])
+        for q in others:
+            if q in pa_l or q in desc:
+                rel = "a parent" if q in pa_l else "a descendant"
+                raise IdentificationError(
+                    f"SCM.fit: {q!r} is a parent of the measurement {m!r} and also {rel} of the latent "
+                    f"{lat!r}, so its offset in {m!r} cannot be told apart from its effect on {lat!r}. "
+                    f"The offsets of {m} = {lat} + δ({', '.join(others)}) are identified only when their "
+                    f"variables are neither parents nor descendants of {lat!r}"
+                )
+        out[lat] = m
+    return out
+
+
+class _OffsetFit:
+    """Offsets of a measurement ``M = L + δ(Q)`` jointly with E[L | pa(L)] (partially linear regression).
+
+    E[M | pa(L), Q] = g(pa(L)) + δ(Q) because L's noise is independent of Q given pa(L) (Q is neither a
+    parent nor a descendant of L). Residualising M and the offset design D(Q) on pa(L) with cross-fitted
+    models and regressing residual on residual (no intercept) gives δ̂ without knowing g (Robinson 1988).
+    δ(first category) = 0, so L is on the first category's scale; numeric parents get a slope.
+    """
+
+    def __init__(self, lat: str, m: str, spec: TrustSpec, meta: Mapping[str, VariableMeta]) -> None:
+        self.lat = lat
+        self.m = m
+        self.pa = spec.parents(lat)
+        self.parents = spec.parents(m)
+        self.others = tuple(q for q in self.parents if q != lat)
+        self.meta = meta
+
+    def _offset_design(self, cols: Env) -> tuple[Array, list[tuple[str, int | None]]]:
+        blocks: list[Array] = []
+        names: list[tuple[str, int | None]] = []
+        for q in self.others:
+            col = np.asarray(cols[q])
+            if self.meta[q].vtype == "categorical":
+                for code in range(1, len(self.meta[q].categories)):
+                    blocks.append((col == code).astype(np.float64))
+                    names.append((q, code))
+            else:
+                blocks.append(col.astype(np.float64))
+                names.append((q, None))
+        D = np.column_stack(blocks) if blocks else np.zeros((len(cols[self.m]), 0))
+        return D, names
+
+    def fit(self, cols: Env, kind: str, seed: int, cv: int) -> MeasurementMechanism:
+        n = len(cols[self.m])
+        y = np.asarray(cols[self.m], dtype=np.float64)
+        D, names = self._offset_design(cols)
+        for j, (q, code) in enumerate(names):
+            if code is not None and not D[:, j].any():
+                level = self.meta[q].categories[code]
+                raise IdentificationError(
+                    f"SCM.fit: level {level!r} of {q!r} never occurs in the data, so its offset in the "
+                    f"measurement {self.m!r} of {self.lat!r} is not identified; drop the category or add rows"
+                )
+        if self.pa:
+            design = _Design(
+                self.pa,
+                tuple(
+                    len(self.meta[p].categories) if self.meta[p].vtype == "categorical" else 0
+                    for p in self.pa
+                ),
+            )
+            P = design(cols)
+            folds = _folds(n, None, cv, seed)
+            if kind == "auto":
+                scores = {c: _cv_regression(c, P, y, folds, seed) for c in ("linear", "gbm")}
+                kind = _choose(scores, "linear")
+            res_y = y - _cross_fit(kind, P, y, folds, seed)
+            res_d = np.column_stack(
+                [D[:, j] - _cross_fit(kind, P, D[:, j], folds, seed) for j in range(D.shape[1])]
+            )
+        else:
+            res_y = y - y.mean()
+            res_d = D - D.mean(axis=0)
+        self.nuisance = kind if self.pa else "mean"
+        for j, (q, code) in enumerate(names):
+            raw = D[:, j].var()
+            if raw > 0 and res_d[:, j].var() < _OVERLAP * raw:
+                what = f"level {self.meta[q].categories[code]!r} of {q!r}" if code is not None else repr(q)
+                raise IdentificationError(
+                    f"SCM.fit: {what} is (almost) determined by the parents of {self.lat!r} "
+                    f"{list(self.pa)} (under {_OVERLAP:.0%} of its variance is left once they are known), "
+                    f"so its offset in the measurement {self.m!r} cannot be told apart from their effect on "
+                    f"{self.lat!r}. Every level needs to be observed across the range of {list(self.pa)}"
+                )
+        coef = np.linalg.lstsq(res_d, res_y, rcond=None)[0] if D.shape[1] else np.zeros(0)
+        offsets: dict[str, Array | float] = {}
+        for q in self.others:
+            if self.meta[q].vtype == "categorical":
+                offsets[q] = np.zeros(len(self.meta[q].categories))
+        for (q, code), c in zip(names, coef, strict=True):
+            if code is None:
+                offsets[q] = float(c)
+            else:
+                off = offsets[q]
+                assert isinstance(off, np.ndarray)
+                off[code] = float(c)
+        cats = {q: self.meta[q].categories for q in self.others}
+        return MeasurementMechanism(self.lat, self.parents, offsets, cats)
+
+
+# A level whose indicator keeps less than this share of its variance given pa(L) is treated as determined
+# by pa(L): its offset would rest on a few rows and be confounded with g(pa(L)).
+_OVERLAP = 0.01
+
+
+def _cross_fit(kind: str, X: Array, y: Array, folds: list[tuple[Array, Array]], seed: int) -> Array:
+    out = np.empty(len(y))
+    for tr, te in folds:
+        out[te] = _regressor(kind, seed).fit(X[tr], y[tr]).predict(X[te])
+    return out
+
+
+def _invert(mech: Mechanism, lat: str, cols: Env, m: str, n: int) -> Array:
+    """L̂ = (M - h(L=0)) / c for an assumed measurement equation affine in L."""
+    others = {p: cols[p] for p in mech.parents if p != lat}
+    h0 = np.broadcast_to(mech.mean({**others, lat: np.zeros(n)}, n, m), (n,))
+    c = np.broadcast_to(mech.mean({**others, lat: np.ones(n)}, n, m), (n,)) - h0
+    if lat not in mech.affine_in() or np.any(c == 0):
+        raise IdentificationError(
+            f"SCM.fit: the assumed equation of {m!r} does not recover {lat!r}: a measurement must be "
+            f"noise-free and affine in {lat!r} with a nonzero coefficient"
         )
-    return equations
+    return np.asarray((np.asarray(cols[m]) - h0) / c, dtype=np.float64)
+
+
+def _names(design: _Design, meta: Mapping[str, VariableMeta]) -> list[str]:
+    out: list[str] = []
+    for p, k in zip(design.parents, design.levels, strict=True):
+        if k:
+            out.extend(f"({p} == {c!r})" for c in meta[p].categories[:k])
+        else:
+            out.append(p)
+    return out
+
+
+def _linear_text(coef: Array, intercept: float, names: list[str]) -> str:
+    text = f"{intercept:.3f}"
+    for c, name in zip(coef, names, strict=True):
+        if round(float(c), 3) != 0.0:
+            text += f" {'-' if c < 0 else '+'} {abs(float(c)):.3f}*{name}"
+    return text
+
+
+def _equation_text(v: str, label: str, node: _NodeFit, meta: Mapping[str, VariableMeta]) -> str:
+    parents = ", ".join(node.design.parents)
+    est = node.fitted
+    if label == "linear" and est is not None:
+        sd = float(np.std(node.y - est.predict(node.X)))
+        lin = _linear_text(est.coef_, float(est.intercept_), _names(node.design, meta))
+        return f"{lin} + noise(sd {sd:.3f})"
+    if label == "logistic" and est is not None and node.vtype == "binary":
+        lin = _linear_text(
+            np.asarray(est.coef_)[0], float(np.asarray(est.intercept_)[0]), _names(node.design, meta)
+        )
+        return f"bernoulli(sigmoid({lin}))"
+    return f"{label}({parents})"
 
 
 def fit_scm(
@@ -426,56 +645,66 @@ def fit_scm(
     mechanisms: str | Mapping[str, Any] = "auto",
     random_state: int | None = None,
     cv: int = 3,
+    assume: Iterable[str] = (),
 ) -> SCM:
-    """Learn one mechanism per node of ``spec`` from ``data`` (what :meth:`SCM.fit` calls).
+    """Learn every mechanism of ``spec`` that ``data`` identifies (what :meth:`SCM.fit` calls).
 
     Parameters
     ----------
     cls : type
         The SCM class to build (``SCM``).
     spec : TrustSpec
-        The graph: each node's parents come from its equation or its ``parents:`` list.
+        The structure: each node's parents come from its ``parents:`` list or its equation (equations are
+        otherwise ignored), and ``measures: L`` marks the measurement of each latent L.
     data : DataFrame
         One column per observed variable (extra columns are ignored), no missing values.
     mechanisms : {"auto", "linear"} or mapping, default "auto"
         ``"auto"`` picks, per node, the model with the best ``cv``-fold score: linear regression vs
         histogram gradient boosting (mean squared error) for continuous nodes, logistic regression vs
         sigmoid-calibrated gradient boosting (log-loss) for binary and categorical ones. ``"linear"``
-        fits linear / logistic models only, without cross-validation. A mapping ``{node: estimator}``
-        uses a clone of the estimator for that node (a classifier with ``predict_proba`` for discrete
-        nodes), or ``"auto"`` / ``"linear"`` / ``"gbm"``; unlisted nodes are ``"auto"``.
+        fits linear / logistic models only. A mapping ``{node: estimator}`` uses a clone of the estimator
+        for that node (a classifier with ``predict_proba`` for discrete nodes), or ``"auto"`` / ``"linear"``
+        / ``"gbm"``; unlisted nodes are ``"auto"``. The same choice is made for the nuisance regressions of
+        each measurement's offsets.
     random_state : int, optional
         Seed of the CV folds and of the boosted models; the same data and seed give the same SCM.
     cv : int, default 3
-        Number of cross-validation folds; the data needs at least ``2 * cv`` rows.
+        Number of cross-validation (and cross-fitting) folds; the data needs at least ``2 * cv`` rows.
+    assume : list of str, optional
+        Variables whose spec equation is pinned instead of learned (also ``assume: true`` in the spec).
 
     Returns
     -------
     SCM
-        Roots drawn from their observed values, continuous nodes as additive noise with resampled
-        residuals, discrete nodes with learned probabilities; latent variables and their observed
-        children keep the spec's equations. ``provenance`` records the chosen model and CV scores of
-        every node.
+        Roots drawn from their observed values; continuous nodes as additive noise with resampled
+        residuals; discrete nodes with learned probabilities; each measurement ``M = L + δ̂``; each latent
+        learned on L̂ = M − δ̂. ``provenance["nodes"][v]`` is ``{"status": "learned" | "assumed", "model",
+        "cv_metric", "cv_score", "equation"}``; ``provenance["assumptions"]`` lists what data cannot check
+        (each measurement's noise-free unit slope, each pinned equation).
 
     Raises
     ------
     DataError
         Missing columns, NaN, undeclared categories, wrong types, or fewer than ``2 * cv`` rows.
+    IdentificationError
+        A latent without a ``measures:`` child (unless it and its children are assumed); a parent of a
+        measurement that is also a parent or descendant of its latent; a level of such a parent that never
+        occurs, or that the latent's parents (almost) determine.
     SpecError
-        A latent variable, or an observed child of one, has no equation; or ``mechanisms`` names a node
-        that is not learned.
+        ``assume`` names a variable without an equation; ``mechanisms`` names a node that is not learned.
 
     Examples
     --------
     >>> import causaltrust as ct
     >>> spec, true = ct.scenarios.load("readmission")
-    >>> data = true.sample(2_000, random_state=0).drop(columns="L")
+    >>> data = true.sample(4_000, random_state=0).drop(columns="L")
     >>> scm = ct.SCM.fit(spec, data, mechanisms="linear", random_state=0)
-    >>> scm.provenance["mechanisms"]["Z"], scm.provenance["mechanisms"]["L"]
-    ('logistic', 'equation')
+    >>> scm.provenance["nodes"]["Y"]["status"], scm.provenance["nodes"]["L"]["model"]
+    ('learned', 'linear')
     """
-    kept = _kept_nodes(spec)
-    default, per_node = _check_args(spec, mechanisms, cv, set(kept))
+    assumed = _assumed(spec, assume)
+    measured = _measurements(spec, assumed)
+    default, per_node = _check_args(spec, mechanisms, cv, assumed)
     meta = {
         n: VariableMeta(n, v.type, tuple(v.categories or ()), v.observed) for n, v in spec.variables.items()
     }
@@ -488,19 +717,60 @@ def fit_scm(
         )
     seed = int(np.random.default_rng(random_state).integers(0, 2**31 - 1))
     mechs: dict[str, Mechanism] = {}
-    labels: dict[str, str] = {}
+    nodes: dict[str, dict[str, Any]] = {}
     scores: dict[str, dict[str, float]] = {}
+    assumptions: list[str] = []
+    support: dict[str, dict[str, Any]] = {}
     for i, v in enumerate(spec.order):
         var = spec.variables[v]
         categories = tuple(var.categories or ())
-        if v in kept:
-            mechs[v] = from_equation(kept[v], var.type, categories, v)
-            labels[v] = "equation"
+        if v in measured:  # a latent: recover L̂ from its measurement before anything uses it
+            m = measured[v]
+            if m in assumed:
+                eq_m = spec.equation(m)
+                assert eq_m is not None
+                mechs[m] = from_equation(eq_m, "continuous", (), m)
+                cols[v] = _invert(mechs[m], v, cols, m, n_rows)
+            else:
+                kind = per_node.get(v, default)
+                fit = _OffsetFit(v, m, spec, meta)
+                with _threads(n_rows * max(len(fit.pa), 1)):
+                    mech_m = fit.fit(cols, kind if isinstance(kind, str) else "auto", seed + i, cv)
+                mechs[m] = mech_m
+                cols[v] = np.asarray(cols[m], dtype=np.float64) - mech_m.delta(cols, n_rows)
+                nodes[m] = {
+                    "status": "learned",
+                    "model": f"measurement of {v}: offsets by partially linear regression "
+                    f"(nuisance {fit.nuisance}, cross-fitted)",
+                    "cv_metric": None,
+                    "cv_score": None,
+                    "equation": mech_m.equation(),
+                    "assumption": f"measures {v} (noise-free, unit slope)",
+                }
+            assumptions.append(f"{m} measures {v} (noise-free, unit slope)")
+            support[v] = _support(spec.parents(v), cols, meta)
+        if v in mechs:  # a measurement, built with its latent above
+            if v in assumed:
+                nodes[v] = _assumed_entry(spec, v)
+                assumptions.append(f"{v}: {spec.variables[v].equation}")
             continue
+        if v in assumed:
+            eq = spec.equation(v)
+            assert eq is not None
+            mechs[v] = from_equation(eq, var.type, categories, v)
+            nodes[v] = _assumed_entry(spec, v)
+            assumptions.append(f"{v}: {var.equation}")
+            continue
+        if v not in cols:
+            # A latent with no measurement whose children are all assumed: it cannot be learned either.
+            raise IdentificationError(
+                f"SCM.fit: the latent {v!r} has no measurement ('measures: {v}') and is not assumed"
+            )
         parents = spec.parents(v)
         if not parents:
             mechs[v] = EmpiricalMechanism(cols[v].copy(), var.type)
-            labels[v] = "empirical"
+            nodes[v] = {"status": "learned", "model": "empirical", "cv_metric": None, "cv_score": None,
+                        "equation": f"empirical distribution of {n_rows} values"}  # fmt: skip
             continue
         design = _Design(
             parents, tuple(len(meta[p].categories) if meta[p].vtype == "categorical" else 0 for p in parents)
@@ -509,18 +779,49 @@ def fit_scm(
         choice = per_node.get(v, default)
         with _threads(n_rows * design.width):
             if var.type == "continuous":
-                mechs[v], labels[v] = node.continuous(choice)
+                mechs[v], label = node.continuous(choice)
             else:
                 k = len(categories) if var.type == "categorical" else 2
-                mechs[v], labels[v] = node.discrete(choice, k)
+                mechs[v], label = node.discrete(choice, k)
         if node.scores:
             scores[v] = node.scores
+        nodes[v] = {
+            "status": "learned",
+            "model": label,
+            "cv_metric": node.metric,
+            "cv_score": node.score,
+            "equation": _equation_text(v, label, node, meta),
+        }
+        if not var.observed:
+            nodes[v]["equation"] += f" (fitted on {v} recovered as {measured[v]} - offsets)"
     provenance = {
         "source": "fit",
         "n_rows": n_rows,
         "random_state": random_state,
         "mode": mechanisms if isinstance(mechanisms, str) else "per-node",
-        "mechanisms": {v: labels[v] for v in spec.variables},
+        "nodes": {v: nodes[v] for v in spec.variables},
+        "mechanisms": {
+            v: nodes[v]["model"] if nodes[v]["status"] == "learned" else "equation" for v in spec.variables
+        },
         "cv_scores": scores,
+        "assumptions": assumptions,
+        "support": support,
     }
     return cls(spec, mechs, provenance=provenance)
+
+
+def _assumed_entry(spec: TrustSpec, v: str) -> dict[str, Any]:
+    return {"status": "assumed", "model": "spec equation", "cv_metric": None, "cv_score": None,
+            "equation": spec.variables[v].equation}  # fmt: skip
+
+
+def _support(parents: tuple[str, ...], cols: Env, meta: Mapping[str, VariableMeta]) -> dict[str, Any]:
+    """Training support of a latent's parents (``adapt`` warns when new rows leave it)."""
+    out: dict[str, Any] = {}
+    for p in parents:
+        col = np.asarray(cols[p])
+        if meta[p].vtype == "continuous":
+            out[p] = [float(col.min()), float(col.max())]
+        else:
+            out[p] = sorted(int(c) for c in np.unique(col))
+    return out

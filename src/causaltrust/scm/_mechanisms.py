@@ -32,6 +32,7 @@ __all__ = [
     "ConstantMechanism",
     "DeterministicMechanism",
     "EmpiricalMechanism",
+    "MeasurementMechanism",
     "Mechanism",
     "Noise",
     "NoiseEquationMechanism",
@@ -467,6 +468,70 @@ class EmpiricalMechanism(Mechanism):
 
     def evaluate(self, env: Env, noise: Noise, n: int) -> Array:
         return np.asarray(noise.eps)
+
+
+class MeasurementMechanism(Mechanism):
+    """A noise-free, unit-slope measurement ``M = L + δ(other parents)`` of a latent ``L``.
+
+    ``offsets[q]`` is, for a categorical parent, one offset per category code (unseen codes get 0, the
+    reference scale) and, for a numeric parent, a slope. Inverting it recovers ``L = M - δ``.
+    """
+
+    def __init__(
+        self,
+        latent: str,
+        parents: tuple[str, ...],
+        offsets: Mapping[str, Array | float],
+        categories: Mapping[str, tuple[object, ...]],
+    ) -> None:
+        self.latent = latent
+        self.parents = parents
+        self.offsets = {q: offsets[q] for q in parents if q != latent}
+        self.categories = {q: tuple(categories.get(q, ())) for q in self.offsets}
+        self.vtype = "continuous"
+        self.description = f"measurement: {self.equation()}"
+
+    def equation(self) -> str:
+        """The measurement as an equation of the spec language (offsets rounded to 3 decimals)."""
+        terms = [self.latent]
+        for q, off in self.offsets.items():
+            if isinstance(off, np.ndarray):
+                for cat, d in zip(self.categories[q], off, strict=False):
+                    if round(float(d), 3) != 0.0:
+                        sign = "-" if d < 0 else "+"
+                        terms.append(f"{sign} {abs(float(d)):.3f}*({q} == {cat!r})")
+            elif round(float(off), 3) != 0.0:
+                terms.append(f"{'-' if off < 0 else '+'} {abs(float(off)):.3f}*{q}")
+        return " ".join(terms)
+
+    def delta(self, env: Env, n: int) -> Array:
+        """δ(other parents) per unit."""
+        out = np.zeros(n)
+        for q, off in self.offsets.items():
+            col = np.broadcast_to(np.asarray(env[q]), (n,))
+            if isinstance(off, np.ndarray):
+                codes = col.astype(np.intp, copy=False)
+                ok = (codes >= 0) & (codes < len(off))
+                out += np.where(ok, off[np.clip(codes, 0, len(off) - 1)], 0.0)
+            else:
+                out += float(off) * col
+        return out
+
+    def affine_in(self) -> frozenset[str]:
+        return frozenset({self.latent})
+
+    def draw_noise(self, n: int, rng: np.random.Generator) -> Noise:
+        return Noise(None)
+
+    def abduct(self, value: Array, env: Env, rng: np.random.Generator, variable: str) -> Noise:
+        return Noise(None, value=value, parents=self._anchor_parents(env))
+
+    def evaluate(self, env: Env, noise: Noise, n: int) -> Array:
+        out = _broadcast(env[self.latent], n) + self.delta(env, n)
+        return self._keep_factual(env, noise, out)
+
+    def mean(self, env: Env, n: int, variable: str) -> Array:
+        return _broadcast(env[self.latent], n) + self.delta(env, n)
 
 
 class _EqPart:

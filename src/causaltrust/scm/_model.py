@@ -5,14 +5,15 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from causaltrust import _dag
+from causaltrust._random import purpose_rng
 from causaltrust.exceptions import DataError, GraphError, IdentificationError, SpecError
 from causaltrust.scm._data import VariableMeta, columns_to_frame, frame_to_columns, value_to_internal
 from causaltrust.scm._mechanisms import (
@@ -22,13 +23,39 @@ from causaltrust.scm._mechanisms import (
     Noise,
     from_equation,
 )
-from causaltrust.scm._paths import PathWorld, reporting_signatures
+from causaltrust.scm._paths import MultiPathWorld, reporting_signatures
 from causaltrust.spec import TrustSpec, load_spec
 
-__all__ = ["SCM"]
+__all__ = ["SCM", "Abduction"]
 
 Array = np.ndarray
 Path = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Abduction:
+    """Noise abducted from units by :meth:`SCM.abduct`, reusable across counterfactual worlds.
+
+    Attributes
+    ----------
+    columns : dict
+        Factual internal columns (category codes) with the needed latent variables recovered; ``n_units *
+        n_draws`` rows, unit-major (the draws of unit 0 first).
+    noise : dict
+        :class:`Noise` per abducted node.
+    n_units, n_draws : int
+        Units of the data and posterior draws per unit.
+    """
+
+    columns: dict[str, Array]
+    noise: dict[str, Noise]
+    n_units: int
+    n_draws: int
+
+    @property
+    def n(self) -> int:
+        """Rows of every column: ``n_units * n_draws``."""
+        return self.n_units * self.n_draws
 
 
 class SCM:
@@ -106,11 +133,53 @@ class SCM:
         mechanisms: str | Mapping[str, Any] = "auto",
         random_state: int | None = None,
         cv: int = 3,
+        assume: Sequence[str] = (),
     ) -> SCM:
-        """Learn one mechanism per node from ``data`` (see :func:`causaltrust.scm.fit_scm`)."""
+        """Learn every mechanism ``data`` identifies (see :func:`causaltrust.scm._fit.fit_scm`).
+
+        Spec equations are ignored except for variables named in ``assume`` (or marked ``assume: true``);
+        a latent is recovered through its ``measures:`` child. ``provenance["nodes"]`` says, per variable,
+        whether it was learned or assumed, the model, its CV score and the equation.
+        """
         from causaltrust.scm._fit import fit_scm
 
-        return fit_scm(cls, load_spec(spec), data, mechanisms=mechanisms, random_state=random_state, cv=cv)
+        return fit_scm(
+            cls, load_spec(spec), data, mechanisms=mechanisms, random_state=random_state, cv=cv, assume=assume
+        )
+
+    def provenance_notes(self) -> list[str]:
+        """One line per variable of a fitted SCM: learned (model, CV score) or assumed (and why).
+
+        Empty for an SCM built from equations (every mechanism is then the spec's).
+
+        Examples
+        --------
+        >>> import causaltrust as ct
+        >>> spec, true = ct.scenarios.load("readmission")
+        >>> scm = ct.SCM.fit(spec, true.sample(2_000, random_state=0), mechanisms="linear", random_state=0)
+        >>> scm.provenance_notes()[-2]
+        'X: learned: L + 0.813*(E == 1) - 0.531*(E == 2); assumed: measures L (noise-free, unit slope)'
+        """
+        nodes = self.provenance.get("nodes")
+        if not nodes:
+            return []
+        out = []
+        for v, e in nodes.items():
+            if e["status"] == "assumed":
+                out.append(f"{v}: assumed: spec equation {e['equation']}")
+                continue
+            if e.get("assumption"):
+                out.append(f"{v}: learned: {e['equation']}; assumed: {e['assumption']}")
+                continue
+            model = {"calibrated-gbm": "calibrated GBM", "gbm": "GBM"}.get(e["model"], e["model"])
+            text = f"{v}: learned: {model}"
+            if e["cv_score"] is not None:
+                metric = {"log_loss": "log-loss", "mse": "MSE"}.get(e["cv_metric"], e["cv_metric"])
+                text += f", {metric} {e['cv_score']:.2f}"
+            if not self.meta[v].observed:
+                text += f" (on {v} recovered from its measurement)"
+            out.append(text)
+        return out
 
     # -- properties -----------------------------------------------------------------------------------
     @property
@@ -226,6 +295,7 @@ class SCM:
         random_state: int | None = None,
         n_draws: int = 1,
         include_latent: bool = False,
+        abduction: Abduction | None = None,
     ) -> pd.DataFrame:
         """What each unit of ``data`` would have been under ``do`` (abduction, action, prediction).
 
@@ -242,6 +312,10 @@ class SCM:
         Returns a frame with the same columns and index as ``data`` (other columns pass through; with
         ``include_latent=True`` the recovered latent variables are appended). With nothing to change,
         returns a copy of ``data``.
+
+        ``abduction`` (from :meth:`abduct` on the same ``data`` and ``n_draws``) reuses noise abducted once,
+        so several counterfactuals of the same units share it (per-unit contrasts); ``random_state`` is then
+        unused.
         """
         if do is not None and not isinstance(do, Mapping):
             raise DataError(f"do must be a mapping {{variable: value}}, got {type(do).__name__}")
@@ -258,8 +332,12 @@ class SCM:
         replaced -= set(do_internal)
         changed = (_dag.descendants(self.parents, set(do_internal) | replaced) | replaced) - set(do_internal)
         latents = set(self.latent) if include_latent else set()
-        cols = self._complete_latents(cols, changed | set(do_internal) | latents, n)
-        noises = self._abduct(cols, [v for v in self.order if v in changed], rng, n)
+        if abduction is None:
+            cols = self.recover_latents(cols, changed | set(do_internal) | latents)
+            noises = self.abduct(cols, changed, random_state=rng).noise
+        else:
+            cols, noises = self._reuse(abduction, data, n_draws, changed, "counterfactual")
+            cols = self.recover_latents(cols, changed | set(do_internal) | latents)
         for v in replaced:
             noises[v] = _portable_noise(self.mechanisms[v], target_model.mechanisms[v], noises[v], n, rng)
         out = dict(cols)
@@ -286,6 +364,7 @@ class SCM:
         target: str | None = None,
         random_state: int | None = None,
         n_draws: int = 1,
+        abduction: Abduction | None = None,
     ) -> pd.DataFrame:
         """Path-specific counterfactual: ``source`` set to ``value`` along ``paths`` only.
 
@@ -293,13 +372,14 @@ class SCM:
         is a prefix and stands for every path to the target that begins with it. Every other path sees
         ``baseline`` (default: each unit's factual value). Per-path semantics: paths sharing an edge are
         switched independently, so a node may hold several values; each variable is reported as the value
-        that flows along its own edge into the target (see DESIGN.md).
+        that flows along its own edge into the target (see DESIGN.md). ``abduction`` reuses noise from
+        :meth:`abduct`, as in :meth:`counterfactual`.
         """
         target = target or self.spec.target
         self._check_var(source, "source")
         self._check_var(target, "target")
         entries = self.check_paths(paths, source)
-        active = self._expand(entries, source, target)
+        active = self.full_paths(entries, source, target)
         n, cols, index = self._factual(data, n_draws, context="path_counterfactual data")
         rng = stream(random_state, "abduction")
         meta = self.meta[source]
@@ -308,16 +388,19 @@ class SCM:
             None if baseline is None else value_to_internal(baseline, meta, n, "path_counterfactual baseline")
         )
         desc = _dag.descendants(self.parents, [source])
-        cols = self._complete_latents(cols, desc | {source}, n)
-        noises = self._abduct(cols, [v for v in self.order if v in desc], rng, n)
-        world = PathWorld(self.parents, self.mechanisms, noises, cols, source, value_i, base_i, n)
+        if abduction is None:
+            cols = self.recover_latents(cols, desc | {source})
+            noises = self.abduct(cols, desc, random_state=rng).noise
+        else:
+            cols, noises = self._reuse(abduction, data, n_draws, desc, "path_counterfactual")
+        world = MultiPathWorld(self.parents, self.mechanisms, noises, cols, {source: (value_i, base_i)}, n)
         out = dict(cols)
         sigs = reporting_signatures(self.parents, source, target, active, entries, self.variables)
         for v, sig in sigs.items():
-            out[v] = world.node(v, sig)
+            out[v] = world.node(v, (sig,))
         if target in desc:
-            out[target] = world.node(target, frozenset(active))
-        out[source] = world.baseline
+            out[target] = world.node(target, (frozenset(active),))
+        out[source] = world.baselines[0]
         return self._output(data, out, index, n_draws)
 
     def expectation(self, data: pd.DataFrame, variable: str) -> Array:
@@ -327,7 +410,7 @@ class SCM:
         """
         self._check_var(variable, "variable")
         n, cols, _ = self._factual(data, 1, context="expectation data")
-        cols = self._complete_latents(cols, {variable}, n)
+        cols = self.recover_latents(cols, {variable})
         return np.asarray(self.mechanisms[variable].mean(cols, n, variable), dtype=np.float64)
 
     # -- helpers used by effects and the audit --------------------------------------------------------
@@ -354,7 +437,16 @@ class SCM:
             out.append(path)
         return out
 
-    def _expand(self, entries: Sequence[Path], source: str, target: str) -> list[Path]:
+    def full_paths(self, entries: Sequence[Sequence[str]], source: str, target: str) -> list[Path]:
+        """Every full ``source`` → ``target`` path that begins with one of ``entries`` (prefixes expand).
+
+        Examples
+        --------
+        >>> import causaltrust as ct
+        >>> spec, scm = ct.scenarios.load("readmission")
+        >>> scm.full_paths([("A", "Z")], "A", "Y")
+        [('A', 'Z', 'Y')]
+        """
         full: dict[Path, None] = {}
         for e in entries:
             for p in _dag.all_paths(self.parents, source, target, prefix=e):
@@ -384,8 +476,41 @@ class SCM:
             n *= n_draws
         return n, cols, data.index
 
-    def _complete_latents(self, cols: dict[str, Array], touched: set[str], n: int) -> dict[str, Array]:
-        """Recover latent columns needed because they, or a child of theirs, get recomputed."""
+    # -- abduction ------------------------------------------------------------------------------------
+    def columns(self, data: pd.DataFrame, *, n_draws: int = 1) -> dict[str, Array]:
+        """The variables present in ``data`` as internal columns (category codes), each row ``n_draws`` times.
+
+        This is the representation :meth:`recover_latents` and :meth:`abduct` work on.
+        """
+        cols = frame_to_columns(
+            data,
+            self.meta,
+            [v for v in self.observed if v in data.columns],
+            context="data",
+            optional=self.latent,
+        )
+        if n_draws > 1:
+            cols = {k: np.repeat(v, n_draws) for k, v in cols.items()}
+        return cols
+
+    def recover_latents(self, columns: Mapping[str, Array], nodes: Iterable[str]) -> dict[str, Array]:
+        """``columns`` plus every latent variable that recomputing ``nodes`` needs, recovered from data.
+
+        A latent is needed when it, or a child of it, is among ``nodes``; it is recovered by inverting a
+        noise-free observed child additive in it (:class:`IdentificationError` when none exists).
+
+        Examples
+        --------
+        >>> import causaltrust as ct
+        >>> spec, scm = ct.scenarios.load("readmission")
+        >>> df = scm.sample(5, random_state=0)
+        >>> cols = scm.recover_latents(scm.columns(df.drop(columns="L")), ["X"])
+        >>> bool(abs(cols["L"] - df["L"].to_numpy()).max() < 1e-9)
+        True
+        """
+        cols = dict(columns)
+        touched = set(nodes)
+        n = len(next(iter(cols.values()))) if cols else 0
         children = _dag.children_map(self.parents)
         for latent in self.latent:
             if latent in cols:
@@ -394,6 +519,93 @@ class SCM:
             if needed:
                 cols[latent] = self._invert_latent(latent, cols, n)
         return cols
+
+    def abduct(
+        self,
+        data: pd.DataFrame | Mapping[str, Array],
+        nodes: Iterable[str] | None = None,
+        *,
+        random_state: int | np.random.Generator | None = None,
+        n_draws: int = 1,
+    ) -> Abduction:
+        """Exogenous noise of ``nodes`` (default: every variable) for each unit of ``data``.
+
+        Continuous additive-noise nodes are exact; binary and categorical nodes draw their noise from its
+        posterior given the observed value (``n_draws`` copies of each unit, unit-major). Latent variables
+        the nodes need are recovered first (:meth:`recover_latents`).
+
+        Parameters
+        ----------
+        data : DataFrame or mapping
+            The units: a DataFrame, or internal columns from :meth:`columns` (then already repeated).
+        nodes : iterable of str, optional
+            Whose noise to abduct; abducted in topological order.
+        random_state : int, Generator or None
+            An int seeds the same abduction stream as :meth:`counterfactual`; a Generator is used as is.
+        n_draws : int
+            Posterior draws per unit (a DataFrame's rows are repeated).
+
+        Returns
+        -------
+        Abduction
+            ``columns`` (factual, latents recovered), ``noise`` per node; :meth:`counterfactual` and
+            :meth:`path_counterfactual` accept it as ``abduction=``.
+
+        Examples
+        --------
+        >>> import causaltrust as ct
+        >>> spec, scm = ct.scenarios.load("readmission")
+        >>> df = scm.sample(100, random_state=0).drop(columns="L")
+        >>> ab = scm.abduct(df, ["Z", "L", "X", "Y"], random_state=0)
+        >>> cf = scm.counterfactual(df, do={"A": 1}, abduction=ab)
+        >>> bool((cf["A"] == 1).all())
+        True
+        """
+        if not isinstance(n_draws, int | np.integer) or n_draws < 1:
+            raise DataError(f"n_draws must be a positive integer, got {n_draws!r}")
+        if isinstance(data, pd.DataFrame):
+            cols = self.columns(data, n_draws=int(n_draws))
+            n_units = len(data)
+        else:
+            cols = dict(data)
+            n_units = len(next(iter(cols.values()))) // int(n_draws) if cols else 0
+        chosen = set(self.order) if nodes is None else set(nodes)
+        unknown = sorted(chosen - set(self.order))
+        if unknown:
+            raise SpecError(f"abduct: {unknown} are not variables ({', '.join(self.meta)})")
+        cols = self.recover_latents(cols, chosen)
+        rng = random_state if isinstance(random_state, np.random.Generator) else None
+        if rng is None and random_state is not None and not isinstance(random_state, int | np.integer):
+            rng = random_state  # a duck-typed generator (e.g. one keyed per row)
+        if rng is None:
+            rng = stream(random_state, "abduction")  # type: ignore[arg-type]
+        noises = {}
+        for v in self.order:
+            if v not in chosen:
+                continue
+            if v not in cols:
+                raise IdentificationError(f"{v!r} is not in the data and cannot be abducted")
+            noises[v] = self.mechanisms[v].abduct(cols[v], cols, rng, v)
+        return Abduction(cols, noises, n_units, int(n_draws))
+
+    def _reuse(
+        self, abduction: Abduction, data: pd.DataFrame, n_draws: int, nodes: set[str], what: str
+    ) -> tuple[dict[str, Array], dict[str, Noise]]:
+        """Columns and noise of a given abduction, checked against the call's units and needs."""
+        if not isinstance(abduction, Abduction):
+            raise DataError(f"{what}: abduction must come from SCM.abduct, got {type(abduction).__name__}")
+        if abduction.n_units != len(data) or abduction.n_draws != n_draws:
+            raise DataError(
+                f"{what}: the abduction has {abduction.n_units} units x {abduction.n_draws} draws, the call "
+                f"{len(data)} x {n_draws}; abduct the same data with the same n_draws"
+            )
+        missing = [v for v in self.order if v in nodes and v not in abduction.noise]
+        if missing:
+            raise DataError(
+                f"{what}: the abduction has no noise for {missing}; include them: scm.abduct(data, nodes=...)"
+            )
+        cols = self.recover_latents(abduction.columns, nodes)
+        return cols, dict(abduction.noise)
 
     def _invert_latent(self, latent: str, cols: Mapping[str, Array], n: int) -> Array:
         children = _dag.children_map(self.parents)[latent]
@@ -424,16 +636,6 @@ class SCM:
             + ". A latent is identified when an observed child has a noise-free equation additive in it "
             "(a measurement such as X = L + artifact(E)); otherwise include the column in the data."
         )
-
-    def _abduct(
-        self, cols: Mapping[str, Array], nodes: Sequence[str], rng: np.random.Generator, n: int
-    ) -> dict[str, Noise]:
-        noises = {}
-        for v in nodes:
-            if v not in cols:
-                raise IdentificationError(f"{v!r} is not in the data and cannot be abducted")
-            noises[v] = self.mechanisms[v].abduct(cols[v], cols, rng, v)
-        return noises
 
     def _output(
         self,
@@ -531,7 +733,7 @@ def stream(random_state: int | None, purpose: str) -> np.random.Generator:
         return np.random.default_rng()
     if isinstance(random_state, bool) or not isinstance(random_state, int | np.integer):
         raise DataError(f"random_state must be an int or None, got {random_state!r}")
-    return np.random.default_rng([int(random_state), zlib.crc32(purpose.encode())])
+    return purpose_rng(int(random_state), purpose)
 
 
 def _check_n(n: Any) -> int:

@@ -19,96 +19,37 @@ import numpy as np
 from causaltrust import _dag
 from causaltrust.scm._mechanisms import Mechanism, Noise
 
-__all__ = ["MultiPathWorld", "PathWorld", "reporting_signatures"]
+__all__ = ["MultiPathWorld", "reporting_signatures"]
 
 Array = np.ndarray
 Path = tuple[str, ...]
 Signature = frozenset[Path]
 
 
-class PathWorld:
-    """Evaluates node copies of one path-specific world over a batch of units.
+class MultiPathWorld:
+    """Evaluates node copies of a path-specific world: sources switched, each along its own active paths.
+
+    A node copy is indexed by one signature per source. With one source this is the world of a path
+    counterfactual; with several it composes selective interventions, e.g. the protected attribute held at
+    its baseline along the unfair paths *and* the environment at a reference level along the spurious paths,
+    while every other path keeps the unit's factual values.
 
     Parameters
     ----------
     parents : mapping
-        ``{node: parents}`` of the model (a virtual sink may be added by the caller).
+        ``{node: parents}`` of the model (a virtual sink such as the prediction may be added by the caller).
     mechanisms : mapping
-        Mechanism of every node that can change (descendants of ``source``).
+        Mechanism of every node that can change (descendants of a source).
     noises : mapping
         Noise of every such node (abducted for counterfactuals, prior for simulation).
     factual : mapping
-        Column of every node that does not descend from ``source`` (and the baseline world when
-        ``baseline_world`` is None).
-    source, value, baseline
-        The switched node; its value along active paths and along the others (internal representation).
-        ``baseline=None`` means the unit's factual value of the source.
+        Column of every node that does not descend from a source (and the baseline world when every
+        baseline is None).
+    switches : mapping
+        ``{source: (value, baseline)}`` in the internal representation: the value along active paths and
+        along the others (baseline None: the unit's factual value of the source).
     n : int
         Number of units.
-    output : callable, optional
-        ``output(node, mechanism, env, noise)`` replaces ``mechanism.evaluate`` for the top call (used to
-        return probabilities for a binary target).
-    """
-
-    def __init__(
-        self,
-        parents: Mapping[str, Sequence[str]],
-        mechanisms: Mapping[str, Mechanism],
-        noises: Mapping[str, Noise],
-        factual: Mapping[str, Array],
-        source: str,
-        value: float | Array,
-        baseline: float | Array | None,
-        n: int,
-    ) -> None:
-        self.parents = parents
-        self.mechanisms = mechanisms
-        self.noises = noises
-        self.factual = factual
-        self.source = source
-        self.n = n
-        self.desc = _dag.descendants(parents, [source])
-        self.value = _full(value, n, factual.get(source))
-        self.baseline = factual[source] if baseline is None else _full(baseline, n, factual.get(source))
-        self.factual_baseline = baseline is None
-        self.memo: dict[tuple[str, Signature], Array] = {}
-        self.evaluations = 0
-
-    def node(self, v: str, sig: Signature, output: Callable[..., Array] | None = None) -> Array:
-        """The copy of ``v`` whose incoming active source paths are ``sig``."""
-        if v == self.source:
-            return self.value if sig else self.baseline
-        if v not in self.desc:
-            return self.factual[v]
-        if not sig and self.factual_baseline and output is None:
-            return self.factual[v]
-        key = (v, sig)
-        if output is None and key in self.memo:
-            return self.memo[key]
-        env: dict[str, Array] = {}
-        for w in self.parents[v]:
-            if w == self.source or w in self.desc:
-                env[w] = self.node(w, frozenset(p[:-1] for p in sig if p[-2] == w))
-            else:
-                env[w] = self.factual[w]
-        mech = self.mechanisms[v]
-        if output is not None:
-            return output(v, mech, env, self.noises[v])
-        self.evaluations += 1
-        out = mech.evaluate(env, self.noises[v], self.n)
-        self.memo[key] = out
-        return out
-
-
-class MultiPathWorld:
-    """Several sources switched at once, each along its own active paths (per-path semantics).
-
-    A node copy is indexed by one signature per source. This composes selective interventions, e.g. the
-    protected attribute held at its baseline along the unfair paths *and* the environment at a reference
-    level along the spurious paths, while every other path keeps the unit's factual values.
-
-    Parameters are as for :class:`PathWorld`, with ``switches = {source: (value, baseline)}`` (baseline
-    None: the unit's factual value).
     """
 
     def __init__(
@@ -134,18 +75,23 @@ class MultiPathWorld:
         self.desc = [_dag.descendants(parents, [s]) for s in self.sources]
         self.any_desc = set().union(*self.desc)
         self.memo: dict[tuple[str, tuple[Signature, ...]], Array] = {}
+        self.evaluations = 0
 
-    def node(self, v: str, sigs: tuple[Signature, ...]) -> Array:
-        """The copy of ``v`` whose incoming active paths from source ``i`` are ``sigs[i]``."""
+    def node(self, v: str, sigs: tuple[Signature, ...], output: Callable[..., Array] | None = None) -> Array:
+        """The copy of ``v`` whose incoming active paths from source ``i`` are ``sigs[i]``.
+
+        ``output(node, mechanism, env, noise)`` replaces ``mechanism.evaluate`` for this top call only (e.g.
+        to return the probability of a binary target); it is not memoised.
+        """
         if v in self.sources:
             i = self.sources.index(v)
             return self.values[i] if sigs[i] else self.baselines[i]
         if v not in self.any_desc:
             return self.factual[v]
-        if self.factual_baseline and not any(sigs):
+        if self.factual_baseline and not any(sigs) and output is None:
             return self.factual[v]
         key = (v, sigs)
-        if key in self.memo:
+        if output is None and key in self.memo:
             return self.memo[key]
         env: dict[str, Array] = {}
         for w in self.parents[v]:
@@ -153,7 +99,11 @@ class MultiPathWorld:
                 env[w] = self.node(w, tuple(frozenset(p[:-1] for p in sig if p[-2] == w) for sig in sigs))
             else:
                 env[w] = self.factual[w]
-        out = self.mechanisms[v].evaluate(env, self.noises[v], self.n)
+        mech = self.mechanisms[v]
+        if output is not None:
+            return output(v, mech, env, self.noises[v])
+        self.evaluations += 1
+        out = mech.evaluate(env, self.noises[v], self.n)
         self.memo[key] = out
         return out
 

@@ -49,6 +49,8 @@ class VariableSpec(BaseModel):
     parents: tuple[str, ...] | None = None
     observed: bool = True
     role: Literal["target", "protected", "environment"] | None = None
+    measures: str | None = None
+    assume: bool = False
     description: str = ""
 
     @model_validator(mode="after")
@@ -284,6 +286,7 @@ class TrustSpec(BaseModel):
         for name, var in v.items():
             if not var.observed:
                 self._check_latent(name)
+        self._check_measures()
 
     def _check_category(self, var: str, value: object, where: str) -> None:
         spec = self.variables[var]
@@ -299,6 +302,73 @@ class TrustSpec(BaseModel):
                 f"variables.{name}: a latent ('observed: false') variable must be continuous; discrete "
                 "latents cannot be abducted"
             )
+
+    def _check_measures(self) -> None:
+        """``measures: L`` marks the observed, noise-free, unit-slope measurement M = L + δ(other parents)."""
+        measured: dict[str, str] = {}
+        for name, var in self.variables.items():
+            if var.assume and var.equation is None:
+                raise SpecError(
+                    f"variables.{name}: 'assume: true' pins the spec's equation, but {name!r} has none; "
+                    "give it an 'equation:' or drop 'assume'"
+                )
+            lat = var.measures
+            if lat is None:
+                continue
+            where = f"variables.{name}.measures"
+            if lat not in self.variables:
+                raise SpecError(f"{where}: {lat!r} is not a declared variable")
+            if self.variables[lat].observed:
+                raise SpecError(
+                    f"{where}: {lat!r} is observed; 'measures:' names the latent ('observed: false') "
+                    f"variable that {name!r} measures"
+                )
+            if not var.observed or var.type != "continuous":
+                raise SpecError(f"{where}: the measurement {name!r} must be an observed continuous variable")
+            if lat not in self._parents[name]:
+                raise SpecError(
+                    f"{where}: {lat!r} is not a parent of {name!r}; add it to {name!r}'s equation or "
+                    f"'parents:' (the measurement is {name} = {lat} + offsets of the other parents)"
+                )
+            eq = self._equations.get(name)
+            if eq is not None and eq.kind != "deterministic":
+                raise SpecError(
+                    f"{where}: the equation of {name!r} ({var.equation!r}) has a noise term, but a "
+                    f"measurement is noise-free ({name} = {lat} + offsets); drop the noise or 'measures:'"
+                )
+            if lat in measured:
+                raise SpecError(
+                    f"{where}: {lat!r} is already measured by {measured[lat]!r}; mark one measurement"
+                )
+            measured[lat] = name
+
+    def structure(self) -> TrustSpec:
+        """This spec with every equation replaced by its ``parents:`` (what :meth:`SCM.fit` learns from).
+
+        Types, roles, ``measures:``, sections, shifts and thresholds are kept; so are the equations of
+        variables marked ``assume: true``. The result can be fitted, not simulated.
+
+        Examples
+        --------
+        >>> import causaltrust as ct
+        >>> spec = ct.scenarios.load("readmission")[0].structure()
+        >>> spec.equation("Y") is None, spec.parents("X"), spec.variables["X"].measures
+        (True, ('L', 'E'), 'L')
+        """
+        raw = self.to_dict()
+        for name, var in raw["variables"].items():
+            if "equation" in var and not var.get("assume", False):
+                del var["equation"]
+                var["parents"] = list(self._parents[name])
+        return TrustSpec.model_validate(raw)
+
+    def measurement(self, latent: str) -> str | None:
+        """The observed variable with ``measures: latent`` (None when there is none)."""
+        self._require(latent)
+        for name, var in self.variables.items():
+            if var.measures == latent:
+                return name
+        return None
 
     def _check_paths(self) -> None:
         edges = {(p, c) for c, pas in self._parents.items() for p in pas}

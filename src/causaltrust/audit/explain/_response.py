@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from causaltrust.audit._context import AuditContext, Ranker, weighted_spearman
+from causaltrust.audit._context import AuditContext
+from causaltrust.audit._ranks import Ranker, weighted_spearman
 from causaltrust.audit._report import Metric
 
 __all__ = ["irrelevant_invariance_metrics", "responsiveness_metrics", "spearman"]

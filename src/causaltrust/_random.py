@@ -1,0 +1,24 @@
+"""Seed derivation: one independent random stream per (seed, purpose), the same bytes for the same pair."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+__all__ = ["derive_seed", "purpose_rng", "purpose_sequence"]
+
+
+def purpose_sequence(seed: int, purpose: str) -> np.random.SeedSequence:
+    """The SeedSequence of ``purpose`` under ``seed``: streams of different purposes are independent."""
+    return np.random.SeedSequence([int(seed), zlib.crc32(purpose.encode())])
+
+
+def purpose_rng(seed: int, purpose: str) -> np.random.Generator:
+    """A generator for one purpose (abduction, one metric's bootstrap, ...) under ``seed``."""
+    return np.random.default_rng(purpose_sequence(seed, purpose))
+
+
+def derive_seed(seed: int, purpose: str) -> int:
+    """An independent 32-bit integer seed for one purpose of ``seed``."""
+    return int(purpose_sequence(seed, purpose).generate_state(1)[0])
