@@ -107,8 +107,8 @@ def test_simulate_refuses_a_size_that_cannot_fit(files: Path) -> None:
 
 @pytest.mark.parametrize("value", ["-5", "0"])
 def test_audit_bootstrap_must_be_positive(files: Path, value: str) -> None:
-    code, err = invoke("audit", "readmission", "--model", files / "garbage.skops", "--data", files / "test.parquet",
-                       "--bootstrap", value)  # fmt: skip
+    model, data = files / "garbage.skops", files / "test.parquet"
+    code, err = invoke("audit", "readmission", "--model", model, "--data", data, "--bootstrap", value)
     one_line(code, err, 2, f"--bootstrap must be at least 1, got {value}")
 
 
