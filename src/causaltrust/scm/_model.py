@@ -221,7 +221,9 @@ class SCM:
     def _simulate(self, n: int, rng: np.random.Generator) -> dict[str, Array]:
         cols: dict[str, Array] = {}
         for v in self.order:
-            cols[v] = self.mechanisms[v].sample(cols, n, rng)
+            with np.errstate(all="ignore"):  # checked just below, naming the variable
+                cols[v] = self.mechanisms[v].sample(cols, n, rng)
+            _check_finite(v, cols[v], self.mechanisms[v])
         return cols
 
     def intervene(
@@ -734,6 +736,20 @@ def stream(random_state: int | None, purpose: str) -> np.random.Generator:
     if isinstance(random_state, bool) or not isinstance(random_state, int | np.integer):
         raise DataError(f"random_state must be an int or None, got {random_state!r}")
     return purpose_rng(int(random_state), purpose)
+
+
+def _check_finite(variable: str, values: Array, mechanism: Mechanism) -> None:
+    """Refuse inf / NaN draws (1/0, log(0), sqrt(-1), overflow) instead of writing them out."""
+    arr = np.asarray(values)
+    if arr.dtype.kind != "f":
+        return
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise SpecError(
+            f"sampling {variable!r} ({mechanism.description}) gave non-finite values (inf or NaN) in "
+            f"{int(bad.sum()):,} of {arr.size:,} rows; fix its equation (division by zero, log or sqrt of "
+            "a negative number, overflow)"
+        )
 
 
 def _check_n(n: Any) -> int:

@@ -13,7 +13,35 @@ from pydantic import ValidationError
 from causaltrust.exceptions import CausalTrustError, SpecError
 from causaltrust.spec._schema import TrustSpec
 
-__all__ = ["dump_spec", "load_spec"]
+__all__ = ["MAX_SPEC_CHARS", "MAX_VARIABLES", "dump_spec", "load_spec"]
+
+# Documented limits (DESIGN.md "Spec schema"): loading is linear in the spec's size, these keep it short.
+MAX_SPEC_CHARS = 10_000_000
+MAX_VARIABLES = 20_000
+
+
+class _DuplicateKeyError(Exception):
+    pass
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice in one mapping (YAML's "last one wins" hides mistakes)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the base class reports it
+                continue
+            if first is not None:
+                raise _DuplicateKeyError(
+                    f"key {key!r} appears twice in one mapping (lines {first} and {line}); keep one"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_spec(source: str | os.PathLike[str] | Mapping[str, Any] | TrustSpec) -> TrustSpec:
@@ -70,8 +98,16 @@ def load_spec(source: str | os.PathLike[str] | Mapping[str, Any] | TrustSpec) ->
             origin = str(path)
         else:
             text = str(source)
+        if len(text) > MAX_SPEC_CHARS:
+            raise SpecError(
+                f"{origin}: the spec is {len(text):,} characters long; the limit is {MAX_SPEC_CHARS:,}"
+            )
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+        except RecursionError:
+            raise SpecError(f"{origin}: the YAML is nested too deeply to read") from None
+        except _DuplicateKeyError as exc:
+            raise SpecError(f"{origin}: {exc}") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -81,6 +117,9 @@ def load_spec(source: str | os.PathLike[str] | Mapping[str, Any] | TrustSpec) ->
         raise SpecError(f"load_spec expects a YAML path, YAML text or a dict, got {type(source).__name__}")
     if not isinstance(data, Mapping):
         raise SpecError(f"{origin}: the spec must be a mapping with 'target:' and 'variables:' at the top")
+    variables = data.get("variables")
+    if isinstance(variables, Mapping) and len(variables) > MAX_VARIABLES:
+        raise SpecError(f"{origin}: {len(variables):,} variables; the limit is {MAX_VARIABLES:,}")
     try:
         return TrustSpec.model_validate(data)
     except ValidationError as exc:
