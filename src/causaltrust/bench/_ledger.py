@@ -194,10 +194,16 @@ def check_store(store: str | os.PathLike[str]) -> Path:
             if "meta" not in tables:
                 raise BenchError(f"{what} (no 'meta' table); choose another file or delete it")
             meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+            lacking = sorted({"cells", "metrics", "notes"} - tables)
     except duckdb.Error as exc:
         raise BenchError(f"{what} ({str(exc).splitlines()[0]}); choose another file") from None
     if meta.get("format") != LEDGER_FORMAT:
         raise BenchError(f"{what} (meta format is {meta.get('format')!r}, expected {LEDGER_FORMAT!r})")
+    if lacking:
+        raise BenchError(
+            f"store: the ledger {str(path)!r} is damaged: it lacks the table(s) {lacking}; restore it from a "
+            "copy or start a new ledger"
+        )
     version = int(meta.get("schema_version", "0"))
     if version > SCHEMA_VERSION:
         raise BenchError(

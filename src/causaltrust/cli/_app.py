@@ -502,8 +502,18 @@ def report_cmd(
     if not store.is_file():
         raise ct.DataError(f"ledger {str(store)!r} does not exist")
     ledger = bench.Ledger.open(store)
-    path = ct_report.write_html(ledger, output)
-    cells = ledger.cells()
+    try:
+        path = ct_report.write_html(ledger, output)
+        cells = ledger.cells()
+    except ValueError as exc:  # json.JSONDecodeError is one: a row's JSON was damaged
+        raise ct.BenchError(f"ledger {str(store)!r} holds invalid JSON in a row ({exc})") from None
+    except Exception as exc:
+        import duckdb
+
+        if not isinstance(exc, duckdb.Error):
+            raise
+        first = str(exc).strip().splitlines()[0]
+        raise ct.BenchError(f"ledger {str(store)!r} is damaged and cannot be read ({first})") from None
     n_failed = int((cells["status"] != "ok").sum())
     if len(cells) == 0:
         typer.echo("note: the ledger holds no cells; the report is empty")
