@@ -96,6 +96,8 @@ def test_bench_exit_codes_progress_and_resume(tmp_path: Path) -> None:
             == "error: every cell failed (2); first error: RuntimeError: seed 0 always fails"
         )
         assert "sweep 1/2 done" in err  # plain progress lines when not a terminal
+        assert invoke("report", store, "-o", tmp_path / "all.html")[0] == 0
+        assert "<b>Every cell failed (2):</b>" in (tmp_path / "all.html").read_text()
         # A partial failure exits 0 and is counted; the resume says what is already done.
         code, out, err = invoke(
             "bench", "readmission", "-m", "cli_fails", "-m", "erm", "--seeds", "1", "-o", store, *SIZES
@@ -109,6 +111,7 @@ def test_bench_exit_codes_progress_and_resume(tmp_path: Path) -> None:
         code, out, _ = invoke("report", store, "-o", tmp_path / "r.html")
         assert code == 0
         assert "note: 2 of 3 cells failed; the report covers the other 1" in out
+        assert "<b>Partial results:</b> 2 of 3 cells failed" in (tmp_path / "r.html").read_text()
     finally:
         del bench.METHODS["cli_fails"]
 
