@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from scipy.special import expit
 
 from causaltrust.exceptions import SpecError
 
@@ -37,6 +36,14 @@ __all__ = [
 Array = np.ndarray
 Value = Array | float
 
+
+def _sigmoid(x: Any) -> Any:
+    # scipy.special imported on first use: it costs seconds at start-up (every CLI call loads specs).
+    from scipy.special import expit
+
+    return expit(x)
+
+
 FUNCTIONS: dict[str, tuple[Callable[..., Value], int, int | None]] = {
     # name: (implementation, min args, max args)
     "exp": (np.exp, 1, 1),
@@ -44,7 +51,7 @@ FUNCTIONS: dict[str, tuple[Callable[..., Value], int, int | None]] = {
     "sqrt": (np.sqrt, 1, 1),
     "abs": (np.abs, 1, 1),
     "tanh": (np.tanh, 1, 1),
-    "sigmoid": (expit, 1, 1),
+    "sigmoid": (_sigmoid, 1, 1),
     "min": (lambda *a: _reduce(np.minimum, a), 2, None),
     "max": (lambda *a: _reduce(np.maximum, a), 2, None),
     "where": (lambda c, a, b: _where(c, a, b), 3, 3),
