@@ -59,6 +59,13 @@ bench: venv $(PEERS)/.installed
 	$(BIN)/python benchmarks/learners_dp.py
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/demo.py
+	$(BIN)/python benchmarks/fit_structure.py
+	$(BIN)/python benchmarks/learners_shift.py
+	$(BIN)/python benchmarks/unit_draws.py
+	$(BIN)/python benchmarks/datasets.py
+	$(BIN)/python benchmarks/decompose.py
+	$(BIN)/python benchmarks/discovery.py
+	$(BIN)/python benchmarks/sensitivity.py
 
 clean:
 	rm -rf $(VENV) $(PEERS) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -26,13 +26,18 @@ from causaltrust.exceptions import (
 if TYPE_CHECKING:
     from causaltrust import (
         bench,
+        datasets,
+        discovery,
         graph,
         learners,
         report,
         scenarios,
     )
     from causaltrust.audit import TrustReport, audit
+    from causaltrust.decompose import DisparityDecomposition, decompose_disparity
+    from causaltrust.discovery import DiscoveryResult, discover
     from causaltrust.scm import SCM, Effect, EffectDecomposition, decompose_effects, path_effect
+    from causaltrust.sensitivity import sensitivity
     from causaltrust.spec import TrustSpec, dump_spec, load_spec
 
 
@@ -53,7 +58,16 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "TrustSpec": ("causaltrust.spec", "TrustSpec"),
     "dump_spec": ("causaltrust.spec", "dump_spec"),
     "load_spec": ("causaltrust.spec", "load_spec"),
+    "datasets": ("causaltrust.datasets", None),
+    "discovery": ("causaltrust.discovery", None),
+    "DiscoveryResult": ("causaltrust.discovery", "DiscoveryResult"),
+    "discover": ("causaltrust.discovery", "discover"),
+    "DisparityDecomposition": ("causaltrust.decompose", "DisparityDecomposition"),
+    "decompose_disparity": ("causaltrust.decompose", "decompose_disparity"),
+    "sensitivity": ("causaltrust.sensitivity", "sensitivity"),  # the function, like ct.audit
 }
+# Names that are a function on the package and a subpackage of the same name.
+_FUNCTIONS_OVER_MODULES = ("audit", "sensitivity")
 
 
 def __getattr__(name: str) -> Any:
@@ -71,14 +85,14 @@ def __dir__() -> list[str]:
 
 
 class _Face(types.ModuleType):
-    """The package module: ``ct.audit`` stays the function when the ``audit`` subpackage is imported.
+    """The package module: ``ct.audit`` (``ct.sensitivity``) stays the function when the subpackage loads.
 
     Importing ``causaltrust.audit`` binds the subpackage as an attribute of its parent; the eager face
     used to rebind the function after that, the lazy one refuses the rebinding instead.
     """
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name == "audit" and isinstance(value, types.ModuleType):
+        if name in _FUNCTIONS_OVER_MODULES and isinstance(value, types.ModuleType):
             return
         super().__setattr__(name, value)
 
@@ -91,6 +105,8 @@ __all__ = [
     "BenchError",
     "CausalTrustError",
     "DataError",
+    "DiscoveryResult",
+    "DisparityDecomposition",
     "Effect",
     "EffectDecomposition",
     "GraphError",
@@ -101,7 +117,11 @@ __all__ = [
     "__version__",
     "audit",
     "bench",
+    "datasets",
+    "decompose_disparity",
     "decompose_effects",
+    "discover",
+    "discovery",
     "dump_spec",
     "graph",
     "learners",
@@ -109,4 +129,5 @@ __all__ = [
     "path_effect",
     "report",
     "scenarios",
+    "sensitivity",
 ]

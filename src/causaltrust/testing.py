@@ -29,12 +29,14 @@ INVARIANCE_METRICS: dict[str, str] = {
     "fairness": "fairness.unfair_path_effect",
     "counterfactual_fairness": "fairness.counterfactual_effect_p95",
     "robustness": "robustness.spurious_path_effect",
+    "robustness_adapted": "robustness.spurious_path_effect_adapted",
     "explainability": "explainability.irrelevant_invariance",
 }
 _AUDIT_OBJECTIVE = {
     "fairness": "fairness",
     "counterfactual_fairness": "fairness",
     "robustness": "robustness",
+    "robustness_adapted": "robustness",
     "explainability": "explainability",
 }
 
@@ -57,9 +59,10 @@ def assert_invariant(
     per unit, the posterior mean |change| of the prediction when the protected attribute is set on every
     path, and its 95th percentile over units must be within ``tol`` (an individual criterion: a model whose
     effect changes sign across units fails even when the mean change is 0); ``robustness``: spurious-path
-    effect; ``explainability``: output change under the spec's irrelevant variables. With ``use_interval``
-    the whole 95% interval must lie within ``±tol`` (a claim, not a point estimate). Test units are
-    ``data``, or ``n`` units sampled from ``scm``.
+    effect with no target data; ``robustness_adapted``: the same after the model adapts on an unlabeled
+    sample of each shift (fails for a model that cannot adapt); ``explainability``: output change under the
+    spec's irrelevant variables. With ``use_interval`` the whole 95% interval must lie within ``±tol`` (a
+    claim, not a point estimate). Test units are ``data``, or ``n`` units sampled from ``scm``.
     Returns the report so further checks can read it.
     """
     if objective not in INVARIANCE_METRICS:
@@ -77,6 +80,8 @@ def assert_invariant(
     if name not in report:
         raise AssertionError(f"{name} was not measured: {' '.join(report.notes) or 'see the spec'}")
     m = report.metric(name)
+    if m.value != m.value:  # NaN: e.g. robustness_adapted for a model that cannot use unlabeled rows
+        raise AssertionError(f"{name} is not applicable to this model: {m.method}")
     worst = max(abs(m.value), *(abs(x) for x in (m.interval or ()))) if use_interval else abs(m.value)
     if not worst <= tol:
         interval = f" (95% interval [{m.low:.4f}, {m.high:.4f}])" if m.interval else ""

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from scipy.special import expit
 from scipy.stats import spearmanr
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LinearRegression, LogisticRegression
@@ -163,22 +164,37 @@ def test_cheapest_actions_two_variables_matches_closed_form() -> None:
 # -- path attribution -------------------------------------------------------------------------------------
 
 
-def test_path_attribution_parts_plus_interaction_equal_total(
+def test_path_attribution_parts_and_interaction_against_numpy(
     logistic: Any, logistic_run: Any, readmission: Any
 ) -> None:
+    # Re-implement the readmission worlds in NumPy from the unit's abducted noise of Z alone: A along
+    # A→Ŷ moves the A input; A→Z→Ŷ moves Z to 1[U < P(Z=1 | A)]; A→L→X→Ŷ moves X by 1.0 (L = A + ...).
+    # The baseline world has A = 0 on every path.
     ctx, metrics = logistic_run
-    w = ctx.worlds
-    world = w.path_world("A", 1, 0)
-    total = logistic.predict_proba(w.features_along(world, w.full_paths("A", None))[FEATURES])[:, 1]
-    total = float(np.mean(total - logistic.predict_proba(w.features_along(world, [])[FEATURES])[:, 1]))
-    parts = [m.value for n, m in metrics.items() if n.startswith("explainability.path_attribution")]
-    assert sum(parts) == pytest.approx(total, abs=1e-12)
-    assert abs(metrics["explainability.path_attribution[interaction]"].value) > 1e-4  # logistic: not additive
-    # Independently: the total counterfactual effect do(A=1) vs do(A=0) on the same units.
-    _, scm, _, test = readmission
-    f1 = logistic.predict_proba(scm.counterfactual(test, do={"A": 1}, random_state=5)[FEATURES])[:, 1]
-    f0 = logistic.predict_proba(scm.counterfactual(test, do={"A": 0}, random_state=5)[FEATURES])[:, 1]
-    assert sum(parts) == pytest.approx(float(np.mean(f1 - f0)), abs=0.01)  # Z's coupling draws differ
+    _, _, _, test = readmission
+    a, z, x = (test[c].to_numpy(dtype=float) for c in ("A", "Z", "X"))
+    u = np.asarray(ctx.worlds.noises(["Z"])["Z"].eps)
+    p0, p1 = expit(-0.5), expit(1.0)
+    assert np.array_equal(u < np.where(a == 1, p1, p0), z == 1)  # abduction consistent with the data
+    z0, z1 = (u < p0).astype(float), (u < p1).astype(float)
+    x0 = x - a  # X with A = 0 along A→L→X
+
+    def f(a_in: Any, z_in: np.ndarray, x_in: np.ndarray) -> np.ndarray:
+        frame = test[FEATURES].assign(A=a_in, Z=z_in, X=x_in)
+        return logistic.predict_proba(frame[FEATURES])[:, 1]
+
+    base = f(0.0, z0, x0)
+    p = PREDICTION
+    truth = {
+        f"A→{p}": f(1.0, z0, x0) - base,
+        f"A→Z→{p}": f(0.0, z1, x0) - base,
+        f"A→L→X→{p}": f(0.0, z0, x0 + 1.0) - base,
+    }
+    truth["interaction"] = f(1.0, z1, x0 + 1.0) - base - sum(truth.values())
+    for name, d in truth.items():
+        got = metrics[f"explainability.path_attribution[{name}]"].value
+        assert got == pytest.approx(float(d.mean()), abs=1e-12), name
+    assert abs(truth["interaction"].mean()) > 1e-4  # logistic: not additive
 
 
 def test_path_attribution_linear_model_is_additive(readmission: Any) -> None:

@@ -132,3 +132,38 @@ def test_spurious_path_effect_p95_against_closed_form(readmission):
         np.quantile(per_unit, 0.95), abs=1e-9
     )
     assert "exact" in m["robustness.spurious_path_effect_p95"].method
+
+
+def _notes(spec, scm, data):
+    ctx = build_context(lambda df: df["X"].to_numpy(), spec=spec, scm=scm, data=data, random_state=0)
+    fairness_metrics(ctx)
+    return " ".join(ctx.notes)
+
+
+def test_ctf_se_note_checks_the_root_assumption_against_the_data(readmission):
+    spec, scm, test = readmission
+    # Readmission simulates A independently of the other roots E and F: the assumption holds.
+    note = _notes(spec, scm, test)
+    assert "ctf_se is 0 only under the spec's assumption" in note
+    assert "no association" in note
+    # Data where A depends on E (older patients at hospital 2), audited with the spec that calls A a root.
+    confounded = scm.intervene(equations={"A": "bernoulli(0.2 + 0.5*(E == 2))"}).sample(N, random_state=6)
+    note = _notes(spec, scm, confounded.drop(columns="L"))
+    assert "the data contradict it" in note
+    assert "E (chi-square" in note
+    assert "F (" not in note  # F is independent of A in both data sets
+
+
+def test_categorical_descendants_fall_back_to_draws_and_say_so():
+    spec, scm = ct.scenarios.load("lending")
+    test = scm.sample(400, random_state=3)[[c for c in spec.observed if c in spec.variables]]
+
+    def model(df):  # reads race directly: every unit moves by exactly 0.3 from white to black
+        return 0.2 + 0.3 * (df["race"] == "black").to_numpy()
+
+    m = _fairness(model, spec, scm, test)
+    value = m["fairness.counterfactual_effect_abs[black]"]
+    assert value.value == pytest.approx(0.3, abs=1e-12)
+    assert m["fairness.counterfactual_effect_p95[hispanic]"].value == pytest.approx(0.0, abs=1e-12)
+    assert "over 64 abduction draws" in value.method
+    assert "Gumbel" in value.method

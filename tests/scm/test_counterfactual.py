@@ -297,3 +297,40 @@ def test_counterfactual_passes_through_extra_columns(readmission):
     cf = scm.counterfactual(data, do={"A": 0}, random_state=0, n_draws=2)
     assert list(cf.columns) == list(data.columns)
     assert list(cf["note"].xs(1, level="draw")) == list(data["note"])
+
+
+# -- the public abduction API ------------------------------------------------------------------------------
+def test_abduction_is_reusable_across_counterfactuals() -> None:
+    _, scm = ct.scenarios.load("readmission")
+    full = scm.sample(500, random_state=3)
+    df = full.drop(columns="L")
+    ab = scm.abduct(df, ["Z", "L", "X", "Y"], random_state=4)
+    # L recovered exactly from its measurement X = L + artifact(E); continuous noise is exact.
+    np.testing.assert_allclose(ab.columns["L"], full["L"].to_numpy(), atol=1e-9)
+    eps_l = full["L"].to_numpy() - (full["A"].to_numpy() - 0.4 * full["F"].to_numpy())
+    np.testing.assert_allclose(ab.noise["L"].eps, eps_l, atol=1e-9)
+    # Bernoulli noise lies in the interval the observed Z allows.
+    p_z = expit(-0.5 + 1.5 * df["A"].to_numpy())
+    assert np.array_equal(ab.noise["Z"].eps < p_z, df["Z"].to_numpy() == 1)
+    # Reusing it is the same abduction as the call's own with that seed, and it couples two worlds per unit.
+    cf1 = scm.counterfactual(df, do={"A": 1}, abduction=ab)
+    pd.testing.assert_frame_equal(cf1, scm.counterfactual(df, do={"A": 1}, random_state=4))
+    cf0 = scm.counterfactual(df, do={"A": 0}, abduction=ab)
+    np.testing.assert_allclose(cf1["X"] - cf0["X"], 1.0, atol=1e-9)  # L = 1.0*A + ...: X moves by 1 per unit
+    z_switch = (ab.noise["Z"].eps < expit(1.0)).astype(float)  # Z under A = 1 from the same uniform
+    np.testing.assert_array_equal(cf1["Z"].to_numpy(dtype=float), z_switch)
+    pcf = scm.path_counterfactual(df, source="A", value=1, paths=[("A", "Z")], abduction=ab)
+    np.testing.assert_array_equal(pcf["Z"].to_numpy(dtype=float), z_switch)
+    np.testing.assert_allclose(pcf["X"].to_numpy(), df["X"].to_numpy())  # A→L→X not switched
+
+
+def test_abduction_mismatch_is_a_clean_error() -> None:
+    _, scm = ct.scenarios.load("readmission")
+    df = scm.sample(50, random_state=3).drop(columns="L")
+    ab = scm.abduct(df, ["Z"], random_state=0)
+    with pytest.raises(ct.DataError, match="no noise for"):
+        scm.counterfactual(df, do={"A": 1}, abduction=ab)
+    with pytest.raises(ct.DataError, match="50 units x 1 draws"):
+        scm.counterfactual(df.iloc[:10], do={"A": 1}, abduction=ab)
+    with pytest.raises(ct.SpecError, match="not variables"):
+        scm.abduct(df, ["nope"])

@@ -85,40 +85,7 @@ def accuracy_metrics(ctx: AuditContext) -> list[Metric]:
     metrics = score_metrics(ctx, "accuracy.observational", y, ctx.model, X)
     if ctx.model.task == "regression":
         return metrics
-    shift_values: list[float] = []
-    unadapted_values: list[float] = []
-    for name in spec.shifts:
-        df = shift_data(ctx, name, "evaluate")
-        ys = df[spec.target].to_numpy(dtype=np.float64)  # type: ignore[index]
-        Xs = df[spec.features]  # type: ignore[index]
-        try:
-            raw = (ctx.model.labels(Xs) == ys).astype(np.float64)
-        except DataError as exc:
-            raise DataError(f"on data sampled from shift {name!r}: {exc}") from exc
-        unadapted_values.append(float(raw.mean()))
-        adapted = ctx.model.adapt(shift_data(ctx, name, "adapt")[spec.features])  # type: ignore[index]
-        correct = raw if adapted is None else (adapted.labels(Xs) == ys).astype(np.float64)
-        m = ctx.mean_metric(
-            f"accuracy.shift[{name}]",
-            correct,
-            method="adapted on an unlabeled sample of the shift" if adapted is not None else "",
-        )
-        metrics.append(m)
-        shift_values.append(m.value)
-    if shift_values:
-        metrics.append(
-            ctx.metric("accuracy.interventional", float(np.mean(shift_values)), method="mean over shifts")
-        )
-        metrics.append(
-            ctx.metric("accuracy.interventional_worst", float(np.min(shift_values)), method="worst shift")
-        )
-        metrics.append(
-            ctx.metric(
-                "accuracy.interventional_unadapted",
-                float(np.mean(unadapted_values)),
-                method="mean over shifts, model not adapted",
-            )
-        )
+    metrics.extend(_shift_metrics(ctx))
     if spec.fairness is not None:
         y_fw = fair_world_labels(ctx)
         labels = np.repeat(ctx.model.labels(X), ctx.worlds.n_draws)
@@ -136,6 +103,76 @@ def accuracy_metrics(ctx: AuditContext) -> list[Metric]:
             "assumptions, not facts learnable from data."
         )
     return metrics
+
+
+def _shift_metrics(ctx: AuditContext) -> list[Metric]:
+    """Both robustness regimes per shift: no target data, and adapted on an unlabeled sample (DESIGN.md).
+
+    Calibration is judged against the model's own target: observed labels, or fair-world labels (path
+    counterfactuals under the shifted SCM) for a model trained on the fair world.
+    """
+    spec = ctx.spec
+    out: list[Metric] = []
+    plain: list[float] = []
+    adapted_values: list[float] = []
+    fair = ctx.model.target_world == "fair" and spec.fairness is not None
+    for name in spec.shifts:
+        df = shift_data(ctx, name, "evaluate")
+        ys = df[spec.target].to_numpy(dtype=np.float64)  # type: ignore[index]
+        Xs = df[spec.features]  # type: ignore[index]
+        y_cal = ys
+        if fair:
+            shifted = ctx.scm.shift(name)
+            y_cal = fair_world_labels_of(
+                shifted,
+                df,  # type: ignore[arg-type]
+                n_draws=1,
+                random_state=ctx.rng(f"shift-fair-world:{name}"),
+            )
+        adapted = ctx.model.adapt(shift_data(ctx, name, "adapt")[spec.features])  # type: ignore[index]
+        for suffix, model in (("", ctx.model), ("_adapted", adapted)):
+            if model is None:
+                nan = "not applicable: the model cannot use unlabeled target rows (supports_adapt_ is False)"
+                for base in ("shift", "shift_log_loss", "shift_calibration"):
+                    out.append(ctx.metric(f"accuracy.{base}{suffix}[{name}]", float("nan"), method=nan))
+                adapted_values.append(float("nan"))
+                continue
+            try:
+                labels = model.labels(Xs)
+                probs = model.probabilities(Xs)
+            except DataError as exc:
+                raise DataError(f"on data sampled from shift {name!r}: {exc}") from exc
+            how = "adapted on an unlabeled sample of the shift" if suffix else "no target data"
+            m = ctx.mean_metric(
+                f"accuracy.shift{suffix}[{name}]", (labels == ys).astype(np.float64), method=how
+            )
+            out.append(m)
+            (adapted_values if suffix else plain).append(m.value)
+            if probs is not None:
+                out.append(
+                    ctx.mean_metric(
+                        f"accuracy.shift_log_loss{suffix}[{name}]", _log_loss_per_unit(ys, probs), method=how
+                    )
+                )
+                against = "fair-world labels (the model's target)" if fair else "observed labels"
+                out.append(
+                    ctx.mean_metric(
+                        f"accuracy.shift_calibration{suffix}[{name}]",
+                        probs - y_cal,
+                        method=f"mean predicted probability - rate of {against}; {how}",
+                    )
+                )
+    if plain:
+        out.append(ctx.metric("accuracy.interventional", float(np.mean(plain)), method="mean over shifts"))
+        out.append(ctx.metric("accuracy.interventional_worst", float(np.min(plain)), method="worst shift"))
+        out.append(
+            ctx.metric(
+                "accuracy.interventional_adapted",
+                float(np.mean(adapted_values)),
+                method="mean over shifts, each model adapted on an unlabeled sample (NaN: cannot adapt)",
+            )
+        )
+    return out
 
 
 def fair_world_labels(ctx: AuditContext) -> Array:

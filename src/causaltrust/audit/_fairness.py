@@ -32,13 +32,19 @@ def demographic_parity_difference(y_pred: Array, groups: Array, k: int) -> float
 
 
 def equalized_odds_difference(y_true: Array, y_pred: Array, groups: Array, k: int) -> float:
-    """max(TPR difference, FPR difference) over groups (fairlearn's default ``agg="worst_case"``)."""
+    """max(TPR difference, FPR difference) over groups (fairlearn's default ``agg="worst_case"``).
+
+    Equal to fairlearn on every input: the groups are those present in the data, and a group without
+    positives (negatives) has a TPR (FPR) of 0, as fairlearn's rates divide by zero to 0.
+    """
+    present = np.bincount(groups, minlength=k) > 0
     pos = y_true == 1
     diffs = []
     for mask in (pos, ~pos):
-        rates = _group_rates(y_pred[mask], groups[mask], k)
-        rates = rates[~np.isnan(rates)]
-        diffs.append(float(rates.max() - rates.min()) if len(rates) else float("nan"))
+        counts = np.bincount(groups[mask], minlength=k).astype(np.float64)
+        hits = np.bincount(groups[mask], weights=y_pred[mask], minlength=k)
+        rates = np.divide(hits, counts, out=np.zeros(k), where=counts > 0)[present]
+        diffs.append(float(rates.max() - rates.min()))
     return float(max(diffs))
 
 
@@ -162,11 +168,61 @@ def fairness_metrics(ctx: AuditContext) -> list[Metric]:
                 ctx.metric(name, top.value, top.interval, method=f"largest |value| over levels ({top.name})")
             )
     if not ctx.scm.parents.get(a):
-        ctx.notes.append(
-            f"{a!r} is a root of the causal graph, so ctf_se (the spurious part of the disparity) is 0 by "
-            "construction: a finding about the data-generating process, not an estimation artifact."
-        )
+        ctx.notes.append(_root_note(ctx, a, groups))
     return metrics
+
+
+ROOT_ALPHA = 0.01  # family-wise level of the tests of A against the other roots (Bonferroni)
+
+
+def root_associations(ctx: AuditContext, a: str, groups: Array) -> list[tuple[str, float, str]]:
+    """(root, p-value, test) for each observed root of the graph other than ``a``, tested against ``a``.
+
+    Discrete roots: chi-square test of the contingency table; continuous roots: Kruskal-Wallis across the
+    levels of ``a``. A root is never a descendant of ``a``, so under the spec's graph each is independent
+    of ``a`` when ``a`` is a root too.
+    """
+    from scipy.stats import chi2_contingency, kruskal
+
+    scm = ctx.scm
+    roots = [v for v in scm.order if v != a and not scm.parents.get(v) and scm.meta[v].observed]
+    roots = [v for v in roots if v in ctx.data.columns]
+    cols = frame_to_columns(ctx.data, scm.meta, roots, context="audit data") if roots else {}
+    levels = np.unique(groups)
+    out = []
+    for v in roots:
+        x = cols[v]
+        if scm.meta[v].vtype == "continuous":
+            samples = [x[groups == g] for g in levels]
+            p = float(kruskal(*samples).pvalue) if len(levels) > 1 and np.ptp(x) > 0 else 1.0
+            out.append((v, p, "Kruskal-Wallis"))
+            continue
+        codes = np.unique(x.astype(np.int64), return_inverse=True)[1]
+        table = np.zeros((len(levels), int(codes.max()) + 1))
+        np.add.at(table, (np.searchsorted(levels, groups), codes), 1.0)
+        table = table[:, table.sum(axis=0) > 0]
+        p = float(chi2_contingency(table).pvalue) if min(table.shape) > 1 else 1.0
+        out.append((v, p, "chi-square"))
+    return out
+
+
+def _root_note(ctx: AuditContext, a: str, groups: Array) -> str:
+    """What ctf_se rests on when ``a`` is a root: the spec's assumption, checked against the data."""
+    tests = root_associations(ctx, a, groups)
+    level = ROOT_ALPHA / max(len(tests), 1)
+    found = [(v, p, how) for v, p, how in tests if p < level]
+    head = (
+        f"ctf_se is 0 only under the spec's assumption that {a!r} has no causes (it is a root of the graph)"
+    )
+    if found:
+        detail = ", ".join(f"{v} ({how} p = {p:.2g})" for v, p, how in found)
+        return (
+            f"{head}; the data contradict it: {a!r} is associated with the root(s) {detail} (Bonferroni "
+            f"level {level:.2g}). A nonzero ctf_se reflects that association (confounding the graph omits), "
+            "not noise: revisit the graph."
+        )
+    checked = ", ".join(v for v, _, _ in tests) or "none observed"
+    return f"{head}; the data show no association with the other roots ({checked}; level {ROOT_ALPHA})."
 
 
 def _ctf_se(f_x1: Array, f_fact: Array, at_x0: Array, at_x1: Array, i: Array) -> float:

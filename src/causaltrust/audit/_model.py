@@ -111,12 +111,24 @@ class ModelAdapter:
                 return s
         return None
 
+    @property
+    def supports_adapt(self) -> bool:
+        """Whether the model uses unlabeled target rows: its ``supports_adapt_`` (else: has ``adapt``)."""
+        flag = getattr(self.model, "supports_adapt_", None)
+        if flag is not None:
+            return bool(flag)
+        return callable(getattr(self.model, "adapt", None))
+
+    @property
+    def target_world(self) -> str:
+        """``"fair"`` for a model trained on fair-world labels (``target_world_``), else ``"observed"``."""
+        return str(getattr(self.model, "target_world_", "observed"))
+
     def adapt(self, X_new: pd.DataFrame) -> ModelAdapter | None:
-        """The model adapted to unlabeled data of a new environment, when it supports ``adapt``."""
-        fn = getattr(self.model, "adapt", None)
-        if fn is None:
+        """The model adapted to unlabeled data of a new environment; None when it cannot adapt."""
+        if not self.supports_adapt:
             return None
-        return ModelAdapter(fn(X_new[self.features]), self.features, self.task)
+        return ModelAdapter(self.model.adapt(X_new[self.features]), self.features, self.task)
 
     @property
     def epsilon(self) -> float:

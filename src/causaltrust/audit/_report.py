@@ -33,12 +33,25 @@ METRICS: dict[str, MetricInfo] = {
     "accuracy.log_loss": MetricInfo("lower", "log-loss on the test data"),
     "accuracy.rmse": MetricInfo("lower", "root mean squared error on the test data"),
     "accuracy.r2": MetricInfo("higher", "coefficient of determination on the test data"),
-    "accuracy.shift": MetricInfo("higher", "accuracy on data sampled from a shifted SCM"),
-    "accuracy.interventional": MetricInfo("higher", "mean accuracy over the spec's shifts"),
-    "accuracy.interventional_worst": MetricInfo("higher", "worst accuracy over the spec's shifts"),
-    "accuracy.interventional_unadapted": MetricInfo(
-        "higher", "mean accuracy over the shifts without adapt()"
+    "accuracy.shift": MetricInfo("higher", "accuracy on data sampled from a shifted SCM (no target data)"),
+    "accuracy.shift_log_loss": MetricInfo("lower", "log-loss on a shifted SCM's data (no target data)"),
+    "accuracy.shift_calibration": MetricInfo(
+        "zero", "mean predicted probability - observed rate on a shifted SCM's data (no target data)"
     ),
+    "accuracy.shift_adapted": MetricInfo(
+        "higher", "accuracy on a shift after adapting on its unlabeled sample (NaN: cannot adapt)"
+    ),
+    "accuracy.shift_log_loss_adapted": MetricInfo(
+        "lower", "log-loss on a shift after adapting on its unlabeled sample (NaN: cannot adapt)"
+    ),
+    "accuracy.shift_calibration_adapted": MetricInfo(
+        "zero", "mean predicted - observed rate on a shift after adapting (NaN: cannot adapt)"
+    ),
+    "accuracy.interventional": MetricInfo("higher", "mean accuracy over the spec's shifts (no target data)"),
+    "accuracy.interventional_adapted": MetricInfo(
+        "higher", "mean adapted accuracy over the spec's shifts (NaN: cannot adapt)"
+    ),
+    "accuracy.interventional_worst": MetricInfo("higher", "worst accuracy over the spec's shifts"),
     "accuracy.fair_world": MetricInfo("higher", "accuracy against fair-world labels (unfair paths blocked)"),
     "fairness.demographic_parity_difference": MetricInfo(
         "zero", "max - min selection rate over protected groups (fairlearn's definition)"
@@ -83,7 +96,10 @@ METRICS: dict[str, MetricInfo] = {
     "robustness.worst_environment_accuracy": MetricInfo("higher", "worst accuracy over environments"),
     "robustness.environment_gap": MetricInfo("lower", "best - worst environment accuracy"),
     "robustness.spurious_path_effect": MetricInfo(
-        "zero", "mean |output change| when the spurious mechanisms shift (model adapted if it can)"
+        "zero", "mean |output change| when the spurious mechanisms shift (no model adapted)"
+    ),
+    "robustness.spurious_path_effect_adapted": MetricInfo(
+        "zero", "mean |output change| when the spurious mechanisms shift, each model adapted (NaN: cannot)"
     ),
     "robustness.spurious_path_effect_p95": MetricInfo(
         "zero", "95th percentile over units of |output change| when the spurious mechanisms shift"

@@ -77,24 +77,28 @@ def _spurious_effect(ctx: AuditContext) -> list[Metric]:
         return []
     X = ctx.data[spec.features]
     base = ctx.model.scores(X)
-    per_shift = []
     # Per unit, the posterior mean of |Δ|: exact when every node the shift changes (and the model reads)
     # is continuous, since their noise is abducted exactly; else averaged over posterior draws.
     draws = _unit_draws(ctx, shifts)
+    plain, adapted_runs = [], []
+    can_adapt = ctx.model.supports_adapt
     for name in shifts:
         shifted = ctx.scm.counterfactual(
             ctx.data, shift=name, random_state=int(ctx.rng(f"cf:{name}").integers(2**31)), n_draws=draws
         )
-        adapted = ctx.model.adapt(shift_data(ctx, name, "adapt")[spec.features])  # type: ignore[index]
-        model = adapted if adapted is not None else ctx.model
-        d = np.abs(model.scores(shifted[spec.features]) - np.repeat(base, draws))
-        per_shift.append(d.reshape(len(base), draws).mean(axis=1))
-    per_unit = np.mean(per_shift, axis=0)
-    how = f"mean |f(x under shifted mechanism) - f(x)| over units and shifts {shifts}"
-    if ctx.model.model is not None and hasattr(ctx.model.model, "adapt"):
-        how += "; model adapted on an unlabeled sample of each shift"
+        Xs = shifted[spec.features]
+        plain.append(
+            np.abs(ctx.model.scores(Xs) - np.repeat(base, draws)).reshape(len(base), draws).mean(axis=1)
+        )
+        if can_adapt:
+            adapted = ctx.model.adapt(shift_data(ctx, name, "adapt")[spec.features])  # type: ignore[index]
+            assert adapted is not None
+            d = np.abs(adapted.scores(Xs) - np.repeat(base, draws))
+            adapted_runs.append(d.reshape(len(base), draws).mean(axis=1))
+    per_unit = np.mean(plain, axis=0)
+    how = f"mean |f(x under shifted mechanism) - f(x)| over units and shifts {shifts}; no model adapted"
     exact = "exact (the shifted nodes are continuous)" if draws == 1 else f"over {draws} abduction draws"
-    return [
+    out = [
         ctx.mean_metric("robustness.spurious_path_effect", per_unit, method=how),
         ctx.p95_metric(
             "robustness.spurious_path_effect_p95",
@@ -102,6 +106,18 @@ def _spurious_effect(ctx: AuditContext) -> list[Metric]:
             method=f"95th percentile over units of the posterior mean |Δ| per unit, {exact}",
         ),
     ]
+    name = "robustness.spurious_path_effect_adapted"
+    if adapted_runs:
+        out.append(
+            ctx.mean_metric(
+                name,
+                np.mean(adapted_runs, axis=0),
+                method=how.replace("no model adapted", "model adapted on an unlabeled sample of each shift"),
+            )
+        )
+    else:
+        out.append(ctx.metric(name, float("nan"), method="not applicable: the model cannot adapt"))
+    return out
 
 
 def _unit_draws(ctx: AuditContext, shifts: list[str]) -> int:

@@ -13,9 +13,8 @@ import pandas as pd
 from causaltrust import _dag
 from causaltrust._random import purpose_rng
 from causaltrust.graph import PREDICTION
-from causaltrust.scm import SCM, MultiPathWorld, Noise
+from causaltrust.scm import SCM, BernoulliMechanism, MultiPathWorld, Noise
 from causaltrust.scm._data import columns_to_frame, frame_to_columns, value_to_internal
-from causaltrust.scm._mechanisms import BernoulliMechanism
 
 __all__ = ["MAX_COMBINATIONS", "MIN_DRAWS", "UnitWorlds"]
 
@@ -172,7 +171,9 @@ class UnitWorlds:
             return [np.abs(score(self._frame(w.into(PREDICTION, [act]))) - f0) for act in sets]
 
         copies: dict[str, list[tuple[Any, ...]]] = {}
-        exact = draws is None and all(isinstance(scm.mechanisms[v], BernoulliMechanism) for v in discrete)
+        other = [v for v in discrete if not isinstance(scm.mechanisms[v], BernoulliMechanism)]
+        why = f"; {source}'s descendants {other} have non-uniform (e.g. Gumbel) noise" if other else ""
+        exact = draws is None and not other
         if exact and discrete:
             # The copies of each node the worlds evaluate do not depend on noise values: find them once.
             probe = scm.abduct({k: c[:1] for k, c in unit_cols.items()}, nodes, random_state=rng)
@@ -183,6 +184,7 @@ class UnitWorlds:
                 copies[v] = [sigs for (node, sigs) in w0.memo if node == v]
             combos = int(np.prod([len(copies[v]) + 1 for v in discrete]))
             exact = combos <= MAX_COMBINATIONS
+            why = f"; {combos} noise cell combinations exceed {MAX_COMBINATIONS}"
         if not exact:
             k = draws if draws is not None else max(MIN_DRAWS, self.n_draws)
             repeated = {name: np.repeat(c, k) for name, c in unit_cols.items()}
@@ -191,10 +193,7 @@ class UnitWorlds:
             out = {
                 name: d.reshape(self.n_units, k).mean(axis=1) for name, d in zip(names, diffs, strict=True)
             }
-            why = "" if draws is not None else (
-                f"; {source}'s discrete descendants need more than {MAX_COMBINATIONS} cell combinations "
-                "or are not binary"
-            )  # fmt: skip
+            why = "" if draws is not None else why
             return out, f"posterior mean of |Δ| per unit over {k} abduction draws{why}"
         rows = np.arange(self.n_units)
         weight = np.ones(self.n_units)

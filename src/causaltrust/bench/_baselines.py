@@ -120,6 +120,20 @@ def build_selective_private(spec: TrustSpec, scm: SCM | None, params: Mapping[st
     )
 
 
+def build_recenter(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
+    """Per-environment re-centering and scaling of continuous features (adapts on unlabeled rows)."""
+    from causaltrust.learners import RecenteringClassifier
+
+    return RecenteringClassifier(spec=spec, estimator=_logistic(params["C"], seed), random_state=seed)
+
+
+def build_importance_weighted(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
+    """ERM reweighted by a domain classifier's density ratio once adapted on unlabeled rows."""
+    from causaltrust.learners import ImportanceWeightedClassifier
+
+    return ImportanceWeightedClassifier(spec=spec, estimator=_logistic(params["C"], seed), random_state=seed)
+
+
 _BASELINES: list[MethodSpec] = [
     MethodSpec(
         "unaware",
@@ -164,6 +178,36 @@ _BASELINES: list[MethodSpec] = [
         build_cf_augment,
         {"C": 1.0},
         "true",
+    ),
+    MethodSpec(
+        "cf_fair_fitted",
+        "counterfactual fairness, Kusner et al. level 3 (SCM fitted on the training rows)",
+        "counterfactual invariance to A",
+        build_cf_fair,
+        {"C": 1.0},
+        "fitted",
+    ),
+    MethodSpec(
+        "cf_augment_fitted",
+        "counterfactual data augmentation on A through an SCM fitted on the training rows",
+        "counterfactual invariance to A",
+        build_cf_augment,
+        {"C": 1.0},
+        "fitted",
+    ),
+    MethodSpec(
+        "recenter",
+        "per-environment re-centering and scaling of continuous features (adapts on unlabeled target rows)",
+        "environment shift of feature location and scale",
+        build_recenter,
+        {"C": 1.0},
+    ),
+    MethodSpec(
+        "importance_weighted",
+        "importance-weighted ERM with a logistic domain classifier (adapts on unlabeled target rows)",
+        "covariate shift",
+        build_importance_weighted,
+        {"C": 1.0},
     ),
     MethodSpec(
         "irm",

@@ -74,9 +74,10 @@ def _categorical_features(spec: TrustSpec) -> list[str]:
 
 
 def _logistic(C: float, seed: int) -> Any:
-    from sklearn.linear_model import LogisticRegression
+    # Standardised inside fit: real data mixes scales, and unscaled lbfgs stops before converging.
+    from causaltrust.bench._estimators import StandardizedLogisticRegression
 
-    return LogisticRegression(C=float(C), max_iter=1000, random_state=seed)
+    return StandardizedLogisticRegression(C=float(C), max_iter=1000, random_state=seed)
 
 
 def build_erm(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
@@ -103,11 +104,19 @@ def build_selective(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any],
         estimator=_logistic(params["C"], seed),
         scm=scm,
         fairness=bool(params["fairness"]),
-        robustness=bool(params["robustness"]),
+        # A spec without a robustness section (real datasets) has nothing to hold invariant there.
+        robustness=_robustness_mode(params["robustness"]) if spec.robustness is not None else None,
         fair_labels=bool(params["fair_labels"]),
         n_draws=int(params["n_draws"]),
         random_state=seed,
     )
+
+
+def _robustness_mode(value: Any) -> bool | str:
+    """Grid values True / "map" map the spurious paths, "drop" drops their inputs, False switches it off."""
+    if value in ("map", "drop"):
+        return str(value)
+    return "map" if bool(value) else False
 
 
 _SELECTIVE_PARAMS = {"C": 1.0, "fairness": True, "robustness": True, "fair_labels": True, "n_draws": 8}

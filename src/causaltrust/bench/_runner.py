@@ -33,7 +33,7 @@ from causaltrust.bench._methods import (
     resolve_params,
 )
 from causaltrust.exceptions import CausalTrustError
-from causaltrust.scm import SCM
+from causaltrust.scm import SCM, check_data
 from causaltrust.spec import TrustSpec, load_spec
 
 __all__ = ["expand_grid", "plan", "run"]
@@ -133,12 +133,18 @@ def expand_grid(
 
 def _resolve_spec(
     spec_or_scenario: Any, data: pd.DataFrame | None
-) -> tuple[str, TrustSpec, SCM | None, str | None]:
-    from causaltrust import scenarios
+) -> tuple[str, TrustSpec, pd.DataFrame | None, str | None]:
+    from causaltrust import datasets, scenarios
 
     if isinstance(spec_or_scenario, str) and spec_or_scenario in scenarios.available():
         spec = load_spec(scenarios.path(spec_or_scenario))
         key = spec_or_scenario
+    elif isinstance(spec_or_scenario, str) and spec_or_scenario in datasets.available():
+        # A shipped dataset: its literature graph, and its own rows unless others are given.
+        spec = datasets.spec(spec_or_scenario)
+        key = spec_or_scenario
+        if data is None:
+            data = datasets.load(spec_or_scenario)
     else:
         spec = load_spec(spec_or_scenario)
         key = spec.name or spec.hash[:16]
@@ -155,8 +161,9 @@ def _resolve_spec(
     if len(data) < 4:
         raise BenchError(f"data: a sweep needs at least 4 rows to split into train and test, got {len(data)}")
     digest = hashlib.sha256(pd.util.hash_pandas_object(data, index=True).to_numpy().tobytes()).hexdigest()
-    scm = SCM.fit(spec, data, random_state=0)
-    return key, spec, scm, digest
+    # Checked once here; each cell fits its reference SCM on its own held-out rows.
+    check_data(spec, data, context="data")
+    return key, spec, data, digest
 
 
 def _check_seeds(seeds: Any) -> list[int]:
@@ -209,6 +216,7 @@ def plan(
     recourse_units: int = 200,
     audit_kwargs: Mapping[str, Any] | None = None,
     pin_threads: bool = True,
+    scm_mechanisms: str = "auto",
 ) -> list[CellTask]:
     """The cells of a sweep, validated, in run order (seed, then method, then parameters); runs nothing.
 
@@ -234,8 +242,14 @@ def plan(
     combos = expand_grid(methods, grid)
     seed_list = _check_seeds(seeds)
     kwargs = _check_audit_kwargs(audit_kwargs)
-    key, spec, scm, digest = _resolve_spec(spec_or_scenario, data)
-    all_settings = {**settings, "audit": kwargs}
+    key, spec, data, digest = _resolve_spec(spec_or_scenario, data)
+    all_settings: dict[str, Any] = {**settings, "audit": kwargs}
+    if scm_mechanisms not in ("auto", "linear"):
+        raise BenchError(
+            f"scm_mechanisms: expected 'auto' or 'linear' (SCM.fit mechanisms), got {scm_mechanisms!r}"
+        )
+    if data is not None:  # only fitted SCMs have mechanisms to choose (simulated cells keep their ids)
+        all_settings["scm_mechanisms"] = scm_mechanisms
     settings_json = _canonical(all_settings, "audit_kwargs")
     tasks = []
     for seed in seed_list:
@@ -262,8 +276,9 @@ def plan(
                     seed=seed,
                     settings=settings,
                     settings_json=settings_json,
-                    scm=scm,
                     data=data,
+                    data_digest=digest,
+                    scm_mechanisms=scm_mechanisms,
                     pin_threads=pin_threads,
                     audit_kwargs=kwargs,
                 )
@@ -412,6 +427,7 @@ def run(
     progress: bool = True,
     scheduler_timeout: float = 5.0,
     claim_ttl: float = 60.0,
+    scm_mechanisms: str = "auto",
 ) -> Ledger:
     """Run a sweep: every (method, parameters, seed) cell trained, audited and written to a ledger.
 
@@ -423,10 +439,14 @@ def run(
     Parameters
     ----------
     spec_or_scenario : str, TrustSpec, dict or path
-        A built-in scenario name (``"readmission"``) or a spec with equations for every variable.
+        A built-in scenario name (``"readmission"``), a shipped dataset (``"compas"``: its literature spec
+        and its rows, see :func:`causaltrust.datasets.available`) or a spec with equations for every
+        variable.
     data : DataFrame, optional
         Sweep on these rows instead of simulating: each cell splits them (seeded) into ``n_test`` test rows
-        (at most half) and up to ``n_train`` training rows; the reference SCM is fitted to all rows.
+        (at most half) and up to ``n_train`` training rows. The reference SCM that audits the cell is
+        fitted (:meth:`SCM.fit`) on its held-out test rows, never on the rows the model saw; methods that
+        take an SCM (true or fitted) get one fitted on the training rows (there is no true SCM for real data).
     methods : list of str
         Names in :data:`~causaltrust.bench.METHODS`.
     seeds : list of int
@@ -455,6 +475,10 @@ def run(
         Seconds a claim on a cell lives without a heartbeat. Sweeps sharing ``store`` claim each cell
         before running it, so every cell is computed once; a claim by a process that is gone (same host)
         is free at once, one from another host after ``claim_ttl`` seconds without a heartbeat.
+    scm_mechanisms : {"auto", "linear"}
+        With ``data``: the ``mechanisms`` of every :meth:`SCM.fit` of the sweep (the reference on the test
+        rows, and the training-rows SCM of methods that need one). ``"linear"`` is much faster on wide
+        categorical data; part of each data cell's identity.
 
     Returns
     -------
@@ -491,6 +515,7 @@ def run(
         n_shadow=n_shadow,
         recourse_units=recourse_units,
         audit_kwargs=audit_kwargs,
+        scm_mechanisms=scm_mechanisms,
     )
     path = check_store(store)
     if executor not in ("local", "dask"):

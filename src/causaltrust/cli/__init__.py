@@ -11,3 +11,9 @@ Exit codes: 0 ok, 1 an audit threshold failed, 2 bad input, 3 internal error (on
 from causaltrust.cli._app import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, app, main
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_INTERNAL", "EXIT_OK", "app", "main"]
+
+from causaltrust.cli import (
+    _decompose,  # noqa: F401  (registers `causaltrust decompose`)
+    _discover,  # noqa: F401  (registers `causaltrust discover`)
+    _sensitivity,  # noqa: F401  (registers `causaltrust sensitivity`)
+)

@@ -39,9 +39,10 @@ _FRAME_SUFFIXES = (".parquet", ".csv")
 
 
 def resolve_spec(source: str) -> TrustSpec:
-    """Load ``source``: a spec file if one exists there, else the built-in scenario of that name.
+    """Load ``source``: a spec file if one exists there, else the built-in scenario or dataset so named.
 
-    The one resolver is :func:`causaltrust.load_spec`; this keeps the CLI's name for it.
+    Files and scenario names go through :func:`causaltrust.load_spec`, the one resolver; dataset names
+    (which need the datasets package) are looked up here.
     """
     from causaltrust.spec import load_spec
 
@@ -49,6 +50,10 @@ def resolve_spec(source: str) -> TrustSpec:
     if path.is_file() or path.exists():
         return load_spec(path)
     if source.replace("_", "").replace("-", "").isalnum():
+        from causaltrust import datasets
+
+        if source in datasets.available():
+            return datasets.spec(source)
         return load_spec(source)  # a built-in scenario name, or an error listing them
     raise SpecError(f"spec file {source!r} does not exist")
 
@@ -127,12 +132,21 @@ def write_frame(df: pd.DataFrame, path: Path) -> None:
 
 
 def read_frame(path: Path, option: str) -> pd.DataFrame:
-    """Read a .parquet or .csv table named on the command line; any unreadable file is a DataError."""
+    """Read a .parquet or .csv table named on the command line, or the rows of a shipped dataset by name.
+
+    Any unreadable file is a DataError naming the option and the file.
+    """
     import pandas as pd
 
     where = f"{option}: {str(path)!r}"
     if not path.is_file():
-        raise DataError(f"{where} does not exist")
+        from causaltrust import datasets
+
+        if str(path) in datasets.available():
+            return datasets.load(str(path))
+        raise DataError(
+            f"{where} does not exist (and is not a shipped dataset: {', '.join(datasets.available())})"
+        )
     suffix = path.suffix.lower()
     if suffix not in _FRAME_SUFFIXES:
         raise DataError(f"{where} must end in .parquet or .csv")

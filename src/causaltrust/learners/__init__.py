@@ -18,6 +18,8 @@ GroupDROClassifier                  worst-environment risk
 TorchERMClassifier                  none: pooled ERM with the same torch model (their reference)
 DPLogisticRegression, DPMLPClassifier  differential privacy (DP-SGD with an Opacus accountant)
 InputNoiseClassifier                uniform input obfuscation (no DP guarantee)
+RecenteringClassifier               unlabeled target rows: per-environment re-centering and scaling
+ImportanceWeightedClassifier        unlabeled target rows: importance-weighted ERM (domain classifier)
 ==================================  =====================================================================
 """
 
@@ -44,6 +46,7 @@ from causaltrust.learners._invariance import (
     VRExClassifier,
 )
 from causaltrust.learners._selective import SelectiveInvarianceClassifier, SelectiveInvarianceRegressor
+from causaltrust.learners._shift_baselines import ImportanceWeightedClassifier, RecenteringClassifier
 
 __all__ = [
     "CounterfactualAugmentationClassifier",
@@ -53,7 +56,9 @@ __all__ = [
     "ERMClassifier",
     "GroupDROClassifier",
     "IRMClassifier",
+    "ImportanceWeightedClassifier",
     "InputNoiseClassifier",
+    "RecenteringClassifier",
     "ReductionsClassifier",
     "SelectiveInvarianceClassifier",
     "SelectiveInvarianceRegressor",

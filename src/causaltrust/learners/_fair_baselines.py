@@ -39,9 +39,8 @@ from causaltrust.learners._base import (
     resolve_spec,
     row_keys,
 )
-from causaltrust.scm import SCM
+from causaltrust.scm import SCM, BernoulliMechanism
 from causaltrust.scm._data import VariableMeta
-from causaltrust.scm._mechanisms import BernoulliMechanism
 from causaltrust.spec import TrustSpec
 
 __all__ = [

@@ -41,7 +41,7 @@ from causaltrust.learners._base import (
     resolve_spec,
     row_keys,
 )
-from causaltrust.scm import SCM, MultiPathWorld, fair_world_labels
+from causaltrust.scm import SCM, MultiPathWorld, Noise, fair_world_labels
 from causaltrust.scm._data import value_to_internal
 
 __all__ = ["SelectiveInvarianceClassifier", "SelectiveInvarianceRegressor"]
@@ -62,7 +62,7 @@ class _SelectiveBase(BaseEstimator):
         scm: SCM | None = None,
         *,
         fairness: bool | None = None,
-        robustness: bool | None = None,
+        robustness: bool | str | None = None,
         fair_labels: bool = True,
         environment_reference: Any = None,
         n_draws: int = 4,
@@ -115,8 +115,13 @@ class _SelectiveBase(BaseEstimator):
             raise SpecError(
                 f"{name}(fairness=True) needs a 'fairness' section in the spec (or fairness=None)"
             )
+        if self.robustness not in (None, True, False, "map", "drop"):
+            raise ValueError(
+                f"{name}: robustness must be 'map', 'drop', False or None (True means 'map'), got "
+                f"{self.robustness!r}"
+            )
         if self.robustness and spec.robustness is None:
-            raise SpecError(f"{name}(robustness=True) needs a 'robustness' section (or robustness=None)")
+            raise SpecError(f"{name}(robustness={self.robustness!r}) needs a 'robustness' section (or None)")
         seed = 0 if self.random_state is None else int(self.random_state)
         if self.scm is not None:
             if not isinstance(self.scm, SCM):
@@ -139,7 +144,7 @@ class _SelectiveBase(BaseEstimator):
         self.graph_ = CausalGraph.from_spec(spec).with_prediction(spec.features)
         self._plan()
         cols = self._columns(X, name)
-        self.design_ = Design(scm.meta, spec.features).fit(cols)
+        self.design_ = Design(scm.meta, self.inputs_).fit(cols)
         self.estimator_ = clone(self.estimator) if self.estimator is not None else self._default_estimator()
         # A differentially private estimator accounts per training row: each person must be exactly one row
         # (one abduction draw, one sampled label), or its ε would protect a row, not a person.
@@ -171,7 +176,12 @@ class _SelectiveBase(BaseEstimator):
             unfair = [p for p in g.paths(a) if g.path_role(p) == "unfair"]
             self.switches_[a] = spec.fairness.baseline
             self.active_.append(unfair)
-        if self.robustness is not False and spec.robustness is not None:
+        mode = self.robustness_mode_
+        dropped = set(spec.features) & {e[1] for e in spec.spurious_paths()} if mode == "drop" else set()
+        # "drop": the inputs whose mechanisms the spec declares spurious are not inputs at all.
+        self.inputs_ = [f for f in spec.features if f not in dropped]
+        if mode == "map":
+            assert spec.robustness is not None
             e = spec.robustness.environment
             meta = self.scm_.meta[e]
             ref = self.environment_reference
@@ -182,6 +192,27 @@ class _SelectiveBase(BaseEstimator):
             self.active_.append(spurious)
         self.needed_ = _dag.ancestral_closure(self.scm_.parents, spec.features)
 
+    @property
+    def robustness_mode_(self) -> str | None:
+        """``"map"``, ``"drop"`` or None (off, or no robustness section in the spec)."""
+        spec = self.spec_
+        if self.robustness is False or spec.robustness is None:
+            return None
+        return "drop" if self.robustness == "drop" else "map"
+
+    @property
+    def supports_adapt_(self) -> bool:
+        """Whether :meth:`adapt` can use unlabeled rows: robustness ``"map"`` with spurious paths."""
+        check_is_fitted(self, "estimator_")
+        return self.robustness_mode_ == "map" and bool(self.spec_.spurious_paths())
+
+    @property
+    def target_world_(self) -> str:
+        """``"fair"`` when trained on fair-world labels (judge calibration there), else ``"observed"``."""
+        check_is_fitted(self, "estimator_")
+        fair = self.fair_labels and self.fairness is not False and self.spec_.fairness is not None
+        return "fair" if fair and self.spec_.unfair_paths() else "observed"
+
     def _columns(self, X: pd.DataFrame, owner: str) -> dict[str, Array]:
         return columns_with_unseen(X, self.scm_.meta, self.spec_.features, owner)
 
@@ -191,7 +222,7 @@ class _SelectiveBase(BaseEstimator):
         """Features of each unit (``draws`` copies) in the selectively invariant world."""
         scm = self.scm_
         n = len(X)
-        keys = row_keys(X, self.spec_.features, seed)
+        keys = row_keys(X, self.inputs_, seed)  # a dropped input seeds nothing
         if draws > 1:
             cols = {k: np.repeat(v, draws) for k, v in cols.items()}
             keys = _draw_keys(keys, draws)
@@ -206,7 +237,16 @@ class _SelectiveBase(BaseEstimator):
             for s, v in self.switches_.items()
         }
         parents = {**scm.parents, PREDICTION: tuple(self.spec_.features)}
-        world = MultiPathWorld(parents, scm.mechanisms, noises, full, switches, n * draws)
+        # After adapt(), units are recovered with the re-estimated artifact but mapped to the reference
+        # level as *training* measured it: the world the estimator was trained in.
+        overrides = getattr(self, "world_mechanisms_", {})
+        mechanisms = {**scm.mechanisms, **overrides}
+        for v in overrides:
+            # No factual anchor: a unit already at the reference level was measured by the *new* artifact,
+            # so its observed value is not what training measured there.
+            if v in noises:
+                noises[v] = Noise(noises[v].eps)
+        world = MultiPathWorld(parents, mechanisms, noises, full, switches, n * draws)
         mapped = world.into(PREDICTION, self.active_)
         return {f: mapped[f] for f in self.spec_.features}, keys
 
@@ -219,7 +259,7 @@ class _SelectiveBase(BaseEstimator):
             return y_rep
         full = {k: np.repeat(v, draws) for k, v in cols.items()}
         full[spec.target] = y_rep
-        keys = _draw_keys(row_keys(X, spec.features, seed ^ 0x5EED), draws)
+        keys = _draw_keys(row_keys(X, self.inputs_, seed ^ 0x5EED), draws)
         stream = cast(np.random.Generator, RowStream(keys))
         return fair_world_labels(scm, full, n_draws=draws, random_state=stream, expected=True)
 
@@ -330,6 +370,9 @@ class _SelectiveBase(BaseEstimator):
                     out[~bad] = self._scores_with_pooling(X[~bad], {k: v[~bad] for k, v in cols.items()})
                 acc = np.zeros(int(bad.sum()))
                 Xb = X[bad]
+                if f not in self.design_.freq:  # a dropped input: its value is never read
+                    sub_cols = {k: np.where(v < 0, 0, v) if k == f else v for k, v in cols.items()}
+                    return self._scores_with_pooling(X, sub_cols)
                 for code, w in enumerate(self.design_.freq[f]):
                     if w == 0:
                         continue
@@ -358,11 +401,20 @@ class _SelectiveBase(BaseEstimator):
         check_is_fitted(self, "estimator_")
         from causaltrust.learners._adapt import adapt_spurious
 
+        if not self.supports_adapt_:
+            raise DataError(
+                f"{type(self).__name__}.adapt: robustness={self.robustness!r} does not map the spurious "
+                "mechanisms, so unlabeled rows have nothing to re-estimate (supports_adapt_ is False); "
+                "use robustness='map'"
+            )
         X = check_frame(
             X_unlabeled, self.spec_.features, f"{type(self).__name__}.adapt", spec=self.spec_, fit=False
         )
         new = copy.deepcopy(self)
         new.scm_ = adapt_spurious(self.scm_, self.spec_, X)
+        nodes = {e[1] for e in self.spec_.spurious_paths()}
+        kept = getattr(self, "world_mechanisms_", {})
+        new.world_mechanisms_ = {v: kept.get(v, self.scm_.mechanisms[v]) for v in nodes}
         new._plan()
         return new
 
@@ -452,9 +504,15 @@ class SelectiveInvarianceClassifier(ClassifierMixin, _SelectiveBase):
     scm : SCM, optional
         The causal model used for the mapping. When None it is learned with ``SCM.fit`` from the training
         rows (or ``scm_data`` passed to :meth:`fit`).
-    fairness, robustness : bool or None
-        Switch each invariance on or off (to measure what each buys); None (default) enforces it when the
+    fairness : bool or None
+        Switch the fairness mapping on or off (to measure what it buys); None (default) enforces it when the
         spec has the section.
+    robustness : {"map", "drop", False} or None
+        ``"map"`` (None and True mean it when the spec has the section): map each unit to the reference
+        environment along the spurious paths; :meth:`adapt` can re-estimate the artifact from unlabeled rows
+        of a new environment. ``"drop"``: train without the inputs whose mechanisms the spec declares
+        spurious (invariant to any artifact shift without target data, at the cost of their signal).
+        False: no robustness invariance.
     fair_labels : bool
         Train on fair-world labels (True) or on the observed labels.
     environment_reference : optional

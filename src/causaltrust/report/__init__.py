@@ -1,5 +1,14 @@
 """Reports a person would rather look at than read: self-contained HTML for trust reports."""
 
+from causaltrust.report._decompose import decomposition_section
 from causaltrust.report._html import render_report, write_html
+from causaltrust.report._sensitivity import render_discovery, render_sensitivity, write_sensitivity_html
 
-__all__ = ["render_report", "write_html"]
+__all__ = [
+    "decomposition_section",
+    "render_discovery",
+    "render_report",
+    "render_sensitivity",
+    "write_html",
+    "write_sensitivity_html",
+]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from causaltrust.audit import Metric, TrustReport
+from causaltrust.decompose import DisparityDecomposition
 from causaltrust.exceptions import CausalTrustError
 
 __all__ = ["render_report", "write_html"]
@@ -33,7 +34,8 @@ _OBJECTIVES = ("accuracy", "fairness", "robustness", "privacy", "explainability"
 
 
 def write_html(obj: Any, path: str | os.PathLike[str]) -> Path:
-    """Render a :class:`TrustReport` or a benchmark :class:`~causaltrust.bench.Ledger` as one HTML file.
+    """Render a :class:`TrustReport`, a benchmark :class:`~causaltrust.bench.Ledger` or a
+    :class:`~causaltrust.DisparityDecomposition` as one HTML file.
 
     Ledger pages inline plotly (Pareto plots, parallel coordinates, ε curves) and work offline.
 
@@ -56,9 +58,14 @@ def write_html(obj: Any, path: str | os.PathLike[str]) -> Path:
         from causaltrust.report._ledger import render_ledger
 
         text = render_ledger(obj)
+    elif isinstance(obj, DisparityDecomposition):
+        from causaltrust.report._decompose import render_decomposition
+
+        text = render_decomposition(obj)
     else:
         raise CausalTrustError(
-            f"write_html renders a TrustReport or a benchmark Ledger, got {type(obj).__name__}"
+            "write_html renders a TrustReport, a benchmark Ledger or a DisparityDecomposition, got "
+            f"{type(obj).__name__}"
         )
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -339,7 +339,7 @@ def _privacy(go: Any, wide: pd.DataFrame) -> str:
 
 
 def _environments(go: Any, agg: pd.DataFrame) -> str:
-    prefixes = ("robustness.environment_accuracy[", "accuracy.shift[")
+    prefixes = ("robustness.environment_accuracy[", "accuracy.shift[", "accuracy.shift_adapted[")
     cols = [c for c in agg.columns if "::" not in c and c.startswith(prefixes)]
     if not cols:
         return "<p>No per-environment or per-shift accuracy in this ledger.</p>"
@@ -347,9 +347,9 @@ def _environments(go: Any, agg: pd.DataFrame) -> str:
     for c in sorted(cols):
         fig.add_trace(
             go.Bar(
-                name=c.replace("robustness.environment_accuracy", "environment").replace(
-                    "accuracy.shift", "shift"
-                ),
+                name=c.replace("robustness.environment_accuracy", "environment")
+                .replace("accuracy.shift_adapted", "shift, adapted on unlabeled rows")
+                .replace("accuracy.shift", "shift, no target data"),
                 x=agg["config"],
                 y=agg[c],
             )

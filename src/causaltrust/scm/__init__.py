@@ -1,8 +1,9 @@
 """Structural causal models: simulate, intervene, fit to data, counterfactuals and path-specific effects."""
 
+from causaltrust.scm._data import check_data
 from causaltrust.scm._effects import Effect, EffectDecomposition, decompose_effects, path_effect, path_effects
 from causaltrust.scm._fair_world import fair_world_labels
-from causaltrust.scm._mechanisms import Mechanism, Noise
+from causaltrust.scm._mechanisms import BernoulliMechanism, Mechanism, Noise
 from causaltrust.scm._model import SCM, Abduction
 from causaltrust.scm._paths import MultiPathWorld
 from causaltrust.scm._persist import load_model
@@ -10,11 +11,13 @@ from causaltrust.scm._persist import load_model
 __all__ = [
     "SCM",
     "Abduction",
+    "BernoulliMechanism",
     "Effect",
     "EffectDecomposition",
     "Mechanism",
     "MultiPathWorld",
     "Noise",
+    "check_data",
     "decompose_effects",
     "fair_world_labels",
     "load_model",

@@ -10,7 +10,14 @@ import pandas as pd
 
 from causaltrust.exceptions import DataError
 
-__all__ = ["VariableMeta", "codes_to_values", "columns_to_frame", "frame_to_columns", "value_to_internal"]
+__all__ = [
+    "VariableMeta",
+    "check_data",
+    "codes_to_values",
+    "columns_to_frame",
+    "frame_to_columns",
+    "value_to_internal",
+]
 
 Array = np.ndarray
 VarType = Literal["continuous", "binary", "categorical"]
@@ -66,6 +73,24 @@ def frame_to_columns(
     return out
 
 
+def check_data(spec: Any, data: Any, *, context: str = "data") -> None:
+    """Raise a :class:`DataError` unless ``data`` holds every observed variable of ``spec``, well typed.
+
+    The checks :meth:`SCM.fit` runs before learning anything (columns present, numbers where numbers are
+    declared, no NaN, categories declared), without fitting.
+
+    Examples
+    --------
+    >>> import causaltrust as ct
+    >>> from causaltrust.scm import check_data
+    >>> check_data(ct.datasets.spec("german"), ct.datasets.load("german"))
+    """
+    meta = {
+        n: VariableMeta(n, v.type, tuple(v.categories or ()), v.observed) for n, v in spec.variables.items()
+    }
+    frame_to_columns(data, meta, spec.observed, context=context)
+
+
 def _column(df: pd.DataFrame, name: str, m: VariableMeta, context: str) -> Array:
     if int((df.columns == name).sum()) > 1:
         raise DataError(f"{context}: column {name!r} appears more than once")
@@ -73,6 +98,7 @@ def _column(df: pd.DataFrame, name: str, m: VariableMeta, context: str) -> Array
     if m.vtype == "categorical":
         return _categorical_codes(s, m, context)
     if not (pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)):
+        _mixed_types(s, name, m, context)
         sample = s.head(3).tolist()
         raise DataError(
             f"{context}: column {name!r} is {m.vtype} but holds {s.dtype} values (e.g. {sample}); convert it "
@@ -93,6 +119,24 @@ def _column(df: pd.DataFrame, name: str, m: VariableMeta, context: str) -> Array
                 f"{_rows(s.index, bad)}"
             )
     return values
+
+
+def _mixed_types(s: pd.Series, name: str, m: VariableMeta, context: str) -> None:
+    """DataError naming the entries that are not numbers when a column mixes numbers and text.
+
+    A CSV column with one stray word (``"n/a"``, ``"unknown"``) is read as text as a whole; saying which
+    entries broke it is the useful message.
+    """
+    present = s.notna().to_numpy()
+    numeric = pd.to_numeric(s, errors="coerce").notna().to_numpy()
+    bad = present & ~numeric
+    if numeric.any() and bad.any():
+        examples = pd.unique(s[bad].astype(object))[:5].tolist()
+        raise DataError(
+            f"{context}: column {name!r} is {m.vtype} but mixes numbers and text: {examples} in "
+            f"{_rows(s.index, bad)} are not numbers; fix or drop those entries (or read the file with "
+            "na_values=[...] for missing-value markers), or declare the variable categorical"
+        )
 
 
 def _categorical_codes(s: pd.Series, m: VariableMeta, context: str) -> Array:

@@ -41,8 +41,10 @@ def fair_world_labels(
     random_state : int, Generator or None
         Seed (or generator) of the abduction.
     expected : bool
-        For a binary target, return the exact posterior probability that the fair-world label is 1 given
-        the unit's observed values (the Bernoulli coupling integrated out) instead of a draw.
+        For a binary target, return the probability that the fair-world label is 1 with the target's own
+        noise integrated out exactly over its posterior (the Bernoulli coupling) instead of a draw of it.
+        Noise of discrete variables between A and the target is still one posterior draw per row, so
+        averaging over ``n_draws`` rows of a unit gives its posterior probability.
 
     Examples
     --------

@@ -32,6 +32,8 @@ from causaltrust.scm._mechanisms import (
     Mechanism,
     from_equation,
 )
+from causaltrust.scm._scaled import raw_coefficients, scaled_logistic
+from causaltrust.scm._transformed import LogAdditiveNoiseMechanism, use_log_scale
 from causaltrust.spec import TrustSpec
 
 if TYPE_CHECKING:
@@ -220,12 +222,11 @@ def _classifier(kind: Any, seed: int) -> Any:
     from sklearn.base import clone
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.linear_model import LogisticRegression
 
     if not isinstance(kind, str):
         return clone(kind)
     if kind == "logistic":
-        return LogisticRegression(max_iter=1000)
+        return scaled_logistic()
     return CalibratedClassifierCV(HistGradientBoostingClassifier(random_state=seed), method="sigmoid", cv=3)
 
 
@@ -292,6 +293,9 @@ class _NodeFit:
         self.fitted: Any = None  # the final model (linear coefficients make the provenance equation)
 
     def continuous(self, choice: Any) -> tuple[Mechanism, str]:
+        log = isinstance(choice, str) and use_log_scale(self.y)
+        if log:  # a non-negative, right-skewed node (a count, an amount): additive noise on log1p scale
+            self.y = np.log1p(self.y)
         label, est = self._regression_model(choice)
         self.fitted = est
         y = self.y
@@ -300,6 +304,12 @@ class _NodeFit:
         else:
             h = _EstimatorH(self.design, est)
         residuals = y - h(self.env)
+        if log:
+            label = f"{label} (log1p scale)"
+            draw = _ResidualDraw(residuals)
+            exp_mean = float(np.mean(np.exp(residuals)))
+            mech_log = LogAdditiveNoiseMechanism(self.design.parents, h, draw, f"fitted: {label}", exp_mean)
+            return mech_log, label
         mech = AdditiveNoiseMechanism(
             self.design.parents,
             h,
@@ -371,8 +381,7 @@ class _NodeFit:
         est = _classifier(kind, self.seed).fit(self.X, codes)
         self.fitted = est
         if kind == "logistic":
-            coef = np.asarray(est.coef_, dtype=np.float64)
-            intercept = np.asarray(est.intercept_, dtype=np.float64)
+            coef, intercept = raw_coefficients(est)
             return kind, _Probs(self.design, k, est.classes_, coef=coef, intercept=intercept)
         return kind, _Probs(self.design, k, est.classes_, estimator=est)
 
@@ -546,8 +555,10 @@ class _OffsetFit:
                 scores = {c: _cv_regression(c, P, y, folds, seed) for c in ("linear", "gbm")}
                 kind = _choose(scores, "linear")
             res_y = y - _cross_fit(kind, P, y, folds, seed)
+            # M with no parent but L has no offsets: D has no columns (column_stack needs at least one).
             res_d = np.column_stack(
                 [D[:, j] - _cross_fit(kind, P, D[:, j], folds, seed) for j in range(D.shape[1])]
+                or [np.empty((n, 0))]
             )
         else:
             res_y = y - y.mean()
@@ -630,9 +641,8 @@ def _equation_text(v: str, label: str, node: _NodeFit, meta: Mapping[str, Variab
         lin = _linear_text(est.coef_, float(est.intercept_), _names(node.design, meta))
         return f"{lin} + noise(sd {sd:.3f})"
     if label == "logistic" and est is not None and node.vtype == "binary":
-        lin = _linear_text(
-            np.asarray(est.coef_)[0], float(np.asarray(est.intercept_)[0]), _names(node.design, meta)
-        )
+        coef, intercept = raw_coefficients(est)  # fitted on standardised columns; printed on the raw scale
+        lin = _linear_text(coef[0], float(intercept[0]), _names(node.design, meta))
         return f"bernoulli(sigmoid({lin}))"
     return f"{label}({parents})"
 
@@ -666,6 +676,9 @@ def fit_scm(
         for that node (a classifier with ``predict_proba`` for discrete nodes), or ``"auto"`` / ``"linear"``
         / ``"gbm"``; unlisted nodes are ``"auto"``. The same choice is made for the nuisance regressions of
         each measurement's offsets.
+        With ``"auto"`` / ``"linear"`` / ``"gbm"``, a continuous node whose values are non-negative with
+        skewness above 1 (a count, an amount) is modelled on the log1p scale, ``expm1(h(parents) + N)``;
+        logistic models are fitted on standardised columns.
     random_state : int, optional
         Seed of the CV folds and of the boosted models; the same data and seed give the same SCM.
     cv : int, default 3

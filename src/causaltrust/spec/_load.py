@@ -120,6 +120,7 @@ def load_spec(source: str | os.PathLike[str] | Mapping[str, Any] | TrustSpec) ->
     variables = data.get("variables")
     if isinstance(variables, Mapping) and len(variables) > MAX_VARIABLES:
         raise SpecError(f"{origin}: {len(variables):,} variables; the limit is {MAX_VARIABLES:,}")
+    data = _reject_unoriented(dict(data), origin)
     try:
         return TrustSpec.model_validate(data)
     except ValidationError as exc:
@@ -158,6 +159,19 @@ def _read_text(path: Path) -> str:
         raise SpecError(
             f"{str(path)!r} is not UTF-8 text (byte {exc.start}: {exc.reason}); save the spec as UTF-8"
         ) from None
+
+
+def _reject_unoriented(data: dict[str, Any], origin: str) -> dict[str, Any]:
+    """A skeleton from ``causaltrust discover`` lists edges the data could not orient: refuse until done."""
+    edges = data.pop("unoriented_edges", None)
+    if edges:
+        listed = "; ".join(str(e) for e in edges) if isinstance(edges, list) else str(edges)
+        raise SpecError(
+            f"{origin}: unoriented_edges: causal discovery left these edges unoriented: {listed}. Orient "
+            "each one (list one endpoint under the other's 'parents:', or leave the edge out), then delete "
+            "'unoriented_edges:'"
+        )
+    return data
 
 
 def _to_spec_error(exc: ValidationError, text: str | None, origin: str) -> CausalTrustError:

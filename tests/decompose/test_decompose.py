@@ -1,0 +1,257 @@
+"""ct.decompose_disparity against terms computed independently (Gauss-Hermite quadrature) on a known SCM."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+from scipy.stats import norm
+
+import causaltrust as ct
+
+# Linear-logistic SCM with a confounder Z, a mediator W and a binary protected attribute X.
+A0, A1 = -0.3, 0.8  # X ~ Bernoulli(sigmoid(A0 + A1 Z))
+B0, B1, B2 = 0.5, 1.0, 0.6  # W = B0 + B1 X + B2 Z + N(0, 1)
+C0, C1, C2, C3 = -0.5, 0.7, 0.5, 0.8  # Y ~ Bernoulli(sigmoid(C0 + C1 X + C2 Z + C3 W))
+SPEC = {
+    "name": "sfm",
+    "target": "Y",
+    "variables": {
+        "Z": {"type": "continuous", "equation": "normal(0, 1)"},
+        "X": {"type": "binary", "equation": f"bernoulli(sigmoid({A0} + {A1}*Z))"},
+        "W": {"type": "continuous", "equation": f"{B0} + {B1}*X + {B2}*Z + normal(0, 1)"},
+        "Y": {"type": "binary", "equation": f"bernoulli(sigmoid({C0} + {C1}*X + {C2}*Z + {C3}*W))"},
+    },
+    "fairness": {"protected": "X", "baseline": 0},
+}
+N = 20_000
+NODES, WEIGHTS = np.polynomial.hermite_e.hermegauss(60)  # ∫ f(u) φ(u) du ≈ Σ w f(u) / sqrt(2π)
+WEIGHTS = WEIGHTS / np.sqrt(2 * np.pi)
+
+
+def _z_given(x: int) -> tuple[np.ndarray, np.ndarray]:
+    """Quadrature nodes and weights of Z | X = x (density ∝ φ(z) P(x | z))."""
+    px = expit(A0 + A1 * NODES)
+    w = WEIGHTS * (px if x == 1 else 1 - px)
+    return NODES, w / w.sum()
+
+
+def _psi(xz: int, xw: int, xy: int) -> float:
+    """E[Y_{xy, W_{xw}} | X = xz] by quadrature over Z | xz and the mediator noise."""
+    z, wz = _z_given(xz)
+    w = B0 + B1 * xw + B2 * z[:, None] + NODES[None, :]  # W_{xw} at each z (unit-variance noise)
+    y = expit(C0 + C1 * xy + C2 * z[:, None] + C3 * w)
+    return float(wz @ (y @ WEIGHTS))
+
+
+TRUE = {
+    "de": _psi(0, 0, 1) - _psi(0, 0, 0),
+    "ie": _psi(0, 0, 1) - _psi(0, 1, 1),
+    "se": _psi(0, 1, 1) - _psi(1, 1, 1),
+}
+
+
+@pytest.fixture(scope="module")
+def world() -> tuple[ct.SCM, pd.DataFrame]:
+    scm = ct.SCM.from_spec(SPEC)
+    return scm, scm.sample(N, random_state=11)
+
+
+def _oracle_sd(df: pd.DataFrame) -> dict[str, float]:
+    """Per-unit sd of each term's efficient influence function, from the TRUE nuisances (closed forms).
+
+    The cross-fitted DR estimator with correctly specified (here logistic) nuisances is asymptotically
+    normal with variance Var(IF) / n; the parametric plug-in is at least as efficient. A tolerance of
+    4 sd / sqrt(n) (plus the exact quadrature truth) fails a correct estimator with probability < 1e-4.
+    """
+    z, x, w, y = (df[c].to_numpy(dtype=float) for c in "ZXWY")
+    t = x
+    p0 = 1 - t.mean()
+    p1 = t.mean()
+    mu = expit(C0 + C1 + C2 * z + C3 * w)  # E[Y | x1, z, w]
+    wn = B0 + B1 + B2 * z[:, None] + NODES[None, :]
+    m = expit(C0 + C1 + C2 * z[:, None] + C3 * wn) @ WEIGHTS  # E[Y | x1, z]
+    ez = expit(A0 + A1 * z)  # P(x1 | z)
+    l1 = ez * norm.pdf(w - (B0 + B1 + B2 * z))
+    l0 = (1 - ez) * norm.pdf(w - (B0 + B2 * z))
+    ezw = l1 / (l1 + l0)  # P(x1 | z, w) by Bayes
+    s_de = (1 - t) * mu + t * (1 - ezw) / ezw * (y - mu)
+    s_se = (1 - t) * m + t * (1 - ez) / ez * (y - m)
+    psi001, psi011 = _psi(0, 0, 1), _psi(0, 1, 1)
+    psi000, psi111 = _psi(0, 0, 0), _psi(1, 1, 1)
+    if_de = (s_de - (1 - t) * y - (psi001 - psi000) * (1 - t)) / p0
+    if_ie = (s_de - s_se - (psi001 - psi011) * (1 - t)) / p0
+    if_se = (s_se - psi011 * (1 - t)) / p0 - t * (y - psi111) / p1
+    return {"de": float(if_de.std()), "ie": float(if_ie.std()), "se": float(if_se.std())}
+
+
+def test_truth_is_not_trivial() -> None:
+    # Every term is clearly nonzero, so "close to the truth" cannot pass by estimating 0.
+    assert min(abs(v) for v in TRUE.values()) > 0.03
+
+
+@pytest.mark.parametrize("method", ["dr", "plugin"])
+def test_terms_match_the_truth(world: tuple[ct.SCM, pd.DataFrame], method: str) -> None:
+    _scm, df = world
+    if method == "dr":
+        dec = ct.decompose_disparity(SPEC, data=df, outcome="Y", method="dr", learner="linear", n_boot=50)
+    else:  # fitted from the data (logistic / linear mechanisms are the true model class)
+        fitted = ct.SCM.fit(SPEC, df, mechanisms="linear", random_state=0)
+        dec = ct.decompose_disparity(fitted, data=df, outcome="Y", method="plugin", n_boot=50)
+    sd = _oracle_sd(df)
+    for term, truth in TRUE.items():
+        est = getattr(dec, term)
+        tol = 4 * sd[term] / np.sqrt(N)
+        assert abs(est.value - truth) < tol, (method, term, est, truth, tol)
+        assert est.low < est.value < est.high
+
+
+def test_plugin_with_the_true_scm_is_exact_per_unit(world: tuple[ct.SCM, pd.DataFrame]) -> None:
+    scm, df = world
+    dec = ct.decompose_disparity(scm, data=df, outcome="Y", method="plugin", n_boot=50)
+    # Per unit at x0: the direct contrast keeps W and Z; the total one moves W by B1 (additive noise).
+    x0 = df[df.X == 0]
+    eta = C0 + C2 * x0.Z + C3 * x0.W
+    de_unit = expit(eta + C1) - expit(eta)
+    total_unit = expit(eta + C1 + C3 * B1) - expit(eta)
+    units = dec.per_unit()
+    units = units[~units.x1]
+    np.testing.assert_allclose(units.s_de - units.y, de_unit.to_numpy(), atol=1e-9)
+    np.testing.assert_allclose(units.s_se - units.y, total_unit.to_numpy(), atol=1e-9)
+    assert dec.de.value == pytest.approx(float(de_unit.mean()), abs=1e-12)
+    assert dec.ie.value == pytest.approx(float((de_unit - total_unit).mean()), abs=1e-12)
+
+
+@pytest.mark.parametrize("method", ["dr", "plugin"])
+def test_tv_is_the_observed_difference_in_means(world: tuple[ct.SCM, pd.DataFrame], method: str) -> None:
+    scm, df = world
+    dec = ct.decompose_disparity(scm, data=df, outcome="Y", method=method, learner="linear", n_boot=50)
+    y = df.Y.to_numpy()
+    observed = y[df.X.to_numpy() == 1].mean() - y[df.X.to_numpy() == 0].mean()
+    assert dec.tv.value == pytest.approx(observed, abs=1e-12)
+    # Binomial sd of a difference of two means <= 0.5 sqrt(1/n0 + 1/n1); the percentile interval spans
+    # about ±1.96 sd, so its half-width is within a factor 2 of 1.96 * that bound.
+    n1 = int(df.X.sum())
+    bound = 0.5 * np.sqrt(1 / n1 + 1 / (N - n1))
+    half = (dec.tv.high - dec.tv.low) / 2
+    assert 0.5 * 1.96 * bound < half < 2 * 1.96 * bound
+
+
+def test_outcome_outside_the_spec(world: tuple[ct.SCM, pd.DataFrame]) -> None:
+    # A score computed from the data, S = 1{W + 0.4 X > 1}: a child of every observed non-target variable.
+    scm, df = world
+    df = df.assign(S=((df.W + 0.4 * df.X) > 1).astype(int))
+
+    def psi(xz: int, xw: int, xy: int) -> float:
+        z, wz = _z_given(xz)
+        return float(wz @ norm.sf(1 - 0.4 * xy - (B0 + B1 * xw + B2 * z)))
+
+    truth = {
+        "de": psi(0, 0, 1) - psi(0, 0, 0),
+        "ie": psi(0, 0, 1) - psi(0, 1, 1),
+        "se": psi(0, 1, 1) - psi(1, 1, 1),
+    }
+    # The boosted DR fit of a step function converges slower than the parametric rate: allow
+    # 6 binomial sds of a group mean (0.5 / sqrt(n0) each) per term.
+    n0 = int((df.X == 0).sum())
+    tol = 6 * 0.5 / np.sqrt(n0)
+    dec = ct.decompose_disparity(SPEC, data=df, outcome="S", method="dr", n_boot=50)
+    assert dec.confounders == ("Z",)
+    assert dec.mediators == ("W",)
+    for term, value in truth.items():
+        assert abs(getattr(dec, term).value - value) < tol, (term, getattr(dec, term), value)
+    dec_p = ct.decompose_disparity(scm, data=df, outcome="S", method="plugin", n_boot=50)
+    assert any("learned from the data" in n for n in dec_p.notes)
+    assert dec_p.tv.value == pytest.approx(dec.tv.value, abs=1e-12)
+    for term, value in truth.items():
+        assert abs(getattr(dec_p, term).value - value) < tol, (term, getattr(dec_p, term), value)
+
+
+def test_outcome_parents_restrict_the_covariates(world: tuple[ct.SCM, pd.DataFrame]) -> None:
+    _, df = world
+    df = df.assign(S=(df.Z > 0).astype(int))
+    dec = ct.decompose_disparity(
+        SPEC, data=df, outcome="S", outcome_parents=["Z"], learner="linear", n_boot=20
+    )
+    assert dec.confounders == ("Z",)
+    assert dec.mediators == ()
+    assert any("not an ancestor" in n for n in dec.notes)
+    # No mediators: the indirect term is exactly zero.
+    assert dec.ie.value == 0.0
+
+
+def test_several_levels_give_one_decomposition_each() -> None:
+    spec, scm = ct.scenarios.load("lending")
+    df = scm.sample(6_000, random_state=3)
+    latent = [v for v in spec.latent if v in df]
+    df = df.drop(columns=latent)
+    dec = ct.decompose_disparity(spec, data=df, outcome=spec.target, learner="linear", n_boot=20)
+    assert [lv.value for lv in dec.levels] == ["black", "hispanic"]
+    frame = dec.to_frame()
+    assert len(frame) == 8
+    assert set(frame.term) == {"tv", "de", "ie", "se"}
+    y = df[spec.target].to_numpy(dtype=float)
+    for level in ("black", "hispanic"):
+        observed = y[df.race == level].mean() - y[df.race == "white"].mean()
+        assert dec[level].tv.value == pytest.approx(observed, abs=1e-12)
+        assert dec[level].levels[0].n0 == int((df.race == "white").sum())
+    with pytest.raises(ct.DataError, match="dec\\["):
+        _ = dec.tv
+    one = ct.decompose_disparity(
+        spec, data=df, outcome=spec.target, value="black", learner="linear", n_boot=20
+    )
+    assert one.tv.value == pytest.approx(dec["black"].tv.value, abs=1e-12)
+
+
+def test_same_seed_same_result(world: tuple[ct.SCM, pd.DataFrame]) -> None:
+    _, df = world
+    sub = df.iloc[:3_000]
+    a = ct.decompose_disparity(SPEC, data=sub, outcome="Y", n_boot=20, random_state=5).to_frame()
+    b = ct.decompose_disparity(SPEC, data=sub, outcome="Y", n_boot=20, random_state=5).to_frame()
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_result_is_read_only_and_displays(world: tuple[ct.SCM, pd.DataFrame]) -> None:
+    _, df = world
+    dec = ct.decompose_disparity(SPEC, data=df.iloc[:2_000], outcome="Y", learner="linear", n_boot=20)
+    with pytest.raises(AttributeError):
+        dec.method = "plugin"  # type: ignore[misc]
+    text = repr(dec)
+    assert "DE =" in text
+    assert "cross-fitted" in text
+    assert len(text.splitlines()) < 10
+    assert "<table>" in dec._repr_html_()
+    scores = dec.per_unit()
+    scores.loc[:, "y"] = -1.0
+    assert (dec.per_unit().y >= 0).all()  # a copy
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"outcome": "nope"}, ct.DataError, "'nope' is not a column"),
+        ({"outcome": "X"}, ct.DataError, "is the protected attribute"),
+        ({"outcome": "Y", "value": 7}, ct.DataError, "value 7 of 'X' has no rows"),
+        ({"outcome": "Y", "value": 0}, ct.DataError, "is the baseline"),
+        ({"outcome": "Y", "method": "ols"}, ct.DataError, "method must be one of"),
+        ({"outcome": "Y", "folds": 1}, ct.DataError, "folds must be"),
+        ({"outcome": "Y", "outcome_parents": ["Z"]}, ct.SpecError, "only for a column outside"),
+        ({"outcome": "S", "outcome_parents": ["Q"]}, ct.SpecError, "not observed variables"),
+        ({"outcome": "T"}, ct.DataError, "must be numeric"),
+    ],
+)
+def test_bad_input_is_one_clear_error(
+    world: tuple[ct.SCM, pd.DataFrame], kwargs: dict[str, object], error: type, match: str
+) -> None:
+    _, df = world
+    df = df.iloc[:500].assign(S=1.0, T="a")
+    with pytest.raises(error, match=match):
+        ct.decompose_disparity(SPEC, data=df, **kwargs)  # type: ignore[arg-type]
+
+
+def test_spec_without_fairness_section(world: tuple[ct.SCM, pd.DataFrame]) -> None:
+    _, df = world
+    spec = {k: v for k, v in SPEC.items() if k != "fairness"}
+    with pytest.raises(ct.SpecError, match="no 'fairness' section"):
+        ct.decompose_disparity(spec, data=df, outcome="Y")
