@@ -54,7 +54,17 @@ def resolve_spec(source: str) -> TrustSpec:
 
         if source in datasets.available():
             return datasets.spec(source)
-        return load_spec(source)  # a built-in scenario name, or an error listing them
+        try:
+            return load_spec(source)  # a built-in scenario name
+        except SpecError:
+            from causaltrust import scenarios
+
+            if source in scenarios.available():
+                raise
+            raise SpecError(
+                f"spec file {source!r} does not exist and is not a built-in scenario "
+                f"({', '.join(scenarios.available())}) or dataset ({', '.join(datasets.available())})"
+            ) from None
     raise SpecError(f"spec file {source!r} does not exist")
 
 
