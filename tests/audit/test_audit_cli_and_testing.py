@@ -112,6 +112,6 @@ def test_report_json_is_plain_json_with_nonfinite_values(setup):
 
 
 def test_write_html_rejects_other_objects(tmp_path):
-    with pytest.raises(ct.CausalTrustError, match="renders a TrustReport or a benchmark Ledger"):
+    with pytest.raises(ct.CausalTrustError, match="renders a TrustReport, a benchmark Ledger"):
         ct.report.write_html({"not": "a report"}, tmp_path / "x.html")
     assert not (tmp_path / "x.html").exists()
