@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from rich.markup import escape
 from rich.table import Table
 
-from causaltrust.scm import EffectDecomposition
-from causaltrust.spec import TrustSpec
+if TYPE_CHECKING:  # imported lazily: every CLI call would pay for pandas and the SCM engine
+    import pandas as pd
+
+    from causaltrust.scm import EffectDecomposition
+    from causaltrust.spec import TrustSpec
 
 __all__ = [
     "decomposition_table",
@@ -164,6 +167,8 @@ def spurious_note(dec: EffectDecomposition) -> str:
 
 
 def frame_table(df: pd.DataFrame, *, title: str, rows: int = 5) -> Table:
+    import pandas as pd
+
     """The first ``rows`` rows of ``df``."""
     table = Table(title=escape(title), title_justify="left")
     for col in df.columns:

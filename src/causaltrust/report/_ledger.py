@@ -58,6 +58,7 @@ padding:.7rem 1rem;min-width:9rem}.card b{display:block;font-size:1.3rem}
 .legend span{display:inline-block;margin-right:1rem}.legend i{display:inline-block;width:1.6rem;height:3px;
 vertical-align:middle;margin-right:.3rem}.plot{margin:.5rem 0 1.5rem}.grid2{display:grid;
 grid-template-columns:repeat(auto-fit,minmax(min(600px,100%),1fr));gap:1rem}.grid2>div{min-width:0}
+.banner{background:#fdecea;border-left:4px solid #c0392b;padding:.6rem 1rem}
 """
 
 
@@ -447,6 +448,18 @@ def render_ledger(led: Any, *, title: str | None = None) -> str:
         + "</ul>",
     ]
     meta = data.meta
+    banner = ""
+    if n_failed and not n_ok:
+        banner = (
+            f'<p class="banner"><b>Every cell failed ({n_failed}):</b> this report has no results; the '
+            'errors are under <a href="#failures">Failed cells</a>.</p>'
+        )
+    elif n_failed:
+        banner = (
+            f'<p class="banner"><b>Partial results:</b> {n_failed} of {n_ok + n_failed} cells failed; '
+            f"the tables and plots cover the {n_ok} finished ones "
+            '(see <a href="#failures">Failed cells</a>).</p>'
+        )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
         f'content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
@@ -455,7 +468,7 @@ def render_ledger(led: Any, *, title: str | None = None) -> str:
         "tests against the true SCM; one ledger row per (method, parameters, seed). Ledger format "
         f"{html.escape(meta.get('format', ''))} v{html.escape(str(meta.get('schema_version', '')))}, "
         f"causaltrust {html.escape(meta.get('package_version', ''))}.</p>"
-        f'<div class="cards">{cards}</div>{"".join(sections)}{_RESIZE}</body></html>\n'
+        f'{banner}<div class="cards">{cards}</div>{"".join(sections)}{_RESIZE}</body></html>\n'
     )
 
 
