@@ -3,22 +3,17 @@
 >>> import causaltrust as ct
 >>> spec, scm = ct.scenarios.load("readmission")
 >>> df = scm.sample(1_000, random_state=0)
+
+Names are imported on first use (``ct.audit`` imports the audit machinery, ``ct.bench`` scikit-learn and
+DuckDB), so ``import causaltrust`` and every CLI call start fast.
 """
 
-from causaltrust import (
-    bench,
-    datasets,
-    discovery,
-    graph,
-    learners,
-    report,
-    scenarios,
-    text,
-)
+import sys
+import types
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from causaltrust._version import __version__
-from causaltrust.audit import TrustReport, audit  # ct.audit is the function; the subpackage stays importable
-from causaltrust.decompose import DisparityDecomposition, decompose_disparity
-from causaltrust.discovery import DiscoveryResult, discover
 from causaltrust.exceptions import (
     BenchError,
     CausalTrustError,
@@ -27,9 +22,85 @@ from causaltrust.exceptions import (
     IdentificationError,
     SpecError,
 )
-from causaltrust.scm import SCM, Effect, EffectDecomposition, decompose_effects, path_effect
-from causaltrust.sensitivity import sensitivity  # ct.sensitivity is the function, like ct.audit
-from causaltrust.spec import TrustSpec, dump_spec, load_spec
+
+if TYPE_CHECKING:
+    from causaltrust import (
+        bench,
+        datasets,
+        discovery,
+        graph,
+        learners,
+        report,
+        scenarios,
+        text,
+    )
+    from causaltrust.audit import TrustReport, audit
+    from causaltrust.decompose import DisparityDecomposition, decompose_disparity
+    from causaltrust.discovery import DiscoveryResult, discover
+    from causaltrust.scm import SCM, Effect, EffectDecomposition, decompose_effects, path_effect
+    from causaltrust.sensitivity import sensitivity
+    from causaltrust.spec import TrustSpec, dump_spec, load_spec
+
+
+# name -> (module, attribute or None for the module itself)
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "bench": ("causaltrust.bench", None),
+    "graph": ("causaltrust.graph", None),
+    "learners": ("causaltrust.learners", None),
+    "report": ("causaltrust.report", None),
+    "scenarios": ("causaltrust.scenarios", None),
+    "TrustReport": ("causaltrust.audit", "TrustReport"),
+    "audit": ("causaltrust.audit", "audit"),  # ct.audit is the function; the subpackage stays importable
+    "SCM": ("causaltrust.scm", "SCM"),
+    "Effect": ("causaltrust.scm", "Effect"),
+    "EffectDecomposition": ("causaltrust.scm", "EffectDecomposition"),
+    "decompose_effects": ("causaltrust.scm", "decompose_effects"),
+    "path_effect": ("causaltrust.scm", "path_effect"),
+    "TrustSpec": ("causaltrust.spec", "TrustSpec"),
+    "dump_spec": ("causaltrust.spec", "dump_spec"),
+    "load_spec": ("causaltrust.spec", "load_spec"),
+    "datasets": ("causaltrust.datasets", None),
+    "discovery": ("causaltrust.discovery", None),
+    "DiscoveryResult": ("causaltrust.discovery", "DiscoveryResult"),
+    "discover": ("causaltrust.discovery", "discover"),
+    "DisparityDecomposition": ("causaltrust.decompose", "DisparityDecomposition"),
+    "decompose_disparity": ("causaltrust.decompose", "decompose_disparity"),
+    "sensitivity": ("causaltrust.sensitivity", "sensitivity"),  # the function, like ct.audit
+    "text": ("causaltrust.text", None),
+}
+# Names that are a function on the package and a subpackage of the same name.
+_FUNCTIONS_OVER_MODULES = ("audit", "sensitivity")
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'causaltrust' has no attribute {name!r}") from None
+    value = import_module(module) if attr is None else getattr(import_module(module), attr)
+    globals()[name] = value  # once: later look-ups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+class _Face(types.ModuleType):
+    """The package module: ``ct.audit`` (``ct.sensitivity``) stays the function when the subpackage loads.
+
+    Importing ``causaltrust.audit`` binds the subpackage as an attribute of its parent; the eager face
+    used to rebind the function after that, the lazy one refuses the rebinding instead.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _FUNCTIONS_OVER_MODULES and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Face
+
 
 __all__ = [
     "SCM",

@@ -7,6 +7,7 @@ import json
 import joblib
 import numpy as np
 import pytest
+import skops.io as skops_io
 from scipy.special import expit
 from sklearn.compose import make_column_transformer
 from sklearn.linear_model import LogisticRegression
@@ -28,6 +29,7 @@ def setup(tmp_path_factory):
     model = make_pipeline(pre, LogisticRegression(max_iter=1000)).fit(train[spec.features], train["Y"])
     d = tmp_path_factory.mktemp("audit")
     joblib.dump(model, d / "model.joblib")
+    skops_io.dump(model, d / "model.skops")
     train.to_parquet(d / "train.parquet")
     test.to_parquet(d / "test.parquet")
     return spec, scm, model, train, test, d
@@ -44,8 +46,8 @@ def test_cli_audit_exits_1_when_a_threshold_fails_and_writes_outputs(setup):
     _, _, _, _, _, d = setup
     res = CliRunner().invoke(
         app,
-        ["audit", "readmission", "--model", str(d / "model.joblib"), "--data", str(d / "test.parquet"),
-         "--train", str(d / "train.parquet"), "-o", "accuracy", "-o", "fairness",
+        ["audit", "readmission", "--model", str(d / "model.skops"), "--data", str(d / "test.parquet"),
+         "--train", str(d / "train.parquet"), "--objective", "accuracy", "--objective", "fairness",
          "--json", str(d / "rep.json"), "--html", str(d / "rep.html"), "--bootstrap", "20"],
     )  # fmt: skip
     assert res.exit_code == 1, res.output
@@ -66,10 +68,14 @@ def test_cli_audit_bad_input_exits_2(setup):
                                   "--data", str(d / "test.parquet")])  # fmt: skip
     assert missing.exit_code == 2
     assert "does not exist" in missing.output
-    wrong = runner.invoke(app, ["audit", "readmission", "--model", str(d / "model.joblib"),
-                                "--data", str(d / "test.parquet"), "-o", "speed"])  # fmt: skip
+    wrong = runner.invoke(app, ["audit", "readmission", "--model", str(d / "model.joblib"), "--allow-pickle",
+                                "--data", str(d / "test.parquet"), "--objective", "speed"])  # fmt: skip
     assert wrong.exit_code == 2
     assert "unknown objective" in wrong.output
+    pickled = runner.invoke(app, ["audit", "readmission", "--model", str(d / "model.joblib"),
+                                  "--data", str(d / "test.parquet")])  # fmt: skip
+    assert pickled.exit_code == 2
+    assert "is a pickle, which runs code when loaded" in pickled.output
 
 
 def test_assert_invariant_passes_for_a_fair_model_and_fails_for_erm(setup):
@@ -106,6 +112,6 @@ def test_report_json_is_plain_json_with_nonfinite_values(setup):
 
 
 def test_write_html_rejects_other_objects(tmp_path):
-    with pytest.raises(ct.CausalTrustError, match="write_html renders a TrustReport, a benchmark Ledger"):
+    with pytest.raises(ct.CausalTrustError, match="renders a TrustReport, a benchmark Ledger"):
         ct.report.write_html({"not": "a report"}, tmp_path / "x.html")
     assert not (tmp_path / "x.html").exists()

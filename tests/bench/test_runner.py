@@ -260,4 +260,10 @@ def test_sweep_on_given_data_splits_rows_and_fits_the_reference(tmp_path):
 def test_progress_bar_reports_done_running_failed(tmp_path, capsys):
     _run(tmp_path / "r.duckdb", grid={"C": [-1.0]}, progress=True)
     err = capsys.readouterr().err
-    assert "sweep 1/1 done · 0 running · 1 failed · 0 skipped" in err
+    # Not a terminal: one plain line per finished cell (a bar would be invisible in a log).
+    assert "sweep 1/1 done · 0 running · 1 failed" in err
+    assert "erm seed 0: FAILED (" in err
+    _run(tmp_path / "r.duckdb", progress=True)  # the default cell runs...
+    capsys.readouterr()
+    _run(tmp_path / "r.duckdb", progress=True)  # ...and a resume says it is already done
+    assert "1 cell(s) already done in the ledger, 0 to run" in capsys.readouterr().err

@@ -37,11 +37,12 @@ def test_audit_fits_the_reference_on_the_held_out_rows(tmp_path: Path) -> None:
     df = ct.datasets.load("compas").sample(n=900, random_state=0)
     train, test = df.iloc[:600], df.iloc[600:]
     model = build_erm(spec, None, {"C": 1.0}, 0).fit(train[spec.features], train[spec.target])
-    joblib.dump(model, tmp_path / "m.joblib")
+    joblib.dump(model, tmp_path / "m.joblib")  # a pipeline of ours: a pickle, hence --allow-pickle
     test.to_parquet(tmp_path / "test.parquet")
     code, out, err = invoke(
-        "audit", "compas", "--model", tmp_path / "m.joblib", "--data", tmp_path / "test.parquet",
-        "--train", tmp_path / "test.parquet", "-o", "accuracy", "-o", "fairness", "--bootstrap", "5",
+        "audit", "compas", "--model", tmp_path / "m.joblib", "--allow-pickle",
+        "--data", tmp_path / "test.parquet", "--train", tmp_path / "test.parquet",
+        "--objective", "accuracy", "--objective", "fairness", "--bootstrap", "5",
         "--json", tmp_path / "r.json",
     )  # fmt: skip
     assert code == 0, err

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,7 @@ __all__ = [
     "DaskExecutor",
     "InProcessExecutor",
     "LocalExecutor",
+    "TaskSource",
     "connect_dask",
     "pin_threads",
     "run_cell",
@@ -257,6 +258,71 @@ def run_cell(task: CellTask) -> dict[str, Any]:
     return res
 
 
+class TaskSource(Protocol):
+    """Where executors get cells: ``take`` the next one this sweep may run (claimed in the ledger)."""
+
+    def take(self, *, block: bool) -> CellTask | None:
+        """The next cell, or None when none is free (``block``: wait while other sweeps hold cells)."""
+        ...
+
+    def put_back(self, task: CellTask) -> None:
+        """Give back a cell taken but not run (its worker died with others in flight)."""
+        ...
+
+
+class ListSource:
+    """A :class:`TaskSource` over a plain list (no ledger, no claims)."""
+
+    def __init__(self, tasks: Sequence[CellTask]) -> None:
+        self._pending = list(reversed(tasks))
+
+    def take(self, *, block: bool) -> CellTask | None:
+        return self._pending.pop() if self._pending else None
+
+    def put_back(self, task: CellTask) -> None:
+        self._pending.append(task)
+
+
+# -- dying with the parent ----------------------------------------------------------------------------
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int | None = None) -> None:
+    """Make this worker process exit when the process that started it dies, even by SIGKILL.
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``, so the kernel kills the worker when its parent dies. The
+    signal follows the parent *thread* that forked; the pool's workers are started from the thread that
+    runs the sweep, which outlives them. Everywhere (and against the race where the parent died before
+    prctl ran): a daemon thread that exits the process once the parent process id changes. ``parent`` is
+    the pid the worker expects as its parent (the client passes its own): a worker that starts after
+    its parent died sees another parent and exits at once.
+    """
+    import signal
+    import threading
+
+    parent = os.getppid() if parent is None else parent
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent:  # the parent died while this worker started
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="causaltrust-parent-watch", daemon=True).start()
+
+
+def _init_worker(parent: int) -> None:
+    die_with_parent(parent)
+    pin_threads()
+
+
 # -- thread pinning -----------------------------------------------------------------------------------
 _GLOBAL_LIMITS: Any = None
 
@@ -307,8 +373,8 @@ class InProcessExecutor:
     def __init__(self) -> None:
         self.running = 0
 
-    def results(self, tasks: Sequence[CellTask]) -> Iterator[dict[str, Any]]:
-        for task in tasks:
+    def results(self, source: TaskSource) -> Iterator[dict[str, Any]]:
+        while (task := source.take(block=True)) is not None:
             self.running = 1
             res = run_cell(task)
             self.running = 0
@@ -331,19 +397,28 @@ class LocalExecutor:
 
         # spawn, not fork: the client may hold threads (progress bar) and open BLAS pools.
         ctx = multiprocessing.get_context("spawn")
-        return ProcessPoolExecutor(max_workers=self.n_workers, mp_context=ctx, initializer=pin_threads)
+        return ProcessPoolExecutor(
+            max_workers=self.n_workers, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),)
+        )
 
-    def results(self, tasks: Sequence[CellTask]) -> Iterator[dict[str, Any]]:
+    def _top_up(self, source: TaskSource, in_flight: dict[Future[dict[str, Any]], CellTask]) -> None:
+        # Keep exactly one cell per worker: "running" is then true, and a kill loses at most those.
+        assert self._pool is not None
+        while len(in_flight) < self.n_workers:
+            task = source.take(block=not in_flight)
+            if task is None:
+                return
+            in_flight[self._pool.submit(run_cell, task)] = task
+
+    def results(self, source: TaskSource) -> Iterator[dict[str, Any]]:
         from concurrent.futures.process import BrokenProcessPool
 
-        pending = list(reversed(tasks))
         in_flight: dict[Future[dict[str, Any]], CellTask] = {}
         self._pool = self._new_pool()
-        while pending or in_flight:
-            # Keep exactly one cell per worker: "running" is then true, and a kill loses at most those.
-            while pending and len(in_flight) < self.n_workers:
-                task = pending.pop()
-                in_flight[self._pool.submit(run_cell, task)] = task
+        while True:
+            self._top_up(source, in_flight)
+            if not in_flight:
+                return
             self.running = len(in_flight)
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             out: list[dict[str, Any]] = []
@@ -359,15 +434,14 @@ class LocalExecutor:
                     out.append(failed_result(task, exc, traceback.format_exc()))
             if broken:
                 # A dead worker breaks the whole pool: the other cells in flight go back in the queue.
-                pending.extend(reversed(list(in_flight.values())))
+                for task in reversed(list(in_flight.values())):
+                    source.put_back(task)
                 in_flight.clear()
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = self._new_pool()
             else:
                 # Top up before handing results back, so workers compute while the client writes.
-                while pending and len(in_flight) < self.n_workers:
-                    task = pending.pop()
-                    in_flight[self._pool.submit(run_cell, task)] = task
+                self._top_up(source, in_flight)
             self.running = len(in_flight)
             yield from out
 
@@ -407,29 +481,35 @@ class DaskExecutor:
         self.n_workers = max(1, sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values()))
         self.running = 0
 
-    def results(self, tasks: Sequence[CellTask]) -> Iterator[dict[str, Any]]:
+    def results(self, source: TaskSource) -> Iterator[dict[str, Any]]:
         import distributed
 
         as_completed: Any = distributed.as_completed  # untyped library
 
-        pending = list(reversed(tasks))
         in_flight: dict[Any, CellTask] = {}
         # Twice the threads: the scheduler always has the next cell at hand (network round trips).
         limit = 2 * self.n_workers
 
-        def submit() -> Any:
-            task = pending.pop()
+        def submit(block: bool) -> Any:
+            task = source.take(block=block)
+            if task is None:
+                return None
             fut = self.client.submit(run_cell, task, key=f"causaltrust-cell-{task.cell_id}", pure=False)
             in_flight[fut] = task
             return fut
 
-        first = [submit() for _ in range(min(limit, len(pending)))]
+        first: list[Any] = []
+        while len(first) < limit and (fut := submit(block=not first)) is not None:
+            first.append(fut)
+        if not first:
+            return
         queue: Any = as_completed(first, loop=self.client.loop)
         self.running = min(len(in_flight), self.n_workers)
         for fut in queue:
             task = in_flight.pop(fut)
-            if pending:
-                queue.add(submit())
+            nxt = submit(block=not in_flight)
+            if nxt is not None:
+                queue.add(nxt)
             self.running = min(len(in_flight), self.n_workers)
             try:
                 res = fut.result()

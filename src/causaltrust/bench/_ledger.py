@@ -3,12 +3,19 @@
 Only the sweep's client process writes it, one transaction per finished cell, opening and closing the
 connection around each transaction: other processes (a report, a test polling progress) can read between
 writes, and a process killed at any moment leaves either the whole cell or none of it.
+
+Sweeps sharing one ledger claim each cell before running it (table ``claims``: owner, pid, host and a
+heartbeat, each claim one short transaction). A cell claimed by a live sweep is left to it; a claim whose
+process is gone (same host, pid not running) or whose heartbeat is older than the claim's time to live
+is free again, so a killed sweep never blocks the next one for long.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import socket
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,7 +27,15 @@ import pandas as pd
 from causaltrust._version import __version__
 from causaltrust.bench._methods import BenchError
 
-__all__ = ["LEDGER_FORMAT", "SCHEMA_VERSION", "Ledger", "LedgerData", "SweepStats", "check_store"]
+__all__ = [
+    "LEDGER_FORMAT",
+    "SCHEMA_VERSION",
+    "Claim",
+    "Ledger",
+    "LedgerData",
+    "SweepStats",
+    "check_store",
+]
 
 LEDGER_FORMAT = "causaltrust-ledger"
 SCHEMA_VERSION = 1
@@ -62,6 +77,17 @@ _SCHEMA = (
     )""",
     "CREATE TABLE notes (cell_id VARCHAR NOT NULL, note VARCHAR NOT NULL)",
 )
+# Added to ledgers of schema 1 on their first sweep (older readers ignore tables they do not know).
+_CLAIMS = """CREATE TABLE IF NOT EXISTS claims (
+    cell_id VARCHAR PRIMARY KEY,
+    owner VARCHAR NOT NULL,
+    pid BIGINT NOT NULL,
+    host VARCHAR NOT NULL,
+    heartbeat DOUBLE NOT NULL
+)"""
+# One DuckDB connection at a time per process: the sweep's heartbeat thread and its main thread share
+# the file, and DuckDB refuses a read-only and a read-write connection to one file in one process.
+_PROCESS_LOCK = threading.RLock()
 CELL_COLUMNS = (
     "cell_id",
     "scenario",
@@ -100,19 +126,48 @@ def _connect(path: Path, *, read_only: bool, wait_s: float = LOCK_WAIT_S) -> Ite
     duckdb = _duckdb()
     deadline = time.monotonic() + wait_s
     delay = 0.01
-    while True:
+    with _PROCESS_LOCK:
+        while True:
+            try:
+                con = duckdb.connect(str(path), read_only=read_only)
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.25)
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
-            break
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.25)
-    try:
-        yield con
-    finally:
-        con.close()
+            yield con
+        finally:
+            con.close()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Who runs cells of a sweep: a unique owner string, its process id and host, and the claims' lifetime."""
+
+    owner: str
+    pid: int
+    host: str
+    ttl: float  # seconds without a heartbeat after which a claim is free again
+
+    @classmethod
+    def new(cls, ttl: float) -> Claim:
+        pid, host = os.getpid(), socket.gethostname()
+        return cls(f"{host}:{pid}:{os.urandom(4).hex()}", pid, host, float(ttl))
+
+    def holder_alive(self, pid: int, host: str, heartbeat: float, now: float) -> bool:
+        """Whether a claim by (pid, host) with this heartbeat still stands."""
+        if now - heartbeat > self.ttl:
+            return False
+        if host == self.host:
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                return False
+            except (PermissionError, OverflowError):
+                return True
+        return True
 
 
 def check_store(store: str | os.PathLike[str]) -> Path:
@@ -139,10 +194,16 @@ def check_store(store: str | os.PathLike[str]) -> Path:
             if "meta" not in tables:
                 raise BenchError(f"{what} (no 'meta' table); choose another file or delete it")
             meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+            lacking = sorted({"cells", "metrics", "notes"} - tables)
     except duckdb.Error as exc:
         raise BenchError(f"{what} ({str(exc).splitlines()[0]}); choose another file") from None
     if meta.get("format") != LEDGER_FORMAT:
         raise BenchError(f"{what} (meta format is {meta.get('format')!r}, expected {LEDGER_FORMAT!r})")
+    if lacking:
+        raise BenchError(
+            f"store: the ledger {str(path)!r} is damaged: it lacks the table(s) {lacking}; restore it from a "
+            "copy or start a new ledger"
+        )
     version = int(meta.get("schema_version", "0"))
     if version > SCHEMA_VERSION:
         raise BenchError(
@@ -205,6 +266,7 @@ class Ledger:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.last_sweep: SweepStats | None = None  # set by ct.bench.run
+        self._claims_ready = False
 
     def __repr__(self) -> str:
         return f"Ledger({str(self.path)!r})"
@@ -298,6 +360,8 @@ class Ledger:
             try:
                 for table in ("metrics", "notes", "cells"):
                     con.execute(f"DELETE FROM {table} WHERE cell_id = ?", [cid])
+                if self._claims_ready:
+                    con.execute("DELETE FROM claims WHERE cell_id = ?", [cid])
                 con.execute(f"INSERT INTO cells VALUES ({', '.join('?' * len(CELL_COLUMNS))})", list(cell))
                 # One multi-row statement per table: executemany costs a statement per row.
                 for table, rows in (("metrics", metrics), ("notes", notes)):
@@ -309,6 +373,74 @@ class Ledger:
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+
+    # -- claims (sweeps sharing a ledger) ---------------------------------------------------------------
+    def prepare_writing(self) -> None:
+        """Check that this process can write the ledger (before any cell is computed); add ``claims``.
+
+        Raises :class:`BenchError` naming the file when it, or its folder (DuckDB writes a journal next to
+        it), is not writable.
+        """
+        for what, target in (("file", self.path), ("folder", self.path.parent)):
+            if not os.access(target, os.W_OK):
+                raise BenchError(
+                    f"store: the ledger {str(self.path)!r} cannot be written (its {what} is read-only); "
+                    "copy it somewhere writable or choose another --store"
+                )
+        duckdb = _duckdb()
+        try:
+            with _connect(self.path, read_only=False) as con:
+                con.execute(_CLAIMS)
+        except duckdb.Error as exc:
+            msg = f"store: the ledger {str(self.path)!r} cannot be written ({str(exc).splitlines()[0]})"
+            raise BenchError(msg) from None
+        self._claims_ready = True
+
+    def claim_next(self, candidates: Sequence[str], claim: Claim) -> tuple[str | None, set[str], set[str]]:
+        """Claim the first of ``candidates`` that is neither finished nor held by a live sweep.
+
+        One short transaction. Returns ``(claimed id or None, ids finished meanwhile, ids held by others)``.
+        """
+        now = time.time()
+        with _connect(self.path, read_only=False) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                done = {r[0] for r in con.execute("SELECT cell_id FROM cells WHERE status = 'ok'").fetchall()}
+                held = set()
+                for cid, owner, pid, host, beat in con.execute("SELECT * FROM claims").fetchall():
+                    if owner != claim.owner and claim.holder_alive(pid, host, beat, now):
+                        held.add(cid)
+                chosen = next((c for c in candidates if c not in done and c not in held), None)
+                if chosen is not None:
+                    con.execute("DELETE FROM claims WHERE cell_id = ?", [chosen])
+                    con.execute(
+                        "INSERT INTO claims VALUES (?, ?, ?, ?, ?)",
+                        [chosen, claim.owner, claim.pid, claim.host, now],
+                    )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        cands = set(candidates)
+        return chosen, done & cands, held & cands
+
+    def heartbeat(self, claim: Claim) -> None:
+        """Refresh every claim held by ``claim.owner``."""
+        with _connect(self.path, read_only=False) as con:
+            con.execute("UPDATE claims SET heartbeat = ? WHERE owner = ?", [time.time(), claim.owner])
+
+    def release(self, claim: Claim) -> None:
+        """Drop every claim held by ``claim.owner`` (cells not finished go back to whoever runs next)."""
+        with _connect(self.path, read_only=False) as con:
+            con.execute("DELETE FROM claims WHERE owner = ?", [claim.owner])
+
+    def claims(self) -> pd.DataFrame:
+        """Current claims: ``cell_id, owner, pid, host, heartbeat`` (empty for a ledger never swept)."""
+        with _connect(self.path, read_only=True) as con:
+            names = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+            if "claims" not in names:
+                return pd.DataFrame(columns=["cell_id", "owner", "pid", "host", "heartbeat"])
+            return con.execute("SELECT * FROM claims ORDER BY cell_id").df()
 
     # -- reading --------------------------------------------------------------------------------------
     def _query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:

@@ -8,6 +8,8 @@ import itertools
 import json
 import math
 import os
+import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -21,7 +23,7 @@ from causaltrust.bench._executors import (
     LocalExecutor,
     connect_dask,
 )
-from causaltrust.bench._ledger import Ledger, SweepStats, check_store
+from causaltrust.bench._ledger import Claim, Ledger, SweepStats, check_store
 from causaltrust.bench._methods import (
     METHODS,
     BenchError,
@@ -291,51 +293,124 @@ def plan(
 
 
 class _Progress:
-    """A rich progress bar: cells done / total, running, failed, elapsed and time left."""
+    """Progress on stderr: a rich bar on a terminal, plain log lines (one per finished cell) otherwise."""
 
     def __init__(self, enabled: bool, total: int, skipped: int) -> None:
-        self.enabled = enabled and total > 0
+        self.enabled = enabled
         self._progress: Any = None
         self._task: Any = None
         self.total, self.skipped = total, skipped
+        self.done = 0
+        self.t0 = time.perf_counter()
+
+    def _line(self, text: str) -> None:
+        print(f"causaltrust: {text}", file=sys.stderr, flush=True)
 
     def __enter__(self) -> _Progress:
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
+        if not self.enabled:
+            return self
+        from rich.console import Console
 
-            self._progress = Progress(
-                # The counts first: in a narrow or non-interactive console rich truncates from the right.
-                TextColumn(
-                    "[bold]sweep[/] {task.completed}/{task.total} done · {task.fields[running]} running · "
-                    "{task.fields[failed]} failed · {task.fields[skipped]} skipped"
-                ),
-                BarColumn(bar_width=20),
-                TimeElapsedColumn(),
-                TextColumn("left"),
-                TimeRemainingColumn(),
-                console=Console(stderr=True),
-                transient=False,
-            )
-            self._progress.__enter__()
-            self._task = self._progress.add_task(
-                "sweep", total=self.total, running=0, failed=0, skipped=self.skipped
-            )
+        console = Console(stderr=True)
+        if self.skipped:
+            self._line(f"{self.skipped} cell(s) already done in the ledger, {self.total} to run")
+        if self.total == 0:
+            return self
+        if not console.is_terminal:
+            self._line(f"sweep: {self.total} cell(s) to run")
+            return self
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self._progress = Progress(
+            # The counts first: in a narrow or non-interactive console rich truncates from the right.
+            TextColumn(
+                "[bold]sweep[/] {task.completed}/{task.total} done · {task.fields[running]} running · "
+                "{task.fields[failed]} failed · {task.fields[skipped]} skipped"
+            ),
+            BarColumn(bar_width=20),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self._progress.__enter__()
+        self._task = self._progress.add_task(
+            "sweep", total=self.total, running=0, failed=0, skipped=self.skipped
+        )
         return self
 
-    def update(self, *, advance: int = 0, running: int, failed: int) -> None:
+    def update(
+        self, *, advance: int = 0, running: int, failed: int, cell: Mapping[str, Any] | None = None
+    ) -> None:
+        self.done += advance
         if self._progress is not None:
             self._progress.update(self._task, advance=advance, running=running, failed=failed)
+        elif self.enabled and cell is not None:
+            status = cell["status"] if cell["status"] == "ok" else f"FAILED ({cell.get('error')})"
+            self._line(
+                f"sweep {self.done}/{self.total} done · {running} running · {failed} failed · "
+                f"{time.perf_counter() - self.t0:.0f} s · {cell['method']} seed {cell['seed']}: {status}"
+            )
 
     def __exit__(self, *exc: object) -> None:
         if self._progress is not None:
             self._progress.__exit__(None, None, None)
+
+
+class _Claims:
+    """The sweep's cells as a task source: each cell is claimed in the ledger before it is handed out.
+
+    Cells another live sweep holds are passed over and retried; with nothing else to do and ``block``,
+    the source waits (polling) until their owner finishes them (counted as skipped) or dies (then this
+    sweep claims and runs them). A heartbeat thread keeps this sweep's claims alive.
+    """
+
+    def __init__(self, ledger: Ledger, tasks: Sequence[CellTask], ttl: float, poll: float) -> None:
+        self.ledger = ledger
+        self.claim = Claim.new(ttl)
+        self.waiting: dict[str, CellTask] = {t.cell_id: t for t in tasks}
+        self.returned: list[CellTask] = []
+        self.finished_elsewhere = 0
+        self.poll = poll
+        self._stop = threading.Event()
+        self._beat = threading.Thread(target=self._heartbeat, name="causaltrust-claims", daemon=True)
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(self.claim.ttl / 4):
+            try:
+                self.ledger.heartbeat(self.claim)
+            except Exception:
+                continue
+
+    def __enter__(self) -> _Claims:
+        if self.waiting:
+            self._beat.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._beat.is_alive():
+            self._stop.set()
+            self._beat.join()
+            self.ledger.release(self.claim)
+
+    def take(self, *, block: bool) -> CellTask | None:
+        if self.returned:
+            return self.returned.pop()
+        while self.waiting:
+            chosen, done, _held = self.ledger.claim_next(list(self.waiting), self.claim)
+            for cid in done:
+                del self.waiting[cid]
+                self.finished_elsewhere += 1
+            if chosen is not None:
+                return self.waiting.pop(chosen)
+            if not block or not self.waiting:
+                return None
+            time.sleep(self.poll)
+        return None
+
+    def put_back(self, task: CellTask) -> None:
+        self.returned.append(task)
 
 
 def run(
@@ -357,6 +432,7 @@ def run(
     audit_kwargs: Mapping[str, Any] | None = None,
     progress: bool = True,
     scheduler_timeout: float = 5.0,
+    claim_ttl: float = 60.0,
     scm_mechanisms: str = "auto",
 ) -> Ledger:
     """Run a sweep: every (method, parameters, seed) cell trained, audited and written to a ledger.
@@ -398,7 +474,13 @@ def run(
     audit_kwargs : dict, optional
         Further :func:`causaltrust.audit` options (``objectives``, ``n_draws``, ``shift_n``, ...).
     progress : bool
-        Show a progress bar (cells done, running, failed, time left) on stderr.
+        Show progress on stderr: a bar (cells done, running, failed, time left) on a terminal, one plain
+        line per finished cell otherwise (a log, a pipe); a resumed sweep first says how many cells are
+        already done.
+    claim_ttl : float
+        Seconds a claim on a cell lives without a heartbeat. Sweeps sharing ``store`` claim each cell
+        before running it, so every cell is computed once; a claim by a process that is gone (same host)
+        is free at once, one from another host after ``claim_ttl`` seconds without a heartbeat.
     scm_mechanisms : {"auto", "linear"}
         With ``data``: the ``mechanisms`` of every :meth:`SCM.fit` of the sweep (the reference on the test
         rows, and the training-rows SCM of methods that need one). ``"linear"`` is much faster on wide
@@ -451,6 +533,8 @@ def run(
         raise BenchError(f"n_jobs: expected a positive integer or None, got {n_jobs!r}")
     if not (isinstance(scheduler_timeout, int | float) and math.isfinite(scheduler_timeout)):
         raise BenchError(f"scheduler_timeout: expected seconds, got {scheduler_timeout!r}")
+    if not (isinstance(claim_ttl, int | float) and math.isfinite(claim_ttl) and claim_ttl > 0):
+        raise BenchError(f"claim_ttl: expected a positive number of seconds, got {claim_ttl!r}")
     existing = Ledger(path).finished_ids() if path.exists() else set()
     todo = [t for t in tasks if t.cell_id not in existing]
     runner: InProcessExecutor | LocalExecutor | DaskExecutor
@@ -462,12 +546,18 @@ def run(
         runner = LocalExecutor(min(n_jobs or os.cpu_count() or 1, len(todo)))
     # Everything is validated: only now is the ledger created (or opened for writing).
     write_s = write_cpu = cell_s = cpu_s = 0.0
-    failed = ran = 0
+    failed = ran = elsewhere = 0
     try:
         ledger = Ledger.open(path, create=True)
-        with _Progress(progress, len(todo), len(tasks) - len(todo)) as bar:
-            bar.update(running=min(len(todo), runner.n_workers), failed=0)
-            for res in runner.results(todo):
+        if todo:
+            ledger.prepare_writing()  # a read-only ledger fails here, before any cell is computed
+        with (
+            _Progress(progress, len(todo), len(tasks) - len(todo)) as bar,
+            _Claims(ledger, todo, claim_ttl, poll=min(1.0, claim_ttl / 4)) as source,
+        ):
+            if todo:
+                bar.update(running=min(len(todo), runner.n_workers), failed=0)
+            for res in runner.results(source):
                 t0, c0 = time.perf_counter(), time.process_time()
                 ledger.write(res)
                 write_s += time.perf_counter() - t0
@@ -476,12 +566,13 @@ def run(
                 failed += res["status"] != "ok"
                 cell_s += (res["fit_seconds"] or 0.0) + (res["audit_seconds"] or 0.0)
                 cpu_s += res.get("cpu_seconds") or 0.0
-                bar.update(advance=1, running=runner.running, failed=failed)
+                bar.update(advance=1, running=runner.running, failed=failed, cell=res)
+            elsewhere = source.finished_elsewhere
     finally:
         runner.close()
     ledger.last_sweep = SweepStats(
         n_cells=len(tasks),
-        n_skipped=len(tasks) - len(todo),
+        n_skipped=len(tasks) - len(todo) + elsewhere,
         n_ran=ran,
         n_failed=failed,
         wall_seconds=time.perf_counter() - t_start,

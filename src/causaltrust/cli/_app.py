@@ -1,45 +1,103 @@
-"""The ``causaltrust`` command: validate, simulate, effects, audit, demo.
+"""The ``causaltrust`` command: validate, simulate, effects, audit, bench, report, demo.
 
 Thin by design: each command parses its arguments, calls the library and prints with rich. Exit codes
-carry the verdict: 0 ok, 2 bad input (one line on stderr, no traceback), 1 reserved for failed audit
-thresholds.
+(DESIGN.md "Exit codes"): 0 ok; 1 a trust threshold failed (audit-like commands only); 2 bad input (one
+line on stderr naming the thing); 3 an internal error or every cell of a sweep failed (one line).
+``--debug`` anywhere on the command line adds the traceback. Heavy modules are imported inside the
+commands, so ``causaltrust --help`` and every command start without loading the whole library.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import os
+import sys
+import traceback
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-import yaml
 from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperCommand, TyperGroup
 
 import causaltrust as ct
 from causaltrust.cli import _io, _render
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "app", "main"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_INTERNAL", "EXIT_OK", "app", "main"]
 
 EXIT_OK = 0
-EXIT_FAILED = 1  # an audit threshold failed
+EXIT_FAILED = 1  # a trust threshold failed (audit-like commands only)
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3  # a bug, or every cell of a sweep failed
+
+_STATE = {"debug": False}
+
+
+def _is_user_error(exc: BaseException) -> bool:
+    import yaml
+
+    return isinstance(exc, ct.CausalTrustError | OSError | yaml.YAMLError | UnicodeDecodeError | MemoryError)
+
+
+def _fail(exc: BaseException) -> int:
+    """Print one line for ``exc`` (and the traceback under --debug); return the exit code."""
+    user = _is_user_error(exc)
+    msg = str(exc) if isinstance(exc, ct.CausalTrustError) else f"{type(exc).__name__}: {exc}"
+    err = Console(stderr=True, soft_wrap=True)
+    if _STATE["debug"]:
+        err.print("".join(traceback.format_exception(exc)), markup=False, highlight=False, end="")
+    if user:
+        err.print(f"error: {_one_line(msg)}", markup=False, highlight=False)
+        return EXIT_BAD_INPUT
+    hint = "" if _STATE["debug"] else " (run again with --debug for the traceback)"
+    err.print(f"internal error: {_one_line(msg)}{hint}", markup=False, highlight=False)
+    return EXIT_INTERNAL
+
+
+class _Group(TyperGroup):
+    """Every command's errors end in one line and an exit code; ``--debug`` anywhere shows tracebacks."""
+
+    def main(self, args: Sequence[str] | None = None, *a: Any, **kw: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        _STATE["debug"] = "--debug" in argv
+        return super().main([x for x in argv if x != "--debug"], *a, **kw)
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            raise typer.Exit(_fail(exc)) from None
+
 
 app = typer.Typer(
     name="causaltrust",
+    cls=_Group,
     help="Fair, robust, private and explainable AI by reasoning with a causal model.",
     no_args_is_help=True,
     add_completion=False,
-    pretty_exceptions_show_locals=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 SpecArg = Annotated[
     str,
-    typer.Argument(help="A spec YAML file, a built-in scenario (e.g. readmission) or dataset (e.g. compas)."),
+    typer.Argument(
+        metavar="SPEC",
+        help="A spec YAML file, a built-in scenario (e.g. readmission) or dataset (e.g. compas).",
+    ),
 ]
 SeedOpt = Annotated[
     int, typer.Option("--seed", "-s", help="Random seed; the same seed gives the same output.")
 ]
+DebugOpt = Annotated[
+    bool, typer.Option("--debug", help="Show the traceback of an error (accepted anywhere on the line).")
+]
+# Bytes one drawn unit costs per variable while sampling (a float64 column, noise, codes, the frame).
+_BYTES_PER_VALUE = 32
 
 
 def _one_line(message: str) -> str:
@@ -50,13 +108,14 @@ def _one_line(message: str) -> str:
 
 @contextlib.contextmanager
 def _user_errors() -> Iterator[None]:
-    """Turn errors about the user's input into exit code 2 with a one-line reason on stderr."""
+    """Turn errors about the user's input into exit code 2 with a one-line reason on stderr.
+
+    Kept for commands that want to handle errors themselves; the app's group does the same for all.
+    """
     try:
         yield
-    except (ct.CausalTrustError, OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        msg = str(exc) if isinstance(exc, ct.CausalTrustError) else f"{type(exc).__name__}: {exc}"
-        Console(stderr=True, soft_wrap=True).print(f"error: {_one_line(msg)}", markup=False, highlight=False)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except Exception as exc:
+        raise typer.Exit(_fail(exc)) from None
 
 
 def _wide(console: Console) -> Console:
@@ -67,6 +126,57 @@ def _wide(console: Console) -> Console:
 def _check_n(n: int, option: str) -> None:
     if n < 2:
         raise ct.DataError(f"{option} must be at least 2, got {n}")
+
+
+def _check_min(value: int, option: str, low: int) -> None:
+    if value < low:
+        raise ct.DataError(f"{option} must be at least {low}, got {value}")
+
+
+def _check_sample_size(n: int, n_vars: int) -> None:
+    """Refuse a draw that cannot fit in memory, with the estimate, before allocating anything."""
+    need = n * max(n_vars, 1) * _BYTES_PER_VALUE
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX: assume a generous 64 GiB
+        total = 64 * 2**30
+    if need > total // 2:
+        raise ct.DataError(
+            f"-n {n:,}: about {need / 2**30:,.1f} GiB for {n_vars} variables, more than half of this "
+            f"machine's memory ({total / 2**30:,.1f} GiB); draw fewer units (several files if needed)"
+        )
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"3"`` → seeds 0, 1, 2 (a count); ``"0,4,7"`` or ``"0 4 7"`` → those seeds (a list)."""
+    parts = [p for p in text.replace(",", " ").split() if p]
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        raise ct.DataError(f"--seeds {text!r}: give a count (3) or a list of seeds (0,4,7)") from None
+    if not values:
+        raise ct.DataError("--seeds: give a count (3) or a list of seeds (0,4,7)")
+    if len(values) == 1 and "," not in text:
+        if values[0] < 1:
+            raise ct.DataError(f"--seeds must be at least 1, got {values[0]}")
+        return list(range(values[0]))
+    return values
+
+
+def _method_help() -> str:
+    return "Method to run (repeatable; default: every registered method, listed above)."
+
+
+class _SweepCommand(TyperCommand):
+    """``--help`` of bench and demo lists the registered methods (imported only when help is asked)."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        from causaltrust import bench
+
+        lines = [f"  {m.name}: {m.description}" for m in sorted(bench.METHODS.values(), key=lambda m: m.name)]
+        base = (self.help or "").split("\n\nMethods (-m):")[0]
+        self.help = base + "\n\nMethods (-m):\n\n\b\n" + "\n".join(lines)
+        super().format_help(ctx, formatter)
 
 
 def _version(value: bool) -> None:
@@ -80,29 +190,31 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    debug: DebugOpt = False,
 ) -> None:
-    """Fair, robust, private and explainable AI by reasoning with a causal model."""
+    """Fair, robust, private and explainable AI by reasoning with a causal model.
+
+    Exit codes: 0 ok; 1 a trust threshold failed (audit); 2 bad input; 3 internal error or every cell
+    of a sweep failed.
+    """
 
 
 @app.command()
-def validate(spec: SpecArg) -> None:
+def validate(spec: SpecArg, debug: DebugOpt = False) -> None:
     """Check a trust spec and summarise its variables, path roles and shifts.
 
-    Examples
-    --------
-    $ causaltrust validate examples/readmission.yaml
+    Example: causaltrust validate examples/readmission.yaml
     """
     console = Console()
-    with _user_errors():
-        ts = _io.resolve_spec(spec)
-        variables, paths, shifts = _render.variable_table(ts), _render.path_table(ts), _render.shift_table(ts)
+    ts = _io.resolve_spec(spec)
+    variables, paths, shifts = _render.variable_table(ts), _render.path_table(ts), _render.shift_table(ts)
     console.print(variables)
     console.print(paths)
     console.print(shifts)
     n_lat = len(ts.latent)
     console.print(
-        f"[bold green]valid[/]: {ts.name!r}, target {ts.target}, {len(ts.variables)} variables "
-        f"({n_lat} latent), {len(ts.shifts)} shift(s)"
+        f"[bold green]valid[/]: {escape(repr(ts.name))}, target {escape(ts.target)}, {len(ts.variables)} "
+        f"variables ({n_lat} latent), {len(ts.shifts)} shift(s)"
     )
 
 
@@ -119,27 +231,26 @@ def simulate(
     observed_only: Annotated[
         bool, typer.Option("--observed-only", help="Drop latent ('observed: false') columns.")
     ] = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Draw units from the spec's SCM and write them to a Parquet or CSV file (atomically).
 
-    Examples
-    --------
-    $ causaltrust simulate readmission -n 1000 -o sample.parquet --do A=1 --seed 0
+    Example: causaltrust simulate readmission -n 1000 -o sample.parquet --do A=1 --seed 0
     """
     console = Console()
-    with _user_errors():
-        _check_n(n, "-n")
-        _io.check_frame_path(out)
-        ts = _io.resolve_spec(spec)
-        interventions = _io.parse_do(do or [], ts)
-        scm = ct.SCM.from_spec(ts)
-        if shift is not None:
-            scm = scm.shift(shift)
-        df = scm.sample(n, do=interventions or None, random_state=seed)
-        if observed_only:
-            df = df[[c for c in df.columns if c not in set(ts.latent)]]
-        _io.write_frame(df, out)
-    console.print(f"Wrote {len(df):,} rows × {df.shape[1]} columns to {out.resolve()}")
+    _check_n(n, "-n")
+    _io.check_frame_path(out)
+    ts = _io.resolve_spec(spec)
+    _check_sample_size(n, len(ts.variables))
+    interventions = _io.parse_do(do or [], ts)
+    scm = ct.SCM.from_spec(ts)
+    if shift is not None:
+        scm = scm.shift(shift)
+    df = scm.sample(n, do=interventions or None, random_state=seed)
+    if observed_only:
+        df = df[[c for c in df.columns if c not in set(ts.latent)]]
+    _io.write_frame(df, out)
+    console.print(f"Wrote {len(df):,} rows × {df.shape[1]} columns to {escape(str(out.resolve()))}")
     console.print(_render.frame_table(df, title="First rows"))
 
 
@@ -149,30 +260,31 @@ def effects(
     n: Annotated[int, typer.Option("-n", "--n", help="Monte-Carlo units.")] = 100_000,
     seed: SeedOpt = 0,
     json_out: Annotated[
-        Path | None, typer.Option("--json", help="Also write the effects as JSON here.")
+        Path | None, typer.Option("--out", "-o", "--json", help="Also write the effects as JSON here.")
     ] = None,
+    debug: DebugOpt = False,
 ) -> None:
     """Decompose the protected attribute's and the environment's effects on the target by path role.
 
     Protected attribute: total, unfair, fair and interaction. Environment (per level against the first
     category): total, spurious, contextual and interaction. 95% Monte-Carlo intervals.
 
-    Examples
-    --------
-    $ causaltrust effects readmission -n 100000 --json effects.json
+    Example: causaltrust effects readmission -n 100000 -o effects.json
     """
     console = Console()
-    with _user_errors():
-        _check_n(n, "-n")
-        ts = _io.resolve_spec(spec)
-        dec = ct.decompose_effects(ct.SCM.from_spec(ts), n=n, random_state=seed)
-        if json_out is not None:
-            _io.write_json(_io.effects_payload(ts, dec, seed=seed), json_out)
+    _check_n(n, "-n")
+    ts = _io.resolve_spec(spec)
+    _check_sample_size(n, len(ts.variables))
+    dec = ct.decompose_effects(ct.SCM.from_spec(ts), n=n, random_state=seed)
+    if json_out is not None:
+        _io.write_json(_io.effects_payload(ts, dec, seed=seed), json_out)
     _wide(console).print(
-        _render.decomposition_table(dec, title=f"Effects on {dec.target} ({ts.name}, n={n:,})")
+        _render.decomposition_table(
+            dec, title=f"Effects on {escape(dec.target)} ({escape(ts.name)}, n={n:,})"
+        )
     )
     if json_out is not None:
-        console.print(f"JSON: {json_out.resolve()}")
+        typer.echo(f"JSON: {json_out.resolve()}")
 
 
 DEMO_METRICS = [
@@ -186,167 +298,258 @@ DEMO_METRICS = [
     ("privacy.epsilon", "eps"),
 ]
 
+# Options bench and demo share (one meaning per flag).
+SeedsOpt = Annotated[
+    str,
+    typer.Option("--seeds", metavar="N|LIST", help="A count (3: seeds 0, 1, 2) or a list of seeds (0,4,7)."),
+]
+MethodsOpt = Annotated[
+    list[str] | None, typer.Option("--method", "-m", metavar="METHOD", help=_method_help())
+]
+NTrainOpt = Annotated[int, typer.Option("--n-train", help="Training rows per cell.")]
+NTestOpt = Annotated[int, typer.Option("--n-test", help="Test rows per cell.")]
+ShadowsOpt = Annotated[int, typer.Option("--shadows", help="Shadow models per cell (membership inference).")]
+BootstrapOpt = Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples per interval.")]
+RecourseOpt = Annotated[int, typer.Option("--recourse", help="Rejected units given recourse per cell.")]
+JobsOpt = Annotated[
+    int | None, typer.Option("--jobs", "-j", help="Local worker processes (default: the number of cores).")
+]
 
-@app.command()
+
+def _check_sweep_options(n_train: int, n_test: int, n_shadow: int, n_bootstrap: int, recourse: int) -> None:
+    _check_n(n_train, "--n-train")
+    _check_n(n_test, "--n-test")
+    _check_min(n_shadow, "--shadows", 0)
+    _check_min(n_bootstrap, "--bootstrap", 1)
+    _check_min(recourse, "--recourse", 1)
+
+
+def _chosen_methods(methods: list[str] | None) -> list[str]:
+    from causaltrust import bench
+
+    # Without a choice, every tabular method: text methods need a text corpus, not a scenario.
+    return list(methods) if methods else sorted(n for n, m in bench.METHODS.items() if m.data == "tabular")
+
+
+def _sweep_summary(ledger: Any) -> tuple[str, bool]:
+    """The summary line of a sweep and whether every cell that ran failed (exit 3)."""
+    stats = ledger.last_sweep
+    if stats is None:
+        return "", False
+    line = (
+        f"cells: {stats.n_ran} ran, {stats.n_skipped} already done, {stats.n_failed} failed; "
+        f"{stats.wall_seconds:.0f} s"
+    )
+    return line, stats.n_ran > 0 and stats.n_failed == stats.n_ran
+
+
+def _report_failures(console: Console, ledger: Any) -> bool:
+    line, all_failed = _sweep_summary(ledger)
+    if line:
+        console.print(line, markup=False, highlight=False)
+    if all_failed:
+        cells = ledger.cells("failed")
+        first = str(cells["error"].iloc[0]) if len(cells) else "unknown error"
+        Console(stderr=True, soft_wrap=True).print(
+            f"error: every cell failed ({len(cells)}); first error: {_one_line(first)}",
+            markup=False,
+            highlight=False,
+        )
+    return all_failed
+
+
+@app.command(cls=_SweepCommand)
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the ledger and the report.")] = Path(
         "reports/demo"
     ),
-    seeds: Annotated[int, typer.Option("--seeds", help="Seeds per method.")] = 3,
-    n_train: Annotated[int, typer.Option("--n-train", help="Training rows per cell.")] = 20_000,
-    n_test: Annotated[int, typer.Option("--n-test", help="Test rows per cell.")] = 20_000,
-    n_shadow: Annotated[int, typer.Option("--shadows", help="Shadow models per cell.")] = 8,
-    n_bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples.")] = 200,
-    recourse_units: Annotated[int, typer.Option("--recourse", help="Rejected units given recourse.")] = 200,
-    jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", help="Worker processes (default: cores).")
-    ] = None,
-    methods: Annotated[
-        list[str] | None, typer.Option("--method", "-m", help="Only these methods (repeatable).")
-    ] = None,
+    seeds: SeedsOpt = "3",
+    n_train: NTrainOpt = 20_000,
+    n_test: NTestOpt = 20_000,
+    n_shadow: ShadowsOpt = 8,
+    n_bootstrap: BootstrapOpt = 200,
+    recourse_units: RecourseOpt = 200,
+    jobs: JobsOpt = None,
+    methods: MethodsOpt = None,
+    debug: DebugOpt = False,
 ) -> None:
     """The main job: every learner on the readmission scenario, audited, compared, reported.
 
-    Runs each registered method for ``--seeds`` seeds (train, then audit against the true SCM), records
-    every metric in ``OUT/results.duckdb`` (a killed run resumes where it stopped), writes
-    ``OUT/report.html`` and prints the headline table and the report's path.
+    Runs each registered method for each seed (train, then audit against the true SCM), records every
+    metric in OUT/results.duckdb (a killed run resumes where it stopped), writes OUT/report.html and
+    prints the headline table and the report's path. Exits 0 when cells ran, whatever the thresholds
+    say (the report shows them); 3 when every cell failed.
 
-    Examples
-    --------
-    $ causaltrust demo --out reports/demo
+    Example: causaltrust demo -o reports/demo
     """
     console = Console()
-    with _user_errors():
-        for value, option in ((n_train, "--n-train"), (n_test, "--n-test")):
-            _check_n(value, option)
-        if seeds < 1:
-            raise ct.DataError(f"--seeds must be at least 1, got {seeds}")
-        from causaltrust import bench
-        from causaltrust import report as ct_report
+    _check_sweep_options(n_train, n_test, n_shadow, n_bootstrap, recourse_units)
+    seed_list = parse_seeds(seeds)
+    from causaltrust import bench
+    from causaltrust import report as ct_report
 
-        chosen = methods or sorted(n for n, m in bench.METHODS.items() if m.data == "tabular")
-        out.mkdir(parents=True, exist_ok=True)
-        store = out / "results.duckdb"
-        spec, scm = ct.scenarios.load("readmission")
-        dec = ct.decompose_effects(scm, n=100_000, random_state=0)
-        _wide(console).print(
-            _render.decomposition_table(dec, title="Effects on Y in the true SCM (n=100,000)")
-        )
-        _io.write_json(_io.effects_payload(spec, dec, seed=0), out / "effects.json")
-        console.print(
-            f"[bold]readmission[/]: {len(chosen)} methods x {seeds} seeds, {n_train:,} train / "
-            f"{n_test:,} test rows per cell; ledger {store}"
-        )
-        ledger = bench.run(
-            "readmission",
-            methods=chosen,
-            seeds=list(range(seeds)),
-            store=store,
-            n_train=n_train,
-            n_test=n_test,
-            n_bootstrap=n_bootstrap,
-            n_shadow=n_shadow,
-            recourse_units=recourse_units,
-            n_jobs=jobs,
-            progress=console.is_terminal,
-        )
-        report = ct_report.write_html(ledger, out / "report.html")
+    chosen = _chosen_methods(methods)
+    bench.expand_grid(chosen, None)  # unknown methods fail before anything is written
+    out.mkdir(parents=True, exist_ok=True)
+    store = out / "results.duckdb"
+    spec, scm = ct.scenarios.load("readmission")
+    dec = ct.decompose_effects(scm, n=100_000, random_state=0)
+    _wide(console).print(_render.decomposition_table(dec, title="Effects on Y in the true SCM (n=100,000)"))
+    _io.write_json(_io.effects_payload(spec, dec, seed=0), out / "effects.json")
+    console.print(
+        f"[bold]readmission[/]: {len(chosen)} methods x {len(seed_list)} seeds, {n_train:,} train / "
+        f"{n_test:,} test rows per cell; ledger {escape(str(store))}"
+    )
+    ledger = bench.run(
+        "readmission",
+        methods=chosen,
+        seeds=seed_list,
+        store=store,
+        n_train=n_train,
+        n_test=n_test,
+        n_bootstrap=n_bootstrap,
+        n_shadow=n_shadow,
+        recourse_units=recourse_units,
+        n_jobs=jobs,
+        progress=True,
+    )
+    report = ct_report.write_html(ledger, out / "report.html")
     _wide(console).print(_render.headline_table(ledger, DEMO_METRICS, title="Mean over seeds"))
     _render.print_story(console, ledger)
-    stats = ledger.last_sweep
-    if stats is not None:
-        console.print(
-            f"cells: {stats.n_ran} ran, {stats.n_skipped} already done, {stats.n_failed} failed; "
-            f"{stats.wall_seconds:.0f} s"
-        )
+    all_failed = _report_failures(console, ledger)
     typer.echo(f"Ledger: {store.resolve()}")
     typer.echo(f"Report: {report.resolve()}")
+    if all_failed:
+        raise typer.Exit(EXIT_INTERNAL)
 
 
-@app.command("bench")
+@app.command("bench", cls=_SweepCommand)
 def bench_cmd(
     spec: SpecArg,
-    methods: Annotated[list[str], typer.Option("--methods", "-m", help="Methods to run (repeatable).")],
-    seeds: Annotated[int, typer.Option("--seeds", help="Number of seeds (0..N-1).")] = 3,
-    store: Annotated[Path, typer.Option("--store", help="DuckDB ledger (created if missing).")] = Path(
-        "results.duckdb"
-    ),
+    methods: MethodsOpt = None,
+    seeds: SeedsOpt = "3",
+    store: Annotated[
+        Path, typer.Option("--out", "-o", "--store", help="DuckDB ledger (created if missing).")
+    ] = Path("results.duckdb"),
     data: Annotated[
         Path | None,
-        typer.Option("--data", help="Real data (.parquet/.csv, or a dataset name) instead of simulating."),
+        typer.Option(
+            "--data", "-d", help="Real data (.parquet/.csv, or a dataset name) instead of simulating."
+        ),
     ] = None,
-    grid: Annotated[str | None, typer.Option("--grid", help="JSON grid, e.g. '{\"C\": [0.1, 1]}'.")] = None,
+    grid: Annotated[
+        str | None, typer.Option("--grid", help='Parameter grid as JSON, e.g. {"C": [0.1, 1]}.')
+    ] = None,
     scheduler: Annotated[
         str | None, typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786.")
     ] = None,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Local worker processes.")] = None,
-    n_train: Annotated[int, typer.Option("--n-train")] = 20_000,
-    n_test: Annotated[int, typer.Option("--n-test")] = 20_000,
+    jobs: JobsOpt = None,
+    n_train: NTrainOpt = 20_000,
+    n_test: NTestOpt = 20_000,
+    n_shadow: ShadowsOpt = 8,
+    n_bootstrap: BootstrapOpt = 200,
+    recourse_units: RecourseOpt = 200,
     scm_mechanisms: Annotated[
         str,
         typer.Option("--scm-mechanisms", help="Real data: SCM.fit mechanisms, 'auto' or 'linear' (faster)."),
     ] = "auto",
+    debug: DebugOpt = False,
 ) -> None:
     """Run a sweep (methods x grid x seeds), recording every audited metric in a ledger.
 
-    Examples
-    --------
-    $ causaltrust bench readmission -m erm -m selective --seeds 3 --store results.duckdb --jobs 2
-    $ causaltrust bench compas -m erm -m selective_fitted --seeds 3 --scm-mechanisms linear
+    Sweeps sharing a ledger claim cells, so each cell is computed once. Exits 0 when cells ran
+    (thresholds are reported, not enforced), 3 when every cell failed.
+
+    Example: causaltrust bench readmission -m erm -m selective --seeds 3 -o results.duckdb --jobs 2
+
+    Example: causaltrust bench compas -m erm -m selective_fitted --seeds 3 --scm-mechanisms linear
     """
+    import json
+
+    from causaltrust import bench
+
     console = Console()
-    with _user_errors():
-        import json
-
-        from causaltrust import bench
-
-        ts = _io.resolve_spec(spec)
-        by_name = not Path(spec).is_file() and spec in (*ct.scenarios.available(), *ct.datasets.available())
-        target = spec if by_name else ts  # a dataset name also brings its rows
-        frame = _io.read_frame(data, "--data") if data is not None else None
-        try:
-            parsed = json.loads(grid) if grid else None
-        except json.JSONDecodeError as exc:
-            raise ct.DataError(f"--grid is not valid JSON: {exc}") from None
-        ledger = bench.run(
-            target,
-            data=frame,
-            methods=methods,
-            seeds=list(range(seeds)),
-            grid=parsed,
-            store=store,
-            scheduler=scheduler,
-            n_jobs=jobs,
-            n_train=n_train,
-            n_test=n_test,
-            progress=console.is_terminal,
-            scm_mechanisms=scm_mechanisms,
-        )
-    _wide(console).print(_render.headline_table(ledger, DEMO_METRICS, title=f"{store}"))
+    _check_sweep_options(n_train, n_test, n_shadow, n_bootstrap, recourse_units)
+    seed_list = parse_seeds(seeds)
+    ts = _io.resolve_spec(spec)
+    by_name = not Path(spec).exists() and spec in (*ct.scenarios.available(), *ct.datasets.available())
+    target: Any = spec if by_name else ts  # a dataset name also brings its rows
+    frame = _io.read_frame(data, "--data") if data is not None else None
+    try:
+        parsed = json.loads(grid) if grid else None
+    except json.JSONDecodeError as exc:
+        raise ct.DataError(f"--grid is not valid JSON: {exc}") from None
+    ledger = bench.run(
+        target,
+        data=frame,
+        methods=_chosen_methods(methods),
+        seeds=seed_list,
+        grid=parsed,
+        store=store,
+        scheduler=scheduler,
+        n_jobs=jobs,
+        n_train=n_train,
+        n_test=n_test,
+        n_bootstrap=n_bootstrap,
+        n_shadow=n_shadow,
+        recourse_units=recourse_units,
+        progress=True,
+        scm_mechanisms=scm_mechanisms,
+    )
+    _wide(console).print(_render.headline_table(ledger, DEMO_METRICS, title=escape(str(store))))
     _render.print_story(console, ledger)
+    all_failed = _report_failures(console, ledger)
     typer.echo(f"Ledger: {store.resolve()}")
+    if all_failed:
+        raise typer.Exit(EXIT_INTERNAL)
 
 
 @app.command("report")
 def report_cmd(
     store: Annotated[Path, typer.Argument(help="A ledger written by `causaltrust bench` or `demo`.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
+    output: Annotated[Path, typer.Option("--out", "-o", "--output", help="HTML file to write.")] = Path(
+        "report.html"
+    ),
+    debug: DebugOpt = False,
 ) -> None:
     """Render a ledger as one self-contained HTML report."""
-    with _user_errors():
-        from causaltrust import bench
-        from causaltrust import report as ct_report
+    from causaltrust import bench
+    from causaltrust import report as ct_report
 
-        if not store.is_file():
-            raise ct.DataError(f"ledger {str(store)!r} does not exist")
-        path = ct_report.write_html(bench.Ledger.open(store), output)
+    if not store.is_file():
+        raise ct.DataError(f"ledger {str(store)!r} does not exist")
+    ledger = bench.Ledger.open(store)
+    try:
+        path = ct_report.write_html(ledger, output)
+        cells = ledger.cells()
+    except ValueError as exc:  # json.JSONDecodeError is one: a row's JSON was damaged
+        raise ct.BenchError(f"ledger {str(store)!r} holds invalid JSON in a row ({exc})") from None
+    except Exception as exc:
+        import duckdb
+
+        if not isinstance(exc, duckdb.Error):
+            raise
+        first = str(exc).strip().splitlines()[0]
+        raise ct.BenchError(f"ledger {str(store)!r} is damaged and cannot be read ({first})") from None
+    n_failed = int((cells["status"] != "ok").sum())
+    if len(cells) == 0:
+        typer.echo("note: the ledger holds no cells; the report is empty")
+    elif n_failed:
+        ok = len(cells) - n_failed
+        typer.echo(f"note: {n_failed} of {len(cells)} cells failed; the report covers the other {ok}")
     typer.echo(f"Report: {path.resolve()}")
 
 
 @app.command()
 def audit(
     spec: SpecArg,
-    model: Annotated[Path, typer.Option("--model", "-m", help="A fitted model saved with joblib.")],
+    model: Annotated[
+        Path,
+        typer.Option(
+            "--model",
+            help="The fitted model: a .skops file (safe), or a .joblib/.pkl pickle with --allow-pickle.",
+        ),
+    ],
     data: Annotated[Path, typer.Option("--data", "-d", help="Test units (.parquet or .csv).")],
     train: Annotated[
         Path | None, typer.Option("--train", help="The model's training rows (membership inference).")
@@ -360,48 +563,64 @@ def audit(
     ] = False,
     objectives: Annotated[
         list[str] | None,
-        typer.Option("--objective", "-o", help="Audit only these objectives (repeatable)."),
+        typer.Option("--objective", help="Audit only these objectives (repeatable)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the report here: .json or .html.")
     ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON here.")] = None,
     html_out: Annotated[Path | None, typer.Option("--html", help="Write the report as HTML here.")] = None,
-    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples per interval.")] = 200,
+    bootstrap: BootstrapOpt = 200,
+    allow_pickle: Annotated[
+        bool,
+        typer.Option(
+            "--allow-pickle", help="Load a pickled --model (pickles run code: only files you trust)."
+        ),
+    ] = False,
     seed: SeedOpt = 0,
+    debug: DebugOpt = False,
 ) -> None:
     """Audit a saved model for accuracy, fairness, robustness, privacy and explainability.
 
-    Prints the trust report; exits 1 when a threshold of the spec fails, 2 on bad input. Model and SCM
-    files are unpickled: only pass files you trust.
+    Prints the trust report; exits 1 when a threshold of the spec fails, 2 on bad input. Save the model
+    with skops (skops.io.dump(model, "model.skops")): a pickle runs code when it loads, so .joblib/.pkl
+    files need --allow-pickle. --scm files are written by SCM.save and hold data only.
 
-    Examples
-    --------
-    $ causaltrust audit readmission --model model.joblib --data test.parquet --train train.parquet
+    Example: causaltrust audit readmission --model model.skops --data test.parquet --train train.parquet
     """
     console = Console()
-    with _user_errors():
-        import joblib
+    _check_min(bootstrap, "--bootstrap", 1)
+    if out is not None:
+        if out.suffix.lower() not in (".json", ".html"):
+            raise ct.DataError(
+                f"--out {str(out)!r}: unknown format {out.suffix or '(none)'!r}; use .json or .html"
+            )
+        if out.suffix.lower() == ".json":
+            json_out = json_out or out
+        else:
+            html_out = html_out or out
+    ts = _io.resolve_spec(spec)
+    from causaltrust.scm import load_model
 
-        ts = _io.resolve_spec(spec)
-        if not model.is_file():
-            raise ct.DataError(f"--model: {str(model)!r} does not exist")
-        estimator = joblib.load(model)
-        test = _io.read_frame(data, "--data")
-        train_df = _io.read_frame(train, "--train") if train is not None else None
-        scm = None
-        if scm_path is not None:
-            scm = ct.SCM.load(scm_path)
-        elif not fit_scm and all(ts.equation(v) is not None for v in ts.variables):
-            scm = ct.SCM.from_spec(ts)
-        # No SCM given and none simulable: fit the reference on the held-out test rows, not the training rows.
-        report = ct.audit(
-            estimator, spec=ts, scm=scm, data=test, train_data=train_df, objectives=objectives,
-            random_state=seed, n_bootstrap=bootstrap, scm_data=test if scm is None else None,
-        )  # fmt: skip
-        if json_out is not None:
-            _io.write_text(report.to_json(), json_out)
-        if html_out is not None:
-            from causaltrust import report as ct_report
+    estimator = load_model(model, allow_pickle=allow_pickle)
+    test = _io.read_frame(data, "--data")
+    train_df = _io.read_frame(train, "--train") if train is not None else None
+    scm = None
+    if scm_path is not None:
+        scm = ct.SCM.load(scm_path)
+    elif not fit_scm and all(ts.equation(v) is not None for v in ts.variables):
+        scm = ct.SCM.from_spec(ts)
+    # No SCM given and none simulable: fit the reference on the held-out test rows, not the training rows.
+    report = ct.audit(
+        estimator, spec=ts, scm=scm, data=test, train_data=train_df, objectives=objectives,
+        random_state=seed, n_bootstrap=bootstrap, scm_data=test if scm is None else None,
+    )  # fmt: skip
+    if json_out is not None:
+        _io.write_text(report.to_json(), json_out)
+    if html_out is not None:
+        from causaltrust import report as ct_report
 
-            ct_report.write_html(report, html_out)
+        ct_report.write_html(report, html_out)
     _wide(console).print(report)
     for note in report.notes:
         console.print(f"note: {note}", markup=False, highlight=False)

@@ -10,14 +10,15 @@ import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from causaltrust import datasets, scenarios
 from causaltrust.exceptions import DataError, SpecError
-from causaltrust.scm import EffectDecomposition
-from causaltrust.spec import TrustSpec, load_spec
+
+if TYPE_CHECKING:  # imported lazily: every CLI call would pay for pandas and the SCM engine
+    import pandas as pd
+
+    from causaltrust.scm import EffectDecomposition
+    from causaltrust.spec import TrustSpec
 
 __all__ = [
     "atomic_write",
@@ -38,20 +39,33 @@ _FRAME_SUFFIXES = (".parquet", ".csv")
 
 
 def resolve_spec(source: str) -> TrustSpec:
-    """Load ``source``: a spec file if one exists there, else the built-in scenario or dataset so named."""
+    """Load ``source``: a spec file if one exists there, else the built-in scenario or dataset so named.
+
+    Files and scenario names go through :func:`causaltrust.load_spec`, the one resolver; dataset names
+    (which need the datasets package) are looked up here.
+    """
+    from causaltrust.spec import load_spec
+
     path = Path(source)
-    if path.is_file():
+    if path.is_file() or path.exists():
         return load_spec(path)
-    if source in scenarios.available():
-        return load_spec(Path(scenarios.path(source)))
-    if source in datasets.available():
-        return datasets.spec(source)
-    if path.exists():
-        raise SpecError(f"spec {source!r} is not a file")
-    raise SpecError(
-        f"spec file {source!r} does not exist and is not a built-in scenario "
-        f"({', '.join(scenarios.available())}) or dataset ({', '.join(datasets.available())})"
-    )
+    if source.replace("_", "").replace("-", "").isalnum():
+        from causaltrust import datasets
+
+        if source in datasets.available():
+            return datasets.spec(source)
+        try:
+            return load_spec(source)  # a built-in scenario name
+        except SpecError:
+            from causaltrust import scenarios
+
+            if source in scenarios.available():
+                raise
+            raise SpecError(
+                f"spec file {source!r} does not exist and is not a built-in scenario "
+                f"({', '.join(scenarios.available())}) or dataset ({', '.join(datasets.available())})"
+            ) from None
+    raise SpecError(f"spec file {source!r} does not exist")
 
 
 def parse_value(text: str) -> int | float | str:
@@ -128,19 +142,50 @@ def write_frame(df: pd.DataFrame, path: Path) -> None:
 
 
 def read_frame(path: Path, option: str) -> pd.DataFrame:
-    """Read a .parquet or .csv table named on the command line, or the rows of a shipped dataset by name."""
-    if not path.is_file() and str(path) in datasets.available():
-        return datasets.load(str(path))
+    """Read a .parquet or .csv table named on the command line, or the rows of a shipped dataset by name.
+
+    Any unreadable file is a DataError naming the option and the file.
+    """
+    import pandas as pd
+
+    where = f"{option}: {str(path)!r}"
     if not path.is_file():
+        from causaltrust import datasets
+
+        if str(path) in datasets.available():
+            return datasets.load(str(path))
         raise DataError(
-            f"{option}: {str(path)!r} does not exist (and is not a shipped dataset: "
-            f"{', '.join(datasets.available())})"
+            f"{where} does not exist (and is not a shipped dataset: {', '.join(datasets.available())})"
         )
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    if path.suffix == ".csv":
-        return pd.read_csv(path)
-    raise DataError(f"{option}: {str(path)!r} must end in .parquet or .csv")
+    suffix = path.suffix.lower()
+    if suffix not in _FRAME_SUFFIXES:
+        raise DataError(f"{where} must end in .parquet or .csv")
+    if path.stat().st_size == 0:
+        raise DataError(f"{where} is empty (0 bytes)")
+    try:
+        if suffix == ".parquet":
+            df = pd.read_parquet(path)
+        else:
+            with path.open(newline="", encoding="utf-8") as fh:
+                header = fh.readline()
+            df = pd.read_csv(path)
+            names = [c.strip().strip('"') for c in header.rstrip("\r\n").split(",")]
+            if len(set(names)) != len(names):
+                dups = sorted({c for c in names if names.count(c) > 1})
+                raise DataError(f"{where} has duplicate column names {dups}; every column needs its own name")
+    except DataError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{where} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except Exception as exc:  # pandas / pyarrow raise many types for damaged files
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{where} could not be read as {suffix[1:]} ({first})") from None
+    if df.columns.duplicated().any():
+        dups = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+        raise DataError(f"{where} has duplicate column names {dups}; every column needs its own name")
+    if df.empty:
+        raise DataError(f"{where} has no rows")
+    return df
 
 
 def write_text(text: str, path: Path) -> None:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from rich.markup import escape
 from rich.table import Table
 
 from causaltrust._format import fmt_interval, fmt_num
-from causaltrust.scm import EffectDecomposition
-from causaltrust.spec import TrustSpec
+
+if TYPE_CHECKING:  # imported lazily: every CLI call would pay for pandas and the SCM engine
+    import pandas as pd
+
+    from causaltrust.scm import EffectDecomposition
+    from causaltrust.spec import TrustSpec
 
 __all__ = [
     "decomposition_table",
@@ -168,6 +171,8 @@ def spurious_note(dec: EffectDecomposition) -> str:
 
 def frame_table(df: pd.DataFrame, *, title: str, rows: int = 5) -> Table:
     """The first ``rows`` rows of ``df``."""
+    import pandas as pd
+
     table = Table(title=escape(title), title_justify="left")
     for col in df.columns:
         table.add_column(
@@ -206,6 +211,8 @@ def headline_table(ledger: Any, metrics: Sequence[tuple[str, str]], *, title: st
     Settings that differ between configurations (e.g. ``n_train``) and the spec, when a ledger holds
     several, are columns of their own, so cells that differ in them are never pooled.
     """
+    import pandas as pd
+
     from causaltrust.bench import summarize
 
     agg = ledger if isinstance(ledger, pd.DataFrame) else summarize(ledger)

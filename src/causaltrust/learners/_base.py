@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from causaltrust.exceptions import DataError
-from causaltrust.scm._data import VariableMeta
+from causaltrust.scm._data import VariableMeta, frame_to_columns
 from causaltrust.spec import TrustSpec, load_spec
 
-__all__ = ["Design", "RowStream", "check_frame", "resolve_spec", "row_keys"]
+__all__ = ["Design", "RowStream", "check_binary_target", "check_frame", "resolve_spec", "row_keys"]
 
 Array = np.ndarray
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -30,8 +30,34 @@ def resolve_spec(spec: Any, owner: str) -> TrustSpec:
     return load_spec(spec)
 
 
-def check_frame(X: Any, features: Sequence[str], owner: str) -> pd.DataFrame:
-    """``X`` as a DataFrame holding every feature (extra columns are ignored)."""
+# Beyond this magnitude squares and exponentials overflow in every learner (1e308 trained to NaN).
+MAX_ABS_VALUE = 1e100
+
+
+def _meta(spec: TrustSpec, features: Sequence[str], fit: bool) -> dict[str, VariableMeta]:
+    out = {}
+    for f in features:
+        var = spec.variables[f]
+        cats = tuple(var.categories or ())
+        if not fit:  # predicting in a shifted world: the shifts' new categories (a new hospital) are valid
+            for shift in spec.shifts:
+                extra = spec.shift_categories(shift).get(f, ())
+                cats = cats + tuple(c for c in extra if c not in cats)
+        out[f] = VariableMeta(f, var.type, cats, var.observed)
+    return out
+
+
+def check_frame(
+    X: Any, features: Sequence[str], owner: str, *, spec: TrustSpec | None = None, fit: bool = True
+) -> pd.DataFrame:
+    """``X`` as a DataFrame holding every feature (extra columns are ignored).
+
+    With ``spec``, every feature is checked by the validator ``ct.audit`` uses (``frame_to_columns``):
+    types, NaN and inf, 0/1 binaries, declared categories (an environment given as the strings "0", "1"
+    when the spec declares integers is refused, not silently re-coded), duplicate column names; and
+    numbers must stay below 1e100 in magnitude. ``fit=False`` also accepts the categories the spec's
+    shifts add.
+    """
     if hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse"):
         raise DataError(
             f"{owner}: sparse input is not supported; pass a pandas DataFrame with the spec's features "
@@ -47,7 +73,39 @@ def check_frame(X: Any, features: Sequence[str], owner: str) -> pd.DataFrame:
         raise DataError(f"{owner}: X lacks the spec's feature column(s) {missing}")
     if len(X) == 0:
         raise DataError(f"{owner}: X has no rows")
+    if X.columns.duplicated().any():
+        dups = sorted({str(c) for c in X.columns[X.columns.duplicated()]})
+        raise DataError(f"{owner}: X has duplicate column names {dups}; every column needs its own name")
+    if not features:
+        raise DataError(f"{owner}: the spec has no features (every variable but the target is latent)")
+    if spec is not None:
+        cols = frame_to_columns(X, _meta(spec, features, fit), features, context=owner)
+        for f, values in cols.items():
+            if values.dtype.kind == "f" and len(values) and np.abs(values).max() > MAX_ABS_VALUE:
+                raise DataError(
+                    f"{owner}: column {f!r} holds values as large as {np.abs(values).max():.3g}; above "
+                    f"{MAX_ABS_VALUE:.0e} the learners overflow. Rescale it (e.g. to standard units)"
+                )
     return X
+
+
+def check_binary_target(y: Any, n_rows: int, owner: str) -> np.ndarray:
+    """``y`` as 0/1 integers with one value per row and both classes present."""
+    y_arr = np.asarray(y)
+    if y_arr.ndim != 1 or len(y_arr) != n_rows:
+        raise DataError(
+            f"{owner}.fit: y must be 1-D with one value per row of X ({n_rows}), got {y_arr.shape}"
+        )
+    if pd.isna(pd.Series(y_arr)).any():
+        raise DataError(f"{owner}.fit: y has missing values")
+    labels = pd.unique(pd.Series(y_arr)).tolist()
+    if not set(labels) <= {0, 1}:
+        raise DataError(f"{owner} predicts a binary target coded 0/1; y holds {sorted(map(str, labels))[:5]}")
+    if len(labels) < 2:
+        raise DataError(
+            f"{owner}.fit: y holds a single class ({labels}); the training rows need both 0 and 1"
+        )
+    return y_arr.astype(np.int64)
 
 
 def _mix(z: Array) -> Array:

@@ -803,7 +803,7 @@ class InputNoiseClassifier(ClassifierMixin, BaseEstimator):
 
     def _encode(self, X: pd.DataFrame) -> Array:
         name = type(self).__name__
-        X = check_frame(X, self.spec_.features, name)
+        X = check_frame(X, self.spec_.features, name, spec=self.spec_, fit=False)
         cols = columns_with_unseen(X, self.meta_, self.spec_.features, name)
         return self.design_.transform(cols)
 
@@ -826,7 +826,7 @@ class InputNoiseClassifier(ClassifierMixin, BaseEstimator):
         s = self.noise_scale
         if not _is_real(s, low=0.0):
             raise ValueError(f"{name}: noise_scale must be a finite non-negative number, got {s!r}")
-        X = check_frame(X, spec.features, name)
+        X = check_frame(X, spec.features, name, spec=spec)
         yv = np.asarray(y)
         if yv.ndim != 1 or len(yv) != len(X):
             raise DataError(

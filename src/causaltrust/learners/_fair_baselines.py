@@ -105,7 +105,7 @@ class _FairBase(ClassifierMixin, BaseEstimator):
         if spec.variables[spec.protected].type == "continuous":
             raise SpecError(f"{name} needs a binary or categorical protected attribute; "
                             f"{spec.protected!r} is continuous")  # fmt: skip
-        X = check_frame(X, spec.features, name)
+        X = check_frame(X, spec.features, name, spec=spec)
         y_arr = np.asarray(y)
         if y_arr.ndim != 1 or len(y_arr) != len(X):
             raise DataError(
@@ -166,7 +166,7 @@ class _FairBase(ClassifierMixin, BaseEstimator):
     def _predict_cols(self, X: Any) -> tuple[pd.DataFrame, dict[str, Array]]:
         check_is_fitted(self, "design_")
         name = type(self).__name__
-        X = check_frame(X, self.spec_.features, name)
+        X = check_frame(X, self.spec_.features, name, spec=self.spec_, fit=False)
         return X, columns_with_unseen(X, self.meta_, self.spec_.features, name)
 
     def _positive(self, proba: Any, est: Any) -> Array:

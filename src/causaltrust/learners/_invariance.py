@@ -44,7 +44,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from causaltrust.exceptions import DataError
-from causaltrust.learners._base import Design, check_frame, columns_with_unseen, resolve_spec
+from causaltrust.learners._base import (
+    Design,
+    check_binary_target,
+    check_frame,
+    columns_with_unseen,
+    resolve_spec,
+)
 from causaltrust.scm._data import VariableMeta
 from causaltrust.spec import TrustSpec
 
@@ -193,7 +199,7 @@ class _InvarianceBase(ClassifierMixin, BaseEstimator):
         sizes, lr, epochs, batch, decay, threads = self._check_common()
         self._check_method()
         inputs = self._inputs(spec)
-        X = check_frame(X, inputs, owner)
+        X = check_frame(X, inputs, owner, spec=spec)
         y_arr = np.asarray(y)
         if y_arr.ndim != 1 or len(y_arr) != len(X):
             raise DataError(
@@ -207,6 +213,7 @@ class _InvarianceBase(ClassifierMixin, BaseEstimator):
             raise DataError(
                 f"{owner} predicts a binary target coded 0/1; y holds {kind} {sorted(labels)[:5]}"
             )
+        check_binary_target(y_arr, len(X), owner)
         if self._needs_environments:
             env = self._environments(X, environments, spec, owner)
             levels, env_codes = np.unique(env, return_inverse=True)
@@ -363,7 +370,7 @@ class _InvarianceBase(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "coefs_")
         owner = type(self).__name__
-        X = check_frame(X, self.input_features_, owner)
+        X = check_frame(X, self.input_features_, owner, spec=self.spec_, fit=False)
         h = self._matrix(X, owner)
         last = len(self.coefs_) - 1
         for i, (w, b) in enumerate(zip(self.coefs_, self.intercepts_, strict=True)):

@@ -35,6 +35,7 @@ from causaltrust.graph import PREDICTION, CausalGraph
 from causaltrust.learners._base import (
     Design,
     RowStream,
+    check_binary_target,
     check_frame,
     columns_with_unseen,
     resolve_spec,
@@ -100,7 +101,7 @@ class _SelectiveBase(BaseEstimator):
         """
         spec = resolve_spec(self.spec, type(self).__name__)
         name = type(self).__name__
-        X = check_frame(X, spec.features, name)
+        X = check_frame(X, spec.features, name, spec=spec)
         y_arr = np.asarray(y)
         if y_arr.ndim != 1 or len(y_arr) != len(X):
             raise DataError(
@@ -109,9 +110,7 @@ class _SelectiveBase(BaseEstimator):
         if not isinstance(self.n_draws, int) or self.n_draws < 1:
             raise ValueError(f"n_draws must be a positive integer, got {self.n_draws!r}")
         if self._task == "binary":
-            labels = np.unique(y_arr)
-            if not set(labels.tolist()) <= {0, 1}:
-                raise DataError(f"{name} predicts a binary target coded 0/1; y holds {labels[:5].tolist()}")
+            check_binary_target(y_arr, len(X), name)
         if self.fairness and spec.fairness is None:
             raise SpecError(
                 f"{name}(fairness=True) needs a 'fairness' section in the spec (or fairness=None)"
@@ -335,7 +334,7 @@ class _SelectiveBase(BaseEstimator):
         """
         check_is_fitted(self, "estimator_")
         name = type(self).__name__
-        X = check_frame(X, self.spec_.features, name)
+        X = check_frame(X, self.spec_.features, name, spec=self.spec_, fit=False)
         cols = self._columns(X, name)
         unseen = {f: v for f, v in cols.items() if self.scm_.meta[f].vtype == "categorical" and (v < 0).any()}
         if unseen:
@@ -354,7 +353,7 @@ class _SelectiveBase(BaseEstimator):
     def _predict_scores(self, X: pd.DataFrame) -> Array:
         check_is_fitted(self, "estimator_")
         name = type(self).__name__
-        X = check_frame(X, self.spec_.features, name)
+        X = check_frame(X, self.spec_.features, name, spec=self.spec_, fit=False)
         cols = self._columns(X, name)
         return self._scores_with_pooling(X, cols)
 
@@ -408,7 +407,9 @@ class _SelectiveBase(BaseEstimator):
                 "mechanisms, so unlabeled rows have nothing to re-estimate (supports_adapt_ is False); "
                 "use robustness='map'"
             )
-        X = check_frame(X_unlabeled, self.spec_.features, f"{type(self).__name__}.adapt")
+        X = check_frame(
+            X_unlabeled, self.spec_.features, f"{type(self).__name__}.adapt", spec=self.spec_, fit=False
+        )
         new = copy.deepcopy(self)
         new.scm_ = adapt_spurious(self.scm_, self.spec_, X)
         nodes = {e[1] for e in self.spec_.spurious_paths()}

@@ -51,7 +51,7 @@ class _ShiftBase(ClassifierMixin, BaseEstimator):
     def _start(self, X: Any, y: Any) -> tuple[TrustSpec, dict[str, Array], Array]:
         name = type(self).__name__
         spec = resolve_spec(self.spec, name)
-        X = check_frame(X, spec.features, name)
+        X = check_frame(X, spec.features, name, spec=spec)
         y_arr = np.asarray(y, dtype=np.float64)
         if y_arr.shape != (len(X),) or not set(np.unique(y_arr).tolist()) <= {0.0, 1.0}:
             raise DataError(f"{name}.fit: y must be 1-D, coded 0/1, with one value per row of X ({len(X)})")
@@ -69,7 +69,7 @@ class _ShiftBase(ClassifierMixin, BaseEstimator):
 
     def _cols(self, X: Any, owner: str) -> dict[str, Array]:
         check_is_fitted(self, "estimator_")
-        X = check_frame(X, self.spec_.features, f"{type(self).__name__}.{owner}")
+        X = check_frame(X, self.spec_.features, f"{type(self).__name__}.{owner}", spec=self.spec_, fit=False)
         return columns_with_unseen(X, self.meta_, self.spec_.features, type(self).__name__)
 
     def _matrix(self, cols: dict[str, Array]) -> Array:

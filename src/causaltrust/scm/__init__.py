@@ -6,6 +6,7 @@ from causaltrust.scm._fair_world import fair_world_labels
 from causaltrust.scm._mechanisms import BernoulliMechanism, Mechanism, Noise
 from causaltrust.scm._model import SCM, Abduction
 from causaltrust.scm._paths import MultiPathWorld
+from causaltrust.scm._persist import load_model
 
 __all__ = [
     "SCM",
@@ -19,6 +20,7 @@ __all__ = [
     "check_data",
     "decompose_effects",
     "fair_world_labels",
+    "load_model",
     "path_effect",
     "path_effects",
 ]

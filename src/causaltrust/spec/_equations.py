@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from scipy.special import expit
 
 from causaltrust.exceptions import SpecError
 
@@ -37,6 +36,14 @@ __all__ = [
 Array = np.ndarray
 Value = Array | float
 
+
+def _sigmoid(x: Any) -> Any:
+    # scipy.special imported on first use: it costs seconds at start-up (every CLI call loads specs).
+    from scipy.special import expit
+
+    return expit(x)
+
+
 FUNCTIONS: dict[str, tuple[Callable[..., Value], int, int | None]] = {
     # name: (implementation, min args, max args)
     "exp": (np.exp, 1, 1),
@@ -44,7 +51,7 @@ FUNCTIONS: dict[str, tuple[Callable[..., Value], int, int | None]] = {
     "sqrt": (np.sqrt, 1, 1),
     "abs": (np.abs, 1, 1),
     "tanh": (np.tanh, 1, 1),
-    "sigmoid": (expit, 1, 1),
+    "sigmoid": (_sigmoid, 1, 1),
     "min": (lambda *a: _reduce(np.minimum, a), 2, None),
     "max": (lambda *a: _reduce(np.maximum, a), 2, None),
     "where": (lambda c, a, b: _where(c, a, b), 3, 3),
@@ -200,6 +207,25 @@ class CompiledEquation:
         return (compile_equation, (self.variable, self.text, dict(self.infos)))
 
 
+# Limits of the equation language (DESIGN.md "Equation language"): beyond them a spec is refused with a
+# SpecError rather than exhausting the stack or the memory while it loads or samples.
+MAX_EQUATION_CHARS = 20_000
+MAX_EQUATION_DEPTH = 200
+
+
+def _depth(root: Expr) -> int:
+    """Depth of an expression tree, computed without recursion."""
+    best, stack = 0, [(root, 1)]
+    while stack:
+        node, d = stack.pop()
+        best = max(best, d)
+        if isinstance(node, Op):
+            stack.extend((a, d + 1) for a in node.args)
+        elif isinstance(node, NoiseTerm):
+            stack.extend(((node.loc, d + 1), (node.scale, d + 1)))
+    return best
+
+
 class _Compiler:
     def __init__(self, variable: str, text: str, variables: Mapping[str, VarInfo]) -> None:
         self.variable = variable
@@ -221,6 +247,32 @@ class _Compiler:
 
     # -- entry --------------------------------------------------------------------------------------
     def compile(self) -> CompiledEquation:
+        if len(self.text) > MAX_EQUATION_CHARS:
+            raise SpecError(
+                f"equation of {self.variable!r} is {len(self.text):,} characters long; the limit is "
+                f"{MAX_EQUATION_CHARS:,} (split it over intermediate variables)"
+            )
+        try:
+            eq = self._compile()
+        except (RecursionError, MemoryError):
+            raise SpecError(
+                f"equation of {self.variable!r} is nested too deeply to parse; the limit is "
+                f"{MAX_EQUATION_DEPTH} levels (split it over intermediate variables)"
+            ) from None
+        except OverflowError:
+            raise SpecError(
+                f"equation of {self.variable!r}: a number is too large for a float (above 1.8e308)"
+            ) from None
+        for root in (eq.expr, eq.p, *eq.probs):
+            if root is not None and _depth(root) > MAX_EQUATION_DEPTH:
+                raise SpecError(
+                    f"equation of {self.variable!r} nests {_depth(root)} operations deep; the limit is "
+                    f"{MAX_EQUATION_DEPTH} (a long sum such as a + b + c + ... nests one level per term): "
+                    "split it over intermediate variables"
+                )
+        return eq
+
+    def _compile(self) -> CompiledEquation:
         try:
             tree = ast.parse(self.text.strip(), mode="eval")
         except SyntaxError as exc:
@@ -600,7 +652,8 @@ def compile_equation(variable: str, text: str, variables: Mapping[str, VarInfo])
         raise SpecError(f"equation of {variable!r} is empty; write an expression such as 'normal(0, 1)'")
     eq = _Compiler(variable, text, variables).compile()
     # Keep only what the equation references (plus itself) so pickles stay small.
-    keep = {variable, *eq.parents}
-    infos = tuple((k, v) for k, v in variables.items() if k in keep)
+    # Looked up, not filtered from all variables: a scan per equation made loading quadratic.
+    keep = sorted({variable, *eq.parents})
+    infos = tuple((k, variables[k]) for k in keep if k in variables)
     object.__setattr__(eq, "infos", infos)
     return eq

@@ -13,7 +13,35 @@ from pydantic import ValidationError
 from causaltrust.exceptions import CausalTrustError, SpecError
 from causaltrust.spec._schema import TrustSpec
 
-__all__ = ["dump_spec", "load_spec"]
+__all__ = ["MAX_SPEC_CHARS", "MAX_VARIABLES", "dump_spec", "load_spec"]
+
+# Documented limits (DESIGN.md "Spec schema"): loading is linear in the spec's size, these keep it short.
+MAX_SPEC_CHARS = 10_000_000
+MAX_VARIABLES = 20_000
+
+
+class _DuplicateKeyError(Exception):
+    pass
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice in one mapping (YAML's "last one wins" hides mistakes)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the base class reports it
+                continue
+            if first is not None:
+                raise _DuplicateKeyError(
+                    f"key {key!r} appears twice in one mapping (lines {first} and {line}); keep one"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_spec(source: str | os.PathLike[str] | Mapping[str, Any] | TrustSpec) -> TrustSpec:
@@ -54,18 +82,32 @@ def load_spec(source: str | os.PathLike[str] | Mapping[str, Any] | TrustSpec) ->
         data: Any = dict(source)
     elif isinstance(source, str | os.PathLike):
         path = Path(source)
-        looks_like_path = isinstance(source, os.PathLike) or (
-            "\n" not in str(source) and str(source).endswith((".yaml", ".yml"))
-        )
-        if looks_like_path:
-            if not path.is_file():
-                raise SpecError(f"spec file {str(path)!r} does not exist")
-            text = path.read_text(encoding="utf-8")
+        if isinstance(source, os.PathLike) or _is_name_or_path(source):
+            if isinstance(source, str) and not path.is_file():
+                builtin = _scenario_file(source)
+                if builtin is not None:
+                    path = builtin
+                elif path.exists():
+                    raise SpecError(f"spec {source!r} is a folder, not a YAML file")
+                else:
+                    names = ", ".join(_scenario_names())
+                    raise SpecError(
+                        f"spec file {source!r} does not exist and is not a built-in scenario ({names})"
+                    )
+            text = _read_text(path)
             origin = str(path)
         else:
             text = str(source)
+        if len(text) > MAX_SPEC_CHARS:
+            raise SpecError(
+                f"{origin}: the spec is {len(text):,} characters long; the limit is {MAX_SPEC_CHARS:,}"
+            )
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+        except RecursionError:
+            raise SpecError(f"{origin}: the YAML is nested too deeply to read") from None
+        except _DuplicateKeyError as exc:
+            raise SpecError(f"{origin}: {exc}") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -75,11 +117,48 @@ def load_spec(source: str | os.PathLike[str] | Mapping[str, Any] | TrustSpec) ->
         raise SpecError(f"load_spec expects a YAML path, YAML text or a dict, got {type(source).__name__}")
     if not isinstance(data, Mapping):
         raise SpecError(f"{origin}: the spec must be a mapping with 'target:' and 'variables:' at the top")
+    variables = data.get("variables")
+    if isinstance(variables, Mapping) and len(variables) > MAX_VARIABLES:
+        raise SpecError(f"{origin}: {len(variables):,} variables; the limit is {MAX_VARIABLES:,}")
     data = _reject_unoriented(dict(data), origin)
     try:
         return TrustSpec.model_validate(data)
     except ValidationError as exc:
         raise _to_spec_error(exc, text, origin) from None
+
+
+def _is_name_or_path(text: str) -> bool:
+    # YAML text has a newline, a "key: value" or a flow mapping; a file name or scenario name has none.
+    return "\n" not in text and ": " not in text and not text.lstrip().startswith(("{", "[", "#"))
+
+
+def _scenario_names() -> list[str]:
+    from importlib import resources
+
+    files = resources.files("causaltrust").joinpath("scenarios")
+    return sorted(p.name.removesuffix(".yaml") for p in files.iterdir() if p.name.endswith(".yaml"))
+
+
+def _scenario_file(name: str) -> Path | None:
+    """The built-in scenario YAML of that name (a data file: the scenarios package is not imported)."""
+    if name not in _scenario_names():
+        return None
+    from importlib import resources
+
+    return Path(str(resources.files("causaltrust").joinpath("scenarios", f"{name}.yaml")))
+
+
+def _read_text(path: Path) -> str:
+    if path.is_dir():
+        raise SpecError(f"spec {str(path)!r} is a folder, not a YAML file")
+    if not path.is_file():
+        raise SpecError(f"spec file {str(path)!r} does not exist")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            f"{str(path)!r} is not UTF-8 text (byte {exc.start}: {exc.reason}); save the spec as UTF-8"
+        ) from None
 
 
 def _reject_unoriented(data: dict[str, Any], origin: str) -> dict[str, Any]:

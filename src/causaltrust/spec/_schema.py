@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Any, Literal
@@ -52,6 +53,20 @@ class VariableSpec(BaseModel):
     measures: str | None = None
     assume: bool = False
     description: str = ""
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _plain_categories(cls, v: Any) -> Any:
+        # Before coercion: pydantic would turn true/false into 1/0 and keep inf, NaN and 10**400.
+        if isinstance(v, list | tuple):
+            for c in v:
+                if isinstance(c, bool):
+                    raise ValueError(f"categories are numbers or strings, not true/false (got {c!r})")
+                if isinstance(c, float) and not math.isfinite(c):
+                    raise ValueError(f"category {c!r} is not a finite number")
+                if isinstance(c, int) and abs(c) >= 2**63:
+                    raise ValueError(f"category {c} does not fit in a 64-bit integer")
+        return v
 
     @model_validator(mode="after")
     def _categories_match_type(self) -> VariableSpec:
@@ -159,6 +174,9 @@ class Threshold(BaseModel):
 
     @model_validator(mode="after")
     def _some_bound(self) -> Threshold:
+        for name, bound in (("min", self.min), ("max", self.max)):
+            if bound is not None and math.isnan(bound):
+                raise ValueError(f"'{name}: .nan' is not a bound (every comparison with NaN fails)")
         if self.min is None and self.max is None:
             raise ValueError("a threshold needs 'min:' or 'max:'")
         if self.min is not None and self.max is not None and self.min > self.max:
@@ -259,6 +277,10 @@ class TrustSpec(BaseModel):
                 raise SpecError(f"{section}: {name!r} is not a declared variable ({', '.join(v)})")
             if name is not None and not v[name].observed:
                 raise SpecError(f"the {role} {name!r} has 'observed: false'; it must be observed")
+        named = [(r, n) for r, n in declared.items() if n is not None]
+        for (r1, n1), (r2, n2) in itertools.combinations(named, 2):
+            if n1 == n2:
+                raise SpecError(f"{n1!r} is both the {r1} and the {r2}; each role needs its own variable")
         for name, var in v.items():
             if var.role is not None and declared[var.role] != name:
                 where = {"target": "target", "protected": "fairness.protected",

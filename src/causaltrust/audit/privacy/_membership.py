@@ -261,11 +261,29 @@ def _roc_bootstrap(
     pos, neg = np.flatnonzero(member == 1), np.flatnonzero(member == 0)
     if n_boot < 1 or len(pos) < 2 or len(neg) < 2:
         return [(float("nan"), float("nan"))] * 3
+    from sklearn.metrics import auc
+
+    # A resample only re-weights the units, so the scores are sorted once (as roc_curve sorts them:
+    # descending, ties grouped into one threshold) and each resample's ROC curve is a cumulative sum of
+    # its counts per threshold. Thresholds no resampled unit reaches are dropped, as roc_curve drops
+    # them, so every curve (and statistic) is the one roc_curve gives on the resample, bit for bit.
+    n = len(score)
+    order = np.argsort(score, kind="mergesort")[::-1]
+    ranked = score[order]
+    group = np.cumsum(np.r_[True, ranked[1:] != ranked[:-1]]) - 1
+    n_groups = int(group[-1]) + 1
     stats = np.empty((n_boot, 3))
-    lab = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
     for b in range(n_boot):
-        idx = np.r_[rng.choice(pos, len(pos)), rng.choice(neg, len(neg))]
-        stats[b] = _roc_stats(lab, score[idx])
+        w_pos = np.bincount(rng.choice(pos, len(pos)), minlength=n)[order]
+        w_neg = np.bincount(rng.choice(neg, len(neg)), minlength=n)[order]
+        g_pos = np.bincount(group, weights=w_pos, minlength=n_groups)
+        g_neg = np.bincount(group, weights=w_neg, minlength=n_groups)
+        keep = (g_pos + g_neg) > 0
+        tps = np.r_[0.0, np.cumsum(g_pos[keep])]
+        fps = np.r_[0.0, np.cumsum(g_neg[keep])]
+        fpr, tpr = fps / fps[-1], tps / tps[-1]
+        at1, at01 = (tpr_at_fpr(fpr, tpr, a) for a in FPRS.values())
+        stats[b] = float(auc(fpr, tpr)), at1, at01
     alpha = (1.0 - confidence) / 2.0
     q = np.quantile(stats, [alpha, 1.0 - alpha], axis=0)
     return [(float(q[0, j]), float(q[1, j])) for j in range(3)]
