@@ -33,7 +33,8 @@ _OBJECTIVES = ("accuracy", "fairness", "robustness", "privacy", "explainability"
 
 
 def write_html(obj: Any, path: str | os.PathLike[str]) -> Path:
-    """Render a :class:`TrustReport` or a benchmark :class:`~causaltrust.bench.Ledger` as one HTML file.
+    """Render a :class:`TrustReport`, a benchmark :class:`~causaltrust.bench.Ledger` or a
+    :class:`~causaltrust.text.MediationResult` (head heatmap, layer profile) as one HTML file.
 
     Ledger pages inline plotly (Pareto plots, parallel coordinates, ε curves) and work offline.
 
@@ -49,6 +50,7 @@ def write_html(obj: Any, path: str | os.PathLike[str]) -> Path:
     True
     """
     from causaltrust.bench import Ledger
+    from causaltrust.text import MediationResult
 
     if isinstance(obj, TrustReport):
         text = render_report(obj)
@@ -56,9 +58,14 @@ def write_html(obj: Any, path: str | os.PathLike[str]) -> Path:
         from causaltrust.report._ledger import render_ledger
 
         text = render_ledger(obj)
+    elif isinstance(obj, MediationResult):
+        from causaltrust.report._mediation import render_mediation
+
+        text = render_mediation(obj)
     else:
         raise CausalTrustError(
-            f"write_html renders a TrustReport or a benchmark Ledger, got {type(obj).__name__}"
+            f"write_html renders a TrustReport, a benchmark Ledger or a text MediationResult, "
+            f"got {type(obj).__name__}"
         )
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
