@@ -11,6 +11,7 @@ from causaltrust import (
     learners,
     report,
     scenarios,
+    text,
 )
 from causaltrust.audit import TrustReport, audit  # ct.audit is the function; the subpackage stays importable
 from causaltrust.exceptions import (
@@ -49,4 +50,5 @@ __all__ = [
     "path_effect",
     "report",
     "scenarios",
+    "text",
 ]
