@@ -1,4 +1,4 @@
-"""Activation patching: checked against plain forward passes with hooks written here, not against the engine."""
+"""Activation patching, checked against plain forward passes with hooks written here, not by the engine."""
 
 from __future__ import annotations
 
@@ -91,13 +91,19 @@ def test_patching_own_activations_changes_nothing(tiny_llama, tokenizer):
     for i, (text, _) in enumerate(same):
         expected = _log_ratio(tiny_llama, tokenizer, _ids(tokenizer, text))
         assert res.log_y_factual[i] == pytest.approx(expected, abs=1e-10)
-    np.testing.assert_allclose(res.log_y_indirect, res.log_y_factual[:, None] * np.ones((1, len(res.components))), atol=1e-10)
-    np.testing.assert_allclose(res.log_y_direct, res.log_y_factual[:, None] * np.ones((1, len(res.components))), atol=1e-10)
+    np.testing.assert_allclose(
+        res.log_y_indirect, res.log_y_factual[:, None] * np.ones((1, len(res.components))), atol=1e-10
+    )
+    np.testing.assert_allclose(
+        res.log_y_direct, res.log_y_factual[:, None] * np.ones((1, len(res.components))), atol=1e-10
+    )
     np.testing.assert_allclose(res.total_per_pair, 0.0, atol=1e-10)
 
 
 def test_last_layer_all_positions_reproduces_counterfactual(tiny_llama, tokenizer):
-    res = ct.text.mediation(tiny_llama, ALIGNED, tokenizer=tokenizer, targets=("he", "she"), components=["layer"])
+    res = ct.text.mediation(
+        tiny_llama, ALIGNED, tokenizer=tokenizer, targets=("he", "she"), components=["layer"]
+    )
     last = _col(res, "layer", 2)
     for i, (f, c) in enumerate(ALIGNED):
         y_f = _log_ratio(tiny_llama, tokenizer, _ids(tokenizer, f))
@@ -108,9 +114,16 @@ def test_last_layer_all_positions_reproduces_counterfactual(tiny_llama, tokenize
         assert res.total_per_pair[i] == pytest.approx(np.expm1(y_c - y_f), rel=1e-9)
 
 
+@pytest.fixture(scope="module")
+def head_result(tiny_llama, tokenizer):
+    return ct.text.mediation(
+        tiny_llama, ALIGNED, tokenizer=tokenizer, targets=("he", "she"), components=["head"]
+    )
+
+
 @pytest.mark.parametrize(("layer", "head"), [(0, 1), (1, 3), (2, 0)])
-def test_head_effect_matches_independent_hooked_forward(tiny_llama, tokenizer, layer, head):
-    res = ct.text.mediation(tiny_llama, ALIGNED, tokenizer=tokenizer, targets=("he", "she"), components=["head"])
+def test_head_effect_matches_independent_hooked_forward(tiny_llama, tokenizer, head_result, layer, head):
+    res = head_result
     o_proj = tiny_llama.model.layers[layer].self_attn.o_proj
     d = tiny_llama.config.hidden_size // tiny_llama.config.num_attention_heads
     cols = slice(head * d, (head + 1) * d)
@@ -120,9 +133,9 @@ def test_head_effect_matches_independent_hooked_forward(tiny_llama, tokenizer, l
             tiny_llama(_ids(tokenizer, c))
         h.remove()
 
-        def patch(m, a):
+        def patch(m, a, source=store["x"]):
             x = a[0].clone()
-            x[..., cols] = store["x"][..., cols]
+            x[..., cols] = source[..., cols]
             return (x,)
 
         h = o_proj.register_forward_pre_hook(patch)
@@ -138,7 +151,11 @@ def test_head_effect_matches_independent_hooked_forward(tiny_llama, tokenizer, l
 
 def test_residual_at_changed_position_matches_hooked_forward(tiny_llama, tokenizer):
     res = ct.text.mediation(
-        tiny_llama, ALIGNED, tokenizer=tokenizer, targets=("he", "she"), components=["layer", "mlp"],
+        tiny_llama,
+        ALIGNED,
+        tokenizer=tokenizer,
+        targets=("he", "she"),
+        components=["layer", "mlp"],
         positions="changed",
     )
     for i, (f, c) in enumerate(ALIGNED):
@@ -151,9 +168,9 @@ def test_residual_at_changed_position_matches_hooked_forward(tiny_llama, tokeniz
                 tiny_llama(ci)
             h.remove()
 
-            def patch(m, a, o):
+            def patch(m, a, o, source=store["x"], at=changed):
                 o = o.clone()
-                o[0, changed] = store["x"][0, changed]
+                o[0, at] = source[0, at]
                 return o
 
             h = module.register_forward_hook(patch)
@@ -167,7 +184,7 @@ def test_residual_at_changed_position_matches_hooked_forward(tiny_llama, tokeniz
 def test_reuse_and_batching_do_not_change_effects(tiny_llama, tokenizer):
     kw = {"tokenizer": tokenizer, "targets": ("he", "she"), "components": ["layer", "mlp", "head"]}
     fast = ct.text.mediation(tiny_llama, ALIGNED, **kw)
-    slow = ct.text.mediation(tiny_llama, ALIGNED, reuse=False, batch_size=1, **kw)
+    slow = ct.text.mediation(tiny_llama, ALIGNED, reuse=False, batch_size=5, **kw)
     np.testing.assert_allclose(fast.log_y_indirect, slow.log_y_indirect, atol=1e-10)
     np.testing.assert_allclose(fast.log_y_direct, slow.log_y_direct, atol=1e-10)
     # reuse starts every patched run at its layer: fewer layer-token evaluations for the same forward passes
@@ -177,9 +194,16 @@ def test_reuse_and_batching_do_not_change_effects(tiny_llama, tokenizer):
 
 def test_unaligned_pairs_need_end_relative_positions(tiny_llama, tokenizer):
     with pytest.raises(DataError, match="token-aligned"):
-        ct.text.mediation(tiny_llama, UNALIGNED, tokenizer=tokenizer, targets=("he", "she"), components=["head"])
+        ct.text.mediation(
+            tiny_llama, UNALIGNED, tokenizer=tokenizer, targets=("he", "she"), components=["head"]
+        )
     res = ct.text.mediation(
-        tiny_llama, UNALIGNED, tokenizer=tokenizer, targets=("he", "she"), components=["layer"], positions="last"
+        tiny_llama,
+        UNALIGNED,
+        tokenizer=tokenizer,
+        targets=("he", "she"),
+        components=["layer"],
+        positions="last",
     )
     # the last layer's residual at the last position is all the next-token readout sees
     y_c = _log_ratio(tiny_llama, tokenizer, _ids(tokenizer, UNALIGNED[0][1]))
@@ -187,11 +211,14 @@ def test_unaligned_pairs_need_end_relative_positions(tiny_llama, tokenizer):
 
 
 def test_hooks_are_removed(tiny_llama, tokenizer):
-    ct.text.mediation(tiny_llama, ALIGNED, tokenizer=tokenizer, targets=("he", "she"), components=["mlp", "head"])
+    ct.text.mediation(
+        tiny_llama, ALIGNED, tokenizer=tokenizer, targets=("he", "she"), components=["mlp", "head"]
+    )
     with pytest.raises(DataError):
         ct.text.mediation(tiny_llama, ALIGNED, tokenizer=tokenizer, targets=("he", "notaword12345"))
     for module in tiny_llama.modules():
-        assert not module._forward_hooks and not module._forward_pre_hooks
+        assert not module._forward_hooks
+        assert not module._forward_pre_hooks
 
 
 def test_minilm_classifier_matches_independent_embedding(tokenizer):
@@ -201,7 +228,10 @@ def test_minilm_classifier_matches_independent_embedding(tokenizer):
     rng = np.random.default_rng(0)
     clf = LogisticRegression().fit(rng.normal(size=(40, 384)), np.arange(40) % 2)
     pairs = [("he is a nurse", "she is a nurse")]
-    res = ct.text.mediation(model, pairs, tokenizer=tok, classifier=clf, components=["layer", "head"])
+    last_layer = model.config.num_hidden_layers - 1
+    res = ct.text.mediation(
+        model, pairs, tokenizer=tok, classifier=clf, components=["layer", "head"], layers=[3, last_layer]
+    )
 
     def logit(text, patch=None):
         with torch.no_grad():
@@ -211,7 +241,7 @@ def test_minilm_classifier_matches_independent_embedding(tokenizer):
 
     f, c = pairs[0]
     assert res.log_y_factual[0] == pytest.approx(logit(f), abs=1e-5)  # float32 model
-    last = _col(res, "layer", model.config.num_hidden_layers - 1)
+    last = _col(res, "layer", last_layer)
     assert res.log_y_indirect[0, last] == pytest.approx(logit(c), abs=1e-5)
     # one head, against a hooked forward pass of the model
     site = model.encoder.layer[3].attention.output.dense
@@ -235,7 +265,10 @@ def test_minilm_classifier_matches_independent_embedding(tokenizer):
 
 
 def test_result_views_and_report(tiny_llama, tokenizer, tmp_path):
-    res = ct.text.mediation(tiny_llama, ALIGNED, tokenizer=tokenizer, targets=("he", "she"), notes=["toy model"])
+    res = ct.text.mediation(
+        tiny_llama, ALIGNED, tokenizer=tokenizer, targets=("he", "she"), notes=["toy model"]
+    )
+    assert "toy model" in res.notes
     grid = res.heatmap("head")
     assert grid.shape == (3, 4)
     top = res.ranked("head", 3)
@@ -247,7 +280,9 @@ def test_result_views_and_report(tiny_llama, tokenizer, tmp_path):
     assert grid[1, 2] == pytest.approx(np.mean(np.exp(res.log_y_indirect[:, col] - res.log_y_factual) - 1))
     path = ct.report.write_html(res, tmp_path / "m.html")
     page = path.read_text()
-    assert page.count("<rect") >= 12 and "toy model" in page and "layer 1, head 2" in page
+    assert page.count("<rect") >= 12
+    assert "toy model" in page
+    assert "layer 1, head 2" in page
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,8 @@ padding-bottom:.3rem}.sub{color:#5b6475;margin-top:0}.headline{padding:.8rem 1re
 background:#eef1f6;margin:1rem 0}
 table{border-collapse:collapse;width:100%;font-size:.92rem}th,td{text-align:left;padding:.35rem .5rem;
 border-bottom:1px solid #eceef3}th{background:#f6f7fa;font-weight:600}td.num{text-align:right;
-font-variant-numeric:tabular-nums}.notes li{margin:.3rem 0;color:#3b4252}.meta td{border:none;padding:.1rem .6rem .1rem 0}
+font-variant-numeric:tabular-nums}.notes li{margin:.3rem 0;color:#3b4252}.meta td{border:none;padding:.1rem
+.6rem .1rem 0}
 """
 
 
@@ -39,7 +40,7 @@ def _colour(v: float, scale: float) -> str:
 
 
 def heatmap_svg(grid: np.ndarray, title: str) -> str:
-    """An SVG heatmap of a ``(layers, heads)`` grid: layers top to bottom, one cell per head, values on hover."""
+    """An SVG heatmap of a ``(layers, heads)`` grid: layers top to bottom, a cell per head, hover values."""
     n_layers, n_heads = grid.shape
     cell_w, cell_h, left, top = max(18, min(46, 600 // max(n_heads, 1))), 16, 58, 28
     finite = np.abs(grid[np.isfinite(grid)])
@@ -51,7 +52,9 @@ def heatmap_svg(grid: np.ndarray, title: str) -> str:
         f'<text x="{left}" y="14" font-weight="600">{html.escape(title)}</text>',
     ]
     for h in range(n_heads):
-        parts.append(f'<text x="{left + cell_w * h + cell_w / 2:.1f}" y="{top - 3}" text-anchor="middle">{h}</text>')
+        parts.append(
+            f'<text x="{left + cell_w * h + cell_w / 2:.1f}" y="{top - 3}" text-anchor="middle">{h}</text>'
+        )
     for layer in range(n_layers):
         y = top + cell_h * layer
         parts.append(f'<text x="{left - 6}" y="{y + 12}" text-anchor="end">L{layer}</text>')
@@ -80,7 +83,8 @@ def profile_svg(values: np.ndarray, title: str) -> str:
     scale = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
     zero = left + width / 2
     parts = [
-        f'<svg width="{left + width + 80}" height="{24 + bar_h * n + 8}" role="img" aria-label="{html.escape(title)}"'
+        f'<svg width="{left + width + 80}" height="{24 + bar_h * n + 8}" role="img" '
+        f'aria-label="{html.escape(title)}"'
         f' xmlns="http://www.w3.org/2000/svg" font-size="11" font-family="system-ui,sans-serif">',
         f'<text x="{left}" y="14" font-weight="600">{html.escape(title)}</text>',
         f'<line x1="{zero}" y1="20" x2="{zero}" y2="{24 + bar_h * n}" stroke="#b8bfcc"/>',
@@ -102,7 +106,8 @@ def _ranked_table(res: Any, kind: str, k: int) -> str:
     df = res.ranked(kind, k)
     rows = "".join(
         f"<tr><td>{r.rank}</td><td>{r.layer}</td><td>{'' if kind != 'head' else r.head}</td>"
-        f'<td class="num">{_fmt(r.indirect)}</td><td class="num">[{_fmt(r.indirect_low)}, {_fmt(r.indirect_high)}]</td>'
+        f'<td class="num">{_fmt(r.indirect)}</td>'
+        f'<td class="num">[{_fmt(r.indirect_low)}, {_fmt(r.indirect_high)}]</td>'
         f'<td class="num">{_fmt(r.direct)}</td><td class="num">{_fmt(r.indirect_share)}</td></tr>'
         for r in df.itertuples()
     )
@@ -149,11 +154,14 @@ def render_mediation(res: Any) -> str:
         "wall time (s)": f"{res.seconds:.1f}",
         "reuse of activations below the patch": res.stats.get("reuse"),
     }
-    meta_rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>" for k, v in meta.items())
+    meta_rows = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>" for k, v in meta.items()
+    )
     notes = [
         *res.notes,
-        "Effects are relative changes of y (Vig et al., 2020): TE = y(u')/y(u) − 1, NIE = y(u, z ← z(u'))/y(u) − 1, "
-        "NDE = y(u', z ← z(u))/y(u) − 1, averaged over pairs (Student-t 95% intervals over pairs). Effects are not "
+        "Effects are relative changes of y (Vig et al., 2020): TE = y(u')/y(u) − 1, "
+        "NIE = y(u, z ← z(u'))/y(u) − 1, NDE = y(u', z ← z(u))/y(u) − 1, averaged over pairs "
+        "(Student-t 95% intervals over pairs). Effects are not "
         "additive: NIE + NDE need not equal TE.",
         "A head's component is its output (its slice of the attention output projection's input), not its "
         "attention weights.",
@@ -163,12 +171,14 @@ def render_mediation(res: Any) -> str:
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}'
         f"</title><style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
-        '<p class="sub">Causal mediation by activation patching: which internal components carry the effect of '
+        '<p class="sub">Causal mediation by activation patching: which internal components carry the '
+        "effect of "
         "the intervention on the output.</p>"
         f'<div class="headline">Total effect {_fmt(te)} (95% interval {_fmt(low)} to {_fmt(high)}). '
         f"{html.escape(res.headline())}</div>"
         f"{''.join(sections)}"
-        f'<h2 id="pairs">Pairs (per-pair total effect)</h2>{more}<table><tr><th>factual</th><th>counterfactual</th>'
+        f'<h2 id="pairs">Pairs (per-pair total effect)</h2>{more}<table><tr><th>factual</th>'
+        "<th>counterfactual</th>"
         f"<th>TE</th></tr>{pair_rows}</table>"
         f'<h2 id="notes">Assumptions and scope</h2><ul class="notes">{note_html}</ul>'
         f'<h2 id="provenance">Provenance</h2><table class="meta">{meta_rows}</table></body></html>\n'

@@ -24,12 +24,17 @@ from causaltrust.text._models import (
     minilm_encoder,
     minilm_path,
 )
+from causaltrust.text._reward import RewardModel
+from causaltrust.text._reward_sim import FeedbackData, FeedbackSimulator
 
 __all__ = [
     "MINILM_LICENCE",
+    "SMOLLM2_NOTE",
+    "FeedbackData",
+    "FeedbackSimulator",
     "MediationResult",
     "MiniLMEncoder",
-    "SMOLLM2_NOTE",
+    "RewardModel",
     "data_path",
     "load_crows_pairs",
     "load_first_names",

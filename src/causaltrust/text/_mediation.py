@@ -1,16 +1,20 @@
 """Causal mediation analysis inside transformers by activation patching (Vig et al., 2020).
 
-For each pair (factual text u, counterfactual text u') and a scalar quantity y read from the model (for a causal
-LM the ratio P(numerator word) / P(denominator word) of the next token; for an encoder with a linear classifier
+For each pair (factual text u, counterfactual text u') and a scalar quantity y read from the model (for a
+causal
+LM the ratio P(numerator word) / P(denominator word) of the next token; for an encoder with a linear
+classifier
 the odds P(class 1) / P(class 0)), with every effect a relative change of y as in Vig et al.:
 
 * total effect      TE    = y(u') / y(u) - 1
-* indirect effect   NIE_z = y(u, z <- z(u')) / y(u) - 1   (factual input, component z set to its counterfactual value)
+* indirect effect   NIE_z = y(u, z <- z(u')) / y(u) - 1   (factual input, component z set to its
+counterfactual value)
 * direct effect     NDE_z = y(u', z <- z(u)) / y(u) - 1   (counterfactual input, z held at its factual value)
 
 A component z is a layer's residual stream (output of block l), a layer's MLP output, or one attention head's
 output (its slice of the attention output projection's input), at the chosen token positions. Patched runs are
-batched, and each starts at the patched layer from the cached residual stream of the clean run (``reuse=True``):
+batched, and each starts at the patched layer from the cached residual stream of the clean run
+(``reuse=True``):
 blocks below the patch see exactly the clean input, so recomputing them is waste.
 """
 
@@ -47,9 +51,11 @@ class MediationResult:
     log_y_factual, log_y_counterfactual : numpy.ndarray
         log y on the factual and counterfactual inputs, one value per pair.
     log_y_indirect : numpy.ndarray
-        ``(n_pairs, n_components)``: log y on the factual input with the component set to its counterfactual value.
+        ``(n_pairs, n_components)``: log y on the factual input with the component set to its counterfactual
+        value.
     log_y_direct : numpy.ndarray
-        ``(n_pairs, n_components)``: log y on the counterfactual input with the component held at its factual value.
+        ``(n_pairs, n_components)``: log y on the counterfactual input with the component held at its factual
+        value.
     """
 
     components: pd.DataFrame
@@ -99,18 +105,20 @@ class MediationResult:
             df[name], df[f"{name}_low"], df[f"{name}_high"] = mean, low, high
         te = self.total[0]
         df["indirect_share"] = df["indirect"] / te if te != 0 else np.nan
-        df["rank"] = df["indirect"].abs().groupby(df["kind"]).rank(ascending=False, method="first").astype(int)
+        df["rank"] = (
+            df["indirect"].abs().groupby(df["kind"]).rank(ascending=False, method="first").astype(int)
+        )
         return df
 
     def ranked(self, kind: str = "head", k: int | None = None) -> pd.DataFrame:
-        """Components of one kind sorted by absolute mean indirect effect (largest first), the top ``k`` if given."""
+        """Components of one kind by absolute mean indirect effect (largest first), the top ``k`` if given."""
         _check_kind(kind, self.components)
         df = self.to_frame()
         df = df[df["kind"] == kind].sort_values("rank")
         return df if k is None else df.head(k)
 
     def heatmap(self, kind: str = "head", effect: str = "indirect") -> np.ndarray:
-        """Mean effect as a ``(n_layers, n_heads)`` array for heads, or ``(n_layers,)`` for layers and MLPs."""
+        """Mean effect as a ``(n_layers, n_heads)`` array for heads, ``(n_layers,)`` for layers and MLPs."""
         _check_kind(kind, self.components)
         if effect not in ("indirect", "direct"):
             raise DataError(f"effect must be 'indirect' or 'direct', got {effect!r}")
@@ -125,7 +133,7 @@ class MediationResult:
         return grid
 
     def concentration(self, kind: str = "head", k: int = 10) -> float:
-        """Share of the summed absolute mean indirect effects of ``kind`` carried by its top ``k`` components."""
+        """Share of the summed absolute mean indirect effects of ``kind`` carried by its top ``k``."""
         values = np.abs(self.heatmap(kind).ravel())
         values = values[np.isfinite(values)]
         total = values.sum()
@@ -140,8 +148,10 @@ class MediationResult:
             top = self.ranked("head", 3)
             heads = ", ".join(f"L{r.layer}.H{r.head} ({r.indirect:+.3f})" for r in top.itertuples())
             share = self.concentration("head", 10)
-            parts.append(f"top heads by indirect effect {heads}; the top 10 of {self.n_layers * self.n_heads} heads "
-                         f"carry {share:.0%} of the summed absolute head effects")
+            parts.append(
+                f"top heads by indirect effect {heads}; the top 10 of {self.n_layers * self.n_heads} heads "
+                f"carry {share:.0%} of the summed absolute head effects"
+            )
         for kind in ("layer", "mlp"):
             if kind in kinds:
                 top = self.ranked(kind, 3)
@@ -185,12 +195,15 @@ def _target_id(tokenizer: Any, word: str) -> int:
     return int(ids[0])
 
 
-def _resolve_positions(positions: str | int, f: list[int], c: list[int], i: int) -> tuple[list[int], list[int]]:
+def _resolve_positions(
+    positions: str | int, f: list[int], c: list[int], i: int
+) -> tuple[list[int], list[int]]:
     """Token positions patched in the factual and in the counterfactual sequence of pair ``i``."""
     aligned = len(f) == len(c)
     need = (
         f"pair {i} has {len(f)} factual and {len(c)} counterfactual tokens; positions={positions!r} needs "
-        "token-aligned pairs (equal tokenized length): use positions='last' or a negative index, or align the pair"
+        "token-aligned pairs (equal tokenized length): use positions='last' or a negative index, "
+        "or align the pair"
     )
     if positions == "last":
         return [len(f) - 1], [len(c) - 1]
@@ -199,12 +212,16 @@ def _resolve_positions(positions: str | int, f: list[int], c: list[int], i: int)
             raise DataError(need)
         idx = list(range(len(f))) if positions == "all" else [t for t in range(len(f)) if f[t] != c[t]]
         if not idx:
-            raise DataError(f"pair {i}: the factual and counterfactual texts tokenize identically; nothing to patch")
+            raise DataError(
+                f"pair {i}: the factual and counterfactual texts tokenize identically; nothing to patch"
+            )
         return idx, idx
     if isinstance(positions, int) and not isinstance(positions, bool):
         if positions < 0:
             if -positions > min(len(f), len(c)):
-                raise DataError(f"positions={positions} is before the start of pair {i} ({min(len(f), len(c))} tokens)")
+                raise DataError(
+                    f"positions={positions} is before the start of pair {i} ({min(len(f), len(c))} tokens)"
+                )
             return [len(f) + positions], [len(c) + positions]
         if not aligned:
             raise DataError(need)
@@ -223,7 +240,9 @@ class _Clean:
         self.resid, self.heads, self.mlp, self.log_y = resid, heads, mlp, log_y
 
 
-def _clean_runs(adapter: Any, seqs: list[list[int]], args: list[Any], batch_size: int, device: Any) -> list[_Clean]:
+def _clean_runs(
+    adapter: Any, seqs: list[list[int]], args: list[Any], batch_size: int, device: Any
+) -> list[_Clean]:
     """Forward every sequence once (batched by length), recording every site."""
     torch = torch_or_raise()
     out: list[_Clean | None] = [None] * len(seqs)
@@ -298,6 +317,8 @@ def mediation(
     classifier: Any = None,
     normalize: bool = True,
     components: Sequence[str] = ("layer", "head"),
+    layers: Sequence[int] | None = None,
+    effects: Sequence[str] = ("indirect", "direct"),
     positions: str | int = "all",
     batch_size: int = 64,
     reuse: bool = True,
@@ -308,7 +329,8 @@ def mediation(
     Parameters
     ----------
     model : transformers model
-        A Llama-family causal LM (``LlamaForCausalLM``, e.g. from :func:`load_smollm2`) or a BERT-family encoder
+        A Llama-family causal LM (``LlamaForCausalLM``, e.g. from :func:`load_smollm2`) or a BERT-family
+        encoder
         (``BertModel``, e.g. MiniLM from :func:`load_minilm`). Hooks are registered only inside this call.
     pairs : sequence of (str, str)
         ``(factual, counterfactual)`` texts, e.g. ``("The nurse said that", "The man said that")``.
@@ -316,13 +338,18 @@ def mediation(
         The model's tokenizer.
     targets : (str, str) or sequence of them
         Causal LM only: ``(numerator, denominator)`` next-token words; y = P(numerator) / P(denominator) after
-        the text (Vig et al.: anti-stereotypical over stereotypical pronoun). One tuple for all pairs or one per pair.
+        the text (Vig et al.: anti-stereotypical over stereotypical pronoun). One tuple for all pairs or one
+        per pair.
     classifier : fitted binary linear classifier
         Encoder only: ``coef_`` and ``intercept_`` on the mean-pooled embeddings (L2-normalised when
         ``normalize``); y = P(class 1) / P(class 0).
     components : sequence of {"layer", "mlp", "head"}
         "layer": the residual stream after each block; "mlp": each block's MLP output; "head": each attention
         head's output.
+    layers : sequence of int, optional
+        Only these layers' components (default: every layer).
+    effects : sequence of {"indirect", "direct"}
+        Which patched runs to make; the other effect is left as NaN (half the cost when only one is needed).
     positions : "all", "changed", "last" or int
         Token positions where components are patched: every position and "changed" (the positions whose tokens
         differ) need token-aligned pairs; "last" and negative indices count from the end.
@@ -351,6 +378,11 @@ def mediation(
     comp_kinds = list(dict.fromkeys(components))
     if not comp_kinds or any(k not in _KINDS for k in comp_kinds):
         raise DataError(f"components must be a non-empty subset of {list(_KINDS)}, got {list(components)!r}")
+    effect_set = list(dict.fromkeys(effects))
+    if not effect_set or any(e not in ("indirect", "direct") for e in effect_set):
+        raise DataError(
+            f"effects must be a non-empty subset of ['indirect', 'direct'], got {list(effects)!r}"
+        )
     if not isinstance(batch_size, int) or batch_size < 1:
         raise DataError(f"batch_size must be a positive int, got {batch_size!r}")
     pairs = [tuple(p) for p in pairs]  # type: ignore[misc]
@@ -361,10 +393,16 @@ def mediation(
     if adapter.kind == "causal_lm":
         if targets is None:
             raise DataError("a causal LM needs targets=(numerator, denominator) words, e.g. ('he', 'she')")
-        per = [targets] * n if isinstance(targets, tuple) and len(targets) == 2 and isinstance(targets[0], str) \
-            else list(targets)  # type: ignore[arg-type]
+        per = (
+            [targets] * n
+            if isinstance(targets, tuple) and len(targets) == 2 and isinstance(targets[0], str)
+            else list(targets)
+        )
         if len(per) != n:
-            raise DataError(f"targets has {len(per)} entries for {n} pairs; give one (numerator, denominator) or one per pair")
+            raise DataError(
+                f"targets has {len(per)} entries for {n} pairs; "
+                "give one (numerator, denominator) or one per pair"
+            )
         args: list[Any] = [(_target_id(tokenizer, a), _target_id(tokenizer, b)) for a, b in per]
         quantity = "P(numerator) / P(denominator) of the next token"
     else:
@@ -377,9 +415,12 @@ def mediation(
     cf = [_tokenize(tokenizer, c, "counterfactual text") for _, c in pairs]
     pos = [_resolve_positions(positions, f, c, i) for i, (f, c) in enumerate(zip(fact, cf, strict=True))]
 
+    layer_list = list(range(adapter.n_layers)) if layers is None else sorted(set(layers))
+    if not layer_list or any(not isinstance(v, int) or not 0 <= v < adapter.n_layers for v in layer_list):
+        raise DataError(f"layers must be indices in 0..{adapter.n_layers - 1}, got {layers!r}")
     rows: list[tuple[str, int, int | None]] = []
     for kind in comp_kinds:
-        for layer in range(adapter.n_layers):
+        for layer in layer_list:
             if kind == "head":
                 rows.extend((kind, layer, h) for h in range(adapter.n_heads))
             else:
@@ -402,12 +443,28 @@ def mediation(
             ly_dir = np.full((n, len(rows)), np.nan)
             # an item: (pair, direction, component column); base/source runs come from the direction
             items = []
-            for col, (kind, layer, head) in enumerate(rows):
+            for col in range(len(rows)):
                 for i in range(n):
-                    items.append((i, 0, col))  # indirect: factual base, counterfactual source
-                    items.append((i, 1, col))  # direct: counterfactual base, factual source
-            _patched_runs(adapter, items, rows, clean, fact, cf, pos, args, ly_ind, ly_dir, batch_size,
-                          reuse, device, counters)
+                    if "indirect" in effect_set:
+                        items.append((i, 0, col))  # indirect: factual base, counterfactual source
+                    if "direct" in effect_set:
+                        items.append((i, 1, col))  # direct: counterfactual base, factual source
+            _patched_runs(
+                adapter,
+                items,
+                rows,
+                clean,
+                fact,
+                cf,
+                pos,
+                args,
+                ly_ind,
+                ly_dir,
+                batch_size,
+                reuse,
+                device,
+                counters,
+            )
     finally:
         model.train(was_training)
     all_notes = tuple(dict.fromkeys((*model_notes(model), *notes)))
@@ -417,17 +474,18 @@ def mediation(
         log_y_counterfactual=ly_cf,
         log_y_indirect=ly_ind,
         log_y_direct=ly_dir,
-        pairs=tuple(pairs),  # type: ignore[arg-type]
+        pairs=tuple(pairs),
         quantity=quantity,
         positions=str(positions),
         n_layers=adapter.n_layers,
         n_heads=adapter.n_heads,
-        model_name=type(model).__name__ + (f" ({model.config.name_or_path})" if getattr(model.config, "name_or_path", "") else ""),
+        model_name=type(model).__name__
+        + (f" ({model.config.name_or_path})" if getattr(model.config, "name_or_path", "") else ""),
         notes=all_notes,
         n_forward=counters["forward"],
         token_layers=counters["token_layers"],
         seconds=time.perf_counter() - t0,
-        stats={"reuse": reuse, "batch_size": batch_size},
+        stats={"reuse": reuse, "batch_size": batch_size, "effects": tuple(effect_set)},
     )
 
 
@@ -447,7 +505,7 @@ def _patched_runs(
     device: Any,
     counters: dict[str, int],
 ) -> None:
-    """Run every patched item, batched by (kind, layer, base length), writing log y into ``ly_ind`` / ``ly_dir``."""
+    """Run every patched item, batched by (kind, layer, base length); log y into ``ly_ind`` / ``ly_dir``."""
     torch = torch_or_raise()
     n = len(fact)
     groups: dict[tuple[str, int, int], list[tuple[int, int, int]]] = {}
@@ -473,10 +531,18 @@ def _patched_runs(
             repl = torch.zeros((len(batch), tokens, width), dtype=h.dtype, device=device)
             for b, (_, _, col) in enumerate(batch):
                 head = rows[col][2]
-                cols = slice(None) if head is None else slice(head * adapter.head_dim, (head + 1) * adapter.head_dim)
+                cols = (
+                    slice(None)
+                    if head is None
+                    else slice(head * adapter.head_dim, (head + 1) * adapter.head_dim)
+                )
                 src = sources[b]
-                value = {"layer": lambda s: s.resid[layer + 1], "mlp": lambda s: s.mlp[layer],
-                         "head": lambda s: s.heads[layer]}[kind](src)
+                if kind == "layer":
+                    value = src.resid[layer + 1]
+                elif kind == "mlp":
+                    value = src.mlp[layer]
+                else:
+                    value = src.heads[layer]
                 mask[b, pb[b], cols] = True
                 repl[b, pb[b], cols] = value[ps[b], cols]
             regs: list[tuple[Any, str, Any]] = []

