@@ -105,9 +105,10 @@ class MediationResult:
             df[name], df[f"{name}_low"], df[f"{name}_high"] = mean, low, high
         te = self.total[0]
         df["indirect_share"] = df["indirect"] / te if te != 0 else np.nan
-        df["rank"] = (
-            df["indirect"].abs().groupby(df["kind"]).rank(ascending=False, method="first").astype(int)
-        )
+        # rank by the indirect effect; by the direct one when only direct effects were computed
+        key = df["indirect"] if df["indirect"].notna().any() else df["direct"]
+        df["rank"] = key.abs().groupby(df["kind"]).rank(ascending=False, method="first", na_option="bottom")
+        df["rank"] = df["rank"].astype(int)
         return df
 
     def ranked(self, kind: str = "head", k: int | None = None) -> pd.DataFrame:
