@@ -97,14 +97,17 @@ def _chunk_path(name: str, start: int, size: int) -> Path:
     return OUT / f"{name}_{start:04d}_{size}.npz"
 
 
-def compute_chunks(lm: Any, tok: Any, prompts: pd.DataFrame, chunk: int, deadline: datetime | None) -> int:
+def compute_chunks(
+    lm: Any, tok: Any, prompts: pd.DataFrame, chunk: int, deadline: datetime | None, reverse: bool = False
+) -> int:
     """Heads then layers for each chunk of prompts, each saved as it finishes (an interrupted run resumes).
 
     No chunk is started after ``deadline``; returns how many prompts have both results.
     """
     OUT.mkdir(parents=True, exist_ok=True)
     done = 0
-    for start in range(0, len(prompts), chunk):
+    starts = list(range(0, len(prompts), chunk))
+    for start in reversed(starts) if reverse else starts:
         part = prompts.iloc[start : start + chunk]
         for name, kw in KINDS.items():
             path = _chunk_path(name, start, len(part))
@@ -127,21 +130,22 @@ def compute_chunks(lm: Any, tok: Any, prompts: pd.DataFrame, chunk: int, deadlin
                 token_layers=np.array([res.token_layers]),
             )
             print(f"  {name}: prompts {start}-{start + len(part) - 1}, {res.seconds:.0f} s", flush=True)
-        done = start + len(part)
+        done += len(part)
     return done
 
 
 def assemble(lm: Any, tok: Any, prompts: pd.DataFrame, name: str, chunk: int) -> Any:
     """Join the saved chunks of ``name`` into one MediationResult over the prompts they cover."""
     kw = KINDS[name]
-    parts = []
+    parts, rows = [], []
     for start in range(0, len(prompts), chunk):
         path = _chunk_path(name, start, len(prompts.iloc[start : start + chunk]))
         if not path.exists():
-            break
+            continue  # a chunk not computed (deadline): the result covers the chunks that were
         z = np.load(path, allow_pickle=False)
         parts.append({k: z[k] for k in z.files})
-    prompts = prompts.iloc[: sum(len(p["log_y_factual"]) for p in parts)]
+        rows.extend(range(start, min(start + chunk, len(prompts))))
+    prompts = prompts.iloc[rows].reset_index(drop=True)
     template = ct.text.mediation(
         lm,
         [(prompts["factual"].iloc[0], prompts["counterfactual"].iloc[0])],
@@ -252,8 +256,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chunk", type=int, default=10)
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--out", type=Path, default=None)
-    ap.add_argument("--deadline", help="UTC HH:MM after which no new chunk starts; results cover the chunks done")
+    ap.add_argument(
+        "--deadline", help="UTC HH:MM after which no new chunk starts; results cover the chunks done"
+    )
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument(
+        "--reverse", action="store_true", help="compute the chunks last to first (a second worker)"
+    )
     ap.add_argument(
         "--tiny", action="store_true", help="smoke test: a random 2-layer Llama, SmolLM2's tokenizer"
     )
@@ -299,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.deadline:
         hh, mm = (int(x) for x in args.deadline.split(":"))
         deadline = datetime.now(UTC).replace(hour=hh, minute=mm, second=0, microsecond=0)
-    n_done = compute_chunks(lm, tok, prompts, args.chunk, deadline)
+    n_done = compute_chunks(lm, tok, prompts, args.chunk, deadline, reverse=args.reverse)
     if n_done == 0:
         print("no chunk finished; nothing to report")
         return 1
