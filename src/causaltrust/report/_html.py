@@ -47,7 +47,8 @@ _OBJECTIVES = ("accuracy", "fairness", "robustness", "privacy", "explainability"
 
 def write_html(obj: Any, path: str | os.PathLike[str]) -> Path:
     """Render a :class:`TrustReport`, a benchmark :class:`~causaltrust.bench.Ledger` or a
-    :class:`~causaltrust.DisparityDecomposition` as one HTML file.
+    :class:`~causaltrust.DisparityDecomposition`, or a
+    :class:`~causaltrust.text.MediationResult` (head heatmap, layer profile) as one HTML file.
 
     Ledger pages inline plotly (trade-off and Pareto plots, ε curves) and work offline.
 
@@ -63,6 +64,7 @@ def write_html(obj: Any, path: str | os.PathLike[str]) -> Path:
     True
     """
     from causaltrust.bench import Ledger
+    from causaltrust.text import MediationResult
 
     if isinstance(obj, TrustReport):
         text = render_report(obj)
@@ -74,10 +76,14 @@ def write_html(obj: Any, path: str | os.PathLike[str]) -> Path:
         from causaltrust.report._decompose import render_decomposition
 
         text = render_decomposition(obj)
+    elif isinstance(obj, MediationResult):
+        from causaltrust.report._mediation import render_mediation
+
+        text = render_mediation(obj)
     else:
         raise CausalTrustError(
-            "write_html renders a TrustReport, a benchmark Ledger or a DisparityDecomposition, got "
-            f"{type(obj).__name__}"
+            "write_html renders a TrustReport, a benchmark Ledger, a DisparityDecomposition or a text "
+            f"MediationResult, got {type(obj).__name__}"
         )
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

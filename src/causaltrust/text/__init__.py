@@ -32,6 +32,8 @@ from causaltrust.text._interventions import (
     swap_words,
 )
 from causaltrust.text._learners import EmbeddingClassifier, TextClassifier
+from causaltrust.text._mediation import MediationResult, mediation
+from causaltrust.text._mediation_models import SMOLLM2_NOTE, load_smollm2, smollm2_path
 from causaltrust.text._models import (
     MINILM_LICENCE,
     MiniLMEncoder,
@@ -40,14 +42,21 @@ from causaltrust.text._models import (
     minilm_path,
     torch_threads,
 )
+from causaltrust.text._reward import RewardModel
+from causaltrust.text._reward_sim import FeedbackData, FeedbackSimulator
 
 __all__ = [
     "MINILM_LICENCE",
     "SKILL_SWAP",
+    "SMOLLM2_NOTE",
     "Edit",
     "EmbeddingClassifier",
+    "FeedbackData",
+    "FeedbackSimulator",
     "Intervened",
+    "MediationResult",
     "MiniLMEncoder",
+    "RewardModel",
     "TextClassifier",
     "apply_intervention",
     "audit",
@@ -58,9 +67,11 @@ __all__ = [
     "load_crows_pairs",
     "load_first_names",
     "load_minilm",
+    "load_smollm2",
     "load_winobias",
     "load_winogender",
     "make_biographies",
+    "mediation",
     "minilm_encoder",
     "minilm_path",
     "name_pairs",
@@ -68,6 +79,7 @@ __all__ = [
     "predict_positive",
     "register_word_swap",
     "replace_entities",
+    "smollm2_path",
     "substitute_names",
     "swap_gender",
     "swap_words",
