@@ -7,7 +7,7 @@ unawareness, fairlearn ExponentiatedGradient (DP and EO) and the selective learn
 training rows. Pareto fronts are in the HTML report written per dataset. A second table times SCM.fit and
 the audit end to end against the ERM fit (the peer), in the same run.
 
-Run: ``.venv/bin/python benchmarks/datasets.py [--seeds 3] [--adult-rows 10000] [--mechanisms linear]
+Run: ``.venv/bin/python benchmarks/datasets.py [--seeds 3] [--adult-rows 3000] [--mechanisms linear]
 [--out benchmarks/out] [--no-write]``. Writes the ``## Real datasets (issue 11)`` section of RESULTS.md.
 """
 
@@ -261,7 +261,7 @@ def verdict(name: str, s: pd.DataFrame) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--adult-rows", type=int, default=10_000)
+    parser.add_argument("--adult-rows", type=int, default=3_000)
     parser.add_argument("--mechanisms", choices=["auto", "linear"], default="linear")
     parser.add_argument("--datasets", nargs="+", default=["compas", "adult", "adult_nabi", "german"])
     parser.add_argument("--auto-timing", nargs="*", default=["compas", "german"],
