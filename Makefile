@@ -62,7 +62,7 @@ bench: venv $(PEERS)/.installed
 	$(BIN)/python benchmarks/fit_structure.py
 	$(BIN)/python benchmarks/learners_shift.py
 	$(BIN)/python benchmarks/unit_draws.py
-	$(BIN)/python benchmarks/datasets.py --datasets compas adult german adult_nabi --auto-timing compas
+	$(BIN)/python benchmarks/datasets.py
 	$(BIN)/python benchmarks/decompose.py
 	$(BIN)/python benchmarks/discovery.py
 	$(BIN)/python benchmarks/sensitivity.py
