@@ -33,3 +33,31 @@ def test_badly_scaled_binary_fit_converges() -> None:
     coef, intercept = raw_coefficients(pipe)
     p1 = 1 / (1 + np.exp(-(amount * coef[0, 0] + intercept[0])))
     np.testing.assert_allclose(p1, pipe.predict_proba(amount[:, None])[:, 1], atol=1e-12)
+
+
+def test_category_absent_from_training_rows_keeps_add_one_mass() -> None:
+    import pandas as pd
+
+    import causaltrust as ct
+
+    spec = ct.load_spec(
+        {
+            "target": "C",
+            "variables": {
+                "A": {"type": "binary"},
+                "C": {"type": "categorical", "categories": ["x", "y", "z"], "parents": ["A"]},
+            },
+        }
+    )
+    rng = np.random.default_rng(0)
+    n = 300
+    a = rng.integers(0, 2, n)
+    c = np.where(rng.random(n) < 0.3 + 0.4 * a, "y", "x")  # "z" never occurs in training
+    scm = ct.SCM.fit(spec, pd.DataFrame({"A": a, "C": c}), mechanisms="linear", random_state=0)
+    probs = scm.mechanisms["C"].probs({"A": np.array([0.0, 1.0])}, 2)
+    # Add-one for the one unseen category: 1 / (n + 1) of the mass, the rest as the logistic model says.
+    np.testing.assert_allclose(probs[:, 2], 1 / (n + 1))
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    # A test row in the unseen category is abducted instead of contradicting the model.
+    cf = scm.counterfactual(pd.DataFrame({"A": [0], "C": ["z"]}), do={"A": 1}, random_state=0)
+    assert cf["C"].iloc[0] in {"x", "y", "z"}

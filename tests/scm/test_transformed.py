@@ -59,3 +59,11 @@ def test_log_scale_interventional_mean_matches_the_lognormal_closed_form() -> No
     truth = np.exp(2.8 + 0.08) - 1
     assert abs(draws.mean() - truth) < 0.85
     assert draws.min() > -1.0  # expm1 of anything: never below -1, unlike an additive model of a count
+
+
+def test_values_below_the_fitted_support_are_clipped_not_nan() -> None:
+    scm = ct.SCM.fit(ct.load_spec(SPEC), _data(2_000, 4), mechanisms="linear", random_state=0)
+    # A unit handed in with X = -3 (outside the non-negative data the mechanism saw): abducted as X = 0.
+    cf = scm.counterfactual(pd.DataFrame({"A": [0, 0], "X": [-3.0, 0.0]}), do={"A": 1}, random_state=0)
+    assert np.isfinite(cf["X"]).all()
+    assert cf["X"].iloc[0] == cf["X"].iloc[1]

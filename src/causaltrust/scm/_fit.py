@@ -131,8 +131,9 @@ class _Probs:
     """Class probabilities as an (n, K) matrix in category-code order.
 
     ``kind`` is ``"constant"`` (one row, broadcast), ``"logistic"`` (coefficients kept, softmax/sigmoid
-    in NumPy) or ``"estimator"`` (``predict_proba``). ``classes`` are the codes the model saw; other codes
-    get probability 0.
+    in NumPy) or ``"estimator"`` (``predict_proba``). ``classes`` are the codes the model saw; the codes it
+    never saw share ``unseen`` (add-one smoothing: each has pseudo-count 1 against the n training rows), so a
+    category absent from the training rows is unlikely but not impossible, and abducting it does not fail.
     """
 
     def __init__(
@@ -145,6 +146,7 @@ class _Probs:
         coef: Array | None = None,
         intercept: Array | None = None,
         constant: Array | None = None,
+        n_rows: int = 0,
     ) -> None:
         self.design = design
         self.k = k
@@ -153,6 +155,8 @@ class _Probs:
         self.coef = coef
         self.intercept = intercept
         self.constant = constant
+        missing = k - len(self.classes)
+        self.unseen = missing / (n_rows + missing) if missing and n_rows else 0.0
 
     def matrix(self, env: Env, n: int) -> Array:
         if self.constant is not None:
@@ -170,7 +174,11 @@ class _Probs:
         if len(self.classes) == self.k and np.array_equal(self.classes, np.arange(self.k)):
             return proba
         out = np.zeros((proba.shape[0], self.k))
-        out[:, self.classes] = proba
+        unseen = getattr(self, "unseen", 0.0)  # SCMs saved before smoothing existed have none
+        out[:, self.classes] = proba * (1.0 - unseen)
+        if unseen:
+            never = np.setdiff1d(np.arange(self.k), self.classes)
+            out[:, never] = unseen / len(never)
         return out
 
 
@@ -364,7 +372,7 @@ class _NodeFit:
                 )
             self.score = _cv_log_loss(choice, self.X, codes, k, folds, self.seed)
             est = clone(choice).fit(self.X, codes)
-            return repr(choice), _Probs(self.design, k, est.classes_, estimator=est)
+            return repr(choice), _Probs(self.design, k, est.classes_, estimator=est, n_rows=len(codes))
         kind = {"auto": "auto", "linear": "logistic", "gbm": "calibrated-gbm"}[choice]
         if kind == "auto":
             kind = "logistic"
@@ -382,8 +390,9 @@ class _NodeFit:
         self.fitted = est
         if kind == "logistic":
             coef, intercept = raw_coefficients(est)
-            return kind, _Probs(self.design, k, est.classes_, coef=coef, intercept=intercept)
-        return kind, _Probs(self.design, k, est.classes_, estimator=est)
+            probs = _Probs(self.design, k, est.classes_, coef=coef, intercept=intercept, n_rows=len(codes))
+            return kind, probs
+        return kind, _Probs(self.design, k, est.classes_, estimator=est, n_rows=len(codes))
 
 
 # -- entry point --------------------------------------------------------------------------------------

@@ -34,6 +34,12 @@ def use_log_scale(y: Array) -> bool:
     return skew > SKEW_THRESHOLD
 
 
+def _log1p_support(value: Array) -> Array:
+    """log1p of values clipped at 0: the mechanism was fitted on non-negative data, and a value handed in
+    from elsewhere (another model's counterfactual, -1 or below) must not become -inf or NaN."""
+    return np.log1p(np.maximum(np.asarray(value, dtype=np.float64), 0.0))
+
+
 class LogAdditiveNoiseMechanism(Mechanism):
     """``node = expm1(h(parents) + N)`` with N independent of the parents.
 
@@ -64,12 +70,12 @@ class LogAdditiveNoiseMechanism(Mechanism):
 
     def abduct(self, value: Array, env: Env, rng: np.random.Generator, variable: str) -> Noise:
         h = _broadcast(self.h(env), len(value))
-        return Noise(np.log1p(value) - h, value=value, parents=self._anchor_parents(env), extra=h)
+        return Noise(_log1p_support(value) - h, value=value, parents=self._anchor_parents(env), extra=h)
 
     def evaluate(self, env: Env, noise: Noise, n: int) -> Array:
         h_new = _broadcast(self.h(env), n)
         if noise.value is not None:
-            moved = np.expm1(np.log1p(noise.value) + (h_new - noise.extra))
+            moved = np.expm1(_log1p_support(noise.value) + (h_new - noise.extra))
             return self._keep_factual(env, noise, moved)
         return np.expm1(h_new + noise.eps)
 
