@@ -13,7 +13,7 @@ holds is a module-level class, so fitted SCMs pickle (:meth:`SCM.save`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -48,9 +48,9 @@ _MODES = ("auto", "linear", "gbm")
 # extrapolates sanely and is far cheaper to sample from, so a tie (noise in the CV score) goes to it.
 _MARGIN = 1e-3
 _EPS = 1e-15
-# Below this many design-matrix cells, OpenMP threads in gradient boosting cost more than they save (and
-# oversubscribe the cores when tests or benchmarks run in parallel processes): fit single-threaded.
-_SERIAL_CELLS = 2_000_000
+# Every fit runs with one BLAS/OpenMP thread. Threads oversubscribe the cores whenever other processes
+# run (tests, benchmarks, a shared machine): on Adult (45k rows), a multinomial logistic fit of occupation
+# took 1.9 CPU s single-threaded and 33 CPU s (58 s wall) with default threads on a loaded 2-core machine.
 # Model selection (the CV scores in provenance) runs on a seeded random subsample of at most this many rows;
 # the chosen model is then fitted on every row. 10,000 rows put the CV standard error of a log-loss or MSE
 # well below the _MARGIN-sized gaps that decide the choice on real tables, while the cost of scoring boosting
@@ -309,9 +309,7 @@ def _choose(scores: dict[str, float], simple: str) -> str:
     return simple
 
 
-def _threads(cells: int) -> AbstractContextManager[Any]:
-    if cells > _SERIAL_CELLS:
-        return nullcontext()
+def _threads() -> AbstractContextManager[Any]:
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1)
@@ -803,7 +801,7 @@ def fit_scm(
             else:
                 kind = per_node.get(v, default)
                 fit = _OffsetFit(v, m, spec, meta)
-                with _threads(n_rows * max(len(fit.pa), 1)):
+                with _threads():
                     mech_m = fit.fit(cols, kind if isinstance(kind, str) else "auto", seed + i, cv)
                 mechs[m] = mech_m
                 cols[v] = np.asarray(cols[m], dtype=np.float64) - mech_m.delta(cols, n_rows)
@@ -846,7 +844,7 @@ def fit_scm(
         )
         node = _NodeFit(v, var.type, design, {p: cols[p] for p in parents}, cols[v], seed + i, cv)
         choice = per_node.get(v, default)
-        with _threads(n_rows * design.width):
+        with _threads():
             if var.type == "continuous":
                 mechs[v], label = node.continuous(choice)
             else:
