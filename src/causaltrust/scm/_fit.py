@@ -737,6 +737,9 @@ def fit_scm(
         Seed of the CV folds and of the boosted models; the same data and seed give the same SCM.
     cv : int, default 3
         Number of cross-validation (and cross-fitting) folds; the data needs at least ``2 * cv`` rows.
+        Above 10,000 rows the CV scores (model selection) use a seeded random subsample of 10,000 rows,
+        stratified by class for discrete nodes; the chosen model is fitted on every row, and the offsets'
+        cross-fitting always uses every row. Boosting stops early on a held-out 10% of its training rows.
     assume : list of str, optional
         Variables whose spec equation is pinned instead of learned (also ``assume: true`` in the spec).
 
@@ -746,8 +749,9 @@ def fit_scm(
         Roots drawn from their observed values; continuous nodes as additive noise with resampled
         residuals; discrete nodes with learned probabilities; each measurement ``M = L + δ̂``; each latent
         learned on L̂ = M − δ̂. ``provenance["nodes"][v]`` is ``{"status": "learned" | "assumed", "model",
-        "cv_metric", "cv_score", "equation"}``; ``provenance["assumptions"]`` lists what data cannot check
-        (each measurement's noise-free unit slope, each pinned equation).
+        "cv_metric", "cv_score", "cv_rows", "equation"}`` (``cv_rows``: the rows the CV score used);
+        ``provenance["assumptions"]`` lists what data cannot check (each measurement's noise-free unit
+        slope, each pinned equation).
 
     Raises
     ------
@@ -857,6 +861,7 @@ def fit_scm(
             "model": label,
             "cv_metric": node.metric,
             "cv_score": node.score,
+            "cv_rows": node.cv_rows if node.score is not None else None,
             "equation": _equation_text(v, label, node, meta),
         }
         if not var.observed:
