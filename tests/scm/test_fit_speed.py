@@ -18,11 +18,14 @@ def test_select_rows_subsample_is_sorted_distinct_seeded_and_capped() -> None:
     assert rows is not None
     assert len(rows) == _SELECT_ROWS
     assert np.all(np.diff(rows) > 0)  # sorted, no repeats
-    assert rows.min() >= 0 and rows.max() < 3 * _SELECT_ROWS
+    assert rows.min() >= 0
+    assert rows.max() < 3 * _SELECT_ROWS
     again = _select_rows(3 * _SELECT_ROWS, seed=4)
-    assert again is not None and np.array_equal(rows, again)
+    assert again is not None
+    assert np.array_equal(rows, again)
     other = _select_rows(3 * _SELECT_ROWS, seed=5)
-    assert other is not None and not np.array_equal(rows, other)
+    assert other is not None
+    assert not np.array_equal(rows, other)
 
 
 def test_select_rows_stratifies_and_keeps_rare_classes() -> None:
