@@ -138,7 +138,7 @@ def main() -> None:
                 f"{v}: {old['models'][v]} -> {m}" for v, m in now["models"].items() if old["models"][v] != m
             )
         )
-        ratio = "n/a" if now is None else (f"> {args.limit / now['cpu_s']:.0f}" if old is None else
+        ratio = "n/a" if now is None else (f"> {args.limit / now['wall_s']:.1f} (wall)" if old is None else
                                            f"{old['cpu_s'] / now['cpu_s']:.1f}")  # fmt: skip
         rows.append(
             f"| {case} | {(now or old or {}).get('rows', '?')} | {_fmt(old, 'cpu_s', args.limit)} | "
@@ -146,14 +146,20 @@ def main() -> None:
             f"{_fmt(now, 'wall_s', args.limit)} | {same} | {diff} |"
         )
         print(rows[-1], flush=True)
-    text = "\n".join(
+    if not args.no_write:
+        _results.write_section(section(rows, sys.argv[1:], args.before, args.limit))
+
+
+def section(rows: list[str], argv: list[str], before: str, limit: float) -> str:
+    """The RESULTS.md section for the table ``rows``."""
+    return "\n".join(
         [
             "## SCM.fit speed (issues 8, 11, 19)",
             "",
-            f"`{' '.join(['python', 'benchmarks/fit_speed.py', *sys.argv[1:]])}` on {platform.machine()}, "
+            f"`{' '.join(['python', 'benchmarks/fit_speed.py', *argv])}` on {platform.machine()}, "
             f"{os.cpu_count()} cores shared with other jobs (times are noisy; the CPU-time ratio is the "
-            f"comparison). `before` = `scm/_fit.py` at {args.before}, run in the same session; limit "
-            f"{args.limit:.0f} s wall per fit. `same models` compares `provenance['mechanisms']` node by node.",
+            f"comparison). `before` = `scm/_fit.py` at {before}, run in the same session; limit "
+            f"{limit:.0f} s wall per fit. `same models` compares `provenance['mechanisms']` node by node.",
             "",
             "| case | rows | CPU s before | CPU s now | speed-up (CPU) | wall s before | wall s now | "
             "same models | changed choices |",
@@ -163,8 +169,6 @@ def main() -> None:
             *PROFILE,
         ]
     )
-    if not args.no_write:
-        _results.write_section(text)
 
 
 if __name__ == "__main__":
