@@ -60,6 +60,7 @@ bench: venv $(PEERS)/.installed
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/demo.py
 	$(BIN)/python benchmarks/fit_structure.py
+	$(BIN)/python benchmarks/fit_speed.py --cases readmission-30k-auto compas-auto adult-linear
 	$(BIN)/python benchmarks/learners_shift.py
 	$(BIN)/python benchmarks/unit_draws.py
 	$(BIN)/python benchmarks/datasets.py

@@ -13,7 +13,7 @@ holds is a module-level class, so fitted SCMs pickle (:meth:`SCM.save`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -48,9 +48,19 @@ _MODES = ("auto", "linear", "gbm")
 # extrapolates sanely and is far cheaper to sample from, so a tie (noise in the CV score) goes to it.
 _MARGIN = 1e-3
 _EPS = 1e-15
-# Below this many design-matrix cells, OpenMP threads in gradient boosting cost more than they save (and
-# oversubscribe the cores when tests or benchmarks run in parallel processes): fit single-threaded.
-_SERIAL_CELLS = 2_000_000
+# Every fit runs with one BLAS/OpenMP thread. Threads oversubscribe the cores whenever other processes
+# run (tests, benchmarks, a shared machine): on Adult (45k rows), a multinomial logistic fit of occupation
+# took 1.9 CPU s single-threaded and 33 CPU s (58 s wall) with default threads on a loaded 2-core machine.
+# Model selection (the CV scores in provenance) runs on a seeded random subsample of at most this many rows;
+# the chosen model is then fitted on every row. 10,000 rows put the CV standard error of a log-loss or MSE
+# well below the _MARGIN-sized gaps that decide the choice on real tables, while the cost of scoring boosting
+# (cv x 3 calibration fits per classifier) stops growing with n. A subsample can only favour the simpler
+# model (boosting gains more from extra rows), which is the conservative direction.
+_SELECT_ROWS = 10_000
+# Boosting stops when the loss on a held-out 10% of its training rows has not improved for this many rounds
+# (scikit-learn's own rule, which it switches on by default only above 10,000 rows). It bounds the cost of a
+# fit by what the data supports instead of a fixed 100 rounds, and is the usual guard against overfitting.
+_N_ITER_NO_CHANGE = 10
 
 
 # -- design matrix ------------------------------------------------------------------------------------
@@ -216,6 +226,28 @@ def _folds(n: int, y: Array | None, cv: int, seed: int) -> list[tuple[Array, Arr
     return list(splitter.split(np.zeros(n)))
 
 
+def _select_rows(n: int, seed: int, y: Array | None = None, floor: int = 0) -> Array | None:
+    """Rows the CV scores use: all of them (None) up to ``_SELECT_ROWS``, else a seeded sorted subsample.
+
+    With class codes ``y`` the subsample is stratified, and each class keeps at least ``min(count, floor)``
+    rows, so a rare class that allowed calibrated boosting on all rows still allows it (both candidates are
+    scored on the same rows, so the comparison stays fair; such a class weighs a little more in the score).
+    """
+    if n <= _SELECT_ROWS:
+        return None
+    rng = np.random.default_rng(seed)
+    if y is None:
+        return np.sort(rng.choice(n, _SELECT_ROWS, replace=False))
+    classes, counts = np.unique(y, return_counts=True)
+    take = np.maximum(np.floor(counts * (_SELECT_ROWS / n)).astype(np.intp), np.minimum(counts, floor))
+    parts = [rng.choice(np.flatnonzero(y == c), t, replace=False) for c, t in zip(classes, take, strict=True)]
+    return np.sort(np.concatenate(parts))
+
+
+def _boosting_kwargs(seed: int) -> dict[str, Any]:
+    return {"random_state": seed, "early_stopping": True, "n_iter_no_change": _N_ITER_NO_CHANGE}
+
+
 def _regressor(kind: Any, seed: int) -> Any:
     from sklearn.base import clone
     from sklearn.ensemble import HistGradientBoostingRegressor
@@ -223,7 +255,7 @@ def _regressor(kind: Any, seed: int) -> Any:
 
     if not isinstance(kind, str):
         return clone(kind)
-    return LinearRegression() if kind == "linear" else HistGradientBoostingRegressor(random_state=seed)
+    return LinearRegression() if kind == "linear" else HistGradientBoostingRegressor(**_boosting_kwargs(seed))
 
 
 def _classifier(kind: Any, seed: int) -> Any:
@@ -235,7 +267,9 @@ def _classifier(kind: Any, seed: int) -> Any:
         return clone(kind)
     if kind == "logistic":
         return scaled_logistic()
-    return CalibratedClassifierCV(HistGradientBoostingClassifier(random_state=seed), method="sigmoid", cv=3)
+    return CalibratedClassifierCV(
+        HistGradientBoostingClassifier(**_boosting_kwargs(seed)), method="sigmoid", cv=3
+    )
 
 
 def _proba(est: Any, X: Array, k: int) -> Array:
@@ -245,12 +279,23 @@ def _proba(est: Any, X: Array, k: int) -> Array:
     return out
 
 
-def _cv_regression(kind: Any, X: Array, y: Array, folds: list[tuple[Array, Array]], seed: int) -> float:
-    sse = 0.0
+def _cross_fit(kind: Any, X: Array, Y: Array, folds: list[tuple[Array, Array]], seed: int) -> Array:
+    """Out-of-fold predictions of ``Y`` (one column, or several fitted at once when the model allows it)."""
+    out = np.empty(Y.shape)
+    multi = Y.ndim == 2 and kind != "linear"  # OLS solves every column in one least-squares call
     for tr, te in folds:
-        est = _regressor(kind, seed).fit(X[tr], y[tr])
-        sse += float(np.sum((y[te] - est.predict(X[te])) ** 2))
-    return sse / len(y)
+        if multi:
+            for j in range(Y.shape[1]):
+                out[te, j] = _regressor(kind, seed).fit(X[tr], Y[tr, j]).predict(X[te])
+        elif Y.ndim == 2 and Y.shape[1] == 0:
+            continue
+        else:
+            out[te] = _regressor(kind, seed).fit(X[tr], Y[tr]).predict(X[te])
+    return out
+
+
+def _cv_regression(kind: Any, X: Array, y: Array, folds: list[tuple[Array, Array]], seed: int) -> float:
+    return float(np.mean((y - _cross_fit(kind, X, y, folds, seed)) ** 2))
 
 
 def _cv_log_loss(kind: Any, X: Array, y: Array, k: int, folds: list[tuple[Array, Array]], seed: int) -> float:
@@ -272,9 +317,7 @@ def _choose(scores: dict[str, float], simple: str) -> str:
     return simple
 
 
-def _threads(cells: int) -> AbstractContextManager[Any]:
-    if cells > _SERIAL_CELLS:
-        return nullcontext()
+def _threads() -> AbstractContextManager[Any]:
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1)
@@ -299,6 +342,8 @@ class _NodeFit:
         self.metric: str | None = None
         self.score: float | None = None
         self.fitted: Any = None  # the final model (linear coefficients make the provenance equation)
+        self.cv_rows = len(y)  # rows the CV score was computed on
+        self.residual_sd: float | None = None
 
     def continuous(self, choice: Any) -> tuple[Mechanism, str]:
         log = isinstance(choice, str) and use_log_scale(self.y)
@@ -312,6 +357,7 @@ class _NodeFit:
         else:
             h = _EstimatorH(self.design, est)
         residuals = y - h(self.env)
+        self.residual_sd = float(np.std(residuals))
         if log:
             label = f"{label} (log1p scale)"
             draw = _ResidualDraw(residuals)
@@ -327,19 +373,28 @@ class _NodeFit:
         )
         return mech, label
 
+    def _selection_set(self, y: Array, classes: bool = False) -> tuple[Array, Array]:
+        """Design and target the CV scores use (a seeded subsample above ``_SELECT_ROWS`` rows)."""
+        rows = _select_rows(len(y), self.seed, y if classes else None, 3 * self.cv)
+        if rows is None:
+            return self.X, y
+        self.cv_rows = len(rows)
+        return self.X[rows], y[rows]
+
     def _regression_model(self, choice: Any) -> tuple[str, Any]:
-        folds = _folds(len(self.y), None, self.cv, self.seed)
+        X, y = self._selection_set(self.y)
+        folds = _folds(len(y), None, self.cv, self.seed)
         self.metric = "mse"
         if not isinstance(choice, str):
-            self.score = _cv_regression(choice, self.X, self.y, folds, self.seed)
+            self.score = _cv_regression(choice, X, y, folds, self.seed)
             return repr(choice), _regressor(choice, self.seed).fit(self.X, self.y)
         kind = choice
         if choice == "auto":
-            self.scores = {c: _cv_regression(c, self.X, self.y, folds, self.seed) for c in ("linear", "gbm")}
+            self.scores = {c: _cv_regression(c, X, y, folds, self.seed) for c in ("linear", "gbm")}
             kind = _choose(self.scores, "linear")
             self.score = self.scores[kind]
         else:
-            self.score = _cv_regression(kind, self.X, self.y, folds, self.seed)
+            self.score = _cv_regression(kind, X, y, folds, self.seed)
         return kind, _regressor(kind, self.seed).fit(self.X, self.y)
 
     def discrete(self, choice: Any, k: int) -> tuple[Mechanism, str]:
@@ -363,29 +418,31 @@ class _NodeFit:
         from sklearn.base import clone
 
         self.metric = "log_loss"
-        folds = _folds(len(codes), codes, self.cv, self.seed)
+        X, y = self._selection_set(codes, classes=True)
+        folds = _folds(len(y), y, self.cv, self.seed)
         if not isinstance(choice, str):
             if not hasattr(choice, "predict_proba"):
                 raise SpecError(
                     f"mechanisms[{self.name!r}]: {self.name!r} is {self.vtype}, so its estimator needs "
                     f"predict_proba (a classifier); got {choice!r}"
                 )
-            self.score = _cv_log_loss(choice, self.X, codes, k, folds, self.seed)
+            self.score = _cv_log_loss(choice, X, y, k, folds, self.seed)
             est = clone(choice).fit(self.X, codes)
             return repr(choice), _Probs(self.design, k, est.classes_, estimator=est, n_rows=len(codes))
         kind = {"auto": "auto", "linear": "logistic", "gbm": "calibrated-gbm"}[choice]
+        # Calibration splits each training fold in 3 again; tiny classes cannot support that.
+        sel_counts = np.unique(y, return_counts=True)[1]
+        calibratable = len(sel_counts) == len(counts) and sel_counts.min() >= 3 * self.cv
         if kind == "auto":
             kind = "logistic"
-            # Calibration splits each training fold in 3 again; tiny classes cannot support that.
-            if counts.min() >= 3 * self.cv:
+            if calibratable:
                 self.scores = {
-                    c: _cv_log_loss(c, self.X, codes, k, folds, self.seed)
-                    for c in ("logistic", "calibrated-gbm")
+                    c: _cv_log_loss(c, X, y, k, folds, self.seed) for c in ("logistic", "calibrated-gbm")
                 }
                 kind = _choose(self.scores, "logistic")
         self.score = self.scores.get(kind)
-        if self.score is None and (kind == "logistic" or counts.min() >= 3 * self.cv):
-            self.score = _cv_log_loss(kind, self.X, codes, k, folds, self.seed)
+        if self.score is None and (kind == "logistic" or calibratable):
+            self.score = _cv_log_loss(kind, X, y, k, folds, self.seed)
         est = _classifier(kind, self.seed).fit(self.X, codes)
         self.fitted = est
         if kind == "logistic":
@@ -560,15 +617,19 @@ class _OffsetFit:
             )
             P = design(cols)
             folds = _folds(n, None, cv, seed)
+            fitted_y: Array | None = None
             if kind == "auto":
-                scores = {c: _cv_regression(c, P, y, folds, seed) for c in ("linear", "gbm")}
+                rows = _select_rows(n, seed)
+                if rows is None:  # the selection folds are the cross-fitting folds: keep their predictions
+                    oof = {c: _cross_fit(c, P, y, folds, seed) for c in ("linear", "gbm")}
+                    scores = {c: float(np.mean((y - f) ** 2)) for c, f in oof.items()}
+                else:
+                    sel = _folds(len(rows), None, cv, seed)
+                    scores = {c: _cv_regression(c, P[rows], y[rows], sel, seed) for c in ("linear", "gbm")}
                 kind = _choose(scores, "linear")
-            res_y = y - _cross_fit(kind, P, y, folds, seed)
-            # M with no parent but L has no offsets: D has no columns (column_stack needs at least one).
-            res_d = np.column_stack(
-                [D[:, j] - _cross_fit(kind, P, D[:, j], folds, seed) for j in range(D.shape[1])]
-                or [np.empty((n, 0))]
-            )
+                fitted_y = oof[kind] if rows is None else None
+            res_y = y - (fitted_y if fitted_y is not None else _cross_fit(kind, P, y, folds, seed))
+            res_d = D - _cross_fit(kind, P, D, folds, seed)
         else:
             res_y = y - y.mean()
             res_d = D - D.mean(axis=0)
@@ -602,13 +663,6 @@ class _OffsetFit:
 # A level whose indicator keeps less than this share of its variance given pa(L) is treated as determined
 # by pa(L): its offset would rest on a few rows and be confounded with g(pa(L)).
 _OVERLAP = 0.01
-
-
-def _cross_fit(kind: str, X: Array, y: Array, folds: list[tuple[Array, Array]], seed: int) -> Array:
-    out = np.empty(len(y))
-    for tr, te in folds:
-        out[te] = _regressor(kind, seed).fit(X[tr], y[tr]).predict(X[te])
-    return out
 
 
 def _invert(mech: Mechanism, lat: str, cols: Env, m: str, n: int) -> Array:
@@ -646,7 +700,7 @@ def _equation_text(v: str, label: str, node: _NodeFit, meta: Mapping[str, Variab
     parents = ", ".join(node.design.parents)
     est = node.fitted
     if label == "linear" and est is not None:
-        sd = float(np.std(node.y - est.predict(node.X)))
+        sd = node.residual_sd if node.residual_sd is not None else float(np.std(node.y - est.predict(node.X)))
         lin = _linear_text(est.coef_, float(est.intercept_), _names(node.design, meta))
         return f"{lin} + noise(sd {sd:.3f})"
     if label == "logistic" and est is not None and node.vtype == "binary":
@@ -692,6 +746,9 @@ def fit_scm(
         Seed of the CV folds and of the boosted models; the same data and seed give the same SCM.
     cv : int, default 3
         Number of cross-validation (and cross-fitting) folds; the data needs at least ``2 * cv`` rows.
+        Above 10,000 rows the CV scores (model selection) use a seeded random subsample of 10,000 rows,
+        stratified by class for discrete nodes; the chosen model is fitted on every row, and the offsets'
+        cross-fitting always uses every row. Boosting stops early on a held-out 10% of its training rows.
     assume : list of str, optional
         Variables whose spec equation is pinned instead of learned (also ``assume: true`` in the spec).
 
@@ -701,8 +758,9 @@ def fit_scm(
         Roots drawn from their observed values; continuous nodes as additive noise with resampled
         residuals; discrete nodes with learned probabilities; each measurement ``M = L + δ̂``; each latent
         learned on L̂ = M − δ̂. ``provenance["nodes"][v]`` is ``{"status": "learned" | "assumed", "model",
-        "cv_metric", "cv_score", "equation"}``; ``provenance["assumptions"]`` lists what data cannot check
-        (each measurement's noise-free unit slope, each pinned equation).
+        "cv_metric", "cv_score", "cv_rows", "equation"}`` (``cv_rows``: the rows the CV score used);
+        ``provenance["assumptions"]`` lists what data cannot check (each measurement's noise-free unit
+        slope, each pinned equation).
 
     Raises
     ------
@@ -756,7 +814,7 @@ def fit_scm(
             else:
                 kind = per_node.get(v, default)
                 fit = _OffsetFit(v, m, spec, meta)
-                with _threads(n_rows * max(len(fit.pa), 1)):
+                with _threads():
                     mech_m = fit.fit(cols, kind if isinstance(kind, str) else "auto", seed + i, cv)
                 mechs[m] = mech_m
                 cols[v] = np.asarray(cols[m], dtype=np.float64) - mech_m.delta(cols, n_rows)
@@ -799,7 +857,7 @@ def fit_scm(
         )
         node = _NodeFit(v, var.type, design, {p: cols[p] for p in parents}, cols[v], seed + i, cv)
         choice = per_node.get(v, default)
-        with _threads(n_rows * design.width):
+        with _threads():
             if var.type == "continuous":
                 mechs[v], label = node.continuous(choice)
             else:
@@ -812,6 +870,7 @@ def fit_scm(
             "model": label,
             "cv_metric": node.metric,
             "cv_score": node.score,
+            "cv_rows": node.cv_rows if node.score is not None else None,
             "equation": _equation_text(v, label, node, meta),
         }
         if not var.observed:
