@@ -255,3 +255,15 @@ def test_spec_without_fairness_section(world: tuple[ct.SCM, pd.DataFrame]) -> No
     spec = {k: v for k, v in SPEC.items() if k != "fairness"}
     with pytest.raises(ct.SpecError, match="no 'fairness' section"):
         ct.decompose_disparity(spec, data=df, outcome="Y")
+
+
+def test_levels_the_spec_does_not_declare_are_left_out() -> None:
+    spec, scm = ct.scenarios.load("lending")
+    df = scm.sample(3_000, random_state=4).drop(columns=list(spec.latent))
+    extra = df.iloc[:200].assign(race="asian")  # a level the spec does not declare
+    both = pd.concat([df, extra], ignore_index=True)
+    dec = ct.decompose_disparity(spec, data=both, outcome=spec.target, learner="linear", n_boot=20)
+    assert [lv.value for lv in dec.levels] == ["black", "hispanic"]
+    y = df[spec.target].to_numpy(dtype=float)
+    observed = y[df.race == "black"].mean() - y[df.race == "white"].mean()
+    assert dec["black"].tv.value == pytest.approx(observed, abs=1e-12)
