@@ -442,6 +442,19 @@ def _config_scatter(go: Any, agg: pd.DataFrame, xm: str, ym: str, title: str, di
         front = pareto_front(rows[[xm, ym]].astype(float).reset_index(drop=True), [xm, ym])
     except CausalTrustError:
         front = pd.DataFrame()
+    _add_front(go, fig, front, xm, ym)
+    if _direction(ym) == "zero":
+        fig.add_hline(y=0, line={"color": "#b8bfcc", "width": 1})
+    fig.update_layout(
+        title={"text": f"{xm} vs {ym}<br><sup>{html.escape(title)}</sup>", "font": {"size": 14}},
+        xaxis_title=_axis_title(xm),
+        yaxis_title=_axis_title(ym),
+    )
+    return _div(fig, div_id)
+
+
+def _add_front(go: Any, fig: Any, front: pd.DataFrame, xm: str, ym: str) -> None:
+    """The dotted line through the Pareto-optimal points (nothing when the front is empty)."""
     if len(front):
         front = front.sort_values(xm)
         fig.add_trace(
@@ -453,14 +466,6 @@ def _config_scatter(go: Any, agg: pd.DataFrame, xm: str, ym: str, title: str, di
                 line={"color": "#111", "dash": "dot"},
             )
         )
-    if _direction(ym) == "zero":
-        fig.add_hline(y=0, line={"color": "#b8bfcc", "width": 1})
-    fig.update_layout(
-        title={"text": f"{xm} vs {ym}<br><sup>{html.escape(title)}</sup>", "font": {"size": 14}},
-        xaxis_title=_axis_title(xm),
-        yaxis_title=_axis_title(ym),
-    )
-    return _div(fig, div_id)
 
 
 def _tradeoffs(go: Any, agg: pd.DataFrame) -> str:
@@ -509,17 +514,7 @@ def _pareto_plots(go: Any, wide: pd.DataFrame, agg: pd.DataFrame) -> str:
                 )
             )
         front = pareto_front(wide, [xm, ym])
-        if len(front):
-            front = front.sort_values(xm)
-            fig.add_trace(
-                go.Scatter(
-                    x=front[xm],
-                    y=front[ym],
-                    mode="lines",
-                    name="Pareto front",
-                    line={"color": "#111", "dash": "dot"},
-                )
-            )
+        _add_front(go, fig, front, xm, ym)
         fig.update_layout(
             title=f"{xm} vs {ym} (one point per seed)",
             xaxis_title=_axis_title(xm),
