@@ -35,6 +35,10 @@ def methods(spec: Any, true: Any, fitted: Any) -> dict[str, Callable[[], Any]]:
         "cf_augment (SCM fitted)": lambda: L.CounterfactualAugmentationClassifier(spec=spec, scm=fitted),
         "re-centering": lambda: L.RecenteringClassifier(spec=spec),
         "importance-weighted ERM": lambda: L.ImportanceWeightedClassifier(spec=spec),
+        # The environment-invariance baselines with the bench's settings (300 epochs, seed 0).
+        "IRM": lambda: L.IRMClassifier(spec=spec, epochs=300, random_state=0),
+        "V-REx": lambda: L.VRExClassifier(spec=spec, epochs=300, random_state=0),
+        "GroupDRO": lambda: L.GroupDROClassifier(spec=spec, epochs=300, random_state=0),
         "selective (SCM fitted)": lambda: sel(spec=spec, scm=fitted, random_state=0),
         "selective, robustness only, map (SCM fitted)": lambda: sel(
             spec=spec, scm=fitted, fairness=False, random_state=0

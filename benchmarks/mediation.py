@@ -274,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     png = OUT / "heatmap.png" if args.no_write else PNG
+    load_start = os.getloadavg()[0]
     t0 = time.perf_counter()
     if args.tiny:
         from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
@@ -335,9 +336,18 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Command: `.venv/bin/python benchmarks/mediation.py {' '.join(sys.argv[1:] if argv is None else argv)}` ("
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()},"
-        f" torch {torch.__version__}, {torch.get_num_threads()} threads, os.cpu_count()={os.cpu_count()}). "
-        "**The machine was shared with other jobs (load average well above the 2 cores)**: read wall times as "
-        "upper bounds and compare configurations through their ratios and per-forward-pass costs.",
+        f" torch {torch.__version__}, {torch.get_num_threads()} threads, os.cpu_count()={os.cpu_count()}; load "
+        f"average {load_start:.2f} at the start). "
+        + (
+            "**The machine was shared with other jobs (load average above the cores)**: read wall times as "
+            "upper bounds and compare configurations through their ratios and per-forward-pass costs."
+            if load_start > (os.cpu_count() or 1)
+            else "No other job ran."
+        ),
+        "",
+        f"Whole run (load, speed check, every chunk, reports): {time.perf_counter() - t0:.0f} s wall; "
+        f"{n_done} prompts have both results in {OUT} (chunks already there are reused, not recomputed, so "
+        "only a run into an empty folder times the whole job). Target: ≤ 600 s on 2 cores for 100 prompts.",
         "",
         f"Model: {ct.text.SMOLLM2_NOTE}. Loaded in {load_s:.0f} s.",
         "",
@@ -380,8 +390,9 @@ def main(argv: list[str] | None = None) -> int:
         "Comparison with Vig et al. (2020), GPT-2 small: they report the indirect effect of attention heads "
         "concentrated in a few heads of the middle layers. Our components differ: we patch each head's output, "
         "they patch its attention weights, and SmolLM2 is a dequantised 30-layer model, so only the shape of the "
-        "profile is comparable. Reports: `reports/mediation/heads.html`, `reports/mediation/layers.html`; "
-        "heatmap `docs/mediation_heatmap.png`.",
+        f"profile is comparable. Reports: `{OUT}/heads.html`, `{OUT}/layers.html`; heatmap `{png.relative_to(ROOT) if png.is_relative_to(ROOT) else png}`.",
+        "",
+        "GPU: no device machine was lent to this task, so there is no GPU timing.",
     ]
     text = "\n".join(lines)
     print(text)

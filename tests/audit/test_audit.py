@@ -255,3 +255,26 @@ def test_audit_without_an_scm_fits_one_and_says_so(readmission):
     assert rep.metric("fairness.unfair_path_effect").value == pytest.approx(
         truth.metric("fairness.unfair_path_effect").value, abs=0.02
     )
+
+
+def test_meta_times_each_objective_that_ran(readmission):
+    spec, scm, train, test = readmission
+    rep = ct.audit(
+        _erm(spec, train), spec=spec, scm=scm, data=test.iloc[:1000], objectives=["robustness", "accuracy"],
+        n_bootstrap=10,
+    )  # fmt: skip
+    seconds = rep.meta["seconds"]
+    assert list(seconds) == ["accuracy", "robustness"]  # the order they ran in
+    assert all(isinstance(s, float) and s >= 0 for s in seconds.values())
+
+
+def test_mean_metrics_over_the_test_units_share_their_resamples(readmission):
+    # Shared resamples make the intervals paired: values shifted by a constant give an interval shifted by
+    # exactly that constant; independent resamples per metric would not.
+    spec, scm, train, test = readmission
+    ctx = _ctx(_erm(spec, train), spec, scm, test.iloc[:4000])
+    x = np.random.default_rng(0).random(4000)
+    a = ctx.mean_metric("accuracy.observational", x)
+    b = ctx.mean_metric("accuracy.log_loss", x + 1.0)
+    assert b.low == pytest.approx(a.low + 1.0, abs=1e-12)
+    assert b.high == pytest.approx(a.high + 1.0, abs=1e-12)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -202,8 +203,11 @@ def audit(
     for name in spec.thresholds:
         metric_info(name)  # unknown metric names in thresholds fail loudly
     metrics: list[Metric] = []
+    seconds: dict[str, float] = {}
     for objective in chosen:
+        t0 = time.perf_counter()
         metrics.extend(_family(objective)(ctx))
+        seconds[objective] = round(time.perf_counter() - t0, 3)
     meta = {
         "spec": spec.name,
         "spec_hash": spec.hash,
@@ -216,6 +220,7 @@ def audit(
         "random_state": ctx.random_state,
         "n_bootstrap": n_bootstrap,
         "n_draws": n_draws,
+        "seconds": seconds,  # wall time of each objective's metrics (profiles of long sweeps read it)
     }
     meta.update(ctx.extras)
     meta["causaltrust_version"] = __version__

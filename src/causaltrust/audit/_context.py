@@ -10,7 +10,13 @@ import numpy as np
 import pandas as pd
 
 from causaltrust._random import purpose_rng
-from causaltrust.audit._bootstrap import bootstrap_interval, mean_bootstrap
+from causaltrust.audit._bootstrap import (
+    SHARED_CELLS,
+    bootstrap_interval,
+    mean_bootstrap,
+    quantile_bootstrap,
+    resample_counts,
+)
 from causaltrust.audit._model import ModelAdapter
 from causaltrust.audit._options import AuditOptions
 from causaltrust.audit._report import Metric, metric_info
@@ -39,6 +45,7 @@ class AuditContext:
     notes: list[str] = field(default_factory=list)
     scm_fitted_on: str = "given"
     extras: dict[str, Any] = field(default_factory=dict)  # JSON-able extras for the report (examples...)
+    _counts: Array | None = field(default=None, repr=False)  # shared resample counts of the test units
 
     def rng(self, name: str) -> np.random.Generator:
         """A generator for one metric, independent of which other metrics run (same seed, same bytes)."""
@@ -69,11 +76,27 @@ class AuditContext:
             m = m.with_threshold(thr.min, thr.max)
         return m
 
+    def resamples(self, n: int) -> Array | None:
+        """Bootstrap resample counts of ``n`` units, shared by the metrics over every test unit.
+
+        Drawn once from the audit's seed when ``n`` is the number of test units (and the shifted samples of
+        that size): the same resamples whichever metrics run, and the intervals of metrics on the same units
+        come from the same (paired) resamples. None for other sizes (subgroups) and for matrices above
+        ``SHARED_CELLS`` cells: those metrics draw their own resamples.
+        """
+        n_boot = self.options.n_bootstrap
+        if n != len(self.data) or n < 2 or n_boot < 1 or n * n_boot > SHARED_CELLS:
+            return None
+        if self._counts is None:
+            self._counts = resample_counts(n, n_boot, purpose_rng(self.random_state, "bootstrap"))
+        return self._counts
+
     def mean_metric(self, name: str, per_unit: Array, *, method: str = "") -> Metric:
         """A metric that is a mean over units, with a bootstrap interval over units."""
         per_unit = np.asarray(per_unit, dtype=np.float64)
         o = self.options
-        interval = mean_bootstrap(per_unit, self.rng(name), o.n_bootstrap, o.confidence)
+        counts = self.resamples(len(per_unit))
+        interval = mean_bootstrap(per_unit, self.rng(name), o.n_bootstrap, o.confidence, counts)
         return self.metric(
             name, float(per_unit.mean()), interval, method=method or "mean over units; bootstrap"
         )
@@ -81,9 +104,14 @@ class AuditContext:
     def p95_metric(self, name: str, per_unit: Array, *, method: str = "") -> Metric:
         """The 95th percentile over units of ``per_unit``, with a bootstrap interval over units."""
         values = np.asarray(per_unit, dtype=np.float64)
-        return self.stat_metric(
-            name, lambda i: float(np.quantile(values[i], 0.95)), len(values), method=method
-        )
+        counts = self.resamples(len(values))
+        if counts is None:
+            return self.stat_metric(
+                name, lambda i: float(np.quantile(values[i], 0.95)), len(values), method=method
+            )
+        interval = quantile_bootstrap(values, 0.95, counts, self.options.confidence)
+        value = float(np.quantile(values, 0.95))
+        return self.metric(name, value, interval, method=method or "bootstrap over units")
 
     def stat_metric(self, name: str, stat: Callable[[Array], float], n: int, *, method: str = "") -> Metric:
         """A metric computed by ``stat(indices)`` on all units, with a bootstrap interval over units."""

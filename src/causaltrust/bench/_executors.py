@@ -246,6 +246,8 @@ def run_cell(task: CellTask) -> dict[str, Any]:
                 "(there is no true SCM for real data)."
             )
     extras = {k: v for k, v in report.meta.items() if k.startswith("recourse")}
+    if "seconds" in report.meta:
+        extras["audit_seconds_by_objective"] = report.meta["seconds"]
     res.update(
         status="ok",
         extras_json=json.dumps(_json_safe(extras), default=str, allow_nan=False) if extras else None,
