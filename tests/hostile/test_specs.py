@@ -126,3 +126,19 @@ def test_too_many_variables() -> None:
     many = {"target": "Y", "variables": {f"V{i}": {"type": "continuous"} for i in range(20_001)}}
     with pytest.raises(SpecError, match="20,001 variables; the limit is 20,000"):
         ct.load_spec(many)
+
+
+@pytest.mark.parametrize(
+    ("equation", "bad"),
+    [
+        ("bernoulli(sqrt(X - 100))", "50 of 50"),  # NaN for every unit
+        ("bernoulli(1 + exp(X))", "50 of 50"),  # above 1 for every unit
+        ("bernoulli(0 * log(1 + X * X) - 0.5)", "50 of 50"),  # below 0
+    ],
+)
+def test_bernoulli_probability_outside_0_1_or_nan_names_the_variable(equation: str, bad: str) -> None:
+    spec = _spec()
+    spec["variables"]["Y"] = {"type": "binary", "equation": equation}  # type: ignore[index]
+    scm = ct.SCM.from_spec(spec)
+    with pytest.raises(ct.exceptions.DataError, match=rf"the probability of 'Y' is .* \({bad} units out of"):
+        scm.sample(50, random_state=0)

@@ -334,7 +334,8 @@ class BernoulliMechanism(Mechanism):
         if not (p.min() >= 0.0 and p.max() <= 1.0):
             bad = np.flatnonzero(~((p >= 0) & (p <= 1)))
             raise DataError(
-                f"the probability of {self.variable!r} is {p[bad[0]]!r} for unit {bad[0]}; "
+                f"the probability of {self.variable!r} is {float(p[bad[0]])} for unit {bad[0]} "
+                f"({len(bad)} of {len(p)} units out of [0, 1] or NaN); "
                 "bernoulli(p) needs "
                 "0 <= p <= 1 (wrap a linear predictor in sigmoid(...))"
             )
