@@ -400,6 +400,21 @@ def demo(
         f"[bold]readmission[/]: {len(chosen)} methods x {len(seed_list)} seeds, {n_train:,} train / "
         f"{n_test:,} test rows per cell; ledger {escape(str(store))}"
     )
+    defaults = (n_shadow, len(seed_list), n_train, n_test, n_bootstrap, recourse_units) == (
+        8,
+        3,
+        20_000,
+        20_000,
+        200,
+        200,
+    )
+    if defaults and methods is None:
+        console.print(
+            "About 6 minutes on 2 cores with the defaults, two thirds of it the shadow-model attack; "
+            "`causaltrust demo --seeds 1 --shadows 0` takes about a minute without it.",
+            markup=False,
+            highlight=False,
+        )
     ledger = bench.run(
         "readmission",
         methods=chosen,
