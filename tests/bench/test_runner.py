@@ -267,3 +267,49 @@ def test_progress_bar_reports_done_running_failed(tmp_path, capsys):
     capsys.readouterr()
     _run(tmp_path / "r.duckdb", progress=True)  # ...and a resume says it is already done
     assert "1 cell(s) already done in the ledger, 0 to run" in capsys.readouterr().err
+
+
+# -- cells that fit the same SCMs run together -------------------------------------------------------------
+FITTED = ["cf_fair_fitted", "selective_fitted", "cf_augment_fitted"]
+
+
+def test_plan_runs_methods_that_learn_their_scm_first_at_each_seed():
+    cells = bench.plan("readmission", methods=["erm", "cf_fair_fitted", "unaware", "selective_fitted"],
+                       seeds=[0, 1], **SMALL)  # fmt: skip
+    order = [(c.seed, c.method.name) for c in cells]
+    assert order == [
+        (0, "cf_fair_fitted"), (0, "selective_fitted"), (0, "erm"), (0, "unaware"),
+        (1, "cf_fair_fitted"), (1, "selective_fitted"), (1, "erm"), (1, "unaware"),
+    ]  # fmt: skip
+
+
+def test_grouper_groups_consecutive_fitted_cells_of_one_seed():
+    from causaltrust.bench._executors import MAX_GROUP, Grouper, ListSource
+
+    cells = bench.plan("readmission", methods=["erm", *FITTED], seeds=[0, 1], grid={"C": [0.5, 1.0]}, **SMALL)
+    source, grouper, groups = ListSource(cells), Grouper(), []
+    while group := grouper.take(source, block=False):
+        groups.append([(c.seed, c.method.name) for c in group])
+    # every cell exactly once, in plan order
+    assert [x for g in groups for x in g] == [(c.seed, c.method.name) for c in cells]
+    for g in groups:
+        assert len(g) <= MAX_GROUP
+        if len(g) > 1:
+            assert len({s for s, _ in g}) == 1
+            assert all(m in FITTED for _, m in g)
+    # per seed: 3 fitted methods x 2 values of C = 6 cells, in groups of 4 and 2; each erm cell runs alone
+    assert MAX_GROUP == 4
+    assert [len(g) for g in groups] == [4, 2, 1, 1, 4, 2, 1, 1]
+
+
+def test_cells_run_together_record_what_each_records_alone():
+    # Sharing the SCM fits changes nothing: run_cells (one reuse_fits scope) against run_cell per cell.
+    from causaltrust.bench._executors import run_cell, run_cells
+
+    small = {**SMALL, "n_train": 600, "n_test": 600, "n_shadow": 4}
+    cells = bench.plan("readmission", methods=FITTED[:2], seeds=[3], **small)
+    together = run_cells(cells)
+    for cell, res in zip(cells, together, strict=True):
+        alone = run_cell(cell)
+        assert res["status"] == alone["status"] == "ok", (res["error"], alone["error"])
+        pd.testing.assert_frame_equal(pd.DataFrame(res["metrics"]), pd.DataFrame(alone["metrics"]))

@@ -268,7 +268,7 @@ def test_demo_writes_ledger_and_report(tmp_path: Path) -> None:
     assert f"Report: {report}" in stdout.splitlines()
     assert "A.unfair" in stdout  # the decomposition of the true SCM
     assert "selective" in stdout  # the headline table
-    assert "About 6 minutes" not in stdout  # the time hint is for the default settings only
+    assert "About 5 minutes" not in stdout  # the time hint is for the default settings only
     led = ct.bench.Ledger.open(out / "results.duckdb")
     assert sorted(led.cells()["method"]) == ["erm", "selective"]
     page = report.read_text()

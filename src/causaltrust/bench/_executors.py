@@ -260,6 +260,56 @@ def run_cell(task: CellTask) -> dict[str, Any]:
     return res
 
 
+def run_cells(tasks: Sequence[CellTask]) -> list[dict[str, Any]]:
+    """Run cells one after the other in this process; SCM fits they share are computed once.
+
+    The cells of one :func:`affinity` group fit the same SCMs (on the same training rows, and in their
+    audits' shadow models on the same shadow rows with the same seeds): inside
+    :func:`causaltrust.scm.reuse_fits` each is fitted once. Results equal those of :func:`run_cell`.
+    """
+    from causaltrust.scm import reuse_fits
+
+    with reuse_fits():
+        return [run_cell(task) for task in tasks]
+
+
+MAX_GROUP = 4  # cells per group: bounds how much work one worker takes at once
+
+
+def affinity(task: CellTask) -> tuple[str, str, int] | None:
+    """The key of cells that fit the same SCMs, or None: simulated cells of methods that learn their SCM.
+
+    Such methods (``needs_scm="fitted"``) fit ``SCM.fit`` on the cell's training rows, which depend only on
+    the seed and the settings, and their shadow models refit it on the same shadow rows with the same seeds.
+    """
+    if task.method.needs_scm != "fitted" or task.data is not None:
+        return None
+    return (task.spec.hash, task.settings_json, int(task.seed))
+
+
+class Grouper:
+    """Takes cells from a source in groups of up to :data:`MAX_GROUP` consecutive cells of one affinity."""
+
+    def __init__(self) -> None:
+        self.pending: CellTask | None = None  # taken (claimed) after a group ended: the next group's first
+
+    def take(self, source: TaskSource, *, block: bool) -> list[CellTask]:
+        first = self.pending if self.pending is not None else source.take(block=block)
+        self.pending = None
+        if first is None:
+            return []
+        group, key = [first], affinity(first)
+        while key is not None and len(group) < MAX_GROUP:
+            nxt = source.take(block=False)
+            if nxt is None:
+                break
+            if affinity(nxt) != key:
+                self.pending = nxt
+                break
+            group.append(nxt)
+        return group
+
+
 class TaskSource(Protocol):
     """Where executors get cells: ``take`` the next one this sweep may run (claimed in the ledger)."""
 
@@ -376,11 +426,12 @@ class InProcessExecutor:
         self.running = 0
 
     def results(self, source: TaskSource) -> Iterator[dict[str, Any]]:
-        while (task := source.take(block=True)) is not None:
-            self.running = 1
-            res = run_cell(task)
+        grouper = Grouper()
+        while group := grouper.take(source, block=True):
+            self.running = len(group)
+            out = run_cells(group)
             self.running = 0
-            yield res
+            yield from out
 
     def close(self) -> None:
         return None
@@ -393,6 +444,7 @@ class LocalExecutor:
         self.n_workers = n_workers
         self.running = 0
         self._pool: ProcessPoolExecutor | None = None
+        self._grouper = Grouper()
 
     def _new_pool(self) -> ProcessPoolExecutor:
         import multiprocessing
@@ -403,48 +455,54 @@ class LocalExecutor:
             max_workers=self.n_workers, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),)
         )
 
-    def _top_up(self, source: TaskSource, in_flight: dict[Future[dict[str, Any]], CellTask]) -> None:
-        # Keep exactly one cell per worker: "running" is then true, and a kill loses at most those.
+    def _top_up(
+        self, source: TaskSource, in_flight: dict[Future[list[dict[str, Any]]], list[CellTask]]
+    ) -> None:
+        # Keep exactly one group (usually one cell) per worker: "running" is then true, and a kill loses at
+        # most those. Cells that fit the same SCMs go to one worker together (see `affinity`).
         assert self._pool is not None
         while len(in_flight) < self.n_workers:
-            task = source.take(block=not in_flight)
-            if task is None:
+            group = self._grouper.take(source, block=not in_flight)
+            if not group:
                 return
-            in_flight[self._pool.submit(run_cell, task)] = task
+            in_flight[self._pool.submit(run_cells, group)] = group
 
     def results(self, source: TaskSource) -> Iterator[dict[str, Any]]:
         from concurrent.futures.process import BrokenProcessPool
 
-        in_flight: dict[Future[dict[str, Any]], CellTask] = {}
+        in_flight: dict[Future[list[dict[str, Any]]], list[CellTask]] = {}
+        self._grouper = Grouper()
         self._pool = self._new_pool()
         while True:
             self._top_up(source, in_flight)
             if not in_flight:
                 return
-            self.running = len(in_flight)
+            self.running = sum(len(g) for g in in_flight.values())
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             out: list[dict[str, Any]] = []
             broken = False
             for fut in done:
-                task = in_flight.pop(fut)
+                group = in_flight.pop(fut)
                 try:
-                    out.append(fut.result())
+                    out.extend(fut.result())
                 except BrokenProcessPool as exc:
                     broken = True
-                    out.append(failed_result(task, f"worker process died: {exc}"))
+                    out.extend(failed_result(task, f"worker process died: {exc}") for task in group)
                 except Exception as exc:  # pickling errors and the like
-                    out.append(failed_result(task, exc, traceback.format_exc()))
+                    tb = traceback.format_exc()
+                    out.extend(failed_result(task, exc, tb) for task in group)
             if broken:
                 # A dead worker breaks the whole pool: the other cells in flight go back in the queue.
-                for task in reversed(list(in_flight.values())):
-                    source.put_back(task)
+                for group in reversed(list(in_flight.values())):
+                    for task in reversed(group):
+                        source.put_back(task)
                 in_flight.clear()
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = self._new_pool()
             else:
                 # Top up before handing results back, so workers compute while the client writes.
                 self._top_up(source, in_flight)
-            self.running = len(in_flight)
+            self.running = sum(len(g) for g in in_flight.values())
             yield from out
 
     def close(self) -> None:

@@ -218,7 +218,10 @@ def plan(
     pin_threads: bool = True,
     scm_mechanisms: str = "auto",
 ) -> list[CellTask]:
-    """The cells of a sweep, validated, in run order (seed, then method, then parameters); runs nothing.
+    """The cells of a sweep, validated, in run order; runs nothing.
+
+    Run order: seed, then method (methods that learn their SCM from the training rows first, then the others,
+    each in the given order), then parameters.
 
     A cell's id is the SHA-256 of the canonical JSON (sorted keys) of its scenario, spec hash, data digest,
     method, parameters (defaults filled in), seed and settings (sizes and audit options): change any of them
@@ -257,6 +260,9 @@ def plan(
     if data is not None:  # only fitted SCMs have mechanisms to choose (simulated cells keep their ids)
         all_settings["scm_mechanisms"] = scm_mechanisms
     settings_json = _canonical(all_settings, "audit_kwargs")
+    # Methods that learn their SCM from the training rows run first at each seed and next to each other, so
+    # the executors can give them to one worker that fits their shared SCMs once (`affinity`).
+    combos = sorted(combos, key=lambda c: c[0].needs_scm != "fitted")
     tasks = []
     for seed in seed_list:
         for method, params in combos:

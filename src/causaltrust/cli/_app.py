@@ -410,7 +410,7 @@ def demo(
     )
     if defaults and methods is None:
         console.print(
-            "About 6 minutes on 2 cores with the defaults, two thirds of it the shadow-model attack; "
+            "About 5 minutes on 2 cores with the defaults, most of it the shadow-model attack; "
             "`causaltrust demo --seeds 1 --shadows 0` takes about a minute without it.",
             markup=False,
             highlight=False,

@@ -7,6 +7,7 @@ from causaltrust.scm._mechanisms import BernoulliMechanism, Mechanism, Noise
 from causaltrust.scm._model import SCM, Abduction
 from causaltrust.scm._paths import MultiPathWorld
 from causaltrust.scm._persist import load_model
+from causaltrust.scm._reuse import reuse_fits
 
 __all__ = [
     "SCM",
@@ -23,4 +24,5 @@ __all__ = [
     "load_model",
     "path_effect",
     "path_effects",
+    "reuse_fits",
 ]

@@ -139,13 +139,21 @@ class SCM:
 
         Spec equations are ignored except for variables named in ``assume`` (or marked ``assume: true``);
         a latent is recovered through its ``measures:`` child. ``provenance["nodes"]`` says, per variable,
-        whether it was learned or assumed, the model, its CV score and the equation.
+        whether it was learned or assumed, the model, its CV score and the equation. Inside
+        :func:`causaltrust.scm.reuse_fits` a fit with the same inputs is computed once.
         """
         from causaltrust.scm._fit import fit_scm
+        from causaltrust.scm._reuse import fit_key, memo
 
-        return fit_scm(
-            cls, load_spec(spec), data, mechanisms=mechanisms, random_state=random_state, cv=cv, assume=assume
-        )
+        spec = load_spec(spec)
+        fits = memo()
+        key = fit_key(spec, data, mechanisms, random_state, cv, assume) if fits is not None else None
+        if fits is not None and key is not None and key in fits:
+            return fits[key]
+        scm = fit_scm(cls, spec, data, mechanisms=mechanisms, random_state=random_state, cv=cv, assume=assume)
+        if fits is not None and key is not None:
+            fits[key] = scm
+        return scm
 
     def provenance_notes(self) -> list[str]:
         """One line per variable of a fitted SCM: learned (model, CV score) or assumed (and why).
