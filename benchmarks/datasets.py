@@ -50,7 +50,7 @@ NABI_SHPITSER = {"full": 0.678, "race dropped": 0.640, "direct effect constraine
 
 
 def _sizes(name: str, n_rows: int, adult_rows: int) -> tuple[int, int]:
-    if name == "adult":
+    if name.startswith("adult"):  # adult and adult_nabi: the same 45,222 rows
         return adult_rows, adult_rows
     half = n_rows // 2
     return n_rows - half, half

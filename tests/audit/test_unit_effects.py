@@ -114,6 +114,12 @@ def test_draws_converge_to_the_exact_value(readmission):
     # Per unit |Δ| is 0.2 or 0.3 per draw (sd <= 0.05), so the mean over 256 draws and N units has sd at
     # most 0.05 / sqrt(256 * N) ≈ 7e-5: 6e-4 is over 8 sd.
     assert sampled["t"].mean() == pytest.approx(exact["t"].mean(), abs=6e-4)
+    # Unit by unit too: the draws are evaluated in blocks of units (N * 256 rows exceed CHUNK_ROWS), and each
+    # unit's mean over 256 draws has sd <= 0.05 / 16 ≈ 0.003, so 0.02 is over 6 sd for the largest of N units.
+    from causaltrust.audit._worlds import CHUNK_ROWS
+
+    assert N * 256 > CHUNK_ROWS
+    assert np.max(np.abs(sampled["t"] - exact["t"])) < 0.02
 
 
 def test_spurious_path_effect_p95_against_closed_form(readmission):

@@ -23,6 +23,9 @@ Path = tuple[str, ...]
 Score = Callable[[pd.DataFrame], Array]
 MAX_COMBINATIONS = 1024  # exact enumeration of discrete noise up to this many cell combinations per unit
 MIN_DRAWS = 64  # posterior draws per unit otherwise
+# Rows (units x draws) evaluated at once by the per-unit forms' draws: bounds memory (the model and the path
+# worlds hold several float arrays per row; 3,000 Adult units x 64 draws took 10 GB in one block).
+CHUNK_ROWS = 65_536
 
 
 class UnitWorlds:
@@ -187,12 +190,15 @@ class UnitWorlds:
             why = f"; {combos} noise cell combinations exceed {MAX_COMBINATIONS}"
         if not exact:
             k = draws if draws is not None else max(MIN_DRAWS, self.n_draws)
-            repeated = {name: np.repeat(c, k) for name, c in unit_cols.items()}
-            ab = scm.abduct(repeated, nodes, random_state=rng, n_draws=k)
-            diffs = effects(world(ab.columns, ab.noise, ab.n))
-            out = {
-                name: d.reshape(self.n_units, k).mean(axis=1) for name, d in zip(names, diffs, strict=True)
-            }
+            out: dict[str, Array] = {name: np.empty(self.n_units) for name in names}
+            step = max(1, CHUNK_ROWS // k)  # units per block; one block (one abduction) when they all fit
+            for start in range(0, self.n_units, step):
+                block = slice(start, min(start + step, self.n_units))
+                repeated = {name: np.repeat(c[block], k) for name, c in unit_cols.items()}
+                ab = scm.abduct(repeated, nodes, random_state=rng, n_draws=k)
+                diffs = effects(world(ab.columns, ab.noise, ab.n))
+                for name, d in zip(names, diffs, strict=True):
+                    out[name][block] = d.reshape(-1, k).mean(axis=1)
             why = "" if draws is not None else why
             return out, f"posterior mean of |Δ| per unit over {k} abduction draws{why}"
         rows = np.arange(self.n_units)
