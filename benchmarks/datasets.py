@@ -78,8 +78,11 @@ def sweep(name: str, seeds: list[int], adult_rows: int, mechanisms: str, out: Pa
         progress=False,
     )
     wall = time.perf_counter() - t0
+    ran = led.last_sweep.n_ran if led.last_sweep is not None else 0
     ct.report.write_html(led, out / f"datasets_{name}.html")
     cells = led.cells()
+    # Cell time recorded in the ledger (fit + audit), whichever run computed the cells.
+    cell_s = float(cells["fit_seconds"].fillna(0).sum() + cells["audit_seconds"].fillna(0).sum())
     failed = cells[cells["status"] != "ok"]
     errors = [
         f"{m} seed {s}: {str(e).splitlines()[0][:160]}"
@@ -91,6 +94,9 @@ def sweep(name: str, seeds: list[int], adult_rows: int, mechanisms: str, out: Pa
         "n_test": n_test,
         "rows": len(df),
         "wall": wall,
+        "ran": ran,
+        "cells": len(cells),
+        "cell_seconds": cell_s,
         "failed": errors,
     }
 
@@ -178,7 +184,8 @@ def section(results: dict[str, dict[str, Any]], times: dict[str, dict[str, float
         "one included: the unfair-path effect they create is large and of the opposite sign.",
         "",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: nproc {os.cpu_count()}, load average "
-        f"{os.getloadavg()[0]:.2f} (shared with other jobs); Python {platform.python_version()}, causaltrust "
+        f"{os.getloadavg()[0]:.2f}{' (shared with other jobs)' if os.getloadavg()[0] > (os.cpu_count() or 1) else ''}; "
+        f"Python {platform.python_version()}, causaltrust "
         f"{ct.__version__}",
         f"- Command: `.venv/bin/python benchmarks/datasets.py {' '.join(sys.argv[1:])}`",
         f"- Pareto fronts (per cell and per seed): `{args.out}/datasets_<name>.html` (`ct.report.write_html` of "
@@ -192,7 +199,13 @@ def section(results: dict[str, dict[str, Any]], times: dict[str, dict[str, float
         )
         head += " fair path |"
         lines += [
-            f"### {name} ({r['n_train']:,} train / {r['n_test']:,} test rows per seed; sweep {r['wall']:.0f} s)",
+            f"### {name} ({r['n_train']:,} train / {r['n_test']:,} test rows per seed; {r['cells']} cells, "
+            f"{r['cell_seconds']:.0f} s of cell time"
+            + (
+                f", sweep {r['wall']:.0f} s)"
+                if r["ran"]
+                else "; cells reused from an earlier run of the same command)"
+            ),
             "",
             head,
             "|---" * (head.count("|") - 1) + "|",
@@ -240,8 +253,8 @@ def section(results: dict[str, dict[str, Any]], times: dict[str, dict[str, float
         )
     lines += [
         "",
-        "Timings were taken on 2 cores shared with other engineers' jobs (see the load average): read the "
-        "ratios, not the seconds.",
+        "Timings: one run each, on the machine the Date line describes; read the ratios (same run) before the "
+        "seconds.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -257,15 +270,27 @@ def verdict(name: str, s: pd.DataFrame) -> list[str]:
         dp = sel[f"{DP} mean"] - p[f"{DP} mean"]
         out.append(
             f"- selective vs {LABELS[peer]}: accuracy {acc:+.3f}, |unfair path| {upe:+.4f}, DP diff {dp:+.3f} "
-            f"({'tie' if abs(acc) < 0.005 and abs(upe) < 1e-4 else 'wins' if acc >= 0 and upe <= 0 else 'loses' if acc < 0 and upe > 0 else 'trades'}: "
-            f"{'more' if acc >= 0 else 'less'} accurate, {'smaller' if upe <= 0 else 'larger'} unfair-path "
-            f"effect, {'smaller' if dp <= 0 else 'larger'} DP difference)."
+            + (
+                "(tie: the same unfair-path effect; accuracy and DP difference within 0.005). **The causal "
+                "method buys nothing over this peer here.**"
+                if abs(acc) < 0.005 and abs(upe) < 1e-4 and abs(dp) < 0.005
+                else f"({'wins' if acc >= 0 and upe <= 0 else 'loses' if acc < 0 and upe > 0 else 'trades'}: "
+                f"{'more' if acc >= 0 else 'less'} accurate, {'smaller' if upe <= 0 else 'larger'} unfair-path "
+                f"effect, {'smaller' if dp <= 0 else 'larger'} DP difference)."
+            )
         )
     out.append(
         f"- selective vs ERM: accuracy {sel[f'{ACC} mean'] - erm[f'{ACC} mean']:+.3f}, unfair path "
         f"{erm[f'{UPE} mean']:+.4f} → {sel[f'{UPE} mean']:+.4f}, DP diff {erm[f'{DP} mean']:.3f} → "
         f"{sel[f'{DP} mean']:.3f} (the fair paths stay open, so the DP difference is not driven to 0)."
     )
+    col = f"{UPE_ABS} mean"
+    if col in s.columns:
+        short = {"erm": "ERM", "unaware": "unawareness", "eg_dp": "EG (DP)", "eg_eo": "EG (EO)"}
+        per_unit = ", ".join(f"{short.get(m, 'selective')} {s.loc[m, col]:.4f}" for m in s.index)
+        out.append(
+            f"- Per unit (mean over units of |Δ| along the unfair paths; 0 means no unit moves): {per_unit}."
+        )
     return out
 
 
