@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -26,13 +27,19 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 HEAD = [
     ("accuracy.observational", "obs acc"),
     ("accuracy.shift[new_device]", "new device"),
+    ("accuracy.shift_adapted[new_device]", "new device, adapted"),
     ("accuracy.shift[new_hospital]", "new hospital"),
     ("accuracy.fair_world", "fair world"),
     ("fairness.demographic_parity_difference", "DP diff"),
     ("fairness.unfair_path_effect", "unfair path"),
     ("fairness.fair_path_effect", "fair path"),
     ("robustness.spurious_path_effect", "spurious"),
+    ("robustness.spurious_path_effect_adapted", "spurious, adapted"),
 ]
+
+
+def _fmt(x: float) -> str:
+    return "n/a" if x != x else f"{x:.3f}"  # NaN: the model cannot use unlabeled target rows
 
 
 def methods(spec: Any, scm: Any) -> dict[str, Callable[[], Any]]:
@@ -101,9 +108,7 @@ def side_by_side(rows: int) -> tuple[list[str], dict[str, dict[str, float]]]:
         "|---|" + "---|" * (len(HEAD) + 1),
     ]
     for name, row in table.items():
-        lines.append(
-            f"| {name} | " + " | ".join(f"{row[k]:.3f}" for k, _ in HEAD) + f" | {row['fit_s']:.2f} |"
-        )
+        lines.append(f"| {name} | " + " | ".join(_fmt(row[k]) for k, _ in HEAD) + f" | {row['fit_s']:.2f} |")
     return lines, table
 
 
@@ -158,35 +163,49 @@ def main() -> None:
         "fairness.unfair_path_effect",
     )
     spur, dev, fw = "robustness.spurious_path_effect", "accuracy.shift[new_device]", "accuracy.fair_world"
+    spur_a, dev_a = "robustness.spurious_path_effect_adapted", "accuracy.shift_adapted[new_device]"
     eg_cost = erm[obs] - eg[obs]
     sel_cost = erm[obs] - sel[obs]
     headline = [
         f"- ERM → fairlearn EG (DP): DP difference {erm[dp]:.3f} → {eg[dp]:.3f}, accuracy {erm[obs]:.3f} → "
         f"{eg[obs]:.3f} (−{eg_cost:.3f}); fair-world accuracy {eg[fw]:.3f}.",
         f"- ERM → selective invariance (SCM fitted on the training rows): unfair-path effect {erm[unfair]:.3f} → "
-        f"{sel[unfair]:.3f}, spurious-path effect {erm[spur]:.3f} → {sel[spur]:.3f}, accuracy {erm[obs]:.3f} → "
-        f"{sel[obs]:.3f} (−{sel_cost:.3f}: {sel_cost / max(eg_cost, 1e-9):.2f}x the cost EG pays), new-device "
-        f"accuracy {erm[dev]:.3f} → {sel[dev]:.3f}, fair-world accuracy {erm[fw]:.3f} → {sel[fw]:.3f}.",
+        f"{sel[unfair]:.3f}, spurious-path effect {erm[spur]:.3f} → {sel[spur]:.3f} without target data and "
+        f"{sel[spur_a]:.3f} adapted on unlabeled new-device rows, accuracy {erm[obs]:.3f} → {sel[obs]:.3f} "
+        f"(−{sel_cost:.3f}: {sel_cost / max(eg_cost, 1e-9):.2f}x the cost EG pays), new-device accuracy "
+        f"{erm[dev]:.3f} → {sel[dev]:.3f} without target data and {sel[dev_a]:.3f} adapted (ERM cannot adapt), "
+        f"fair-world accuracy {erm[fw]:.3f} → {sel[fw]:.3f}.",
     ]
     true_sel = table["selective (true SCM)"]
     claims = [
         ("unfair-path effect of the fitted flagship ≤ 0.02", abs(sel[unfair]) <= 0.02, f"{sel[unfair]:.3f}"),
-        ("spurious-path effect ≤ 0.01", abs(sel[spur]) <= 0.01, f"{sel[spur]:.3f}"),
+        (
+            "spurious-path effect ≤ 0.01 with unlabeled new-device rows (adapted)",
+            abs(sel[spur_a]) <= 0.01,
+            f"{sel[spur_a]:.3f}",
+        ),
+        ("spurious-path effect ≤ 0.01 without target data", abs(sel[spur]) <= 0.01, f"{sel[spur]:.3f}"),
         (
             "accuracy cost below half of fairlearn EG (DP)'s",
             sel_cost < 0.5 * eg_cost,
             f"{sel_cost:.3f} vs {eg_cost:.3f}",
         ),
         (
-            "new-device accuracy above ERM's by ≥ 3 points",
+            "new-device accuracy above ERM's by ≥ 3 points with unlabeled new-device rows (ERM cannot use them; "
+            "like-with-like baselines that can: section 'Robustness in two regimes: readmission')",
+            sel[dev_a] >= erm[dev] + 0.03,
+            f"{sel[dev_a]:.3f} vs {erm[dev]:.3f}",
+        ),
+        (
+            "new-device accuracy above ERM's by ≥ 3 points without target data",
             sel[dev] >= erm[dev] + 0.03,
             f"{sel[dev]:.3f} vs {erm[dev]:.3f}",
         ),
         ("fair-world accuracy above ERM's", sel[fw] > erm[fw], f"{sel[fw]:.3f} vs {erm[fw]:.3f}"),
         (
             "fitted flagship within 0.005 of the true-SCM flagship on every column",
-            all(abs(sel[k] - true_sel[k]) <= 0.005 for k, _ in HEAD),
-            "max gap " + f"{max(abs(sel[k] - true_sel[k]) for k, _ in HEAD):.3f}",
+            all(abs(sel[k] - true_sel[k]) <= 0.005 for k, _ in HEAD if sel[k] == sel[k]),
+            "max gap " + f"{max(abs(sel[k] - true_sel[k]) for k, _ in HEAD if sel[k] == sel[k]):.3f}",
         ),
     ]
     headline += ["", "Readmission claims with the SCM learned from structure (training rows only):", ""]
@@ -202,7 +221,7 @@ def main() -> None:
         "",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: nproc {os.cpu_count()}, load average "
         f"{load[0]:.2f}; Python {platform.python_version()}, causaltrust {ct.__version__}",
-        f"- Command: `.venv/bin/python benchmarks/learners.py {' '.join(sys.argv[1:])}`".rstrip(),
+        f"- Command: `.venv/bin/python benchmarks/learners.py {shlex.join(sys.argv[1:])}`".rstrip(),
         "",
         *lines,
         "",
