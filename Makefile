@@ -56,12 +56,16 @@ bench: venv $(PEERS)/.installed
 	$(PEERS)/bin/python benchmarks/scm_engine.py
 	$(PEERS)/bin/python benchmarks/audit.py
 	$(BIN)/python benchmarks/learners.py
+	$(BIN)/python benchmarks/learners.py --fit-rows 30000 --repeats 1 --heading "## Learners with the SCM learned from structure (issue 8)"
 	$(BIN)/python benchmarks/learners_dp.py
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/demo.py
+	$(BIN)/python benchmarks/demo.py --heading "## Demo cut: no shadow models (issue 19)" -- --shadows 0
+	$(BIN)/python benchmarks/demo.py --heading "## Demo cut: one seed, no shadow models (issue 19)" -- --seeds 1 --shadows 0
 	$(BIN)/python benchmarks/fit_structure.py
 	$(BIN)/python benchmarks/fit_speed.py --cases readmission-30k-auto compas-auto adult-linear
 	$(BIN)/python benchmarks/learners_shift.py
+	$(BIN)/python benchmarks/learners_shift.py --scenario lending
 	$(BIN)/python benchmarks/unit_draws.py
 	$(BIN)/python benchmarks/datasets.py
 	$(BIN)/python benchmarks/decompose.py
