@@ -8,18 +8,9 @@ from pathlib import Path
 import pytest
 
 import causaltrust as ct
+from specs import TINY_SFM
 
-SPEC = {
-    "name": "tiny",
-    "target": "Y",
-    "variables": {
-        "Z": {"type": "continuous", "equation": "normal(0, 1)"},
-        "X": {"type": "binary", "equation": "bernoulli(sigmoid(0.8*Z))"},
-        "W": {"type": "continuous", "equation": "1.0*X + 0.5*Z + normal(0, 1)"},
-        "Y": {"type": "binary", "equation": "bernoulli(sigmoid(-0.5 + 0.7*X + 0.5*Z + 0.8*W))"},
-    },
-    "fairness": {"protected": "X", "baseline": 0},
-}
+SPEC = TINY_SFM
 
 
 @pytest.fixture(scope="module")

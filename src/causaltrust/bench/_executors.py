@@ -162,6 +162,14 @@ def failed_result(task: CellTask, error: BaseException | str, tb: str | None = N
     return res
 
 
+def mark_failed(res: dict[str, Any], exc: BaseException) -> dict[str, Any]:
+    """``res`` (a cell result) as failed by ``exc``, raised inside the cell: error, traceback, finish time."""
+    res["error"] = f"{type(exc).__name__}: {exc}"
+    res["traceback"] = traceback.format_exc()
+    res["finished_at"] = _now()
+    return res
+
+
 def _json_safe(obj: Any) -> Any:
     from causaltrust.audit._report import _json_safe as safe
 
@@ -218,10 +226,7 @@ def run_cell(task: CellTask) -> dict[str, Any]:
             )
             t2, c2 = time.perf_counter(), time.process_time()
         except Exception as exc:
-            res["error"] = f"{type(exc).__name__}: {exc}"
-            res["traceback"] = traceback.format_exc()
-            res["finished_at"] = _now()
-            return res
+            return mark_failed(res, exc)
     res["metrics"] = [
         {
             "name": m.name,

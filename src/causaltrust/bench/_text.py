@@ -10,14 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-import traceback
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 
-from causaltrust.bench._executors import empty_result
+from causaltrust.bench._executors import empty_result, mark_failed
 from causaltrust.bench._ledger import Ledger, check_store
 from causaltrust.bench._methods import METHODS, BenchError, MethodSpec, register, resolve_params
 from causaltrust.scm import SCM
@@ -192,10 +191,7 @@ def _cell(
         correct = (model.predict(T) == labels).astype(float)
         t2, c2 = time.perf_counter(), time.process_time()
     except Exception as exc:
-        res["error"] = f"{type(exc).__name__}: {exc}"
-        res["traceback"] = traceback.format_exc()
-        res["finished_at"] = _now()
-        return res
+        return mark_failed(res, exc)
     acc = float(correct.mean())
     half = 1.96 * float(correct.std(ddof=1) / np.sqrt(len(correct)))
     metrics = [{"name": "accuracy.observational", "value": acc, "low": acc - half, "high": acc + half}]
