@@ -32,6 +32,12 @@ from sklearn.utils.validation import check_is_fitted
 from causaltrust import _dag
 from causaltrust.exceptions import DataError, SpecError
 from causaltrust.graph import PREDICTION, CausalGraph
+from causaltrust.learners._bounded import (
+    augment_spurious,
+    check_shift_strength,
+    shift_scales,
+    spurious_inputs,
+)
 from causaltrust.learners._base import (
     Design,
     RowStream,
@@ -63,6 +69,7 @@ class _SelectiveBase(BaseEstimator):
         *,
         fairness: bool | None = None,
         robustness: bool | str | None = None,
+        shift_strength: float = 1.0,
         fair_labels: bool = True,
         environment_reference: Any = None,
         n_draws: int = 4,
@@ -75,6 +82,7 @@ class _SelectiveBase(BaseEstimator):
         self.scm = scm
         self.fairness = fairness
         self.robustness = robustness
+        self.shift_strength = shift_strength
         self.fair_labels = fair_labels
         self.environment_reference = environment_reference
         self.n_draws = n_draws
@@ -115,11 +123,12 @@ class _SelectiveBase(BaseEstimator):
             raise SpecError(
                 f"{name}(fairness=True) needs a 'fairness' section in the spec (or fairness=None)"
             )
-        if self.robustness not in (None, True, False, "map", "drop"):
+        if self.robustness not in (None, True, False, "map", "drop", "bounded"):
             raise ValueError(
-                f"{name}: robustness must be 'map', 'drop', False or None (True means 'map'), got "
+                f"{name}: robustness must be 'map', 'bounded', 'drop', False or None (True means 'map'), got "
                 f"{self.robustness!r}"
             )
+        gamma = check_shift_strength(self.shift_strength, name)
         if self.robustness and spec.robustness is None:
             raise SpecError(f"{name}(robustness={self.robustness!r}) needs a 'robustness' section (or None)")
         seed = 0 if self.random_state is None else int(self.random_state)
@@ -151,6 +160,9 @@ class _SelectiveBase(BaseEstimator):
         self._train_draws = 1 if _is_private(self.estimator_) else self.n_draws
         mapped, keys = self._mapped(X, cols, seed, draws=self._train_draws)
         target = self._training_target(X, y_arr, cols, seed)
+        self._copies = 1
+        if self.robustness_mode_ == "bounded":
+            mapped, target = self._bounded(cols, mapped, target, gamma, seed)
         if self._task == "binary" and not hasattr(self.estimator_, "predict_proba"):
             raise DataError(
                 f"{name}: the estimator {type(self.estimator_).__name__} has no predict_proba; the selective "
@@ -180,7 +192,7 @@ class _SelectiveBase(BaseEstimator):
         dropped = set(spec.features) & {e[1] for e in spec.spurious_paths()} if mode == "drop" else set()
         # "drop": the inputs whose mechanisms the spec declares spurious are not inputs at all.
         self.inputs_ = [f for f in spec.features if f not in dropped]
-        if mode == "map":
+        if mode in ("map", "bounded"):
             assert spec.robustness is not None
             e = spec.robustness.environment
             meta = self.scm_.meta[e]
@@ -194,17 +206,18 @@ class _SelectiveBase(BaseEstimator):
 
     @property
     def robustness_mode_(self) -> str | None:
-        """``"map"``, ``"drop"`` or None (off, or no robustness section in the spec)."""
+        """``"map"``, ``"bounded"``, ``"drop"`` or None (off, or no robustness section in the spec)."""
         spec = self.spec_
         if self.robustness is False or spec.robustness is None:
             return None
-        return "drop" if self.robustness == "drop" else "map"
+        return self.robustness if self.robustness in ("drop", "bounded") else "map"
 
     @property
     def supports_adapt_(self) -> bool:
-        """Whether :meth:`adapt` can use unlabeled rows: robustness ``"map"`` with spurious paths."""
+        """Whether :meth:`adapt` can use unlabeled rows: robustness ``"map"`` or ``"bounded"`` with spurious
+        paths."""
         check_is_fitted(self, "estimator_")
-        return self.robustness_mode_ == "map" and bool(self.spec_.spurious_paths())
+        return self.robustness_mode_ in ("map", "bounded") and bool(self.spec_.spurious_paths())
 
     @property
     def target_world_(self) -> str:
@@ -249,6 +262,30 @@ class _SelectiveBase(BaseEstimator):
         world = MultiPathWorld(parents, mechanisms, noises, full, switches, n * draws)
         mapped = world.into(PREDICTION, self.active_)
         return {f: mapped[f] for f in self.spec_.features}, keys
+
+    def _bounded(
+        self, cols: dict[str, Array], mapped: dict[str, Array], target: Array, gamma: float, seed: int
+    ) -> tuple[dict[str, Array], Array]:
+        """Bounded robustness: the mapped units, copied with the spurious offsets moved (``_bounded``)."""
+        name = type(self).__name__
+        nodes = spurious_inputs(self.spec_, self.scm_.parents, name)
+        full = self.scm_.recover_latents(cols, self.needed_)
+        self.shift_scales_ = shift_scales(self.scm_, self.spec_, full, nodes)
+        if gamma == 0.0 or not nodes:
+            return mapped, target  # nothing moves: exactly robustness="map"
+        # A DP estimator accounts per row: one shifted copy per person; else an antithetic pair.
+        self._copies = 1 if _is_private(self.estimator_) else 2
+        units = len(target) // self._train_draws
+        return augment_spurious(
+            mapped,
+            target,
+            self.shift_scales_,
+            gamma,
+            units=units,
+            draws=self._train_draws,
+            copies=self._copies,
+            seed=seed,
+        )
 
     def _training_target(self, X: pd.DataFrame, y: Array, cols: dict[str, Array], seed: int) -> Array:
         """Per unit and draw: the fair-world label (soft probability for a binary target)."""
@@ -301,7 +338,8 @@ class _SelectiveBase(BaseEstimator):
         return out
 
     def _fit_estimator(self, Z: Array, target: Array) -> None:
-        weights = np.full(len(target), 1.0 / self._train_draws)
+        # Each person weighs 1 in total, over its draws and (bounded robustness) its shifted copies.
+        weights = np.full(len(target), 1.0 / (self._train_draws * getattr(self, "_copies", 1)))
         takes_weight = "sample_weight" in inspect.signature(self.estimator_.fit).parameters
         if _is_private(self.estimator_):
             takes_weight = False  # one row per person, hard labels: the accountant's unit is a person
@@ -507,12 +545,20 @@ class SelectiveInvarianceClassifier(ClassifierMixin, _SelectiveBase):
     fairness : bool or None
         Switch the fairness mapping on or off (to measure what it buys); None (default) enforces it when the
         spec has the section.
-    robustness : {"map", "drop", False} or None
+    robustness : {"map", "bounded", "drop", False} or None
         ``"map"`` (None and True mean it when the spec has the section): map each unit to the reference
         environment along the spurious paths; :meth:`adapt` can re-estimate the artifact from unlabeled rows
         of a new environment. ``"drop"``: train without the inputs whose mechanisms the spec declares
         spurious (invariant to any artifact shift without target data, at the cost of their signal).
+        ``"bounded"``: map as ``"map"`` does, and train to hold up under shifts of the spurious mechanisms of
+        size up to ``shift_strength`` (each environment's offset may move from its training value by that
+        many noise standard deviations): the mapped units are augmented along the spurious paths only,
+        labels and every other column untouched (``causaltrust.learners._bounded``).
         False: no robustness invariance.
+    shift_strength : float, default 1.0
+        γ >= 0 of ``robustness="bounded"``, in units of the shifted variable's noise sd (for a measurement
+        node: its latent's). 0 is exactly ``"map"``; large values approach ``"drop"`` while keeping what the
+        rest of the graph says about the latent. Ignored by the other modes.
     fair_labels : bool
         Train on fair-world labels (True) or on the observed labels.
     environment_reference : optional
