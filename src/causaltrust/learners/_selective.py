@@ -356,7 +356,9 @@ class _SelectiveBase(BaseEstimator):
             else:
                 rng = np.random.default_rng(0 if self.random_state is None else self.random_state)
                 hard = (rng.random(len(target)) < target).astype(np.float64)
-                self.estimator_.fit(Z, hard)
+                # Shifted copies (bounded robustness) share their person's weight of 1.
+                copies = getattr(self, "_copies", 1) > 1 and takes_weight
+                self.estimator_.fit(Z, hard, **({"sample_weight": weights} if copies else {}))
             self.classes_ = np.array([0, 1])
         elif takes_weight:
             self.estimator_.fit(Z, target, sample_weight=weights)
