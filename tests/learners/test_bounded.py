@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -22,10 +24,12 @@ LINEAR = {
         "F": {"type": "continuous", "equation": "normal(0, 1)"},
         "L": {"type": "continuous", "observed": False, "equation": "0.8*F + normal(0, 1)"},
         "X": {"type": "continuous", "measures": "L", "equation": "L + 1.0*(E == 1)"},
-        "Y": {"type": "continuous", "role": "target", "equation": "1.5*L + 0.5*F + 0.7*(E == 1) + normal(0, 1)"},
+        "Y": {"type": "continuous", "role": "target",
+              "equation": "1.5*L + 0.5*F + 0.7*(E == 1) + normal(0, 1)"},
     },
     "robustness": {"environment": "E", "spurious_paths": [["E", "X"]], "contextual_paths": [["E", "Y"]]},
-    "shifts": {"new_device": {"description": "env 1's offset moves by -1.5", "equations": {"X": "L - 0.5*(E == 1)"}}},
+    "shifts": {"new_device": {"description": "env 1's offset moves by -1.5",
+                              "equations": {"X": "L - 0.5*(E == 1)"}}},
 }  # fmt: skip
 # Population moments of (F, L) and their covariance with Y (the per-environment intercepts absorb 0.7·E):
 SIGMA = np.array([[1.0, 0.8], [0.8, 1.64]])
@@ -112,11 +116,14 @@ def test_spurious_effect_falls_monotonically_in_gamma_as_the_closed_form_says(li
     effects = []
     for gamma in [0.0, 0.5, 1.0, 2.0, 4.0, 16.0]:
         reg = _reg(spec, scm, gamma).fit(train[spec.features], train["Y"])
-        effect = float(np.mean(np.abs(reg.predict(shifted[spec.features]) - reg.predict(test[spec.features]))))
+        effect = float(
+            np.mean(np.abs(reg.predict(shifted[spec.features]) - reg.predict(test[spec.features])))
+        )
         assert effect == pytest.approx(0.75 * abs(_worst_case_optimum(gamma)[0][1]), abs=0.0325)
         effects.append(effect)
-    assert all(b < a for a, b in zip(effects, effects[1:], strict=False))
-    assert effects[0] > 1.0 and effects[-1] < 0.01  # map's full effect ... essentially drop's zero
+    assert all(b < a for a, b in itertools.pairwise(effects))
+    assert effects[0] > 1.0  # map's full effect ...
+    assert effects[-1] < 0.01  # ... down to essentially drop's zero
 
 
 def test_large_gamma_keeps_what_the_rest_of_the_graph_says_about_the_latent(linear):
@@ -124,11 +131,15 @@ def test_large_gamma_keeps_what_the_rest_of_the_graph_says_about_the_latent(line
     1.7: E[L | F] is kept (drop's linear fit), rather than losing L's part as a plain drop of X would."""
     spec, scm, train, _ = linear
     reg = _reg(spec, scm, 1e3).fit(train[spec.features], train["Y"])
-    drop = SelectiveInvarianceRegressor(spec=spec, scm=scm, robustness="drop").fit(train[spec.features], train["Y"])
+    drop = SelectiveInvarianceRegressor(spec=spec, scm=scm, robustness="drop").fit(
+        train[spec.features], train["Y"]
+    )
     coef = dict(zip(reg.design_.names, reg.estimator_.coef_, strict=True))
     assert abs(coef["X"]) < 1e-5
     assert coef["F"] == pytest.approx(1.7, abs=0.03)  # sampling sd ≈ 0.013 at n = 20,000
-    np.testing.assert_allclose(reg.predict(train[spec.features]), drop.predict(train[spec.features]), atol=1e-3)
+    np.testing.assert_allclose(
+        reg.predict(train[spec.features]), drop.predict(train[spec.features]), atol=1e-3
+    )
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +155,9 @@ def test_gamma_zero_is_exactly_map(readmission, fairness):
     kw = {"spec": spec, "scm": scm, "fairness": fairness, "random_state": 0}
     m = SelectiveInvarianceClassifier(robustness="map", **kw).fit(X, y)
     b = SelectiveInvarianceClassifier(robustness="bounded", shift_strength=0.0, **kw).fit(X, y)
-    np.testing.assert_allclose(b.predict_proba(test[spec.features]), m.predict_proba(test[spec.features]), atol=1e-9)
+    np.testing.assert_allclose(
+        b.predict_proba(test[spec.features]), m.predict_proba(test[spec.features]), atol=1e-9
+    )
     # adapt() composes: the γ = 0 mapping on target rows, so the adapted models agree as well.
     target = scm.shift("new_device").sample(2000, random_state=3)[spec.features]
     np.testing.assert_allclose(
@@ -156,7 +169,9 @@ def test_gamma_zero_is_exactly_map(readmission, fairness):
 
 def test_gamma_zero_regressor_is_exactly_map(linear):
     spec, scm, train, test = linear
-    m = SelectiveInvarianceRegressor(spec=spec, scm=scm, robustness="map").fit(train[spec.features], train["Y"])
+    m = SelectiveInvarianceRegressor(spec=spec, scm=scm, robustness="map").fit(
+        train[spec.features], train["Y"]
+    )
     b = _reg(spec, scm, 0.0).fit(train[spec.features], train["Y"])
     np.testing.assert_allclose(b.predict(test[spec.features]), m.predict(test[spec.features]), atol=1e-9)
 
@@ -239,10 +254,14 @@ def test_bad_inputs_are_clear(readmission, linear):
     X, y = train[spec.features].iloc[:300], train["Y"].iloc[:300]
     for bad in (-1.0, float("inf"), "big", True):
         with pytest.raises(ValueError, match="shift_strength must be a finite number >= 0"):
-            SelectiveInvarianceClassifier(spec=spec, scm=scm, robustness="bounded", shift_strength=bad).fit(X, y)
+            SelectiveInvarianceClassifier(spec=spec, scm=scm, robustness="bounded", shift_strength=bad).fit(
+                X, y
+            )
     with pytest.raises(ValueError, match="'map', 'bounded', 'drop'"):
         SelectiveInvarianceClassifier(spec=spec, scm=scm, robustness="worst").fit(X, y)
-    lspec = LINEAR | {"variables": {**LINEAR["variables"], "W": {"type": "continuous", "equation": "X + normal(0, 1)"}}}
+    lspec = LINEAR | {
+        "variables": {**LINEAR["variables"], "W": {"type": "continuous", "equation": "X + normal(0, 1)"}}
+    }
     lspec = lspec | {"features": ["E", "F", "X", "W"]}
     spec2 = ct.load_spec(lspec)
     df = ct.SCM.from_spec(spec2).sample(200, random_state=0)

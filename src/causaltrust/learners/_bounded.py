@@ -73,7 +73,9 @@ def spurious_inputs(spec: TrustSpec, parents: Mapping[str, Sequence[str]], owner
     return out
 
 
-def shift_scales(scm: SCM, spec: TrustSpec, full: Mapping[str, Array], nodes: Sequence[str]) -> dict[str, float]:
+def shift_scales(
+    scm: SCM, spec: TrustSpec, full: Mapping[str, Array], nodes: Sequence[str]
+) -> dict[str, float]:
     """σ per spurious input: the noise sd of the variable its mechanism shifts, from the units in ``full``.
 
     For a measurement ``X = L + δ(E)`` (``measures: L``) that is the latent L's noise sd,
@@ -141,6 +143,8 @@ def augment_spurious(
         out[f] = np.broadcast_to(np.asarray(v).reshape(units, 1, draws), shape).reshape(-1)
     for j, (f, sd) in enumerate(scales.items()):
         u = gamma * sd * z[:, j][:, None] * sign[None, :]
-        out[f] = (np.asarray(mapped[f], dtype=np.float64).reshape(units, 1, draws) + u[:, :, None]).reshape(-1)
+        out[f] = (np.asarray(mapped[f], dtype=np.float64).reshape(units, 1, draws) + u[:, :, None]).reshape(
+            -1
+        )
     y = np.broadcast_to(np.asarray(target).reshape(units, 1, draws), shape).reshape(-1)
     return out, y

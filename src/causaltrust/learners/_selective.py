@@ -32,12 +32,6 @@ from sklearn.utils.validation import check_is_fitted
 from causaltrust import _dag
 from causaltrust.exceptions import DataError, SpecError
 from causaltrust.graph import PREDICTION, CausalGraph
-from causaltrust.learners._bounded import (
-    augment_spurious,
-    check_shift_strength,
-    shift_scales,
-    spurious_inputs,
-)
 from causaltrust.learners._base import (
     Design,
     RowStream,
@@ -46,6 +40,12 @@ from causaltrust.learners._base import (
     columns_with_unseen,
     resolve_spec,
     row_keys,
+)
+from causaltrust.learners._bounded import (
+    augment_spurious,
+    check_shift_strength,
+    shift_scales,
+    spurious_inputs,
 )
 from causaltrust.scm import SCM, MultiPathWorld, Noise, fair_world_labels
 from causaltrust.scm._data import value_to_internal
