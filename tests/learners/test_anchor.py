@@ -103,3 +103,18 @@ def test_bad_inputs_are_clear():
     no_env = ct.load_spec({"target": "Y", "features": ["E", "X"], "variables": variables})
     with pytest.raises(ct.SpecError, match="anchors on the environment"):
         AnchorRegressor(spec=no_env).fit(df[["E", "X"]], df["X"])
+
+
+def test_predictions_survive_pickle_and_pool_an_unseen_environment():
+    """Round trip on DataFrames; a new hospital (a category the shifts add) is pooled, not a crash."""
+    import pickle
+
+    spec, scm = ct.scenarios.load("readmission")
+    df = scm.sample(1500, random_state=4)
+    clf = AnchorClassifier(spec=spec, gamma=3.0, use_environment_as_feature=True).fit(
+        df[spec.features], df["Y"]
+    )
+    back = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(back.predict_proba(df[spec.features]), clf.predict_proba(df[spec.features]))
+    new = scm.shift("new_hospital").sample(50, random_state=0)[spec.features]
+    assert np.isfinite(clf.predict_proba(new)).all()
