@@ -228,6 +228,27 @@ def test_augmentation_leaves_labels_and_other_columns_untouched(readmission, fai
     assert b.shift_scales_["X"] == pytest.approx(1.0, abs=0.09)
 
 
+def test_reference_centred_shifts_train_on_the_reference_device(readmission):
+    """shift_center="reference", γ = 0: every unit is trained as if a device with the reference hospital's
+    offset (0) had measured it *and* the mapping then removed its own hospital's training offset:
+    x - 2·δ(E), δ = (0, 0.8, -0.5) from the spec. Other columns and labels as map's."""
+    spec, scm, train, _ = readmission
+    X, y = train[spec.features].iloc[:800], train["Y"].iloc[:800]
+    kw = {"spec": spec, "scm": scm, "fairness": False, "n_draws": 1, "random_state": 0}
+    m = SelectiveInvarianceClassifier(estimator=_Recorder(), robustness="map", **kw).fit(X, y)
+    r = SelectiveInvarianceClassifier(
+        estimator=_Recorder(), robustness="bounded", shift_strength=0.0, shift_center="reference", **kw
+    ).fit(X, y)
+    x = r.design_.names.index("X")
+    delta = np.array([0.0, 0.8, -0.5])[X["E"].to_numpy()]
+    np.testing.assert_allclose(r.estimator_.X_[:, x], X["X"].to_numpy() - 2 * delta, atol=1e-12)
+    other = [j for j in range(len(r.design_.names)) if j != x]
+    np.testing.assert_array_equal(r.estimator_.X_[:, other], m.estimator_.X_[:, other])
+    np.testing.assert_array_equal(r.estimator_.y_, m.estimator_.y_)
+    with pytest.raises(ValueError, match="shift_center must be 'training'"):
+        SelectiveInvarianceClassifier(robustness="bounded", shift_center="pooled", **kw).fit(X, y)
+
+
 def test_augment_spurious_keeps_draw_blocks_and_labels():
     cols = {"X": np.arange(6.0), "Z": np.array([0.0, 1.0, 0.0, 1.0, 0.0, 1.0])}
     target = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])

@@ -70,6 +70,7 @@ class _SelectiveBase(BaseEstimator):
         fairness: bool | None = None,
         robustness: bool | str | None = None,
         shift_strength: float = 1.0,
+        shift_center: str = "training",
         fair_labels: bool = True,
         environment_reference: Any = None,
         n_draws: int = 4,
@@ -83,6 +84,7 @@ class _SelectiveBase(BaseEstimator):
         self.fairness = fairness
         self.robustness = robustness
         self.shift_strength = shift_strength
+        self.shift_center = shift_center
         self.fair_labels = fair_labels
         self.environment_reference = environment_reference
         self.n_draws = n_draws
@@ -129,6 +131,12 @@ class _SelectiveBase(BaseEstimator):
                 f"{self.robustness!r}"
             )
         gamma = check_shift_strength(self.shift_strength, name)
+        if self.shift_center not in ("training", "reference"):
+            raise ValueError(
+                f"{name}: shift_center must be 'training' (offsets move around their training values) or "
+                "'reference' (a new device re-drawn around the reference level's offsets), got "
+                f"{self.shift_center!r}"
+            )
         if self.robustness and spec.robustness is None:
             raise SpecError(f"{name}(robustness={self.robustness!r}) needs a 'robustness' section (or None)")
         seed = 0 if self.random_state is None else int(self.random_state)
@@ -271,18 +279,23 @@ class _SelectiveBase(BaseEstimator):
         nodes = spurious_inputs(self.spec_, self.scm_.parents, name)
         full = self.scm_.recover_latents(cols, self.needed_)
         self.shift_scales_ = shift_scales(self.scm_, self.spec_, full, nodes)
-        if gamma == 0.0 or not nodes:
+        draws = self._train_draws
+        if self.shift_center == "reference" and nodes:
+            # Centre the moves on the reference level's offsets: a unit of environment e measured by such a
+            # device and then mapped reads 2·x̃ - x (for additive offsets), x its factual value.
+            mapped = {**mapped, **{v: 2.0 * mapped[v] - np.repeat(cols[v], draws) for v in nodes}}
+        elif gamma == 0.0 or not nodes:
             return mapped, target  # nothing moves: exactly robustness="map"
         # A DP estimator accounts per row: one shifted copy per person; else an antithetic pair.
-        self._copies = 1 if _is_private(self.estimator_) else 2
-        units = len(target) // self._train_draws
+        self._copies = 1 if _is_private(self.estimator_) or gamma == 0.0 else 2
+        units = len(target) // draws
         return augment_spurious(
             mapped,
             target,
             self.shift_scales_,
             gamma,
             units=units,
-            draws=self._train_draws,
+            draws=draws,
             copies=self._copies,
             seed=seed,
         )
@@ -557,6 +570,11 @@ class SelectiveInvarianceClassifier(ClassifierMixin, _SelectiveBase):
         many noise standard deviations): the mapped units are augmented along the spurious paths only,
         labels and every other column untouched (``causaltrust.learners._bounded``).
         False: no robustness invariance.
+    shift_center : {"training", "reference"}, default "training"
+        Where bounded shifts are centred. ``"training"``: each environment's offset moves by up to γ noise sd
+        from its training value (γ = 0 is ``"map"``). ``"reference"``: a new device is re-drawn within γ noise
+        sd of the *reference* level's offset in every environment (an assumption that the training offsets say
+        nothing about the new ones; γ = 0 is then not ``"map"``). Exact for additive offsets.
     shift_strength : float, default 1.0
         γ >= 0 of ``robustness="bounded"``, in units of the shifted variable's noise sd (for a measurement
         node: its latent's). 0 is exactly ``"map"``; large values approach ``"drop"`` while keeping what the
