@@ -134,7 +134,7 @@ OBS, INT, UNF = "accuracy__observational", "accuracy__interventional", "fairness
 
 
 def _costly():
-    """erm: most accurate, fails the threshold; selective and unaware meet it (the issue's example numbers)."""
+    """erm: most accurate, fails the threshold; selective and unaware meet it (the issue's numbers)."""
     rows = [
         _row(
             "erm",
@@ -189,7 +189,8 @@ def test_story_names_who_meets_the_thresholds_first_then_ranks_only_those():
     assert "best <b>selective</b> 0.000 [-0.001, 0.001]" in fairness
     # The issue's sentence: 0.138 → 0.000 for 76.6 − 74.0 = 2.6 and 76.0 − 74.2 = 1.8 points.
     assert "0.138 → 0.000 for 2.6 points of observational accuracy, 1.8 of interventional" in fairness
-    assert "Best causal <b>selective</b>" in fairness and "best baseline <b>unaware</b>" in fairness
+    assert "Best causal <b>selective</b>" in fairness
+    assert "best baseline <b>unaware</b>" in fairness
     assert '<span class="win">causal better</span>' in fairness
 
 
@@ -278,7 +279,29 @@ def test_one_formatter_for_every_surface():
         assert "0.8123" in text
         assert fmt_interval(0.8, 0.82) in text
     assert "inf<" not in html_text
-    assert repr(rep) == "<TrustReport s / m: 2 metrics, 0 thresholds passed, 0 notes>"
+    assert repr(rep) == "<TrustReport s / m: 2 metrics, no thresholds set, 0 notes>"
+
+
+def test_notebook_report_shows_at_most_15_rows_thresholds_first_and_how_to_see_the_rest():
+    metrics = [Metric(f"accuracy.shift[s{i}]", 0.5 + i / 100, better="higher") for i in range(60)]
+    metrics += [
+        Metric("accuracy.observational", 0.8, better="higher"),
+        Metric("fairness.unfair_path_effect", 0.1, better="zero", threshold_max=0.02, passed=False),
+        Metric("privacy.epsilon", math.inf, better="lower"),
+    ]
+    rep = ct.TrustReport(tuple(metrics), meta={"spec": "s", "model": "m"})
+    page = rep._repr_html_()
+    assert page.count("<tr>") == 1 + 15
+    assert "TrustReport" not in page  # a heading a person reads, not the literal repr
+    assert "Trust report — s / m: 63 metrics, 1 of 1 thresholds failed, 0 notes" in page
+    assert "15 of 63 metrics shown. All of them: <code>rep.to_frame()</code>" in page
+    rows = page.split("<tr>")[2:]
+    assert rows[0].startswith("<td>fairness.unfair_path_effect</td>")  # judged first
+    assert rows[1].startswith("<td>accuracy.observational</td>")  # then the headline metrics
+    assert rows[2].startswith("<td>privacy.epsilon</td>")
+    assert repr(rep) == "<TrustReport s / m: 63 metrics, 1 of 1 thresholds failed, 0 notes>"
+    short = ct.TrustReport(tuple(metrics[-3:]), meta={"spec": "s", "model": "m"})
+    assert "shown" not in short._repr_html_()
 
 
 def test_notebook_displays_are_short_and_use_the_formatter(mixed):
@@ -288,7 +311,13 @@ def test_notebook_displays_are_short_and_use_the_formatter(mixed):
     assert page.count("<tr>") == 1 + len(agg)  # header + one row per configuration
     row = agg.iloc[0]
     assert fmt_num(row["accuracy.observational"], 3) in page
-    assert repr(led).startswith("Ledger(")
+    cells = led.data().cells
+    n_methods, n_seeds = cells["method"].nunique(), cells["seed"].nunique()
+    assert repr(led) == (
+        f"Ledger({str(led.path)!r}): {len(cells)} cells: {len(cells)} ok; "
+        f"{n_methods} methods, {n_seeds} seeds"
+    )
+    assert repr(ct.bench.Ledger(led.path.with_name("none.duckdb"))).endswith(": no file yet")
 
 
 def test_effect_decomposition_displays_briefly():
