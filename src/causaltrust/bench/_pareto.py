@@ -106,7 +106,7 @@ def _objective_matrix(
             raise BenchError(
                 f"objective column(s) {missing} not in the frame: it holds no metric at all, so no cell "
                 "finished (ledger.cells('failed') shows why; a script that starts worker processes needs "
-                "its sweep under `if __name__ == \"__main__\":`)"
+                'its sweep under `if __name__ == "__main__":`)'
             )
         hints = "".join(did_you_mean(o, metrics) for o in missing)
         raise BenchError(
