@@ -44,13 +44,22 @@ def equalized_odds_difference(y_true: Array, y_pred: Array, groups: Array, k: in
     Equal to fairlearn on every input: the groups are those present in the data, and a group without
     positives (negatives) has a TPR (FPR) of 0, as fairlearn's rates divide by zero to 0.
     """
-    present = np.bincount(groups, minlength=k) > 0
-    pos = y_true == 1
+    return _eo_from_codes(2 * np.asarray(groups, dtype=np.int64) + (y_true == 1), y_pred, k)
+
+
+def _eo_from_codes(codes: Array, y_pred: Array, k: int) -> float:
+    """Equalized odds from ``2 * group + (y == 1)`` codes: two bincounts over all units.
+
+    The per-bin sums add the same values in the same (row) order as bincounts over each class's rows, so the
+    result is bit for bit that of masking by class first.
+    """
+    counts = np.bincount(codes, minlength=2 * k).astype(np.float64).reshape(k, 2)
+    hits = np.bincount(codes, weights=y_pred, minlength=2 * k).reshape(k, 2)
+    present = counts.sum(axis=1) > 0
     diffs = []
-    for mask in (pos, ~pos):
-        counts = np.bincount(groups[mask], minlength=k).astype(np.float64)
-        hits = np.bincount(groups[mask], weights=y_pred[mask], minlength=k)
-        rates = np.divide(hits, counts, out=np.zeros(k), where=counts > 0)[present]
+    for cls in (1, 0):  # positives (TPR), then negatives (FPR)
+        c, h = counts[:, cls], hits[:, cls]
+        rates = np.divide(h, c, out=np.zeros(k), where=c > 0)[present]
         diffs.append(float(rates.max() - rates.min()))
     return float(max(diffs))
 
@@ -121,7 +130,7 @@ def fairness_metrics(ctx: AuditContext) -> list[Metric]:
         metrics.append(
             ctx.stat_metric(
                 "fairness.equalized_odds_difference",
-                lambda i: equalized_odds_difference(y[i], labels[i], groups[i], k),
+                partial(_eo_resample, 2 * groups + (y == 1), np.asarray(labels, dtype=np.float64), k),
                 len(y),
                 method="max of TPR and FPR group differences (fairlearn definition)",
             )
@@ -256,6 +265,11 @@ def _root_note(ctx: AuditContext, a: str, groups: Array) -> str:
         )
     checked = ", ".join(v for v, _, _ in tests) or "none observed"
     return f"{head}; the data show no association with the other roots ({checked}; level {ROOT_ALPHA})."
+
+
+def _eo_resample(codes: Array, labels: Array, k: int, i: Array) -> float:
+    """Equalized odds on resampled units ``i`` (group and class codes computed once, not per resample)."""
+    return _eo_from_codes(codes[i], labels[i], k)
 
 
 def _ctf_se(f_x1: Array, f_fact: Array, at_x0: Array, at_x1: Array, i: Array) -> float:
