@@ -60,8 +60,8 @@ bench: venv $(PEERS)/.installed
 	$(BIN)/python benchmarks/learners_dp.py
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/demo.py
-	$(BIN)/python benchmarks/demo.py --heading "## Demo cut: no shadow models (issue 19)" -- --shadows 0
-	$(BIN)/python benchmarks/demo.py --heading "## Demo cut: one seed, no shadow models (issue 19)" -- --seeds 1 --shadows 0
+	$(BIN)/python benchmarks/demo.py --heading "## Demo (main job, --full)" -- --full
+	$(BIN)/python benchmarks/audit_growth.py
 	$(BIN)/python benchmarks/fit_structure.py
 	$(BIN)/python benchmarks/fit_speed.py --cases readmission-30k-auto compas-auto adult-linear
 	$(BIN)/python benchmarks/learners_shift.py

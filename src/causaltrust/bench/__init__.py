@@ -9,6 +9,7 @@ finished cell is one transaction in the ledger, so a killed sweep resumes where 
 ``hypervolume``, ``ranks`` and ``dominance_summary`` compare the methods on any chosen metrics.
 """
 
+from causaltrust.bench._demo import DEMO_FULL, DEMO_QUICK, demo_settings
 from causaltrust.bench._executors import CellTask, run_cell
 from causaltrust.bench._ledger import LEDGER_FORMAT, SCHEMA_VERSION, Ledger, LedgerData, SweepStats
 from causaltrust.bench._methods import (
@@ -32,6 +33,8 @@ from causaltrust.bench._summary import config_frame, seed_interval, summarize
 from causaltrust.bench._text import run_text
 
 __all__ = [
+    "DEMO_FULL",
+    "DEMO_QUICK",
     "LEDGER_FORMAT",
     "METHODS",
     "SCHEMA_VERSION",
@@ -43,6 +46,7 @@ __all__ = [
     "SweepStats",
     "causal_methods",
     "config_frame",
+    "demo_settings",
     "directions",
     "dominance_summary",
     "expand_grid",

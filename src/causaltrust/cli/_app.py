@@ -176,6 +176,10 @@ class _SweepCommand(TyperCommand):
         lines = [f"  {m.name}: {m.description}" for m in sorted(bench.METHODS.values(), key=lambda m: m.name)]
         base = (self.help or "").split("\n\nMethods (-m):")[0]
         self.help = base + "\n\nMethods (-m):\n\n\b\n" + "\n".join(lines)
+        if self.name == "demo":
+            quick, full = bench.demo_settings(), bench.demo_settings(full=True)
+            rows = [f"  {k}: {quick[k]:,} (quick), {full[k]:,} (--full)" for k in quick]
+            self.help += "\n\nSettings:\n\n\b\n" + "\n".join(rows)
         super().format_help(ctx, formatter)
 
 
@@ -358,17 +362,39 @@ def _report_failures(console: Console, ledger: Any) -> bool:
     return all_failed
 
 
+_FULL_HELP = (
+    "The full statistical settings (about 5 minutes on 2 cores). Without it, the quick settings (about a "
+    "minute), which tell the same story: the same best baseline and verdict per objective, the same "
+    "threshold verdicts. Options given explicitly override either (both listed below)."
+)
+
+
+def _demo_help(key: str, text: str) -> str:
+    return f"{text} [default: the quick setting, or the full one with --full]"
+
+
 @app.command(cls=_SweepCommand)
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the ledger and the report.")] = Path(
         "reports/demo"
     ),
-    seeds: SeedsOpt = "3",
-    n_train: NTrainOpt = 20_000,
-    n_test: NTestOpt = 20_000,
-    n_shadow: ShadowsOpt = 8,
-    n_bootstrap: BootstrapOpt = 200,
-    recourse_units: RecourseOpt = 200,
+    full: Annotated[bool, typer.Option("--full", help=_FULL_HELP)] = False,
+    seeds: Annotated[
+        str | None, typer.Option("--seeds", metavar="N|LIST", help=_demo_help("seeds", "A count or a list."))
+    ] = None,
+    n_train: Annotated[
+        int | None, typer.Option("--n-train", help=_demo_help("n_train", "Training rows."))
+    ] = None,
+    n_test: Annotated[int | None, typer.Option("--n-test", help=_demo_help("n_test", "Test rows."))] = None,
+    n_shadow: Annotated[
+        int | None, typer.Option("--shadows", help=_demo_help("n_shadow", "Shadow models per cell."))
+    ] = None,
+    n_bootstrap: Annotated[
+        int | None, typer.Option("--bootstrap", help=_demo_help("n_bootstrap", "Bootstrap resamples."))
+    ] = None,
+    recourse_units: Annotated[
+        int | None, typer.Option("--recourse", help=_demo_help("recourse_units", "Units given recourse."))
+    ] = None,
     jobs: JobsOpt = None,
     methods: MethodsOpt = None,
     debug: DebugOpt = False,
@@ -378,13 +404,35 @@ def demo(
     Runs each registered method for each seed (train, then audit against the true SCM), records every
     metric in OUT/results.duckdb (a killed run resumes where it stopped), writes OUT/report.html and
     prints the headline table and the report's path. Exits 0 when cells ran, whatever the thresholds
-    say (the report shows them); 3 when every cell failed.
+    say (the report shows them); 3 when every cell failed. The quick default settings tell the same story
+    as ``--full`` (same best baseline and verdict per objective, same threshold verdicts).
 
     Example: causaltrust demo -o reports/demo
     """
     console = Console()
+    kind = "full" if full else "quick"
+    # The first line within a second of the start, before the sweep machinery is imported.
+    console.print(
+        f"causaltrust demo: {kind} settings; importing the learners ...", markup=False, highlight=False
+    )
+    from causaltrust.bench import demo_settings
+
+    preset = demo_settings(full)
+    seeds = str(preset["seeds"]) if seeds is None else seeds
+    n_train = int(preset["n_train"]) if n_train is None else n_train
+    n_test = int(preset["n_test"]) if n_test is None else n_test
+    n_shadow = int(preset["n_shadow"]) if n_shadow is None else n_shadow
+    n_bootstrap = int(preset["n_bootstrap"]) if n_bootstrap is None else n_bootstrap
+    recourse_units = int(preset["recourse_units"]) if recourse_units is None else recourse_units
     _check_sweep_options(n_train, n_test, n_shadow, n_bootstrap, recourse_units)
     seed_list = parse_seeds(seeds)
+    console.print(
+        f"causaltrust demo, {kind} settings: {len(seed_list)} seed(s), {n_train:,} train / {n_test:,} test "
+        f"rows per cell, {n_shadow} shadow models, {n_bootstrap} bootstrap resamples, {recourse_units} "
+        "recourse units" + ("" if full else " (`causaltrust demo --full` for the full settings)"),
+        markup=False,
+        highlight=False,
+    )
     from causaltrust import bench
     from causaltrust import report as ct_report
 
@@ -400,18 +448,18 @@ def demo(
         f"[bold]readmission[/]: {len(chosen)} methods x {len(seed_list)} seeds, {n_train:,} train / "
         f"{n_test:,} test rows per cell; ledger {escape(str(store))}"
     )
-    defaults = (n_shadow, len(seed_list), n_train, n_test, n_bootstrap, recourse_units) == (
-        8,
-        3,
-        20_000,
-        20_000,
-        200,
-        200,
-    )
-    if defaults and methods is None:
+    chosen_settings = (len(seed_list), n_train, n_test, n_shadow, n_bootstrap, recourse_units)
+    if (
+        chosen_settings
+        == tuple(
+            preset[k] for k in ("seeds", "n_train", "n_test", "n_shadow", "n_bootstrap", "recourse_units")
+        )
+        and methods is None
+    ):
         console.print(
-            "About 5 minutes on 2 cores with the defaults, most of it the shadow-model attack; "
-            "`causaltrust demo --seeds 1 --shadows 0` takes about a minute without it.",
+            "About 5 minutes on 2 cores, most of it the shadow-model attack."
+            if full
+            else "About a minute on 2 cores.",
             markup=False,
             highlight=False,
         )

@@ -1,0 +1,40 @@
+"""The main job's two settings: quick (``causaltrust demo``, ``make run``) and full (``causaltrust demo --full``)."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+__all__ = ["DEMO_FULL", "DEMO_QUICK", "demo_settings"]
+
+# The full statistical settings: 3 seeds of 20,000 training and 20,000 test rows, 8 shadow models per cell,
+# 200 bootstrap resamples, recourse for 200 rejected units (about 5 minutes on 2 quiet cores).
+DEMO_FULL: MappingProxyType[str, int] = MappingProxyType(
+    {
+        "seeds": 3,
+        "n_train": 20_000,
+        "n_test": 20_000,
+        "n_shadow": 8,
+        "n_bootstrap": 200,
+        "recourse_units": 200,
+    }
+)
+# The quick settings tell the same story (the same best baseline and the same win / tie / loss of each causal
+# method on every objective, the same threshold verdicts: tests/bench/test_demo_story.py and the "Issue 30"
+# section of benchmarks/RESULTS.md) in about a minute. Three seeds stay: the story's ties and wins come from
+# Student-t intervals over seeds. The shadow attack stays (its minimum of 4 shadows, on fewer rows).
+DEMO_QUICK: MappingProxyType[str, int] = MappingProxyType(
+    {"seeds": 3, "n_train": 5_000, "n_test": 5_000, "n_shadow": 4, "n_bootstrap": 100, "recourse_units": 100}
+)
+
+
+def demo_settings(full: bool = False) -> dict[str, Any]:
+    """The settings of ``causaltrust demo`` (quick) or ``causaltrust demo --full``, as a new dict.
+
+    Examples
+    --------
+    >>> from causaltrust.bench import demo_settings
+    >>> demo_settings(full=True)["n_train"], demo_settings()["seeds"]
+    (20000, 3)
+    """
+    return dict(DEMO_FULL if full else DEMO_QUICK)

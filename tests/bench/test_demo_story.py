@@ -1,0 +1,54 @@
+"""The quick demo settings tell the full settings' story (issue 30), checked on a small sweep.
+
+The full settings take minutes per method, too slow for the test suite, so both are scaled down by the
+same factor (rows / 10; shadows, bootstrap resamples and recourse units as in the settings): the reduced full
+settings keep 2,000 training and test rows, the reduced quick ones 500. benchmarks/RESULTS.md ("Issue 30")
+compares the real quick and full demos on every method.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import causaltrust as ct
+from causaltrust.bench import DEMO_FULL, DEMO_QUICK, demo_settings
+from causaltrust.report import story_lines, story_verdicts
+
+METHODS = ["erm", "unaware", "selective"]
+
+
+def _reduced(settings: dict[str, int]) -> dict[str, int]:
+    out = dict(settings)
+    for k in ("n_train", "n_test"):
+        out[k] = settings[k] // 10
+    out["n_bootstrap"] = settings["n_bootstrap"] // 4
+    return out
+
+
+def _sweep(settings: dict[str, int], store: Path) -> ct.bench.Ledger:
+    s = dict(settings)
+    seeds = list(range(s.pop("seeds")))
+    return ct.bench.run(
+        "readmission", methods=METHODS, seeds=seeds, store=store, n_jobs=1, progress=False, **s
+    )
+
+
+def test_quick_settings_are_smaller_and_keep_the_seeds() -> None:
+    quick, full = demo_settings(), demo_settings(full=True)
+    assert quick == dict(DEMO_QUICK)
+    assert full == dict(DEMO_FULL)
+    assert quick["seeds"] == full["seeds"] == 3  # the story's intervals are over seeds
+    assert quick["n_shadow"] >= 4  # the shadow attack still runs
+    for k in ("n_train", "n_test", "n_shadow", "n_bootstrap", "recourse_units"):
+        assert quick[k] <= full[k]
+
+
+def test_quick_and_full_settings_tell_the_same_story(tmp_path: Path) -> None:
+    quick = _sweep(_reduced(demo_settings()), tmp_path / "quick.duckdb")
+    full = _sweep(_reduced(demo_settings(full=True)), tmp_path / "full.duckdb")
+    vq, vf = story_verdicts(quick), story_verdicts(full)
+    # a story with something to say: the fairness objective and the threshold are judged in both
+    assert "fairness" in vf
+    assert vf["thresholds"]["selective"]["fairness.unfair_path_effect"] == "pass"
+    assert vf["thresholds"]["erm"]["fairness.unfair_path_effect"] == "fail"
+    assert vq == vf, (story_lines(quick), story_lines(full))
