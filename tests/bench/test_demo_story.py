@@ -9,6 +9,7 @@ compares the real quick and full demos on every method.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import causaltrust as ct
 from causaltrust.bench import DEMO_FULL, DEMO_QUICK, demo_settings
@@ -17,20 +18,22 @@ from causaltrust.report import story_lines, story_verdicts
 METHODS = ["erm", "unaware", "selective"]
 
 
-def _reduced(settings: dict[str, int]) -> dict[str, int]:
+def _reduced(settings: dict[str, Any]) -> dict[str, Any]:
     out = dict(settings)
-    for k in ("n_train", "n_test"):
-        out[k] = settings[k] // 10
+    for k in ("n_train", "n_test", "shadow_rows"):
+        out[k] = None if settings[k] is None else settings[k] // 10
     out["n_bootstrap"] = settings["n_bootstrap"] // 4
     return out
 
 
-def _sweep(settings: dict[str, int], store: Path) -> ct.bench.Ledger:
+def _sweep(settings: dict[str, Any], store: Path) -> ct.bench.Ledger:
     s = dict(settings)
     seeds = list(range(s.pop("seeds")))
+    rows = s.pop("shadow_rows")
     return ct.bench.run(
-        "readmission", methods=METHODS, seeds=seeds, store=store, n_jobs=1, progress=False, **s
-    )
+        "readmission", methods=METHODS, seeds=seeds, store=store, n_jobs=1, progress=False,
+        audit_kwargs=None if rows is None else {"shadow_rows": rows}, **s,
+    )  # fmt: skip
 
 
 def test_quick_settings_are_smaller_and_keep_the_seeds() -> None:

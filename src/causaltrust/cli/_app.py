@@ -178,7 +178,7 @@ class _SweepCommand(TyperCommand):
         self.help = base + "\n\nMethods (-m):\n\n\b\n" + "\n".join(lines)
         if self.name == "demo":
             quick, full = bench.demo_settings(), bench.demo_settings(full=True)
-            rows = [f"  {k}: {quick[k]:,} (quick), {full[k]:,} (--full)" for k in quick]
+            rows = [f"  {k}: {quick[k] or 'all'} (quick), {full[k] or 'all'} (--full)" for k in quick]
             self.help += "\n\nSettings:\n\n\b\n" + "\n".join(rows)
         super().format_help(ctx, formatter)
 
@@ -428,8 +428,10 @@ def demo(
     seed_list = parse_seeds(seeds)
     console.print(
         f"causaltrust demo, {kind} settings: {len(seed_list)} seed(s), {n_train:,} train / {n_test:,} test "
-        f"rows per cell, {n_shadow} shadow models, {n_bootstrap} bootstrap resamples, {recourse_units} "
-        "recourse units" + ("" if full else " (`causaltrust demo --full` for the full settings)"),
+        f"rows per cell, {n_shadow} shadow models"
+        + ("" if preset["shadow_rows"] is None else f" on {preset['shadow_rows']:,} rows each")
+        + f", {n_bootstrap} bootstrap resamples, {recourse_units} recourse units"
+        + ("" if full else " (`causaltrust demo --full` for the full settings)"),
         markup=False,
         highlight=False,
     )
@@ -475,6 +477,7 @@ def demo(
         recourse_units=recourse_units,
         n_jobs=jobs,
         progress=True,
+        audit_kwargs=None if preset["shadow_rows"] is None else {"shadow_rows": preset["shadow_rows"]},
     )
     report = ct_report.write_html(ledger, out / "report.html")
     _wide(console).print(_render.headline_table(ledger, DEMO_METRICS, title="Mean over seeds"))
