@@ -139,3 +139,37 @@ def test_audit_above_the_whole_matrix_cap_shares_blocks(monkeypatch: pytest.Monk
     p = ctx.p95_metric("fairness.unfair_path_effect_p95", np.abs(x))
     per = np.array([np.quantile(np.abs(x)[i], 0.95) for i in idx])
     np.testing.assert_allclose((p.low, p.high), np.quantile(per, [0.025, 0.975]), rtol=0, atol=1e-12)
+
+
+def test_weighted_row_statistics_equal_the_resampled_ones() -> None:
+    # The large-audit forms (one statistic per row of resample counts) against the same statistics computed
+    # on the resampled units themselves (index gathers), resample by resample.
+    from sklearn.metrics import roc_auc_score
+
+    from causaltrust.audit._fairness import (
+        _eo_rows,
+        _indicators,
+        _rate_spread_rows,
+        demographic_parity_difference,
+        equalized_odds_difference,
+    )
+    from causaltrust.audit._ranks import Ranker, weighted_auc_rows
+
+    rng = np.random.default_rng(6)
+    n, n_boot = 80, 60
+    groups = rng.integers(0, 3, n)
+    groups[:2] = 2  # a rare group: absent from some resamples
+    groups[2:] = np.where(groups[2:] == 2, 0, groups[2:])
+    y = (rng.random(n) < 0.5).astype(np.float64)
+    labels = (rng.random(n) < 0.4 + 0.2 * (groups == 1)).astype(np.float64)
+    score = np.round(rng.random(n), 1)  # ties
+    counts = resample_counts(n, n_boot, np.random.default_rng(12))
+    idx = np.random.default_rng(12).integers(0, n, (n_boot, n), dtype=np.int64)
+    dp = _rate_spread_rows(*_indicators(groups, 3, labels), counts)
+    eo = _eo_rows(*_indicators(2 * groups + (y == 1), 6, labels), counts)
+    auc = weighted_auc_rows(Ranker(score), y == 1, counts)
+    for b in range(n_boot):
+        i = idx[b]
+        assert dp[b] == pytest.approx(demographic_parity_difference(labels[i], groups[i], 3), abs=1e-12)
+        assert eo[b] == pytest.approx(equalized_odds_difference(y[i], labels[i], groups[i], 3), abs=1e-12)
+        assert auc[b] == pytest.approx(roc_auc_score(y[i], score[i]), abs=1e-12)

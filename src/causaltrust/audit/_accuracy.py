@@ -6,7 +6,7 @@ import numpy as np
 
 from causaltrust.audit._context import AuditContext
 from causaltrust.audit._model import ModelAdapter
-from causaltrust.audit._ranks import Ranker, weighted_auc
+from causaltrust.audit._ranks import Ranker, weighted_auc, weighted_auc_rows
 from causaltrust.audit._report import Metric
 from causaltrust.exceptions import DataError
 from causaltrust.scm import fair_world_labels as fair_world_labels_of
@@ -59,9 +59,10 @@ def score_metrics(
         s = probs if probs is not None else scores
         ranker, positive = Ranker(s), y == 1
         out.append(
-            ctx.stat_metric(
+            ctx.weighted_metric(
                 "accuracy.auc",
                 lambda i: weighted_auc(ranker, positive, np.bincount(i, minlength=len(y)).astype(np.float64)),
+                lambda counts: weighted_auc_rows(ranker, positive, counts),
                 len(y),
             )
         )

@@ -208,6 +208,23 @@ class ResampleBlocks:
             out[b0 : b0 + len(blk)] = _quantile_values(values, order, ranked, q, blk)
         return out
 
+    def apply(self, stat_rows: Callable[[Array], Array]) -> Array:
+        """``stat_rows(block)`` (one statistic per resample row) over every block, in resample order."""
+        out = np.empty(self.n_boot)
+        for b, b0 in enumerate(self.starts):
+            blk = self.block(b)
+            out[b0 : b0 + len(blk)] = stat_rows(blk)
+        return out
+
+    def stat_interval(self, stat_rows: Callable[[Array], Array], confidence: float) -> tuple[float, float]:
+        """Percentile interval of a statistic of weighted units (NaN resamples dropped, as
+        :func:`bootstrap_interval` drops them)."""
+        vals = self.apply(stat_rows)
+        vals = vals[np.isfinite(vals)]
+        if len(vals) == 0:
+            return (float("nan"), float("nan"))
+        return _percentile(vals, confidence)
+
     def mean_interval(self, values: Array, confidence: float) -> tuple[float, float]:
         """Percentile bootstrap interval of the mean of ``values`` over these resamples."""
         return _percentile(self.means(np.asarray(values, dtype=np.float64)), confidence)

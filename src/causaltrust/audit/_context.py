@@ -143,6 +143,23 @@ class AuditContext:
         interval = bootstrap_interval(stat, n, self.rng(name), o.n_bootstrap, o.confidence)
         return self.metric(name, value, interval, method=method or "bootstrap over units")
 
+    def weighted_metric(
+        self,
+        name: str,
+        stat: Callable[[Array], float],
+        stat_rows: Callable[[Array], Array],
+        n: int,
+        *,
+        method: str = "",
+    ) -> Metric:
+        """:meth:`stat_metric`, with ``stat_rows(counts)`` (the statistic of each row of resample counts) used
+        when the test units' resamples are shared in blocks (large audits): no index gather per resample."""
+        blocks = self.resample_blocks(n)
+        if blocks is None:
+            return self.stat_metric(name, stat, n, method=method)
+        interval = blocks.stat_interval(stat_rows, self.options.confidence)
+        return self.metric(name, stat(np.arange(n)), interval, method=method or "bootstrap over units")
+
     def require(self, section: str) -> None:
         if section == "fairness" and self.spec.fairness is None:
             raise SpecError(

@@ -119,18 +119,22 @@ def fairness_metrics(ctx: AuditContext) -> list[Metric]:
     k = max(int(groups.max()) + 1, len(meta.categories) if meta.categories else 2)
     metrics: list[Metric] = []
     if ctx.model.task == "binary":
+        lab = np.asarray(labels, dtype=np.float64)
+        eo_codes = 2 * groups + (y == 1)
         metrics.append(
-            ctx.stat_metric(
+            ctx.weighted_metric(
                 "fairness.demographic_parity_difference",
                 lambda i: demographic_parity_difference(labels[i], groups[i], k),
+                partial(_rate_spread_rows, *_indicators(groups, k, lab)),
                 len(y),
                 method="max-min selection rate over groups (fairlearn definition)",
             )
         )
         metrics.append(
-            ctx.stat_metric(
+            ctx.weighted_metric(
                 "fairness.equalized_odds_difference",
-                partial(_eo_resample, 2 * groups + (y == 1), np.asarray(labels, dtype=np.float64), k),
+                partial(_eo_resample, eo_codes, lab, k),
+                partial(_eo_rows, *_indicators(eo_codes, 2 * k, lab)),
                 len(y),
                 method="max of TPR and FPR group differences (fairlearn definition)",
             )
@@ -265,6 +269,42 @@ def _root_note(ctx: AuditContext, a: str, groups: Array) -> str:
         )
     checked = ", ".join(v for v, _, _ in tests) or "none observed"
     return f"{head}; the data show no association with the other roots ({checked}; level {ROOT_ALPHA})."
+
+
+def _indicators(codes: Array, k: int, values: Array) -> tuple[Array, Array]:
+    """``(n, k)`` one-hot of ``codes`` and the same with each row scaled by ``values``."""
+    onehot = np.zeros((len(codes), k))
+    onehot[np.arange(len(codes)), codes] = 1.0
+    return onehot, onehot * values[:, None]
+
+
+def _rates_rows(onehot: Array, weighted: Array, counts: Array) -> tuple[Array, Array]:
+    """Per resample row of ``counts``: units and mean value per code (two matrix products)."""
+    units = counts @ onehot
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return units, (counts @ weighted) / units
+
+
+def _rate_spread_rows(onehot: Array, weighted: Array, counts: Array) -> Array:
+    """Demographic parity difference of each resample (a row of counts), over the groups present in it."""
+    _, rates = _rates_rows(onehot, weighted, counts)
+    out: Array = np.nanmax(rates, axis=1) - np.nanmin(rates, axis=1)
+    return out
+
+
+def _eo_rows(onehot: Array, weighted: Array, counts: Array) -> Array:
+    """Equalized odds of each resample from the indicators of ``2 * group + (y == 1)`` codes (fairlearn's
+    rule: groups present in the resample; a rate over no units of its class is 0)."""
+    units, rates = _rates_rows(onehot, weighted, counts)
+    k = units.shape[1] // 2
+    units, rates = units.reshape(-1, k, 2), np.nan_to_num(rates.reshape(-1, k, 2), nan=0.0)
+    present = units.sum(axis=2) > 0
+    diffs = []
+    for cls in (1, 0):
+        r = rates[:, :, cls]
+        diffs.append(np.where(present, r, -np.inf).max(axis=1) - np.where(present, r, np.inf).min(axis=1))
+    out: Array = np.maximum(diffs[0], diffs[1])
+    return out
 
 
 def _eo_resample(codes: Array, labels: Array, k: int, i: Array) -> float:
