@@ -173,3 +173,21 @@ def test_weighted_row_statistics_equal_the_resampled_ones() -> None:
         assert dp[b] == pytest.approx(demographic_parity_difference(labels[i], groups[i], 3), abs=1e-12)
         assert eo[b] == pytest.approx(equalized_odds_difference(y[i], labels[i], groups[i], 3), abs=1e-12)
         assert auc[b] == pytest.approx(roc_auc_score(y[i], score[i]), abs=1e-12)
+
+
+def test_auc_rows_in_sorted_order_and_without_ties() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from causaltrust.audit._ranks import Ranker, weighted_auc_rows
+
+    rng = np.random.default_rng(9)
+    n, n_boot = 90, 40
+    y = rng.random(n) < 0.4
+    blocks = ResampleBlocks(n, n_boot, np.random.SeedSequence(3), block_cells=900)
+    idx = _block_indices(n, n_boot, 10, 3)
+    for score in (rng.random(n), np.round(rng.random(n), 1)):  # unique scores, then ties
+        ranker = Ranker(score)
+        got = blocks.apply(lambda c, r=ranker: weighted_auc_rows(r, y, c, ordered=True), ranker.order)
+        np.testing.assert_array_equal(blocks.block(1, ranker.order), blocks.block(1)[:, ranker.order])
+        for b in range(n_boot):
+            assert got[b] == pytest.approx(roc_auc_score(y[idx[b]], score[idx[b]]), abs=1e-12)

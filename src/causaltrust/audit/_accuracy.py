@@ -62,8 +62,9 @@ def score_metrics(
             ctx.weighted_metric(
                 "accuracy.auc",
                 lambda i: weighted_auc(ranker, positive, np.bincount(i, minlength=len(y)).astype(np.float64)),
-                lambda counts: weighted_auc_rows(ranker, positive, counts),
+                lambda counts: weighted_auc_rows(ranker, positive, counts, ordered=True),
                 len(y),
+                columns=ranker.order,
             )
         )
         if probs is not None:

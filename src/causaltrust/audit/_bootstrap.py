@@ -177,18 +177,27 @@ class ResampleBlocks:
         counts: Array = np.bincount(idx.ravel(), minlength=k * n).reshape(k, n)
         return counts
 
-    def block(self, b: int) -> Array:
-        """Resample counts of block ``b`` as a float64 ``(rows, n)`` array (a new array each call)."""
+    def block(self, b: int, columns: Array | None = None) -> Array:
+        """Resample counts of block ``b`` as a float64 ``(rows, n)`` array (a new array each call).
+
+        ``columns`` (a permutation of the units) puts the columns in that order; the gather runs on the
+        compact counts (one byte per cell), so it stays in cache where a float64 gather would not.
+        """
         small = self._cache.get(b)
-        if small is not None:
-            return small.astype(np.float64)
-        counts = self._draw(b)
-        # A unit drawn 256 times in one resample of n draws has probability below 1e-500 for any n; such a
-        # block would simply not be cached.
-        if self._cached + counts.size <= self._cache_bytes and counts.max() <= np.iinfo(np.uint8).max:
-            self._cache[b] = counts.astype(np.uint8)
-            self._cached += counts.size
-        return counts.astype(np.float64)
+        if small is None:
+            counts = self._draw(b)
+            # A unit drawn 256 times in one resample of n draws has probability below 1e-500 for any n; such
+            # a block would simply not be compacted or cached.
+            if counts.max() <= np.iinfo(np.uint8).max:
+                small = counts.astype(np.uint8)
+                if self._cached + small.size <= self._cache_bytes:
+                    self._cache[b] = small
+                    self._cached += small.size
+            else:
+                small = counts
+        if columns is not None:
+            small = small[:, columns]
+        return small.astype(np.float64)
 
     def means(self, values: Array) -> Array:
         """The mean of ``values`` in each resample (``n_boot`` values)."""
@@ -208,18 +217,21 @@ class ResampleBlocks:
             out[b0 : b0 + len(blk)] = _quantile_values(values, order, ranked, q, blk)
         return out
 
-    def apply(self, stat_rows: Callable[[Array], Array]) -> Array:
-        """``stat_rows(block)`` (one statistic per resample row) over every block, in resample order."""
+    def apply(self, stat_rows: Callable[[Array], Array], columns: Array | None = None) -> Array:
+        """``stat_rows(block)`` (one statistic per resample row) over every block, in resample order; with
+        ``columns``, each block's columns in that order (see :meth:`block`)."""
         out = np.empty(self.n_boot)
         for b, b0 in enumerate(self.starts):
-            blk = self.block(b)
+            blk = self.block(b, columns)
             out[b0 : b0 + len(blk)] = stat_rows(blk)
         return out
 
-    def stat_interval(self, stat_rows: Callable[[Array], Array], confidence: float) -> tuple[float, float]:
+    def stat_interval(
+        self, stat_rows: Callable[[Array], Array], confidence: float, columns: Array | None = None
+    ) -> tuple[float, float]:
         """Percentile interval of a statistic of weighted units (NaN resamples dropped, as
-        :func:`bootstrap_interval` drops them)."""
-        vals = self.apply(stat_rows)
+        :func:`bootstrap_interval` drops them); ``columns`` as in :meth:`apply`."""
+        vals = self.apply(stat_rows, columns)
         vals = vals[np.isfinite(vals)]
         if len(vals) == 0:
             return (float("nan"), float("nan"))

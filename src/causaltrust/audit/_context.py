@@ -151,13 +151,15 @@ class AuditContext:
         n: int,
         *,
         method: str = "",
+        columns: Array | None = None,
     ) -> Metric:
-        """:meth:`stat_metric`, with ``stat_rows(counts)`` (the statistic of each row of resample counts) used
-        when the test units' resamples are shared in blocks (large audits): no index gather per resample."""
+        """:meth:`stat_metric`, with ``stat_rows(counts)`` (the statistic of each row of resample counts, the
+        units in ``columns`` order when given) used when the test units' resamples are shared in blocks (large
+        audits): no index gather per resample."""
         blocks = self.resample_blocks(n)
         if blocks is None:
             return self.stat_metric(name, stat, n, method=method)
-        interval = blocks.stat_interval(stat_rows, self.options.confidence)
+        interval = blocks.stat_interval(stat_rows, self.options.confidence, columns)
         return self.metric(name, stat(np.arange(n)), interval, method=method or "bootstrap over units")
 
     def require(self, section: str) -> None:

@@ -48,16 +48,20 @@ def weighted_auc(ranker: Ranker, positive: Array, w: Array) -> float:
     return float(((w * r)[positive].sum() - wp * (wp + 1.0) / 2.0) / (wp * wn))
 
 
-def weighted_auc_rows(ranker: Ranker, positive: Array, weights: Array) -> Array:
+def weighted_auc_rows(ranker: Ranker, positive: Array, weights: Array, *, ordered: bool = False) -> Array:
     """:func:`weighted_auc` for each row of ``weights`` (a block of resample counts), in sorted order.
 
-    The units are put in score order once per block, so every tie group's weight is a contiguous sum
-    (``reduceat``) for all rows at once instead of a scatter per resample.
+    The units are put in score order (``ordered``: the columns already are, ``ranker.order``), so every tie
+    group's weight is a contiguous sum for all rows at once instead of a scatter per resample; without ties
+    the groups are the units themselves.
     """
-    ws = weights[:, ranker.order]
-    pos = positive[ranker.order].astype(np.float64)
-    gc = np.add.reduceat(ws, ranker.group_starts, axis=1)
-    gp = np.add.reduceat(ws * pos, ranker.group_starts, axis=1)
+    ws = weights if ordered else weights[:, ranker.order]
+    pos = positive[ranker.order]
+    if len(ranker.group_starts) == ws.shape[1]:
+        gc, gp = ws, ws * pos
+    else:
+        gc = np.add.reduceat(ws, ranker.group_starts, axis=1)
+        gp = np.add.reduceat(ws * pos, ranker.group_starts, axis=1)
     ranks = np.cumsum(gc, axis=1) - gc + (gc + 1.0) / 2.0
     wp = gp.sum(axis=1)
     wn = gc.sum(axis=1) - wp

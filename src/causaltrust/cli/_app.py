@@ -411,7 +411,7 @@ def demo(
     metric in OUT/results.duckdb (a killed run resumes where it stopped), writes OUT/report.html and
     prints the headline table and the report's path. Exits 0 when cells ran, whatever the thresholds
     say (the report shows them); 3 when every cell failed. The quick default settings (3 seeds of fewer
-    rows) give the verdicts of ``--full`` except where its intervals nearly touch (benchmarks/RESULTS.md).
+    rows) give the verdicts of --full except where its intervals nearly touch (benchmarks/RESULTS.md).
 
     Example: causaltrust demo -o reports/demo
     """
