@@ -103,11 +103,16 @@ def _quantile_values(values: Array, order: Array, ranked: Array, q: float, count
 
     Read from the sorted values and the resample's cumulative counts instead of sorting every resample.
     """
-    n = len(values)
-    cum = np.cumsum(counts[:, order], axis=1)  # resample b's sorted value at position j: ranked[#(cum <= j)]
+    return _sorted_quantiles(ranked, q, counts[:, order])
+
+
+def _sorted_quantiles(ranked: Array, q: float, sorted_counts: Array) -> Array:
+    """:func:`_quantile_values` from counts whose columns are already in the order of ``ranked``."""
+    n = len(ranked)
+    cum = np.cumsum(sorted_counts, axis=1)  # resample b's sorted value at position j: ranked[#(cum <= j)]
     h = (n - 1) * q
     lo_pos, frac = int(np.floor(h)), h - np.floor(h)
-    at = np.empty((len(counts), 2))
+    at = np.empty((len(sorted_counts), 2))
     for k, pos in enumerate((lo_pos, min(lo_pos + 1, n - 1))):
         # first column whose cumulative count exceeds pos, per resample (cum is non-decreasing by row)
         at[:, k] = ranked[(cum <= pos).sum(axis=1)]
@@ -213,8 +218,8 @@ class ResampleBlocks:
         ranked = values[order]
         out = np.empty(self.n_boot)
         for b, b0 in enumerate(self.starts):
-            blk = self.block(b)
-            out[b0 : b0 + len(blk)] = _quantile_values(values, order, ranked, q, blk)
+            blk = self.block(b, order)  # the gather on the compact counts
+            out[b0 : b0 + len(blk)] = _sorted_quantiles(ranked, q, blk)
         return out
 
     def apply(self, stat_rows: Callable[[Array], Array], columns: Array | None = None) -> Array:
