@@ -1,12 +1,17 @@
-"""The story of a ledger as data: per objective, the best baseline and each causal method's verdict."""
+"""The story of a ledger as data: who meets the thresholds, and per objective the best and its ties."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from causaltrust.report._ledger import _SENTENCE_METRICS, _causal, _compare, _contexts, _direction, _score
+from causaltrust.report._ledger import (
+    _SENTENCE_METRICS,
+    _best_rows,
+    _causal,
+    _compare,
+    _contexts,
+    _meets,
+)
 
 __all__ = ["story_verdicts"]
 
@@ -14,48 +19,47 @@ __all__ = ["story_verdicts"]
 def story_verdicts(ledger: Any) -> dict[str, dict[str, Any]]:
     """What the story lines say, without the numbers: two runs with equal verdicts tell the same story.
 
-    For each objective of the story (``"<context> / <objective>"``): the metric compared, the best baseline
-    and each causal configuration's verdict against it (``win``, ``lose`` or ``tie``, as
-    :func:`story_lines` words them); under ``"thresholds"``: each configuration's verdict (``pass`` when
-    every seed passes, else ``fail``) on each of the spec's thresholds.
+    Per context of the story (spec × settings; ``""`` for a ledger of one): ``"meets"``, the configurations
+    that meet every threshold on every seed (the story ranks only those, or all when none does), and per
+    objective: the metric, the ``top`` configurations (the best and those tied with it: intervals over seeds
+    overlap; which of tied ones is named first is noise, so it is not part of the verdict), the best's
+    verdict against the most accurate configuration overall (``win`` / ``tie`` / ``lose``) and
+    the best causal configuration's verdict against the best baseline among the ranked ones (None when they
+    are all causal or all baselines), as :func:`story_lines` words them.
 
     Examples
     --------
     >>> import os, tempfile
     >>> from causaltrust.bench import Ledger
     >>> story_verdicts(Ledger.open(os.path.join(tempfile.mkdtemp(), "r.duckdb"), create=True))
-    {'thresholds': {}}
+    {}
     """
     from causaltrust.bench import summarize
 
     agg = summarize(ledger)
-    out: dict[str, dict[str, Any]] = {"thresholds": {}}
+    out: dict[str, dict[str, Any]] = {}
     if agg.empty:
         return out
     for context, g in _contexts(agg):
-        causal = _causal(g)
-        if not causal.any() or causal.all():
-            continue
+        g = g.reset_index(drop=True)
+        meets = _meets(g).astype(bool)
+        elig = g[meets] if bool(meets.any()) else g
+        causal = _causal(elig).to_numpy()
+        story: dict[str, Any] = {"meets": sorted(str(c) for c in g.loc[meets, "config"])}
+        acc = next((m for m in _SENTENCE_METRICS["accuracy"] if m in g.columns and g[m].notna().any()), None)
+        top = _best_rows(g, acc) if acc else None
         for objective, candidates in _SENTENCE_METRICS.items():
             c = next((m for m in candidates if m in g.columns and g[m].notna().any()), None)
-            if c is None:
+            found = _best_rows(elig, c) if c else None
+            if c is None or found is None:
                 continue
-            better = _direction(c)
-            base = g[~causal & g[c].notna() & np.isfinite(g[c].astype(float))]
-            mine = g[causal & g[c].notna()]
-            if mine.empty or base.empty:
-                continue
-            best = base.iloc[int(np.argmin([_score(float(v), better) for v in base[c]]))]
-            out[f"{context} / {objective}".strip(" /")] = {
+            best, ties = found
+            mine, base = _best_rows(elig[causal], c), _best_rows(elig[~causal], c)
+            story[objective] = {
                 "metric": c,
-                "best_baseline": str(best["config"]),
-                "verdicts": {str(r["config"]): _compare(r, best, c) for _, r in mine.iterrows()},
+                "top": sorted([str(best["config"]), *(str(t) for t in ties["config"])]),
+                "against_most_accurate": None if top is None else _compare(best, top[0], c),
+                "causal_vs_baseline": None if mine is None or base is None else _compare(mine[0], base[0], c),
             }
-    for c in sorted({col.split("::")[0] for col in agg.columns if col.endswith("::passed")}):
-        for _, r in agg.iterrows():
-            share = r.get(c + "::passed")
-            if share is None or np.isnan(float(share)):
-                continue
-            word = "pass" if round(float(share) * int(r["n_seeds"])) == int(r["n_seeds"]) else "fail"
-            out["thresholds"].setdefault(str(r["config"]), {})[c] = word
+        out[context] = story
     return out
