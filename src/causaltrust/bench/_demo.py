@@ -21,11 +21,10 @@ DEMO_FULL: MappingProxyType[str, int | None] = MappingProxyType(
         "recourse_units": 200,
     }
 )
-# The quick settings are meant to tell the same story (the same win / tie / loss of each causal method against
-# the best baseline on every objective, the same threshold verdicts) in about 2 minutes on 2 cores: they do
-# except on the narrowest verdict (tests/bench/test_demo_story.py, and the "Speed (issue 30)" section of
-# benchmarks/RESULTS.md). Three seeds stay: the story's ties and wins come from Student-t intervals over
-# seeds.
+# The quick settings tell the same story (``ct.report.story_verdicts``: who meets the thresholds, the best and
+# tied configurations per objective and their verdicts) in about 2 minutes on 2 cores: equal to the full run's
+# in the "Speed (issue 30)" section of benchmarks/RESULTS.md; scaled down 10x (tests/bench/test_demo_story.py)
+# one verdict differs. Three seeds stay: the story's ties and wins come from Student-t intervals over seeds.
 # The shadow attack stays (its minimum of 4 shadows, each on 1,000 rows): it is not part of the story, whose
 # privacy sentence is the loss-threshold attack on every row.
 DEMO_QUICK: MappingProxyType[str, int | None] = MappingProxyType(
