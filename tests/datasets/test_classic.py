@@ -50,7 +50,9 @@ def test_law_school_is_kusners_preprocessing() -> None:
     assert (first["sex"], first["LSAT"], first["UGPA"], first["ZFYA"], first["first_pf"]) == (
         "female", 39, 3.1, -0.98, 1
     )  # fmt: skip
-    assert df["LSAT"].dtype == np.int64  # rounded, as Kusner's R script does
+    # Rounded as Kusner's R script does, kept float (a continuous variable).
+    assert df["LSAT"].dtype == np.float64
+    assert (df["LSAT"] == df["LSAT"].round()).all()
     assert set(df["race"]) == set(datasets.spec("law_school").variables["race"].categories or ())
     assert set(df["sex"]) == {"female", "male"}
     assert df[["UGPA", "ZFYA"]].notna().all().all()

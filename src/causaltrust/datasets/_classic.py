@@ -26,7 +26,7 @@ def load_law_school() -> pd.DataFrame:
     DataFrame
         ``row`` (int64, the row of Kusner's ``law_data.csv``, 0-based, so splits can be matched),
         ``race`` (White, Amerindian, Asian, Black, Hispanic, Mexican, Other, Puertorican), ``sex``
-        (female / male), ``UGPA`` (undergraduate GPA), ``LSAT`` (int64, rounded as Kusner did), ``ZFYA``
+        (female / male), ``UGPA`` (undergraduate GPA), ``LSAT`` (rounded as Kusner did, float64), ``ZFYA``
         (standardised first-year average, the continuous target) and ``first_pf`` (int64, 1 = passed the bar
         at the first attempt).
 
