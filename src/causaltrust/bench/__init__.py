@@ -27,6 +27,7 @@ from causaltrust.bench._pareto import (
     ranks,
     to_minimisation,
 )
+from causaltrust.bench._regression import REGRESSION_METHODS
 from causaltrust.bench._runner import expand_grid, plan, run
 from causaltrust.bench._summary import config_frame, seed_interval, summarize
 from causaltrust.bench._text import run_text
@@ -34,6 +35,7 @@ from causaltrust.bench._text import run_text
 __all__ = [
     "LEDGER_FORMAT",
     "METHODS",
+    "REGRESSION_METHODS",
     "SCHEMA_VERSION",
     "BenchError",
     "CellTask",

@@ -15,7 +15,13 @@ from causaltrust.exceptions import BenchError
 from causaltrust.scm import SCM
 from causaltrust.spec import TrustSpec
 
-__all__ = ["build_bgl", "is_continuous", "regressor_twin"]
+__all__ = ["REGRESSION_METHODS", "build_bgl", "is_continuous", "regressor_twin"]
+
+#: The sweep methods that run on a continuous target (their builders pick a regressor twin).
+REGRESSION_METHODS = (
+    "bgl", "cf_augment", "cf_augment_fitted", "cf_fair", "cf_fair_fitted", "erm", "selective",
+    "selective_fitted", "unaware",
+)  # fmt: skip
 
 
 def is_continuous(spec: TrustSpec) -> bool:
