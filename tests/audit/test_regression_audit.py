@@ -87,3 +87,34 @@ def test_shift_rmse_on_a_regression_shift() -> None:
     # shift RMSE is close to the noise sd 0.8 (n = 800: the RMSE's sd is about 0.8 / sqrt(2·800) = 0.02).
     assert rep.metric("accuracy.shift_rmse[poorer]").value == pytest.approx(0.8, abs=0.08)
     assert np.isnan(rep.metric("accuracy.shift_rmse_adapted[poorer]").value)
+
+
+def test_recourse_above_the_specs_threshold_matches_the_linear_closed_form() -> None:
+    # credit_limit: favourable = predicted limit >= 8; the lever H (credit history, bounds [0, 20]) has no
+    # other child, so for least squares the cheapest action is ΔH = (8 - pred) / b_H, valid iff H + ΔH <= 20.
+    train, test = SCM.sample(2_000, random_state=1), SCM.sample(100, random_state=2)
+    model = ct.learners.ERMRegressor(spec=SPEC).fit(train[SPEC.features], train[SPEC.target])
+    rep = ct.audit(
+        model,
+        spec=SPEC,
+        scm=SCM,
+        data=test,
+        objectives=["explainability"],
+        n_bootstrap=20,
+        recourse_units=300,
+    )
+    pred = model.predict(test[SPEC.features])
+    b_h = model.estimator_.coef_[model.design_.names.index("H")]
+    rejected = pred < 8.0
+    need = (8.0 - pred[rejected]) / b_h
+    feasible = test["H"].to_numpy()[rejected] + need <= 20.0
+    assert rep.metric("explainability.recourse_validity").value == pytest.approx(feasible.mean(), abs=1e-9)
+    # The search bisects to a small tolerance above the exact action.
+    assert rep.metric("explainability.recourse_cost").value == pytest.approx(need[feasible].mean(), rel=0.01)
+
+
+def test_favorable_threshold_needs_a_continuous_target() -> None:
+    d = ct.scenarios.load("readmission")[0].to_dict()
+    d["recourse"]["favorable_threshold"] = 0.5
+    with pytest.raises(ct.SpecError, match="favorable_threshold applies to a continuous target"):
+        ct.load_spec(d)
