@@ -538,7 +538,9 @@ def bench_cmd(
         progress=True,
         scm_mechanisms=scm_mechanisms,
     )
-    _wide(console).print(_render.headline_table(ledger, DEMO_METRICS, title=escape(str(store))))
+    # Columns a ledger lacks are dropped: a classifier's sweep shows accuracy, a regressor's RMSE.
+    columns = [*DEMO_METRICS, *(c for c in DEMO_REGRESSION_METRICS if c not in DEMO_METRICS)]
+    _wide(console).print(_render.headline_table(ledger, columns, title=escape(str(store))))
     _render.print_story(console, ledger)
     all_failed = _report_failures(console, ledger)
     typer.echo(f"Ledger: {store.resolve()}")
