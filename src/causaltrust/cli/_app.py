@@ -320,6 +320,17 @@ DEMO_METRICS = [
     ("privacy.epsilon", "eps"),
 ]
 
+# The demo's columns for a continuous target (issue 26): errors in outcome units, effects as |Δ| per unit.
+DEMO_REGRESSION_METRICS = [
+    ("accuracy.rmse", "RMSE"),
+    ("accuracy.r2", "R2"),
+    ("accuracy.fair_world_rmse", "fair-world RMSE"),
+    ("fairness.unfair_path_effect_abs", "unfair |d|"),
+    ("fairness.fair_path_effect_abs", "fair |d|"),
+    ("fairness.mean_difference", "mean diff"),
+    ("privacy.mia_advantage", "MIA adv"),
+]
+
 # Options bench and demo share (one meaning per flag).
 SeedsOpt = Annotated[
     str,
@@ -416,9 +427,13 @@ def demo(
     ] = None,
     jobs: JobsOpt = None,
     methods: MethodsOpt = None,
+    scenario: Annotated[
+        str,
+        typer.Option("--scenario", help="Built-in scenario to run (e.g. credit_limit: a continuous target)."),
+    ] = "readmission",
     debug: DebugOpt = False,
 ) -> None:
-    """The main job: every learner on the readmission scenario, audited, compared, reported.
+    """The main job: every learner on a built-in scenario (default readmission), audited, compared, reported.
 
     Runs each registered method for each seed (train, then audit against the true SCM), records every
     metric in OUT/results.duckdb (a killed run resumes where it stopped), writes OUT/report.html and
@@ -427,6 +442,8 @@ def demo(
     rows) give the verdicts of --full except where its intervals nearly touch (benchmarks/RESULTS.md).
 
     Example: causaltrust demo -o reports/demo
+
+    Example: causaltrust demo --scenario credit_limit --seeds 1 --shadows 0 -o reports/credit
     """
     console = Console()
     kind = "full" if full else "quick"
@@ -457,16 +474,20 @@ def demo(
     from causaltrust import bench
     from causaltrust import report as ct_report
 
+    spec, scm = ct.scenarios.load(scenario)
+    continuous = spec.variables[spec.target].type == "continuous"
+    if continuous and methods is None:
+        methods = list(bench.REGRESSION_METHODS)
     chosen = _chosen_methods(methods)
     bench.expand_grid(chosen, None)  # unknown methods fail before anything is written
     out.mkdir(parents=True, exist_ok=True)
     store = out / "results.duckdb"
-    spec, scm = ct.scenarios.load("readmission")
     dec = ct.decompose_effects(scm, n=100_000, random_state=0)
-    _wide(console).print(_render.decomposition_table(dec, title="Effects on Y in the true SCM (n=100,000)"))
+    title = f"Effects on {spec.target} in the true SCM (n=100,000)"
+    _wide(console).print(_render.decomposition_table(dec, title=title))
     _io.write_json(_io.effects_payload(spec, dec, seed=0), out / "effects.json")
     console.print(
-        f"[bold]readmission[/]: {len(chosen)} methods x {len(seed_list)} seeds, {n_train:,} train / "
+        f"[bold]{escape(scenario)}[/]: {len(chosen)} methods x {len(seed_list)} seeds, {n_train:,} train / "
         f"{n_test:,} test rows per cell; ledger {escape(str(store))}"
     )
     chosen_settings = (len(seed_list), n_train, n_test, n_shadow, n_bootstrap, recourse_units)
@@ -476,6 +497,7 @@ def demo(
             preset[k] for k in ("seeds", "n_train", "n_test", "n_shadow", "n_bootstrap", "recourse_units")
         )
         and methods is None
+        and scenario == "readmission"
     ):
         console.print(
             "About 5 minutes on 2 cores, most of it the shadow-model attack."
@@ -485,7 +507,7 @@ def demo(
             highlight=False,
         )
     ledger = bench.run(
-        "readmission",
+        scenario,
         methods=chosen,
         seeds=seed_list,
         store=store,
@@ -499,7 +521,8 @@ def demo(
         audit_kwargs=None if preset["shadow_rows"] is None else {"shadow_rows": preset["shadow_rows"]},
     )
     report = ct_report.write_html(ledger, out / "report.html")
-    _wide(console).print(_render.headline_table(ledger, DEMO_METRICS, title="Mean over seeds"))
+    columns = DEMO_REGRESSION_METRICS if continuous else DEMO_METRICS
+    _wide(console).print(_render.headline_table(ledger, columns, title="Mean over seeds"))
     _render.print_story(console, ledger)
     all_failed = _report_failures(console, ledger)
     typer.echo(f"Ledger: {store.resolve()}")
@@ -592,7 +615,9 @@ def bench_cmd(
         progress=True,
         scm_mechanisms=scm_mechanisms,
     )
-    _wide(console).print(_render.headline_table(ledger, DEMO_METRICS, title=escape(str(store))))
+    # Columns a ledger lacks are dropped: a classifier's sweep shows accuracy, a regressor's RMSE.
+    columns = [*DEMO_METRICS, *(c for c in DEMO_REGRESSION_METRICS if c not in DEMO_METRICS)]
+    _wide(console).print(_render.headline_table(ledger, columns, title=escape(str(store))))
     _render.print_story(console, ledger)
     all_failed = _report_failures(console, ledger)
     typer.echo(f"Ledger: {store.resolve()}")
