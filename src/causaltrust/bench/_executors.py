@@ -461,13 +461,19 @@ class LocalExecutor:
         )
 
     def _top_up(
-        self, source: TaskSource, in_flight: dict[Future[list[dict[str, Any]]], list[CellTask]]
+        self,
+        source: TaskSource,
+        in_flight: dict[Future[list[dict[str, Any]]], list[CellTask]],
+        *,
+        may_block: bool,
     ) -> None:
         # Keep exactly one group (usually one cell) per worker: "running" is then true, and a kill loses at
         # most those. Cells that fit the same SCMs go to one worker together (see `affinity`).
+        # ``may_block`` is False while this sweep holds finished results it has not written yet: waiting
+        # then for cells another sweep holds could wait forever, as that sweep may be waiting on ours.
         assert self._pool is not None
         while len(in_flight) < self.n_workers:
-            group = self._grouper.take(source, block=not in_flight)
+            group = self._grouper.take(source, block=may_block and not in_flight)
             if not group:
                 return
             in_flight[self._pool.submit(run_cells, group)] = group
@@ -479,7 +485,7 @@ class LocalExecutor:
         self._grouper = Grouper()
         self._pool = self._new_pool()
         while True:
-            self._top_up(source, in_flight)
+            self._top_up(source, in_flight, may_block=True)  # every result so far is written
             if not in_flight:
                 return
             self.running = sum(len(g) for g in in_flight.values())
@@ -505,8 +511,9 @@ class LocalExecutor:
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = self._new_pool()
             else:
-                # Top up before handing results back, so workers compute while the client writes.
-                self._top_up(source, in_flight)
+                # Top up before handing results back, so workers compute while the client writes; without
+                # waiting for cells other sweeps hold (the loop's next top-up waits, once these are written).
+                self._top_up(source, in_flight, may_block=False)
             self.running = sum(len(g) for g in in_flight.values())
             yield from out
 
@@ -572,7 +579,9 @@ class DaskExecutor:
         self.running = min(len(in_flight), self.n_workers)
         for fut in queue:
             task = in_flight.pop(fut)
-            nxt = submit(block=not in_flight)
+            # Never wait for cells other sweeps hold while this result is unwritten (they may be waiting on
+            # ours): take a free cell now if there is one, and wait only after the result is written.
+            nxt = submit(block=False)
             if nxt is not None:
                 queue.add(nxt)
             self.running = min(len(in_flight), self.n_workers)
@@ -582,6 +591,9 @@ class DaskExecutor:
                 res = failed_result(task, exc, traceback.format_exc())
             fut.release()
             yield res
+            if not in_flight and (nxt := submit(block=True)) is not None:
+                queue.add(nxt)
+                self.running = 1
 
     def close(self) -> None:
         self.client.close()
