@@ -22,6 +22,7 @@ from causaltrust.exceptions import GraphError, SpecError
 from causaltrust.spec._equations import CompiledEquation, VarInfo, compile_equation
 
 __all__ = [
+    "MAX_VARIABLES",
     "ExplainabilitySpec",
     "FairnessSpec",
     "PrivacySpec",
@@ -37,6 +38,9 @@ Category = int | float | str
 VarType = Literal["continuous", "binary", "categorical"]
 Path = tuple[str, ...]
 _STRICT = ConfigDict(extra="forbid", frozen=True)
+# Documented limit (DESIGN.md, issue 32): 2,000 variables load in about a second on one core; path work
+# on them is bounded separately (causaltrust._dag.MAX_PATH_NODES).
+MAX_VARIABLES = 2_000
 
 
 class VariableSpec(BaseModel):
@@ -224,6 +228,11 @@ class TrustSpec(BaseModel):
     def _check(self) -> TrustSpec:
         if not self.variables:
             raise ValueError("'variables:' is empty; declare at least the target and its causes")
+        if len(self.variables) > MAX_VARIABLES:
+            raise ValueError(
+                f"{len(self.variables):,} variables; the limit is {MAX_VARIABLES:,} (split the model, or "
+                "leave out variables that do not bear on the target)"
+            )
         for name in self.variables:
             if not name.isidentifier() or name.startswith("__"):
                 raise ValueError(
