@@ -148,6 +148,11 @@ def _resolve_spec(
     else:
         spec = load_spec(spec_or_scenario)
         key = spec.name or spec.hash[:16]
+    if not spec.features:
+        raise BenchError(
+            f"spec {spec.name!r} has no model inputs (its only observed variable is the target "
+            f"{spec.target!r}); declare the features the methods learn from"
+        )
     if data is None:
         try:
             SCM.from_spec(spec)  # cells rebuild it in their worker; check once here that they can
@@ -163,6 +168,11 @@ def _resolve_spec(
     digest = hashlib.sha256(pd.util.hash_pandas_object(data, index=True).to_numpy().tobytes()).hexdigest()
     # Checked once here; each cell fits its reference SCM on its own held-out rows.
     check_data(spec, data, context="data")
+    if spec.variables[spec.target].type != "continuous" and data[spec.target].nunique() < 2:
+        raise BenchError(
+            f"data: the target {spec.target!r} takes one value ({str(data[spec.target].iloc[0])!r}) in all "
+            f"{len(data)} rows; a classifier needs rows of at least two classes"
+        )
     return key, spec, data, digest
 
 
@@ -253,9 +263,9 @@ def plan(
     kwargs = _check_audit_kwargs(audit_kwargs)
     key, spec, data, digest = _resolve_spec(spec_or_scenario, data)
     all_settings: dict[str, Any] = {**settings, "audit": kwargs}
-    if scm_mechanisms not in ("auto", "linear"):
+    if scm_mechanisms not in ("auto", "linear", "gbm"):
         raise BenchError(
-            f"scm_mechanisms: expected 'auto' or 'linear' (SCM.fit mechanisms), got {scm_mechanisms!r}"
+            f"scm_mechanisms: expected 'auto', 'linear' or 'gbm' (SCM.fit mechanisms), got {scm_mechanisms!r}"
         )
     if data is not None:  # only fitted SCMs have mechanisms to choose (simulated cells keep their ids)
         all_settings["scm_mechanisms"] = scm_mechanisms
@@ -541,6 +551,8 @@ def run(
         raise BenchError(f"scheduler_timeout: expected seconds, got {scheduler_timeout!r}")
     if not (isinstance(claim_ttl, int | float) and math.isfinite(claim_ttl) and claim_ttl > 0):
         raise BenchError(f"claim_ttl: expected a positive number of seconds, got {claim_ttl!r}")
+    if path.exists():
+        Ledger(path).verify()  # a damaged ledger is refused before anything runs (BenchError)
     existing = Ledger(path).finished_ids() if path.exists() else set()
     todo = [t for t in tasks if t.cell_id not in existing]
     runner: InProcessExecutor | LocalExecutor | DaskExecutor
