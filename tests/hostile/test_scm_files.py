@@ -64,7 +64,7 @@ CASES = {
     "raw pickle member": (
         lambda d: _add_state(d, "evil", {"$": "array", "key": "evil"}),
         {"evil": pickle.dumps({"runs": "code"})},
-        "array 'evil' is not a NumPy array member",
+        "'evil', not an array",  # refused by load_scm's archive check (the decoder would refuse it too)
     ),
     "equation injection": (
         lambda d: _add_state(
@@ -80,7 +80,7 @@ CASES = {
 def test_crafted_scm_files_are_refused_cleanly(saved: Path, tmp_path: Path, case: str) -> None:
     edit, extra, fragment = CASES[case]
     bad = _rewrite(saved, tmp_path / "bad.npz", edit, extra)
-    with pytest.raises(DataError, match="is not a valid causaltrust SCM file") as info:
+    with pytest.raises(DataError, match=r"is not a (valid )?causaltrust SCM file") as info:
         ct.SCM.load(bad)
     assert fragment in str(info.value)
 

@@ -125,9 +125,9 @@ def _column(df: pd.DataFrame, name: str, m: VariableMeta, context: str) -> Array
     big = np.abs(values) > MAX_ABS_VALUE
     if big.any():
         raise DataError(
-            f"{context}: column {name!r} holds values as large as {values[big][0]:.3g} in "
-            f"{_rows(s.index, big)}; above {MAX_ABS_VALUE:.0e} sums of squares overflow to inf and every fit "
-            "turns to NaN. Rescale the column (e.g. to standard units or a log scale)"
+            f"{context}: column {name!r} holds values as large as {values[big][0]:.3g}; above "
+            f"{MAX_ABS_VALUE:.0e} sums of squares overflow to inf and every fit turns to NaN "
+            f"({_rows(s.index, big)}). Rescale the column (e.g. to standard units or a log scale)"
         )
     if m.vtype == "binary":
         bad = (values != 0.0) & (values != 1.0)
