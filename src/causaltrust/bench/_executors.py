@@ -69,6 +69,7 @@ class CellTask:
     audit_kwargs: Mapping[str, Any] = field(default_factory=dict)
     data_digest: str | None = None  # identifies ``data`` in the fitted-SCM cache of a worker
     scm_mechanisms: str = "auto"  # SCM.fit mechanisms for the SCMs fitted on given data
+    audit_mechanisms: str | None = None  # the audit's reference SCM on given data (None: scm_mechanisms)
 
 
 _SCM_CACHE: dict[str, SCM] = {}
@@ -83,19 +84,21 @@ def _reference_scm(task: CellTask) -> SCM:
     return _SCM_CACHE[key]
 
 
-def _fitted_scm(task: CellTask, rows: pd.DataFrame, part: str) -> SCM:
+def _fitted_scm(task: CellTask, rows: pd.DataFrame, part: str, mechanisms: str | None = None) -> SCM:
     """An SCM fitted on one part (``"train"`` / ``"test"``) of a cell's split of the given data.
 
     Cached per worker: every method at one seed shares the split, so it shares the fitted SCMs too.
+    ``mechanisms`` defaults to the task's ``scm_mechanisms``.
     """
+    mechanisms = mechanisms or task.scm_mechanisms
     settings = (int(task.settings["n_train"]), int(task.settings["n_test"]))
     data = task.data_digest or id(task.data)
-    key = f"{task.spec.hash}:{data}:{task.seed}:{settings}:{task.scm_mechanisms}:{part}"
+    key = f"{task.spec.hash}:{data}:{task.seed}:{settings}:{mechanisms}:{part}"
     if key not in _SCM_CACHE:
         if len(_SCM_CACHE) > 32:
             _SCM_CACHE.clear()
         seed = derive_seed(task.seed, f"scm-{part}")
-        _SCM_CACHE[key] = SCM.fit(task.spec, rows, mechanisms=task.scm_mechanisms, random_state=seed)
+        _SCM_CACHE[key] = SCM.fit(task.spec, rows, mechanisms=mechanisms, random_state=seed)
     return _SCM_CACHE[key]
 
 
@@ -206,7 +209,7 @@ def run_cell(task: CellTask) -> dict[str, Any]:
                 # that wants an SCM ("true" or "fitted") gets the one fitted on its training rows, shared
                 # by every method at this seed.
                 train, test = _cell_data(task, None)
-                scm = _fitted_scm(task, test, "test")
+                scm = _fitted_scm(task, test, "test", task.audit_mechanisms)
                 given = _fitted_scm(task, train, "train") if task.method.needs_scm is not None else None
             t0, c0 = time.perf_counter(), time.process_time()
             model = task.method.build(spec, given, dict(task.params), int(task.seed))
@@ -240,11 +243,18 @@ def run_cell(task: CellTask) -> dict[str, Any]:
     ]
     notes = list(report.notes)
     if task.data is not None:
+        audited_with = task.audit_mechanisms or task.scm_mechanisms
         notes.append(
             f"Data given: the reference SCM of this audit is fitted (SCM.fit on the {len(test)} held-out "
-            "test rows), not a true SCM; counterfactual metrics are estimates under the spec's graph and "
-            "inherit the fit's errors."
+            f"test rows, mechanisms={audited_with!r}), not a true SCM; counterfactual metrics are estimates "
+            "under the spec's graph and inherit the fit's errors."
         )
+        if audited_with != task.scm_mechanisms:
+            notes.append(
+                f"Cross-class audit: the reference SCM's mechanisms ({audited_with!r}) differ from those of "
+                f"the SCMs the methods learn from ({task.scm_mechanisms!r}), so a method is not graded by "
+                "the model class it was trained on."
+            )
         if task.method.needs_scm is not None:
             notes.append(
                 f"Data given: {task.method.name!r} received an SCM fitted on its {len(train)} training rows "

@@ -485,6 +485,14 @@ def bench_cmd(
             "--scm-mechanisms", help="Real data: SCM.fit mechanisms, 'auto', 'linear' (faster) or 'gbm'."
         ),
     ] = "auto",
+    audit_mechanisms: Annotated[
+        str | None,
+        typer.Option(
+            "--audit-mechanisms",
+            help="Real data: the audit's reference SCM mechanisms ('auto', 'linear', 'gbm'); default "
+            "--scm-mechanisms. Another class than the methods' own gives a cross-class audit.",
+        ),
+    ] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Run a sweep (methods x grid x seeds), recording every audited metric in a ledger.
@@ -528,6 +536,7 @@ def bench_cmd(
         recourse_units=recourse_units,
         progress=True,
         scm_mechanisms=scm_mechanisms,
+        audit_mechanisms=audit_mechanisms,
     )
     _wide(console).print(_render.headline_table(ledger, DEMO_METRICS, title=escape(str(store))))
     _render.print_story(console, ledger)
