@@ -64,7 +64,11 @@ def main() -> None:
                     "trimmed SE": "" if lv.trimmed is None else f"{lv.trimmed[3].value:+.4f}",
                     "trimmed DE": trimmed, "seconds": round(wall, 1),
                 })  # fmt: skip
-    print(pd.DataFrame(rows).to_markdown(index=False))
+    frame = pd.DataFrame(rows)
+    print("| " + " | ".join(frame.columns) + " |")
+    print("|" + "---|" * len(frame.columns))
+    for row in frame.itertuples(index=False):
+        print("| " + " | ".join(str(v) for v in row) + " |")
 
 
 if __name__ == "__main__":
