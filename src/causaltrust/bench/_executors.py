@@ -246,7 +246,7 @@ def run_cell(task: CellTask) -> dict[str, Any]:
         audited_with = task.audit_mechanisms or task.scm_mechanisms
         notes.append(
             f"Data given: the reference SCM of this audit is fitted (SCM.fit on the {len(test)} held-out "
-            f"test rows, mechanisms={audited_with!r}), not a true SCM; counterfactual metrics are estimates "
+            f"test rows), not a true SCM (mechanisms={audited_with!r}); counterfactual metrics are estimates "
             "under the spec's graph and inherit the fit's errors."
         )
         if audited_with != task.scm_mechanisms:
