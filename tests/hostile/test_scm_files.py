@@ -101,10 +101,6 @@ def test_crafted_scm_file_at_the_cli_exits_2(saved: Path, tmp_path: Path) -> Non
     assert fragment in res.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 32: load_scm (the lead's) must catch json.loads' RecursionError; remove this marker then",
-)
 def test_100k_deep_json_document_is_refused_cleanly(tmp_path: Path) -> None:
     doc = "[" * 100_000 + "]" * 100_000
     buf = io.BytesIO()

@@ -305,7 +305,7 @@ def load_scm(cls: type[SCM], path: str | os.PathLike[str]) -> SCM:
         doc = json.loads(arrays.pop(_DOC).tobytes().decode("utf-8"))
     except DataError:
         raise
-    except (KeyError, ValueError, OSError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile, UnicodeDecodeError, RecursionError) as exc:
         raise DataError(f"{origin!r} is not a causaltrust SCM file ({type(exc).__name__}: {exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise DataError(f"{origin!r} is not a causaltrust SCM file (no {FORMAT!r} header)")
