@@ -339,9 +339,7 @@ def _mediation_profile(
 
     records: Any = df.itertuples()
     rows = [
-        r
-        for r in records
-        if len(tokenizer(r.prompt)["input_ids"]) == len(tokenizer(r.neutral)["input_ids"])
+        r for r in records if len(tokenizer(r.prompt)["input_ids"]) == len(tokenizer(r.neutral)["input_ids"])
     ][:k]
     if not rows:
         raise DataError(
