@@ -192,6 +192,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--tiny", action="store_true", help="smoke test on a random 4-layer Llama")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--report-only",
+        type=Path,
+        default=None,
+        metavar="RUN_LOG",
+        help="no model: rebuild the section from the points saved in --out and the timings in RUN_LOG (the "
+        "output of the run that computed them under /usr/bin/time -v)",
+    )
     args = ap.parse_args(argv)
     import torch
 
@@ -202,12 +210,14 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     load_avg = os.getloadavg()[0]
     t0 = time.perf_counter()
+    dev, held = _prompts(args.winobias, args.seed)
+    print(f"{len(dev)} development and {len(held)} held-out prompts", flush=True)
+    if args.report_only:
+        return report_only(args, argv, out, held)
     tok, lm = _tiny() if args.tiny else ct.text.load_smollm2(device=device)
     lm = lm.to(device)
     load_s = time.perf_counter() - t0
     print(f"loaded in {load_s:.0f} s", flush=True)
-    dev, held = _prompts(args.winobias, args.seed)
-    print(f"{len(dev)} development and {len(held)} held-out prompts", flush=True)
 
     ranked, _ = choose_heads(lm, tok, dev, args.heads_prompts, out)
     heads = [(int(r.layer), int(r.head)) for r in ranked.head(10).itertuples()]
@@ -260,6 +270,11 @@ def main(argv: list[str] | None = None) -> int:
     total_s = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     (out / "front.json").write_text(json.dumps(points, default=float))
+    (out / "timing.json").write_text(
+        json.dumps(
+            {"load_s": load_s, "fit_s": fit_s, "total_s": total_s, "peak_mb": peak_mb, "load_avg": load_avg}
+        )
+    )
     reports = {p_: ct.TrustReport.from_json((out / f).read_text()) for p_, f in
                [("none", "baseline.json")] + [(f"{n} {s}", f"{n}_{s}.json") for n in names for s in STRENGTHS[n]]
                if (out / f).exists()}  # fmt: skip
@@ -273,14 +288,104 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def front_png(points: list[dict[str, Any]], path: Path) -> None:
+    """The front as a PNG for the README: referent agreement against the stereotype effect, 95% intervals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.2, 4.4), dpi=110)
+    families = list(dict.fromkeys(p["intervention"] for p in points))
+    for i, fam in enumerate(families):
+        ps = [p for p in points if p["intervention"] == fam]
+        x = np.array([100 * p["text.referent_agreement"][0] for p in ps])
+        y = np.array([p["text.stereotype_effect"][0] for p in ps])
+        xerr = np.array([[x[j] - 100 * p["text.referent_agreement"][1], 100 * p["text.referent_agreement"][2] - x[j]]
+                         for j, p in enumerate(ps)]).T  # fmt: skip
+        yerr = np.array([[y[j] - p["text.stereotype_effect"][1], p["text.stereotype_effect"][2] - y[j]]
+                         for j, p in enumerate(ps)]).T  # fmt: skip
+        ax.errorbar(x, y, xerr=xerr, yerr=yerr, fmt="o-" if len(ps) > 1 else "s", ms=5, capsize=2,
+                    color=f"C{i}", label=fam, alpha=0.85)  # fmt: skip
+        for p, xv, yv in zip(ps, x, y, strict=True):
+            if len(ps) > 1:
+                ax.annotate(
+                    str(p["strength"]), (xv, yv), fontsize=7, xytext=(3, 3), textcoords="offset points"
+                )
+    ax.axhline(0, color="#999", lw=0.8, ls="--")
+    ax.set_xlabel("referent agreement, % (fair path: keep high)")
+    ax.set_ylabel("stereotype effect, mean log-ratio (→ 0)")
+    ax.set_title("SmolLM2-135M, held-out templates: interventions × strengths", fontsize=9)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def report_only(args: Any, argv: Any, out: Path, held: pd.DataFrame) -> int:
+    """Rebuild the front and the RESULTS.md section from saved points, without loading the model."""
+    import re
+
+    log = args.report_only.read_text(errors="replace")
+
+    def grab(pattern: str) -> float:
+        m = re.search(pattern, log)
+        if m is None:
+            raise SystemExit(f"{args.report_only}: no match for {pattern!r}")
+        return float(m.group(1))
+
+    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)", log)
+    if wall is None:
+        raise SystemExit(f"{args.report_only}: no /usr/bin/time -v output")
+    total_s = sum(float(x) * 60**i for i, x in enumerate(reversed(wall.group(1).split(":"))))
+    timing = {
+        "load_s": grab(r"loaded in (\d+) s"),
+        "fit_s": grab(r"interventions fitted in (\d+) s"),
+        "total_s": total_s,
+        "peak_mb": grab(r"Maximum resident set size \(kbytes\): (\d+)") / 1024,
+        "load_avg": grab(r"load average ([\d.]+) at the start"),
+    }
+    m = re.search(r'Command being timed: ".*?lm_front\.py ?(.*?)"', log)
+    cmd = m.group(1) if m else None
+    ranked = pd.read_csv(out / "dev_heads.csv")
+    heads = [(int(r.layer), int(r.head)) for r in ranked.head(10).itertuples()]
+    stop = min(layer for layer, _ in heads[:3])
+    made = {"layers": list(range(0, max(stop, 1), 2))}
+    base = ct.TrustReport.from_json((out / "baseline.json").read_text())
+    points = [_point(base, None, "none", 0, float(base.meta["seconds"]))]
+    reports = {"none": base}
+    for name in ORDER:
+        for strength in STRENGTHS[name]:
+            path = out / f"{name}_{strength}.json"
+            if path.exists():
+                rep = ct.TrustReport.from_json(path.read_text())
+                reports[f"{name} {strength}"] = rep
+                points.append(_point(rep, base, name, strength, float(rep.meta["seconds"])))
+    lva = pd.read_csv(out / "last_vs_all.csv")
+    ct.report.write_lm_front(reports, out / "front.html")
+    if not args.no_write:
+        front_png(points, ROOT / "docs" / "lm_front.png")
+    device = "cpu"
+    text = section(
+        points, lva, base, args, argv, timing["load_s"], timing["fit_s"], timing["total_s"], timing["peak_mb"],
+        timing["load_avg"], made, heads, device, cmd,
+    )  # fmt: skip
+    print(text)
+    if not args.no_write:
+        _results.write_section(text + "\n")
+    return 0
+
+
 def section(
     points: list[dict[str, Any]], lva: pd.DataFrame, base: Any, args: Any, argv: Any, load_s: float,
     fit_s: float, total_s: float, peak_mb: float, load_avg: float, made: dict[str, Any],
-    heads: list[tuple[int, int]], device: str,
+    heads: list[tuple[int, int]], device: str, cmd: str | None = None,
 ) -> str:  # fmt: skip
     import torch
 
-    cmd = " ".join(sys.argv[1:] if argv is None else argv)
+    if cmd is None:
+        cmd = " ".join(sys.argv[1:] if argv is None else argv)
     lines = [
         "## Selective invariance inside SmolLM2 (issue 28)",
         "",
@@ -322,7 +427,7 @@ def section(
             f"{_fmt(agr) if agr else '—'} | {_fmt(p['text.perplexity'])} | "
             f"{_fmt(ppl, True) if ppl else '—'} | {p['seconds']:.0f} |"
         )
-        if red and red[0] >= 0.8 and agr[0] >= -2 and ppl[0] <= 0.05:
+        if red and 0.8 <= red[0] <= 1.2 and agr[0] >= -2 and ppl[0] <= 0.05:
             meets.append(f"{p['intervention']} {p['strength']}")
     sel = [p for p in points if str(p["intervention"]).startswith("selective")]
     verdict = "**Verdict.** " + (
