@@ -182,9 +182,9 @@ def _fmt(t: tuple[float, float, float], pct: bool = False, digits: int = 3) -> s
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--winobias", type=int, default=40, help="WinoBias templates per split (all Winogender)")
-    ap.add_argument("--heads-prompts", type=int, default=12, help="development prompts for head choice")
-    ap.add_argument("--profile-prompts", type=int, default=6, help="prompts of the before/after profile")
+    ap.add_argument("--winobias", type=int, default=30, help="WinoBias templates per split (all Winogender)")
+    ap.add_argument("--heads-prompts", type=int, default=8, help="development prompts for head choice")
+    ap.add_argument("--profile-prompts", type=int, default=4, help="prompts of the before/after profile")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--device", default=None, help="torch device (default: cuda when present, else cpu)")
     ap.add_argument("--out", type=Path, default=ROOT / "reports" / "lm_front")
@@ -222,6 +222,13 @@ def main(argv: list[str] | None = None) -> int:
     ranked, _ = choose_heads(lm, tok, dev, args.heads_prompts, out)
     heads = [(int(r.layer), int(r.head)) for r in ranked.head(10).itertuples()]
     print("top development heads:", heads[:5], flush=True)
+    lva_path = out / "last_vs_all.csv"
+    if lva_path.exists():
+        lva = pd.read_csv(lva_path)
+    else:
+        lva = last_vs_all(lm, tok, dev, heads[:3], 20)
+        lva.to_csv(lva_path, index=False)
+    print(lva, flush=True)
     t_fit = time.perf_counter()
     made = build(lm, tok, dev, heads, lm.config.num_hidden_layers, args.seed)
     fit_s = time.perf_counter() - t_fit
@@ -261,12 +268,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"{p['seconds']:.0f} s",
                 flush=True,
             )
-    lva_path = out / "last_vs_all.csv"
-    if lva_path.exists():
-        lva = pd.read_csv(lva_path)
-    else:
-        lva = last_vs_all(lm, tok, dev, heads[:3], 20)
-        lva.to_csv(lva_path, index=False)
     total_s = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     (out / "front.json").write_text(json.dumps(points, default=float))

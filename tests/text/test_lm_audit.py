@@ -43,10 +43,11 @@ def test_dedupe_prompts_keeps_first_and_counts():
         {"prompt": ["a", "b", "a", "a"], "case": ["nom", "nom", "nom", "poss"], "template": [1, 2, 3, 4]}
     )
     out = ct.text.dedupe_prompts(df)
+    # the same text under another case stays (another question) but joins the text's bootstrap cluster
     assert out[["prompt", "case", "template", "n_copies"]].values.tolist() == [
         ["a", "nom", 1, 2],
         ["b", "nom", 2, 1],
-        ["a", "poss", 4, 1],
+        ["a", "poss", 1, 1],
     ]
 
 

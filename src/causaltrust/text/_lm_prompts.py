@@ -118,7 +118,8 @@ def dedupe_prompts(df: pd.DataFrame) -> pd.DataFrame:
     Many templates share the text before the pronoun (the two Winogender templates of an occupation differ
     only after it; WinoBias's pro and anti sentences are the same up to the pronoun). Scoring the same text
     twice would count one measurement as two independent ones. The case is part of the key because the same
-    text followed by "he" or by "his" asks different questions.
+    text followed by "he" or by "his" asks different questions; such rows share the first row's ``template``,
+    so a template bootstrap resamples them together.
 
     Examples
     --------
@@ -132,7 +133,12 @@ def dedupe_prompts(df: pd.DataFrame) -> pd.DataFrame:
         raise DataError("dedupe_prompts needs the columns 'prompt' and 'case'")
     counts = df.groupby(["prompt", "case"], sort=False).size().rename("n_copies")
     out = df.drop_duplicates(["prompt", "case"], keep="first")
-    return out.merge(counts, left_on=["prompt", "case"], right_index=True).reset_index(drop=True)
+    out = out.merge(counts, left_on=["prompt", "case"], right_index=True).reset_index(drop=True)
+    if "template" in out.columns:
+        # one text under two cases is one forward pass read twice: keep both in one bootstrap cluster
+        first = out.drop_duplicates("prompt").set_index("prompt")["template"]
+        out["template"] = out["prompt"].map(first)
+    return out
 
 
 def lm_prompts(
