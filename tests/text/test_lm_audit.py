@@ -139,7 +139,7 @@ def test_audit_rejects_bad_input(tiny_lm, lm_tokenizer, small_prompts):
         ct.text.lm_audit(tiny_lm, lm_tokenizer, small_prompts, device="cuda")
 
 
-def test_mediation_log_ratio_columns(tiny_lm, lm_tokenizer):
+def test_mediation_log_ratio_columns(tiny_lm, lm_tokenizer, tmp_path):
     pairs = [
         ("the nurse said that", "the man said that"),
         ("the cook told the guard that", "the woman told the guard that"),
@@ -153,6 +153,8 @@ def test_mediation_log_ratio_columns(tiny_lm, lm_tokenizer):
     np.testing.assert_allclose(res.heatmap("head", scale="log").ravel(), expected, atol=1e-12)
     assert res.log_total[0] == pytest.approx(np.mean(res.log_y_counterfactual - res.log_y_factual), abs=1e-12)
     assert "geometric-mean ratio" in res.headline()
+    page = ct.report.write_html(res, tmp_path / "m.html").read_text()
+    assert "NIE, mean log-ratio" in page
 
 
 def test_mediation_applies_final_logit_softcapping(tiny_lm, lm_tokenizer):
