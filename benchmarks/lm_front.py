@@ -200,6 +200,13 @@ def main(argv: list[str] | None = None) -> int:
         help="no model: rebuild the section from the points saved in --out and the timings in RUN_LOG (the "
         "output of the run that computed them under /usr/bin/time -v)",
     )
+    ap.add_argument(
+        "--claim-heads",
+        nargs="*",
+        default=None,
+        metavar="L.H",
+        help="only compute the last-position vs all-position check for these heads (e.g. issue 16's 26.2 25.2)",
+    )
     args = ap.parse_args(argv)
     import torch
 
@@ -218,6 +225,14 @@ def main(argv: list[str] | None = None) -> int:
     lm = lm.to(device)
     load_s = time.perf_counter() - t0
     print(f"loaded in {load_s:.0f} s", flush=True)
+    if args.claim_heads is not None:
+        claim = [(int(a), int(b)) for a, b in (h.split(".") for h in args.claim_heads)]
+        t = time.perf_counter()
+        lva = last_vs_all(lm, tok, dev, claim, 20)
+        lva["seconds"] = time.perf_counter() - t
+        lva.to_csv(out / "last_vs_all_claim.csv", index=False)
+        print(lva, flush=True)
+        return 0
 
     ranked, _ = choose_heads(lm, tok, dev, args.heads_prompts, out)
     heads = [(int(r.layer), int(r.head)) for r in ranked.head(10).itertuples()]
@@ -364,6 +379,8 @@ def report_only(args: Any, argv: Any, out: Path, held: pd.DataFrame) -> int:
                 reports[f"{name} {strength}"] = rep
                 points.append(_point(rep, base, name, strength, float(rep.meta["seconds"])))
     lva = pd.read_csv(out / "last_vs_all.csv")
+    if (out / "last_vs_all_claim.csv").exists():
+        lva = pd.concat([pd.read_csv(out / "last_vs_all_claim.csv").drop(columns="seconds"), lva])
     ct.report.write_lm_front(reports, out / "front.html")
     if not args.no_write:
         front_png(points, ROOT / "docs" / "lm_front.png")
