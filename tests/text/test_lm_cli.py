@@ -77,3 +77,14 @@ def test_front_page_renders_points_and_profiles(tiny_lm, lm_tokenizer, tmp_path)
     assert len(grid[0]) == tiny_lm.config.num_attention_heads
     with pytest.raises(ct.CausalTrustError, match="lm_audit report"):
         ct.report.render_lm_front({"x": ct.TrustReport(())})
+
+
+def test_lm_audit_command_never_reads_pickled_weights(tiny_lm, lm_tokenizer, tmp_path):
+    import torch
+
+    tiny_lm.config.save_pretrained(tmp_path)
+    torch.save(tiny_lm.state_dict(), tmp_path / "pytorch_model.bin")  # a pickle, as old checkpoints are
+    lm_tokenizer.save_pretrained(tmp_path)
+    res = CliRunner().invoke(app, ["lm-audit", "--model", str(tmp_path), "--max-prompts", "4"])
+    assert res.exit_code == 2, res.output
+    assert "safetensors" in res.output

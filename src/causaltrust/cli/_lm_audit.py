@@ -49,8 +49,17 @@ def _load(model: str, device: str) -> tuple[Any, Any]:
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError as exc:
         raise ImportError("lm-audit needs transformers; run: pip install 'causaltrust[text]'") from exc
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    loaded: Any = AutoModelForCausalLM.from_pretrained(path, local_files_only=True)
+    # safetensors only and no repository code: reading a model folder never runs code from it (issue 32)
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=False)
+    try:
+        loaded: Any = AutoModelForCausalLM.from_pretrained(
+            path, local_files_only=True, use_safetensors=True, trust_remote_code=False
+        )
+    except OSError as exc:
+        raise ct.DataError(
+            f"--model {model!r}: no loadable model.safetensors ({exc}); lm-audit reads safetensors weights "
+            "only, never pickled ones"
+        ) from None
     lm = loaded.to(device).eval()
     return tokenizer, lm
 
