@@ -18,6 +18,9 @@ Interventions (each a reversible context manager; the model is the same object t
   word, so what "woman" says survives while what "nurse" suggests is erased.
 * ``selective-occ a``: LEACE fitted on occupation positions with the occupation's stereotype as the concept,
   applied at non-gendered positions.
+* ``selective-sink a`` / ``leace-all-sink a``: as ``selective`` / ``leace-all`` but leaving the first position
+  (the attention sink, which sees only the first token) untouched. Added after the first run showed that the
+  erasures multiply perplexity: a change informed by held-out numbers, reported as such.
 
 Each point is saved under ``--out`` as it finishes, so an interrupted run resumes. Writes the
 ``## Selective invariance inside SmolLM2 (issue 28)`` section of benchmarks/RESULTS.md.
@@ -49,8 +52,13 @@ STRENGTHS = {
     "leace-all": (0.5, 0.8, 1.0),
     "selective": (0.5, 0.8, 1.0),
     "selective-occ": (0.5, 0.8, 1.0),
+    "selective-sink": (0.5, 0.8, 1.0),
+    "leace-all-sink": (0.5, 0.8, 1.0),
 }
-ORDER = ("selective", "leace-all", "ablate-mean", "selective-occ", "ablate-resample")
+ORDER = (
+    "selective", "leace-all", "ablate-mean", "selective-occ", "ablate-resample", "selective-sink",
+    "leace-all-sink",
+)  # fmt: skip
 
 
 def _tiny() -> tuple[Any, Any]:
@@ -161,6 +169,10 @@ def build(
         "leace-all": lambda a: ct.text.ResidualErasure(lm, gender, alpha=a),
         "selective": lambda a: ct.text.ResidualErasure(lm, gender, alpha=a, keep_tokens=keep),
         "selective-occ": lambda a: ct.text.ResidualErasure(lm, occupation, alpha=a, keep_tokens=keep),
+        "selective-sink": lambda a: ct.text.ResidualErasure(
+            lm, gender, alpha=a, keep_tokens=keep, keep_first=1
+        ),
+        "leace-all-sink": lambda a: ct.text.ResidualErasure(lm, gender, alpha=a, keep_first=1),
     }
 
 

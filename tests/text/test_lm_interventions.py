@@ -175,12 +175,17 @@ def test_selective_erasure_skips_gendered_tokens(tiny_lm, lm_tokenizer, eraser):
     h = block.register_forward_hook(rec)
     _logits(tiny_lm, lm_tokenizer, text)
     h.remove()
-    erased, clean = seen[0].numpy(), seen[1].numpy()
+    with ct.text.ResidualErasure(tiny_lm, {1: eraser}, keep_tokens=keep, keep_first=1):
+        h = block.register_forward_hook(rec)
+        _logits(tiny_lm, lm_tokenizer, text)
+        h.remove()
+    erased, clean, sink = seen[0].numpy(), seen[1].numpy(), seen[2].numpy()
     expected = eraser.apply(clean)
     at = ids.index(woman)
     for t in range(len(ids)):
         want = clean[t] if t == at else expected[t]
         np.testing.assert_allclose(erased[t], want, atol=1e-10)
+        np.testing.assert_allclose(sink[t], clean[t] if t in (0, at) else expected[t], atol=1e-10)
 
 
 def test_bad_input_is_one_clean_error(tiny_lm, lm_tokenizer, eraser):

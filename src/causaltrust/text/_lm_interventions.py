@@ -378,6 +378,10 @@ class ResidualErasure(_HookIntervention):
         Token ids whose positions are left untouched (e.g. :func:`gendered_token_ids`): the selective erasure
         keeps what explicitly gendered words say and erases the rest. Positions are recognised from the first
         block's input, which is exactly the token's embedding row in Llama-family models.
+    keep_first : int
+        Leave the first ``keep_first`` positions untouched. In a causal LM the first position sees only the
+        first token and serves as an attention sink with outsized activations, so erasing there cannot remove
+        what a later occupation suggests but can disturb every later position.
 
     Examples
     --------
@@ -395,11 +399,13 @@ class ResidualErasure(_HookIntervention):
         *,
         alpha: float = 1.0,
         keep_tokens: Sequence[int] | None = None,
+        keep_first: int = 0,
     ) -> None:
         self.model = model
         self.erasers = erasers
         self.alpha = alpha
         self.keep_tokens = keep_tokens
+        self.keep_first = keep_first
 
     def _registrations(self) -> list[tuple[Any, str, Any]]:
         torch = torch_or_raise()
@@ -408,6 +414,8 @@ class ResidualErasure(_HookIntervention):
             raise DataError("erasers must map at least one layer to a fitted LeaceEraser")
         if not 0 <= float(self.alpha) <= 1:
             raise DataError(f"alpha must be in [0, 1], got {self.alpha!r}")
+        if not isinstance(self.keep_first, int) or self.keep_first < 0:
+            raise DataError(f"keep_first must be a non-negative int, got {self.keep_first!r}")
         bad = [v for v in self.erasers if not 0 <= int(v) < len(blocks)]
         if bad:
             raise DataError(f"eraser layers {bad} are outside 0..{len(blocks) - 1}")
@@ -435,6 +443,7 @@ class ResidualErasure(_HookIntervention):
     def _hook(self, eraser: LeaceEraser, alpha: float, state: dict[str, Any]) -> Any:
         parts: dict[Any, Any] = {}
         selective = self.keep_tokens is not None
+        keep_first = int(self.keep_first)
 
         def post_hook(module: Any, inputs: Any, output: Any) -> Any:
             h = output[0] if isinstance(output, tuple) else output
@@ -451,6 +460,9 @@ class ResidualErasure(_HookIntervention):
                         "(it reads the tokens there); in ct.text.mediation pass reuse=False"
                     )
                 delta = delta * mask.to(h.dtype)
+            if keep_first:
+                delta = delta.clone()
+                delta[:, :keep_first] = 0
             new = h - delta
             return (new, *output[1:]) if isinstance(output, tuple) else new
 
