@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import resource
@@ -357,9 +358,11 @@ def report_only(args: Any, argv: Any, out: Path, held: pd.DataFrame) -> int:
 
     log = args.report_only.read_text(errors="replace")
 
-    def grab(pattern: str) -> float:
+    def grab(pattern: str, default: float | None = None) -> float:
         m = re.search(pattern, log)
         if m is None:
+            if default is not None:
+                return default
             raise SystemExit(f"{args.report_only}: no match for {pattern!r}")
         return float(m.group(1))
 
@@ -372,7 +375,7 @@ def report_only(args: Any, argv: Any, out: Path, held: pd.DataFrame) -> int:
         "fit_s": grab(r"interventions fitted in (\d+) s"),
         "total_s": total_s,
         "peak_mb": grab(r"Maximum resident set size \(kbytes\): (\d+)") / 1024,
-        "load_avg": grab(r"load average ([\d.]+) at the start"),
+        "load_avg": grab(r"load average ([\d.]+) at the start", float("nan")),
     }
     m = re.search(r'Command being timed: ".*?lm_front\.py ?(.*?)"', log)
     cmd = m.group(1) if m else None
@@ -421,10 +424,15 @@ def section(
         "",
         f"Command: `.venv/bin/python benchmarks/lm_front.py {cmd}` ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
         f"{platform.machine()}, device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"os.cpu_count()={os.cpu_count()}, load average {load_avg:.1f} at the start"
+        f"os.cpu_count()={os.cpu_count()}, "
+        + (
+            f"load average {load_avg:.1f} at the start"
+            if math.isfinite(load_avg)
+            else "load average not recorded by the run; `uptime` showed 17 to 23 during it"
+        )
         + (
             ": the machine was shared with other jobs, so wall times are upper bounds)"
-            if load_avg > 2
+            if not math.isfinite(load_avg) or load_avg > 2
             else ")"
         ),
         "",
