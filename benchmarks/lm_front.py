@@ -379,6 +379,11 @@ def report_only(args: Any, argv: Any, out: Path, held: pd.DataFrame) -> int:
     }
     m = re.search(r'Command being timed: ".*?lm_front\.py ?(.*?)"', log)
     cmd = m.group(1) if m else None
+    threads = re.search(r"--threads (\d+)", cmd or "")
+    if threads:  # the header names the run's thread count, not this process's
+        import torch
+
+        torch.set_num_threads(int(threads.group(1)))
     ranked = pd.read_csv(out / "dev_heads.csv")
     heads = [(int(r.layer), int(r.head)) for r in ranked.head(10).itertuples()]
     stop = min(layer for layer, _ in heads[:3])
