@@ -102,10 +102,15 @@ def test_simulate_parquet_reads_back(tmp_path: Path) -> None:
     assert str(out.resolve()) in stdout.replace("\n", "")
     df = pd.read_parquet(out)
     spec, scm = ct.scenarios.load("readmission")
-    assert list(df.columns) == list(spec.variables)
+    # Latent L is left out, as real data lacks it: the file goes straight to discover / fit / audit.
+    assert list(df.columns) == [v for v in spec.variables if v != "L"]
     assert len(df) == 300
-    pd.testing.assert_frame_equal(df, scm.sample(300, random_state=3), check_dtype=False)
+    truth = scm.sample(300, random_state=3)
+    pd.testing.assert_frame_equal(df, truth.drop(columns=["L"]), check_dtype=False)
     assert [p.name for p in out.parent.iterdir()] == ["sample.parquet"]  # no temporary file left
+    code, _, err = invoke("simulate", "readmission", "-n", "300", "-o", out, "--seed", "3", "--latent")
+    assert code == 0, err
+    pd.testing.assert_frame_equal(pd.read_parquet(out), truth, check_dtype=False)
 
 
 def test_simulate_same_seed_same_bytes(tmp_path: Path) -> None:
@@ -132,7 +137,6 @@ def test_simulate_do_and_shift(tmp_path: Path) -> None:
         "income=3.5",
         "--shift",
         "new_vendor",
-        "--observed-only",
     )
     assert code == 0, err
     df = pd.read_csv(out)
@@ -337,3 +341,35 @@ def test_bench_and_report_bad_input(tmp_path: Path) -> None:
     assert_bad_input(*invoke("report", not_a_ledger), "not a causaltrust ledger")
     assert not_a_ledger.read_text() == "hello"
     assert_bad_input(*invoke("report", tmp_path / "missing.duckdb"), "does not exist")
+
+
+def test_demo_quick_by_default_full_on_request(tmp_path: Path) -> None:
+    small = [
+        "--seeds",
+        "1",
+        "--n-train",
+        "300",
+        "--n-test",
+        "300",
+        "--recourse",
+        "5",
+        "--jobs",
+        "1",
+        "-m",
+        "erm",
+    ]
+    code, stdout, err = invoke("demo", "--out", tmp_path / "q", *small)
+    assert code == 0, err
+    assert stdout.splitlines()[0].startswith("causaltrust demo: quick settings")
+    assert "causaltrust demo --full" in stdout
+    settings = json.loads(ct.bench.Ledger.open(tmp_path / "q" / "results.duckdb").cells()["settings_json"][0])
+    quick = ct.bench.demo_settings()
+    # the options given win; the others are the quick settings
+    assert (settings["n_train"], settings["recourse_units"]) == (300, 5)
+    assert (settings["n_shadow"], settings["n_bootstrap"]) == (quick["n_shadow"], quick["n_bootstrap"])
+    code, stdout, err = invoke("demo", "--out", tmp_path / "f", "--full", *small, "--shadows", "0")
+    assert code == 0, err
+    assert stdout.splitlines()[0].startswith("causaltrust demo: full settings")
+    settings = json.loads(ct.bench.Ledger.open(tmp_path / "f" / "results.duckdb").cells()["settings_json"][0])
+    assert settings["n_bootstrap"] == ct.bench.demo_settings(full=True)["n_bootstrap"]
+    assert settings["n_shadow"] == 0

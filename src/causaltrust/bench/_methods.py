@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-from causaltrust.exceptions import BenchError
+from causaltrust.exceptions import BenchError, did_you_mean
 from causaltrust.scm import SCM
 from causaltrust.spec import TrustSpec
 
@@ -112,6 +112,10 @@ def _logistic(C: float, seed: int) -> Any:
 
 def build_erm(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
     """Logistic regression on the spec's features, categorical features one-hot encoded."""
+    from causaltrust.bench._regression import is_continuous, regressor_twin
+
+    if is_continuous(spec):  # a continuous target: least squares (ERMRegressor)
+        return regressor_twin("erm", spec, scm, params, seed)
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
@@ -127,8 +131,11 @@ def build_erm(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed:
 
 def build_selective(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
     """SelectiveInvarianceClassifier; ``scm`` is the true SCM, or None to fit one from the training rows."""
+    from causaltrust.bench._regression import is_continuous, regressor_twin
     from causaltrust.learners import SelectiveInvarianceClassifier
 
+    if is_continuous(spec):
+        return regressor_twin("selective", spec, scm, params, seed)
     return SelectiveInvarianceClassifier(
         spec=spec,
         estimator=_logistic(params["C"], seed),
@@ -226,7 +233,8 @@ def get_method(name: str) -> MethodSpec:
     """The registered method called ``name``; a :class:`BenchError` listing the known names otherwise."""
     if not isinstance(name, str) or name not in METHODS:
         known = ", ".join(sorted(METHODS))
-        msg = f"unknown method {name!r}; known methods: {known} (add one with register())"
+        hint = did_you_mean(name, list(METHODS))
+        msg = f"unknown method {name!r}{hint}; known methods: {known} (add one with register())"
         raise BenchError(msg)
     return METHODS[name]
 
