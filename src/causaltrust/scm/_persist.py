@@ -306,9 +306,10 @@ def load_model(path: str | os.PathLike[str], *, allow_pickle: bool = False) -> A
     """Load a fitted estimator: a model file or a ``.skops`` file safely, a pickle only when allowed.
 
     Model files (``.ctm``, written by ``estimator.save(path)`` for every causaltrust estimator) hold data
-    only and are rebuilt without unpickling (:mod:`causaltrust.scm._model_file`). ``.skops`` files are read with skops and an explicit list of trusted types: scikit-learn's estimators
-    (skops' defaults) plus :data:`SKOPS_TRUSTED`; a file asking for anything else (a function, a class of
-    another package) raises :class:`DataError` naming it. Pickles (``.joblib``, ``.pkl``) run code while
+    only and are rebuilt without unpickling (:mod:`causaltrust.scm._model_file`). ``.skops`` files are
+    read with skops and an explicit list of trusted types: scikit-learn's estimators (skops' defaults)
+    plus :data:`SKOPS_TRUSTED`; a file asking for anything else (a function, a class of another package)
+    raises :class:`DataError` naming it. Pickles (``.joblib``, ``.pkl``) run code while
     they load, so they are refused unless the caller says the file is trusted.
 
     Examples
