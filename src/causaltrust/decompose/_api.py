@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -12,7 +13,9 @@ import pandas as pd
 from causaltrust.decompose._dr import LEARNERS, design, dr_scores
 from causaltrust.decompose._estimate import bootstrap_terms, rng_for
 from causaltrust.decompose._plugin import outcome_mean, plugin_scores
+from causaltrust.decompose._refit import refit_intervals
 from causaltrust.decompose._result import DisparityDecomposition, LevelDecomposition
+from causaltrust.decompose._saturated import plugin_mechanisms, refit_modes
 from causaltrust.decompose._structure import contrasts, structure
 from causaltrust.exceptions import DataError
 from causaltrust.scm import SCM
@@ -63,8 +66,11 @@ def decompose_disparity(
     method : {"dr", "plugin"}, default "dr"
         ``"dr"``: cross-fitted doubly robust estimator (nuisance regressions and propensities fitted on
         ``folds - 1`` folds, evaluated on the held-out fold), intervals from a bootstrap of the per-unit
-        scores. ``"plugin"``: each x0 unit's counterfactuals under the given or fitted SCM, intervals
-        from a bootstrap of units with the SCM held fixed (conditional on it).
+        scores. ``"plugin"``: each x0 unit's counterfactuals under the given or fitted SCM. A fitted SCM
+        is saturated (cell frequencies) at every node whose parents are all discrete, and elsewhere
+        chooses between a linear model and gradient boosting (interactions) by cross-validation; its
+        intervals refit the SCM in every bootstrap resample. A given SCM's intervals hold it fixed
+        (conditional on it).
     folds : int, default 5
         Cross-fitting folds (``"dr"``).
     random_state : int, optional
@@ -116,12 +122,20 @@ def decompose_disparity(
     st = structure(spec, data, outcome, outcome_parents)
     x0, at_x0, levels = contrasts(st, data, value)
     notes = list(st.notes)
+    refit: dict[str, Any] | None = None
     if method == "plugin":
         if scm is None:
-            scm = SCM.fit(spec, data, random_state=random_state)
+            scm = SCM.fit(spec, data, mechanisms=plugin_mechanisms(spec), random_state=random_state)
+            refit = refit_modes(spec, scm)
+            saturated = sorted(plugin_mechanisms(spec))
             notes.append(
-                "plug-in SCM fitted to these rows with ct.SCM.fit; the intervals hold it fixed, so they omit "
-                "the uncertainty of fitting it"
+                "plug-in SCM fitted to these rows with ct.SCM.fit"
+                + (
+                    f" (saturated: cell frequencies for {saturated}, whose parents are all discrete)"
+                    if saturated
+                    else ""
+                )
+                + "; the intervals refit it in every bootstrap resample"
             )
         else:
             notes.append("plug-in uses the given SCM; the intervals are conditional on it")
@@ -133,7 +147,11 @@ def decompose_disparity(
                 f"{st.protected!r} is a root of the graph, so the SCM implies ctf-SE = 0 up to sampling "
                 "noise; the doubly robust estimate checks that assumption against the data"
             )
-        interval = "bootstrap of units with the SCM held fixed (conditional on the SCM)"
+        interval = (
+            "bootstrap of units with the SCM held fixed (conditional on the SCM)"
+            if refit is None
+            else "bootstrap of units, the SCM refitted in every resample"
+        )
     else:
         interval = f"bootstrap of the {folds}-fold cross-fitted doubly robust per-unit scores"
         notes.append(
@@ -165,6 +183,17 @@ def decompose_disparity(
         out.append(
             LevelDecomposition(_label(st, lv), int((~x1).sum()), int(x1.sum()), tv, de, ie, se, scores)
         )
+    if refit is not None:
+        points = [np.array([lv.tv.value, lv.de.value, lv.ie.value, lv.se.value]) for lv in out]
+        redone = refit_intervals(
+            st, data, refit, at_x0, levels, x0, points, n_boot=int(n_boot),
+            rng=rng_for(random_state, "decompose-refit"),
+            fit_columns=[v for v in spec.observed if v in data.columns],
+        )  # fmt: skip
+        out = [
+            dataclasses.replace(lv, tv=tv, de=de, ie=ie, se=se)
+            for lv, (tv, de, ie, se) in zip(out, redone, strict=True)
+        ]
     return DisparityDecomposition(
         outcome, st.protected, st.baseline, method, tuple(out), st.confounders, st.mediators, interval,
         tuple(notes),

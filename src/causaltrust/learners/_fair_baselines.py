@@ -544,6 +544,11 @@ class CounterfactualFairClassifier(_SCMBase):
         return self._positive(self.estimator_.predict_proba(self._represent(X, cols)[0]), self.estimator_)
 
 
+def _pooled(est: Any, X: pd.DataFrame, cols: dict[str, Array], fn: Any) -> Array:
+    """``pooled`` for an estimator with ``meta_`` and ``category_freq_`` (kept for ``_regressors.py``)."""
+    return pooled(fn, X, cols, est.meta_, est.category_freq_)
+
+
 class CounterfactualAugmentationClassifier(_SCMBase):
     """Counterfactual data augmentation on the protected attribute through an SCM.
 

@@ -127,6 +127,9 @@ class RecourseSpec(BaseModel):
     costs: dict[str, float] = Field(default_factory=dict)
     bounds: dict[str, tuple[float, float]] = Field(default_factory=dict)
     favorable: Category = 1
+    # A continuous target: the outcome is favourable above (or below) this threshold (issue 26).
+    favorable_threshold: float | None = None
+    favorable_direction: Literal["above", "below"] = "above"
 
     @field_validator("costs")
     @classmethod
@@ -305,6 +308,11 @@ class TrustSpec(BaseModel):
             self._check_category(self.fairness.protected, self.fairness.baseline, "fairness.baseline")
         if self.recourse is not None:
             self._check_category(self.target, self.recourse.favorable, "recourse.favorable")
+            if self.recourse.favorable_threshold is not None and v[self.target].type != "continuous":
+                raise SpecError(
+                    f"recourse.favorable_threshold applies to a continuous target; {self.target!r} is "
+                    f"{v[self.target].type}: use recourse.favorable (the favourable label)"
+                )
         for name, var in v.items():
             if not var.observed:
                 self._check_latent(name)
