@@ -57,12 +57,14 @@ def test_frames_that_cannot_be_read_are_refused(rows: pd.DataFrame) -> None:
             X.assign(F=np.where(X.index == X.index[0], np.inf, X["F"])), SPEC.features, "t", spec=SPEC
         )
     with pytest.raises(DataError, match=r"X must be 2-D"):
-        check_frame(X["F"].to_numpy(), SPEC.features, "t")
+        check_frame(X["F"].to_numpy(), SPEC.features, "t", arrays=True)
     with pytest.raises(DataError, match="Complex data not supported"):
-        check_frame(np.ones((3, 5), dtype=complex), SPEC.features, "t")
+        check_frame(np.ones((3, 5), dtype=complex), SPEC.features, "t", arrays=True)
     # An array in the spec's order is those columns.
     pd.testing.assert_frame_equal(
-        check_frame(X.to_numpy(), SPEC.features, "t", spec=SPEC), X.reset_index(drop=True), check_dtype=False
+        check_frame(X.to_numpy(), SPEC.features, "t", spec=SPEC, arrays=True),
+        X.reset_index(drop=True),
+        check_dtype=False,
     )
 
 

@@ -137,11 +137,18 @@ def _canonical_codes(X: pd.DataFrame, meta: Mapping[str, VariableMeta]) -> pd.Da
 
 
 def check_frame(
-    X: Any, features: Sequence[str], owner: str, *, spec: TrustSpec | None = None, fit: bool = True
+    X: Any,
+    features: Sequence[str],
+    owner: str,
+    *,
+    spec: TrustSpec | None = None,
+    fit: bool = True,
+    arrays: bool = False,
 ) -> pd.DataFrame:
     """``X`` as a DataFrame holding every feature (extra columns are ignored).
 
-    A 2-D array with one column per feature is read in the order of ``features``. With ``spec``, every
+    With ``arrays=True`` (every SpecEstimator), a 2-D array with one column per feature is read in the order
+    of ``features``; otherwise only DataFrames are taken. With ``spec``, every
     feature is checked by the validator ``ct.audit`` uses (``frame_to_columns``): types, NaN and inf, 0/1
     binaries, declared categories (an environment given as the strings "0", "1" when the spec declares
     integers is refused, not silently re-coded), duplicate column names; numbers must stay below 1e100 in
@@ -157,6 +164,11 @@ def check_frame(
     if not features:
         raise DataError(f"{owner}: the spec has no features (every variable but the target is latent)")
     if not isinstance(X, pd.DataFrame):
+        if not arrays:  # a learner not on SpecEstimator yet (learners/_regressors.py)
+            raise DataError(
+                f"{owner} reads per-row information from named columns: pass a pandas DataFrame with the "
+                f"spec's features {features}, not {type(X).__name__}"
+            )
         X = _array_frame(X, features, owner)
     if isinstance(X.columns, pd.MultiIndex) or not all(isinstance(c, str) for c in X.columns):
         bad = [c for c in X.columns if not isinstance(c, str)][:5]
@@ -220,13 +232,13 @@ def _not_a_table(X: Any, features: list[str], owner: str) -> None:
     if isinstance(X, pd.DataFrame):
         return
     if hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse"):
-        check_frame(X, features, owner)
+        check_frame(X, features, owner, arrays=True)
     try:
         arr = np.asarray(X)
     except (TypeError, ValueError):
         arr = None
     if arr is None or arr.dtype.kind == "c" or arr.ndim != 2:
-        check_frame(X, features, owner)
+        check_frame(X, features, owner, arrays=True)
 
 
 def check_target(y: Any, n_rows: int, owner: str, kind: str = "binary") -> Array:
@@ -506,7 +518,7 @@ class SpecEstimator(SaveMixin, BaseEstimator):
         # that says the most.
         _not_a_table(X, required, name)
         y_arr = check_target(y, _num_rows(X), name, self._target)
-        X = check_frame(X, required, name, spec=spec)
+        X = check_frame(X, required, name, spec=spec, arrays=True)
         self.spec_ = spec
         self.meta_ = spec_meta(spec)
         self.seed_ = derive_seed(self.random_state)
@@ -524,7 +536,7 @@ class SpecEstimator(SaveMixin, BaseEstimator):
         """``X`` checked for prediction (shifted worlds' categories allowed) and its internal columns."""
         check_is_fitted(self, "seed_")
         features = list(self.feature_names_in_)
-        X = check_frame(X, features, f"{type(self).__name__}.{what}", spec=self.spec_, fit=False)
+        X = check_frame(X, features, f"{type(self).__name__}.{what}", spec=self.spec_, fit=False, arrays=True)
         return X, self._columns(X, features)
 
     def _fit_scm(
