@@ -20,6 +20,7 @@ SPEC, SCM = ct.scenarios.load("readmission")
 TABULAR = sorted(name for name, m in METHODS.items() if m.data == "tabular")
 # The text methods embed texts with a MiniLM model, which the tabular round trip cannot load offline.
 TEXT = sorted(name for name, m in METHODS.items() if m.data == "text")
+CONTINUOUS_ONLY = ("bgl",)  # fairlearn's bounded group loss needs a continuous target
 
 
 @pytest.fixture(scope="module")
@@ -36,15 +37,18 @@ def test_every_registered_method_round_trips_bit_identically(
     name: str, rows: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path
 ) -> None:
     method = METHODS[name]
-    train, test = rows
-    model = method.build(SPEC, SCM if method.needs_scm == "true" else None, dict(method.params), 0)
-    model.fit(train[SPEC.features], train[SPEC.target])
+    spec, (train, test) = SPEC, rows
+    if name in CONTINUOUS_ONLY:  # a regression method: the law school rows (continuous ZFYA)
+        spec, law = ct.datasets.spec("law_school"), ct.datasets.load("law_school")
+        train, test = law.iloc[:800], law.iloc[800:1100]
+    model = method.build(spec, SCM if method.needs_scm == "true" else None, dict(method.params), 0)
+    model.fit(train[spec.features], train[spec.target])
     path = tmp_path / f"{name}.ctm"
     ct.scm.save_model(model, path)
     back = ct.load_model(path)  # no allow_pickle: the file is data
     assert type(back) is type(model)
-    np.testing.assert_array_equal(_scores(back, test[SPEC.features]), _scores(model, test[SPEC.features]))
-    np.testing.assert_array_equal(back.predict(test[SPEC.features]), model.predict(test[SPEC.features]))
+    np.testing.assert_array_equal(_scores(back, test[spec.features]), _scores(model, test[spec.features]))
+    np.testing.assert_array_equal(back.predict(test[spec.features]), model.predict(test[spec.features]))
     with zipfile.ZipFile(path) as zf:  # nothing but .npy arrays, none of them Python objects
         assert all(n.endswith(".npy") for n in zf.namelist())
     if getattr(model, "supports_adapt_", False):
