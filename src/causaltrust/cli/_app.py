@@ -90,8 +90,18 @@ SpecArg = Annotated[
         help="A spec YAML file, a built-in scenario (e.g. readmission) or dataset (e.g. compas).",
     ),
 ]
+
+
+def _seed(value: int) -> int:
+    # A negative seed reached NumPy's SeedSequence and ended as an internal error (exit 3).
+    if value < 0:
+        raise ct.DataError(f"--seed: expected a non-negative integer, got {value}")
+    return value
+
+
 SeedOpt = Annotated[
-    int, typer.Option("--seed", "-s", help="Random seed; the same seed gives the same output.")
+    int,
+    typer.Option("--seed", "-s", help="Random seed; the same seed gives the same output.", callback=_seed),
 ]
 DebugOpt = Annotated[
     bool, typer.Option("--debug", help="Show the traceback of an error (accepted anywhere on the line).")
@@ -565,15 +575,26 @@ def bench_cmd(
     recourse_units: RecourseOpt = 200,
     scm_mechanisms: Annotated[
         str,
-        typer.Option("--scm-mechanisms", help="Real data: SCM.fit mechanisms, 'auto' or 'linear' (faster)."),
+        typer.Option(
+            "--scm-mechanisms", help="Real data: SCM.fit mechanisms, 'auto', 'linear' (faster) or 'gbm'."
+        ),
     ] = "auto",
+    audit_mechanisms: Annotated[
+        str | None,
+        typer.Option(
+            "--audit-mechanisms",
+            help="Real data: the audit's reference SCM mechanisms ('auto', 'linear', 'gbm'); default "
+            "--scm-mechanisms. Another class than the methods' own gives a cross-class audit.",
+        ),
+    ] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Run a sweep (methods x grid x seeds), recording every audited metric in a ledger.
 
     Without -o the ledger is named after the spec (readmission.duckdb), so sweeps of two scenarios never
     share a file. Sweeps sharing a ledger claim cells, so each cell is computed once. Exits 0 when cells ran
-    (thresholds are reported, not enforced), 3 when every cell failed.
+    (thresholds are reported, not enforced), 2 when every cell failed on bad input (a grid value a method
+    refuses), 3 when every cell failed otherwise.
 
     Example: causaltrust bench readmission -m erm -m selective --seeds 3 -o results.duckdb --jobs 2
 
@@ -614,6 +635,7 @@ def bench_cmd(
         recourse_units=recourse_units,
         progress=True,
         scm_mechanisms=scm_mechanisms,
+        audit_mechanisms=audit_mechanisms,
     )
     # Columns a ledger lacks are dropped: a classifier's sweep shows accuracy, a regressor's RMSE.
     columns = [*DEMO_METRICS, *(c for c in DEMO_REGRESSION_METRICS if c not in DEMO_METRICS)]
@@ -622,7 +644,17 @@ def bench_cmd(
     all_failed = _report_failures(console, ledger)
     typer.echo(f"Ledger: {store.resolve()}")
     if all_failed:
-        raise typer.Exit(EXIT_INTERNAL)
+        raise typer.Exit(EXIT_BAD_INPUT if _input_errors_only(ledger) else EXIT_INTERNAL)
+
+
+# Errors of a cell that mean the sweep's input was bad (a grid value a method refuses, data it cannot
+# use), not that causaltrust failed: when every cell failed with one of these, bench exits 2, not 3.
+_INPUT_ERRORS = ("InvalidParameterError", "DataError", "SpecError", "GraphError", "BenchError")
+
+
+def _input_errors_only(ledger: Any) -> bool:
+    errors = ledger.cells("failed")["error"].astype(str)
+    return len(errors) > 0 and bool(errors.str.startswith(tuple(f"{e}:" for e in _INPUT_ERRORS)).all())
 
 
 @app.command("report")
