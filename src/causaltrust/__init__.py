@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from causaltrust.audit import TrustReport, audit
     from causaltrust.decompose import DisparityDecomposition, decompose_disparity
     from causaltrust.discovery import DiscoveryResult, discover
-    from causaltrust.scm import SCM, Effect, EffectDecomposition, decompose_effects, path_effect
+    from causaltrust.scm import SCM, Effect, EffectDecomposition, decompose_effects, load_model, path_effect
     from causaltrust.sensitivity import sensitivity
     from causaltrust.spec import TrustSpec, dump_spec, load_spec
 
@@ -54,6 +54,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "EffectDecomposition": ("causaltrust.scm", "EffectDecomposition"),
     "decompose_effects": ("causaltrust.scm", "decompose_effects"),
     "path_effect": ("causaltrust.scm", "path_effect"),
+    "load_model": ("causaltrust.scm", "load_model"),
     "TrustSpec": ("causaltrust.spec", "TrustSpec"),
     "dump_spec": ("causaltrust.spec", "dump_spec"),
     "load_spec": ("causaltrust.spec", "load_spec"),
@@ -107,6 +108,7 @@ __all__ = [
     "dump_spec",
     "graph",
     "learners",
+    "load_model",
     "load_spec",
     "path_effect",
     "report",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils._param_validation import InvalidParameterError
 
 import causaltrust as ct
 from causaltrust.learners import AnchorClassifier, AnchorRegressor
@@ -94,8 +95,8 @@ def test_classifier_penalty_shrinks_environment_mean_residuals():
 def test_bad_inputs_are_clear():
     spec, scm = ct.scenarios.load("readmission")
     df = scm.sample(200, random_state=0)
-    for bad in (-1.0, float("nan"), "x"):
-        with pytest.raises(ValueError, match="gamma must be a finite number >= 0"):
+    for bad in (-1.0, float("nan"), float("inf"), "x"):
+        with pytest.raises(InvalidParameterError, match="'gamma' parameter"):
             AnchorClassifier(spec=spec, gamma=bad).fit(df[spec.features], df["Y"])
     with pytest.raises(ct.DataError, match="binary target"):
         AnchorClassifier(spec=spec).fit(df[spec.features], df["Y"] * 2)
@@ -105,8 +106,9 @@ def test_bad_inputs_are_clear():
         AnchorRegressor(spec=no_env).fit(df[["E", "X"]], df["X"])
 
 
-def test_predictions_survive_pickle_and_pool_an_unseen_environment():
-    """Round trip on DataFrames; a new hospital (a category the shifts add) is pooled, not a crash."""
+def test_predictions_survive_pickle_and_pool_an_unseen_environment(tmp_path):
+    """Round trips (pickle, and the data-only model file); a new hospital (a category the shifts add) is
+    pooled, not a crash."""
     import pickle
 
     spec, scm = ct.scenarios.load("readmission")
@@ -116,5 +118,10 @@ def test_predictions_survive_pickle_and_pool_an_unseen_environment():
     )
     back = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(back.predict_proba(df[spec.features]), clf.predict_proba(df[spec.features]))
+    clf.save(tmp_path / "anchor.ctm")
+    loaded = ct.load_model(tmp_path / "anchor.ctm")
+    np.testing.assert_array_equal(
+        loaded.predict_proba(df[spec.features]), clf.predict_proba(df[spec.features])
+    )
     new = scm.shift("new_hospital").sample(50, random_state=0)[spec.features]
     assert np.isfinite(clf.predict_proba(new)).all()

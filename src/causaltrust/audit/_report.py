@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -510,15 +510,3 @@ def _from_json_safe(obj: Any) -> Any:
     if isinstance(obj, list):
         return [_from_json_safe(v) for v in obj]
     return obj
-
-
-def merge_reports(reports: Iterable[TrustReport]) -> TrustReport:
-    """One report with the metrics, notes and meta of several (names must not collide)."""
-    metrics: list[Metric] = []
-    notes: list[str] = []
-    meta: dict[str, Any] = {}
-    for r in reports:
-        metrics.extend(r.metrics)
-        notes.extend(n for n in r.notes if n not in notes)
-        meta.update(r.meta)
-    return TrustReport(tuple(metrics), tuple(notes), meta)

@@ -25,22 +25,18 @@ makes every environment's mean residual zero (up to the L2 term), and the penalt
 from __future__ import annotations
 
 import math
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import RegressorMixin
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from causaltrust.exceptions import DataError, SpecError
-from causaltrust.learners._base import (
-    Design,
-    check_binary_target,
-    check_frame,
-    columns_with_unseen,
-    resolve_spec,
-)
-from causaltrust.scm._data import VariableMeta
+from causaltrust.exceptions import SpecError
+from causaltrust.learners._base import BinaryClassifierMixin, Design, SpecEstimator, fit_context
+from causaltrust.spec import TrustSpec
 
 __all__ = ["AnchorClassifier", "AnchorRegressor", "anchor_regression"]
 
@@ -90,28 +86,37 @@ def anchor_regression(Z: Array, y: Array, groups: Array, gamma: float) -> tuple[
     return theta[1:], float(theta[0])
 
 
-def _check_gamma(value: Any, owner: str) -> float:
-    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
-    if not ok or not math.isfinite(float(value)) or float(value) < 0:
-        raise ValueError(
-            f"{owner}: gamma must be a finite number >= 0 (1 is least squares / plain logistic regression, "
-            f"larger values are more invariant across environments), got {value!r}"
-        )
-    return float(value)
-
-
-class _AnchorBase(BaseEstimator):
+class _AnchorBase(SpecEstimator):
     """Shared validation and encoding; subclasses solve their objective in ``_solve``."""
 
-    _task = "binary"
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **SpecEstimator._parameter_constraints,
+        "gamma": [Interval(Real, 0, None, closed="left")],
+        "use_environment_as_feature": ["boolean"],
+    }
 
     def __init__(
-        self, spec: Any = None, *, gamma: float = 5.0, use_environment_as_feature: bool = False
+        self,
+        spec: Any = None,
+        *,
+        gamma: float = 5.0,
+        use_environment_as_feature: bool = False,
+        random_state: int | None = None,
     ) -> None:
         self.spec = spec
         self.gamma = gamma
         self.use_environment_as_feature = use_environment_as_feature
+        self.random_state = random_state
 
+    def _check_spec(self, spec: TrustSpec) -> None:
+        env = spec.environment
+        if env is None or env not in spec.features:
+            raise SpecError(
+                f"{type(self).__name__} anchors on the environment: the spec needs a 'robustness' section "
+                f"whose environment is among its features {spec.features}"
+            )
+
+    @fit_context(nested=False)
     def fit(self, X: pd.DataFrame, y: Any) -> _AnchorBase:
         """Fit on the spec's features of ``X``, the spec's environment column as the anchor.
 
@@ -122,44 +127,21 @@ class _AnchorBase(BaseEstimator):
         y : array-like
             The target (0/1 for the classifier).
         """
-        name = type(self).__name__
-        spec = resolve_spec(self.spec, name)
-        gamma = _check_gamma(self.gamma, name)
+        X, y_arr = self._prepare(X, y)
+        gamma = float(self.gamma)  # finite and >= 0: _parameter_constraints
+        spec = self.spec_
         env = spec.environment
-        if env is None or env not in spec.features:
-            raise SpecError(
-                f"{name} anchors on the environment: the spec needs a 'robustness' section whose environment "
-                f"is among its features {spec.features}"
-            )
-        X = check_frame(X, spec.features, name, spec=spec)
-        y_arr = np.asarray(y)
-        if y_arr.ndim != 1 or len(y_arr) != len(X):
-            raise DataError(
-                f"{name}.fit: y must be 1-D with one value per row of X ({len(X)}), got {y_arr.shape}"
-            )
-        if self._task == "binary":
-            y_num = check_binary_target(y_arr, len(X), name).astype(np.float64)
-        else:
-            try:
-                y_num = y_arr.astype(np.float64)
-            except (TypeError, ValueError):
-                raise DataError(f"{name} predicts a continuous target; y is not numeric") from None
-        self.spec_ = spec
-        self.meta_ = {
-            n: VariableMeta(n, v.type, tuple(v.categories or ()), v.observed)
-            for n, v in spec.variables.items()
-        }
+        assert env is not None
         inputs = (
             list(spec.features) if self.use_environment_as_feature else [f for f in spec.features if f != env]
         )
         self.input_features_ = inputs
-        cols = columns_with_unseen(X, self.meta_, [*inputs, env] if env not in inputs else inputs, name)
+        cols = self._columns(X)
         self.design_ = Design(self.meta_, inputs).fit(cols)
         Z = self.design_.transform(cols)
         groups = cols[env].astype(np.int64)
+        y_num = np.asarray(y_arr, dtype=np.float64)
         self.coef_, self.intercept_ = self._solve(Z, y_num, groups, len(self.meta_[env].categories), gamma)
-        self.n_features_in_ = len(spec.features)
-        self.feature_names_in_ = np.asarray(spec.features, dtype=object)
         return self
 
     def _solve(self, Z: Array, y: Array, groups: Array, n_groups: int, gamma: float) -> tuple[Array, float]:
@@ -168,17 +150,9 @@ class _AnchorBase(BaseEstimator):
     def decision_function(self, X: pd.DataFrame) -> Array:
         """The linear score ``Z coef + intercept`` (the logit for the classifier)."""
         check_is_fitted(self, "coef_")
-        name = type(self).__name__
-        X = check_frame(X, self.spec_.features, name, spec=self.spec_, fit=False)
         # A category the training rows never had (a new hospital) is pooled by the design.
-        cols = columns_with_unseen(X, self.meta_, self.input_features_, name)
+        _, cols = self._predict_frame(X, "decision_function")
         return np.asarray(self.design_.transform(cols) @ self.coef_ + self.intercept_, dtype=np.float64)
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.categorical = True
-        tags.input_tags.string = True
-        return tags
 
 
 class AnchorRegressor(RegressorMixin, _AnchorBase):
@@ -192,6 +166,8 @@ class AnchorRegressor(RegressorMixin, _AnchorBase):
         The anchor strength γ >= 0: 1 is least squares, larger is more invariant across environments.
     use_environment_as_feature : bool, default False
         Whether the environment is also an input (then the penalty has no effect).
+    random_state : int, optional
+        Unused: the fit is deterministic (kept for the estimators' common contract).
 
     Examples
     --------
@@ -210,7 +186,7 @@ class AnchorRegressor(RegressorMixin, _AnchorBase):
     2.0
     """
 
-    _task = "regression"
+    _target = "continuous"
 
     def _solve(self, Z: Array, y: Array, groups: Array, n_groups: int, gamma: float) -> tuple[Array, float]:
         return anchor_regression(Z, y, groups, gamma)
@@ -220,7 +196,7 @@ class AnchorRegressor(RegressorMixin, _AnchorBase):
         return self.decision_function(X)
 
 
-class AnchorClassifier(ClassifierMixin, _AnchorBase):
+class AnchorClassifier(BinaryClassifierMixin, _AnchorBase):
     """Linear logistic anchor classification with the environment as anchor (see the module docstring).
 
     Minimises ``mean log-loss + (γ - 1) · mean((P_A (y - p))²) + ||w||² / (2 C n)`` over standardised
@@ -238,6 +214,8 @@ class AnchorClassifier(ClassifierMixin, _AnchorBase):
         Whether the environment is also an input (then the penalty has no effect).
     max_iter : int, default 1000
         L-BFGS iterations.
+    random_state : int, optional
+        Unused: the fit is deterministic (kept for the estimators' common contract).
 
     Examples
     --------
@@ -249,7 +227,11 @@ class AnchorClassifier(ClassifierMixin, _AnchorBase):
     (2, 2)
     """
 
-    _task = "binary"
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **_AnchorBase._parameter_constraints,
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def __init__(
         self,
@@ -259,8 +241,14 @@ class AnchorClassifier(ClassifierMixin, _AnchorBase):
         C: float = 1.0,
         use_environment_as_feature: bool = False,
         max_iter: int = 1000,
+        random_state: int | None = None,
     ) -> None:
-        super().__init__(spec, gamma=gamma, use_environment_as_feature=use_environment_as_feature)
+        super().__init__(
+            spec,
+            gamma=gamma,
+            use_environment_as_feature=use_environment_as_feature,
+            random_state=random_state,
+        )
         self.C = C
         self.max_iter = max_iter
 
@@ -268,8 +256,6 @@ class AnchorClassifier(ClassifierMixin, _AnchorBase):
         from scipy.optimize import minimize
         from scipy.special import expit, log_expit
 
-        if not (isinstance(self.C, int | float) and not isinstance(self.C, bool) and self.C > 0):
-            raise ValueError(f"{type(self).__name__}: C must be a number > 0, got {self.C!r}")
         n = len(y)
         mean, scale = Z.mean(axis=0), Z.std(axis=0)
         scale[scale == 0] = 1.0
@@ -301,7 +287,6 @@ class AnchorClassifier(ClassifierMixin, _AnchorBase):
         )
         w = res.x[1:] / scale
         self.n_iter_ = int(res.nit)
-        self.classes_ = np.array([0, 1])
         return w, float(res.x[0] - w @ mean)
 
     def predict_proba(self, X: pd.DataFrame) -> Array:

@@ -20,9 +20,7 @@ loss it is that worst case to second order.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
 
@@ -31,20 +29,9 @@ from causaltrust.exceptions import SpecError
 from causaltrust.scm import SCM
 from causaltrust.spec import TrustSpec
 
-__all__ = ["augment_spurious", "check_shift_strength", "shift_scales", "spurious_inputs"]
+__all__ = ["augment_spurious", "shift_scales", "spurious_inputs"]
 
 Array = np.ndarray
-
-
-def check_shift_strength(value: Any, owner: str) -> float:
-    """``shift_strength`` as a float; a :class:`ValueError` naming the fix unless it is finite and >= 0."""
-    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
-    if not ok or not math.isfinite(float(value)) or float(value) < 0:
-        raise ValueError(
-            f"{owner}: shift_strength must be a finite number >= 0 (the largest spurious shift to hold up "
-            f"under, in noise standard deviations; 0 is robustness='map'), got {value!r}"
-        )
-    return float(value)
 
 
 def spurious_inputs(spec: TrustSpec, parents: Mapping[str, Sequence[str]], owner: str) -> list[str]:

@@ -26,23 +26,41 @@ the accountant through the optimizer's step hook, exactly as ``PrivacyEngine.mak
 from __future__ import annotations
 
 import functools
-import itertools
 import math
-import numbers
 import warnings
-from typing import TYPE_CHECKING, Any
+from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from causaltrust.exceptions import DataError
-from causaltrust.learners._base import Design, check_frame, columns_with_unseen, resolve_spec
-from causaltrust.scm._data import VariableMeta
-from causaltrust.spec import TrustSpec
+from causaltrust.learners._base import (
+    ESTIMATOR_CONSTRAINT,
+    SEED_CONSTRAINT,
+    BinaryClassifierMixin,
+    Design,
+    SaveMixin,
+    SpecEstimator,
+    derive_seed,
+    fit_context,
+    sigmoid,
+)
+from causaltrust.learners._torch import (
+    LAYER_WIDTHS,
+    import_torch,
+    init_layers,
+    mlp_forward,
+    to_numpy_layers,
+    torch_threads,
+    train_loop,
+    widths,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; torch is an optional extra
     import torch
@@ -58,18 +76,7 @@ __all__ = [
 
 Array = np.ndarray
 _INSTALL = "pip install 'causaltrust[privacy]'"
-# Per-step tensors are small (a batch of a few hundred rows times a few dozen units): one thread avoids the
-# fork/join cost of intra-op parallelism, which is larger than the work it splits.
-_TRAIN_THREADS = 1
 _ACCOUNTANTS = ("rdp", "prv")
-
-
-def _import_torch() -> Any:
-    try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(f"the torch classifiers of causaltrust.learners need PyTorch: {_INSTALL}") from exc
-    return torch
 
 
 def _import_opacus() -> tuple[Any, Any]:
@@ -101,41 +108,13 @@ def _noise_multiplier(epsilon: float, delta: float, q: float, steps: int, accoun
         )
 
 
-def _is_count(v: Any, low: int = 1) -> bool:
-    """An integer of at least ``low`` (bools excluded)."""
-    if isinstance(v, bool):
-        return False
-    return isinstance(v, numbers.Integral) and int(v) >= low
-
-
-def _is_real(v: Any, *, low: float = -math.inf, high: float = math.inf) -> bool:
-    """A finite real number in [low, high] (bools excluded)."""
-    if isinstance(v, bool) or not isinstance(v, numbers.Real):
-        return False
-    x = float(v)
-    return math.isfinite(x) and low <= x <= high
-
-
-def _seed_from(random_state: Any) -> int:
-    """A 63-bit seed from ``random_state`` without touching global NumPy state."""
-    if random_state is None:
-        return int(np.random.default_rng().integers(0, 2**63 - 1))
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(0, 2**63 - 1))
-    if _is_count(random_state, low=0):
-        return int(random_state) & 0x7FFFFFFFFFFFFFFF
-    raise ValueError(
-        f"random_state must be None, a non-negative int or a numpy Generator, got {random_state!r}"
-    )
-
-
 def _poisson_indices(n: int, q: float, gen: torch.Generator) -> torch.Tensor:
     """Row indices of a Poisson sample: each of ``n`` rows is included independently with probability q.
 
     The gaps between consecutive included rows are i.i.d. Geometric(q), so drawing gaps until they pass
     ``n`` gives exactly the Bernoulli(q) mask's indices while drawing O(q n) numbers instead of n.
     """
-    torch = _import_torch()
+    torch = import_torch("DP-SGD", extra="privacy")
     if q >= 1.0:
         return torch.arange(n)
     chunk = int(n * q + 6.0 * math.sqrt(n * q) + 16)
@@ -147,44 +126,29 @@ def _poisson_indices(n: int, q: float, gen: torch.Generator) -> torch.Tensor:
     return idx[idx < n].long()
 
 
-class _TorchClassifier(ClassifierMixin, BaseEstimator):
+class _TorchClassifier(ClassifierMixin, SaveMixin, BaseEstimator):
     """Dense ReLU network (no hidden layer: logistic regression) trained by minibatch SGD in torch.
 
     Subclasses fix the architecture and whether training is differentially private. Weights are kept as
-    NumPy arrays after ``fit``: prediction runs in NumPy (no torch needed) and pickles are plain.
+    NumPy arrays after ``fit``: prediction runs in NumPy (no torch needed) and saved models are plain data.
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "hidden": [LAYER_WIDTHS],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, math.inf, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "target_epsilon": [Interval(Real, 0, math.inf, closed="neither")],
+        "target_delta": [Interval(Real, 0, 1, closed="neither")],
+        "max_grad_norm": [Interval(Real, 0, math.inf, closed="neither")],
+        "accountant": [StrOptions(set(_ACCOUNTANTS))],
+        "random_state": SEED_CONSTRAINT,
+    }
     _private = False
 
-    # -- validation -------------------------------------------------------------------------------------
-    def _check_params(self, hidden: tuple[int, ...]) -> None:
-        name = type(self).__name__
-        for key in ("epochs", "batch_size"):
-            v = getattr(self, key)
-            if not _is_count(v):
-                raise ValueError(f"{name}: {key} must be a positive integer, got {v!r}")
-        if not _is_real(self.lr) or self.lr <= 0:
-            raise ValueError(f"{name}: lr must be a positive finite number, got {self.lr!r}")
-        if not _is_real(self.momentum, low=0.0) or self.momentum >= 1.0:
-            raise ValueError(f"{name}: momentum must be in [0, 1), got {self.momentum!r}")
-        if not all(_is_count(h) for h in hidden):
-            raise ValueError(f"{name}: hidden must be a tuple of positive integers, got {hidden!r}")
-        if self._private:
-            eps, delta, clip = self.target_epsilon, self.target_delta, self.max_grad_norm
-            if not _is_real(eps) or eps <= 0:
-                raise ValueError(
-                    f"{name}: target_epsilon must be a positive finite number, got {eps!r} "
-                    f"(for a model without differential privacy use the non-private twin)"
-                )
-            if not _is_real(delta) or not 0.0 < delta < 1.0:
-                raise ValueError(f"{name}: target_delta must lie in (0, 1), got {delta!r}")
-            if not _is_real(clip) or clip <= 0:
-                raise ValueError(f"{name}: max_grad_norm must be a positive finite number, got {clip!r}")
-            if self.accountant not in _ACCOUNTANTS:
-                raise ValueError(f"{name}: accountant must be one of {_ACCOUNTANTS}, got {self.accountant!r}")
-
     def _hidden(self) -> tuple[int, ...]:
-        return ()
+        return widths(getattr(self, "hidden", ()))
 
     def _check_numeric_frame(self, X: Any) -> None:
         if isinstance(X, pd.DataFrame):
@@ -201,6 +165,7 @@ class _TorchClassifier(ClassifierMixin, BaseEstimator):
         return out
 
     # -- fitting ----------------------------------------------------------------------------------------
+    @fit_context(nested=False)
     def fit(self, X: Any, y: Any) -> _TorchClassifier:
         """Train on numeric features.
 
@@ -215,8 +180,6 @@ class _TorchClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        hidden = tuple(self._hidden())
-        self._check_params(hidden)
         self._check_numeric_frame(X)
         Xv, yv = validate_data(self, X, y, reset=True, dtype=np.float64)
         check_classification_targets(yv)
@@ -227,37 +190,23 @@ class _TorchClassifier(ClassifierMixin, BaseEstimator):
                 f"class: {classes.tolist()}"
             )
         self.classes_ = classes
-        torch = _import_torch()
-        threads = torch.get_num_threads()
-        torch.set_num_threads(_TRAIN_THREADS)
-        try:
-            # fork_rng: anything drawing from torch's global generator (nothing should) is seeded and
-            # the caller's global state is restored.
-            with torch.random.fork_rng(devices=[]):
-                seed = _seed_from(self.random_state)
-                torch.manual_seed(seed)
-                weights = self._train(torch, Xv, codes, len(classes), hidden, seed)
-        finally:
-            torch.set_num_threads(threads)
-        self.coefs_ = [w.T.astype(np.float64) for w, _ in weights]
-        self.intercepts_ = [b.astype(np.float64) for _, b in weights]
+        torch = import_torch(type(self).__name__, extra="privacy")
+        self.seed_ = derive_seed(self.random_state)
+        # Per-step tensors are small (a batch of a few hundred rows times a few dozen units): one thread
+        # avoids the fork/join cost of intra-op parallelism, which is larger than the work it splits.
+        with torch_threads(torch, 1, seed=self.seed_):
+            params = self._train(torch, Xv, codes, len(classes), self._hidden(), self.seed_)
+        self.coefs_, self.intercepts_ = to_numpy_layers(params)
         return self
 
     def _train(
         self, torch: Any, X: Array, codes: Array, k: int, hidden: tuple[int, ...], seed: int
-    ) -> list[tuple[Array, Array]]:
+    ) -> list[Any]:
         n, d = X.shape
         n_out = 1 if k == 2 else k
-        sizes = [d, *hidden, n_out]
         init = torch.Generator().manual_seed(seed)
-        params: list[Any] = []
-        for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
-            if i == len(sizes) - 2 and not hidden:
-                w = torch.zeros(fan_out, fan_in)  # a convex model: start at the origin
-            else:
-                bound = 1.0 / math.sqrt(fan_in)  # nn.Linear's default range, drawn from our generator
-                w = (torch.rand(fan_out, fan_in, generator=init) * 2.0 - 1.0) * bound
-            params += [w.requires_grad_(), torch.zeros(fan_out).requires_grad_()]
+        # A convex model (no hidden layer) starts at the origin.
+        params = init_layers(torch, (d, *hidden, n_out), init, dtype=torch.float32, style="sgd")
         # Copies (torch must not share a possibly read-only NumPy buffer).
         Xt = torch.from_numpy(np.array(X, dtype=np.float32))
         yt = torch.from_numpy(np.array(codes, dtype=np.float32 if n_out == 1 else np.int64))
@@ -266,23 +215,22 @@ class _TorchClassifier(ClassifierMixin, BaseEstimator):
         steps = self.epochs * batches
         sampler = torch.Generator().manual_seed(seed ^ 0x5A3C)
         base = torch.optim.SGD(params, lr=float(self.lr), momentum=float(self.momentum))
+        self.n_steps_ = steps
+        self.sample_rate_ = q
         if self._private:
             self._train_private(torch, params, base, Xt, yt, n_out, q, steps, seed, sampler)
-        else:
-            self.n_steps_ = steps
-            self.sample_rate_ = q
-            for _ in range(steps):
-                idx = _poisson_indices(n, q, sampler)
-                base.zero_grad(set_to_none=True)
-                if len(idx) == 0:
-                    continue
-                logits = _forward(torch, params, Xt[idx])[0][-1]
-                _loss(torch, logits, yt[idx], n_out).backward()
-                base.step()
-        return [
-            (params[i].detach().numpy().copy(), params[i + 1].detach().numpy().copy())
-            for i in range(0, len(params), 2)
-        ]
+            return params
+
+        def step(_: int, idx: Any) -> None:
+            base.zero_grad(set_to_none=True)
+            if len(idx) == 0:
+                return
+            logits = _forward(torch, params, Xt[idx])[0][-1]
+            _loss(torch, logits, yt[idx], n_out).backward()
+            base.step()
+
+        train_loop(steps, lambda _: _poisson_indices(n, q, sampler), step)
+        return params
 
     def _train_private(
         self,
@@ -317,21 +265,21 @@ class _TorchClassifier(ClassifierMixin, BaseEstimator):
         # The wiring of PrivacyEngine.make_private: every optimizer step is one Poisson-subsampled
         # Gaussian mechanism at (sigma, q) in the accountant.
         opt.attach_step_hook(accountant.get_optimizer_hook_fn(sample_rate=q))
+
+        def step(_: int, idx: Any) -> None:
+            opt.zero_grad(set_to_none=True)
+            # An empty Poisson batch is still a step: noise alone is released and accounted.
+            grads = _per_example_grads(torch, params, Xt[idx], yt[idx], n_out)
+            for p, g in zip(params, grads, strict=True):
+                p.grad_sample = g
+            opt.step()
+
         with torch.no_grad():
-            for _ in range(steps):
-                idx = _poisson_indices(n, q, sampler)
-                opt.zero_grad(set_to_none=True)
-                # An empty Poisson batch is still a step: noise alone is released and accounted.
-                grads = _per_example_grads(torch, params, Xt[idx], yt[idx], n_out)
-                for p, g in zip(params, grads, strict=True):
-                    p.grad_sample = g
-                opt.step()
+            train_loop(steps, lambda _: _poisson_indices(n, q, sampler), step)
         for p in params:
             p.grad_sample = None
             p.summed_grad = None
         self.noise_multiplier_ = sigma
-        self.sample_rate_ = q
-        self.n_steps_ = steps
         self.privacy_delta_ = float(self.target_delta)
         self.privacy_epsilon_ = float(accountant.get_epsilon(delta=float(self.target_delta)))
 
@@ -339,12 +287,7 @@ class _TorchClassifier(ClassifierMixin, BaseEstimator):
     def decision_function(self, X: Any) -> Array:
         """Logits: shape (n_samples,) for two classes, (n_samples, n_classes) otherwise."""
         check_is_fitted(self, "coefs_")
-        h = self._validate_x(X)
-        last = len(self.coefs_) - 1
-        for i, (w, b) in enumerate(zip(self.coefs_, self.intercepts_, strict=True)):
-            h = h @ w + b
-            if i < last:
-                h = np.maximum(h, 0.0)
+        h = mlp_forward(self._validate_x(X), self.coefs_, self.intercepts_)
         out: Array = h[:, 0] if h.shape[1] == 1 else h
         return out
 
@@ -352,11 +295,7 @@ class _TorchClassifier(ClassifierMixin, BaseEstimator):
         """Class probabilities, columns in the order of ``classes_``."""
         z = self.decision_function(X)
         if z.ndim == 1:
-            p1 = np.empty_like(z)
-            pos = z >= 0
-            p1[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
-            ez = np.exp(z[~pos])
-            p1[~pos] = ez / (1.0 + ez)
+            p1 = sigmoid(z)
             return np.column_stack([1.0 - p1, p1])
         z = z - z.max(axis=1, keepdims=True)
         e = np.exp(z)
@@ -511,9 +450,6 @@ class TorchMLPClassifier(_TorchClassifier):
         self.lr = lr
         self.momentum = momentum
         self.random_state = random_state
-
-    def _hidden(self) -> tuple[int, ...]:
-        return tuple(self.hidden)
 
 
 _DP_DOC = """
@@ -672,9 +608,6 @@ class DPMLPClassifier(_TorchClassifier):
         self.accountant = accountant
         self.random_state = random_state
 
-    def _hidden(self) -> tuple[int, ...]:
-        return tuple(self.hidden)
-
 
 # -- input noise ---------------------------------------------------------------------------------------
 
@@ -744,7 +677,7 @@ def gaussian_obfuscation(
     return out
 
 
-class InputNoiseClassifier(ClassifierMixin, BaseEstimator):
+class InputNoiseClassifier(BinaryClassifierMixin, SpecEstimator):
     """Uniform input-noise baseline: Gaussian noise on every encoded training feature, then a classifier.
 
     The spec's features are encoded (numbers as they are, categorical one-hot) and each column of the
@@ -789,6 +722,12 @@ class InputNoiseClassifier(ClassifierMixin, BaseEstimator):
     (500, 2)
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **SpecEstimator._parameter_constraints,
+        "estimator": ESTIMATOR_CONSTRAINT,
+        "noise_scale": [Interval(Real, 0, math.inf, closed="left")],
+    }
+
     def __init__(
         self,
         spec: Any = None,
@@ -802,11 +741,10 @@ class InputNoiseClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def _encode(self, X: pd.DataFrame) -> Array:
-        name = type(self).__name__
-        X = check_frame(X, self.spec_.features, name, spec=self.spec_, fit=False)
-        cols = columns_with_unseen(X, self.meta_, self.spec_.features, name)
-        return self.design_.transform(cols)
+        check_is_fitted(self, "estimator_")
+        return self.design_.transform(self._predict_frame(X)[1])
 
+    @fit_context(nested=True)
     def fit(self, X: pd.DataFrame, y: Any) -> InputNoiseClassifier:
         """Encode, add noise to the training rows, fit the estimator.
 
@@ -815,39 +753,23 @@ class InputNoiseClassifier(ClassifierMixin, BaseEstimator):
         X : DataFrame
             The spec's features.
         y : array-like of shape (n_samples,)
-            Labels.
+            Labels coded 0/1.
 
         Returns
         -------
         self
         """
-        name = type(self).__name__
-        spec = resolve_spec(self.spec, name)
-        s = self.noise_scale
-        if not _is_real(s, low=0.0):
-            raise ValueError(f"{name}: noise_scale must be a finite non-negative number, got {s!r}")
-        X = check_frame(X, spec.features, name, spec=spec)
-        yv = np.asarray(y)
-        if yv.ndim != 1 or len(yv) != len(X):
-            raise DataError(
-                f"{name}.fit: y must be 1-D with one value per row of X ({len(X)}), got {yv.shape}"
-            )
-        self.spec_: TrustSpec = spec
-        self.meta_: dict[str, VariableMeta] = {
-            f: VariableMeta(f, spec.variables[f].type, tuple(spec.variables[f].categories or ()))
-            for f in spec.features
-        }
-        cols = columns_with_unseen(X, self.meta_, spec.features, name)
-        self.design_: Design = Design(self.meta_, spec.features).fit(cols)
+        X, y_arr = self._prepare(X, y)
+        cols = self._columns(X)
+        self.design_: Design = Design(self.meta_, self.spec_.features).fit(cols)
         Z = self.design_.transform(cols)
         self.column_std_ = Z.std(axis=0)
-        rng = np.random.default_rng(_seed_from(self.random_state))
-        noisy = gaussian_obfuscation(Z, np.ones(Z.shape[1], dtype=bool), float(s), rng, std=self.column_std_)
-        est = clone(self.estimator) if self.estimator is not None else LogisticRegression(max_iter=1000)
-        self.estimator_: Any = est.fit(noisy, yv)
+        rng = np.random.default_rng(self.seed_)
+        noise = float(self.noise_scale)
+        noisy = gaussian_obfuscation(Z, np.ones(Z.shape[1], dtype=bool), noise, rng, std=self.column_std_)
+        self.estimator_: Any = self._clone(self.estimator, lambda: LogisticRegression(max_iter=1000))
+        self.estimator_.fit(noisy, y_arr)
         self.classes_ = self.estimator_.classes_
-        self.n_features_in_ = len(spec.features)
-        self.feature_names_in_ = np.asarray(spec.features, dtype=object)
         self.privacy_epsilon_ = math.inf
         return self
 

@@ -20,27 +20,28 @@ comparison is never won against a strawman. Each targets one invariance (its doc
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
-from typing import Any, cast
+from numbers import Integral, Real
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from causaltrust import _dag
 from causaltrust.exceptions import DataError, SpecError
 from causaltrust.learners._base import (
+    ESTIMATOR_CONSTRAINT,
+    BinaryClassifierMixin,
     Design,
     RowStream,
-    check_frame,
-    columns_with_unseen,
-    resolve_spec,
+    SpecEstimator,
+    fit_context,
+    pooled,
     row_keys,
 )
 from causaltrust.scm import SCM, BernoulliMechanism
-from causaltrust.scm._data import VariableMeta
 from causaltrust.spec import TrustSpec
 
 __all__ = [
@@ -53,14 +54,7 @@ __all__ = [
 ]
 
 Array = np.ndarray
-_CONSTRAINTS = ("demographic_parity", "equalized_odds")
-
-
-def _spec_meta(spec: TrustSpec) -> dict[str, VariableMeta]:
-    """Variable metadata straight from the spec (the same as an SCM built from it would hold)."""
-    return {
-        n: VariableMeta(n, v.type, tuple(v.categories or ()), v.observed) for n, v in spec.variables.items()
-    }
+_CONSTRAINTS = StrOptions({"demographic_parity", "equalized_odds"})
 
 
 def _takes(fn: Any, name: str) -> bool:
@@ -71,9 +65,13 @@ def _takes(fn: Any, name: str) -> bool:
     return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
-class _FairBase(ClassifierMixin, BaseEstimator):
-    """Shared validation, encoding and prediction plumbing of the fairness baselines (binary target)."""
+class _FairBase(BinaryClassifierMixin, SpecEstimator):
+    """The fairness baselines' shared core: encode the features, fit the estimator, predict P(1)."""
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **SpecEstimator._parameter_constraints,
+        "estimator": ESTIMATOR_CONSTRAINT,
+    }
     #: whether the protected attribute is an input of the final estimator
     _uses_protected = True
     #: whether the final estimator must expose predict_proba
@@ -85,13 +83,8 @@ class _FairBase(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     # -- validation -----------------------------------------------------------------------------------
-    @property
-    def _seed(self) -> int:
-        return 0 if self.random_state is None else int(self.random_state)
-
-    def _validate_fit(self, X: Any, y: Any) -> tuple[TrustSpec, pd.DataFrame, Array]:
+    def _check_spec(self, spec: TrustSpec) -> None:
         name = type(self).__name__
-        spec = resolve_spec(self.spec, name)
         if spec.fairness is None or spec.protected is None:
             raise SpecError(
                 f"{name} needs a spec with a 'fairness' section naming the protected attribute "
@@ -105,69 +98,52 @@ class _FairBase(ClassifierMixin, BaseEstimator):
         if spec.variables[spec.protected].type == "continuous":
             raise SpecError(f"{name} needs a binary or categorical protected attribute; "
                             f"{spec.protected!r} is continuous")  # fmt: skip
-        X = check_frame(X, spec.features, name, spec=spec)
-        y_arr = np.asarray(y)
-        if y_arr.ndim != 1 or len(y_arr) != len(X):
-            raise DataError(
-                f"{name}.fit: y must be 1-D with one value per row of X ({len(X)}), got {y_arr.shape}"
-            )
-        try:
-            y_num = y_arr.astype(np.float64)
-        except (TypeError, ValueError):
-            raise DataError(
-                f"{name} predicts a binary target coded 0/1; y holds {np.unique(y_arr)[:5].tolist()}"
-            ) from None
-        labels = np.unique(y_num)
-        if not set(labels.tolist()) <= {0.0, 1.0}:
-            raise DataError(f"{name} predicts a binary target coded 0/1; y holds {labels[:5].tolist()}")
-        if len(labels) < 2:
-            raise DataError(f"{name}.fit: y holds a single class ({labels.tolist()}); need both 0 and 1")
-        self._check_estimator(name)
-        return spec, X, y_num.astype(np.int64)
-
-    def _base_estimator(self) -> Any:
-        return LogisticRegression(max_iter=1000) if self.estimator is None else self.estimator
-
-    def _check_estimator(self, name: str) -> None:
         est = self._base_estimator()
-        if not (hasattr(est, "fit") and hasattr(est, "predict")):
-            raise DataError(f"{name}: estimator must be a scikit-learn classifier with fit and predict, got "
-                            f"{type(est).__name__}")  # fmt: skip
         if self._needs_proba and not hasattr(est, "predict_proba"):
             raise DataError(
                 f"{name} needs probabilities from its estimator, but {type(est).__name__} has no "
                 "predict_proba; wrap it in sklearn.calibration.CalibratedClassifierCV"
             )
 
-    def _clone_estimator(self) -> Any:
-        """A fresh clone of the estimator; seeded with ``random_state`` if it has an unset one."""
-        est = clone(self._base_estimator())
-        params = est.get_params(deep=False)
-        if "random_state" in params and params["random_state"] is None and self.random_state is not None:
-            est.set_params(random_state=self.random_state)
-        return est
+    def _base_estimator(self) -> Any:
+        return LogisticRegression(max_iter=1000) if self.estimator is None else self.estimator
 
-    # -- encoding -------------------------------------------------------------------------------------
+    def _estimator(self) -> Any:
+        return self._clone(self.estimator, lambda: LogisticRegression(max_iter=1000))
+
+    # -- the core step --------------------------------------------------------------------------------
     def _inputs(self, spec: TrustSpec) -> list[str]:
         a = spec.protected
         return [f for f in spec.features if self._uses_protected or f != a]
 
-    def _begin_fit(self, spec: TrustSpec, X: pd.DataFrame) -> dict[str, Array]:
-        self.spec_ = spec
-        self.meta_ = _spec_meta(spec)
-        self.classes_ = np.array([0, 1])
-        self.n_features_in_ = len(spec.features)
-        self.feature_names_in_ = np.asarray(spec.features, dtype=object)
-        cols = columns_with_unseen(X, self.meta_, spec.features, type(self).__name__)
-        self.design_ = Design(self.meta_, self._inputs(spec)).fit(cols)
-        self.category_freq_ = Design(self.meta_, spec.features).fit(cols).freq
-        return cols
+    @fit_context(nested=True)
+    def fit(self, X: pd.DataFrame, y: Any) -> _FairBase:
+        """Fit on the encoded features of ``X``.
 
-    def _predict_cols(self, X: Any) -> tuple[pd.DataFrame, dict[str, Array]]:
-        check_is_fitted(self, "design_")
-        name = type(self).__name__
-        X = check_frame(X, self.spec_.features, name, spec=self.spec_, fit=False)
-        return X, columns_with_unseen(X, self.meta_, self.spec_.features, name)
+        Parameters
+        ----------
+        X : DataFrame
+            The spec's features (the protected attribute among them).
+        y : array-like
+            Binary target coded 0/1.
+
+        Returns
+        -------
+        self
+        """
+        X, y_arr = self._prepare(X, y)
+        cols = self._columns(X)
+        self._fit_encoded(X, cols, y_arr)
+        return self
+
+    def _encode_fit(self, cols: dict[str, Array], inputs: list[str]) -> Array:
+        self.design_ = Design(self.meta_, inputs).fit(cols)
+        self.category_freq_ = Design(self.meta_, self.spec_.features).fit(cols).freq
+        return self.design_.transform(cols)
+
+    def _fit_encoded(self, X: pd.DataFrame, cols: dict[str, Array], y: Array) -> None:
+        Z = self._encode_fit(cols, self._inputs(self.spec_))
+        self.estimator_ = self._estimator().fit(Z, y)
 
     def _positive(self, proba: Any, est: Any) -> Array:
         classes = list(np.asarray(est.classes_).tolist())
@@ -176,28 +152,36 @@ class _FairBase(ClassifierMixin, BaseEstimator):
     def _row_uniforms(self, X: pd.DataFrame) -> Array:
         """One uniform per row keyed by its feature values: randomized decisions are reproducible and do
         not depend on which other rows are in the batch."""
-        stream = RowStream(row_keys(X, self.spec_.features, self._seed ^ 0xDEC1DE))
+        stream = RowStream(row_keys(X, self.spec_.features, self.seed_ ^ 0xDEC1DE))
         return stream.random(len(X))
 
     # -- prediction -----------------------------------------------------------------------------------
-    def _p1(self, X: Any) -> Array:
-        X, cols = self._predict_cols(X)
+    def _p1(self, X: pd.DataFrame, cols: dict[str, Array]) -> Array:
         return self._positive(self.estimator_.predict_proba(self.design_.transform(cols)), self.estimator_)
 
     def predict_proba(self, X: pd.DataFrame) -> Array:
         """Probabilities of classes 0 and 1 for the rows of ``X`` (a DataFrame of ``spec.features``)."""
-        p = self._p1(X)
+        check_is_fitted(self, "estimator_")
+        X, cols = self._predict_frame(X, "predict_proba")
+        p = self._p1(X, cols)
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X: pd.DataFrame) -> Array:
         """Predicted class (1 when P(1) >= 0.5)."""
-        return (self._p1(X) >= 0.5).astype(np.int64)
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)
 
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.categorical = True
-        tags.input_tags.string = True
-        return tags
+
+class _Randomized(_FairBase):
+    """A randomized classifier: ``predict_proba`` is P(decide 1); ``predict`` draws the decision with one
+    uniform per row keyed by the row's values and ``random_state`` (reproducible, batch-invariant)."""
+
+    _needs_proba = False
+
+    def predict(self, X: pd.DataFrame) -> Array:
+        """Decisions, reproducible per row: 1 when a row-keyed uniform is below P(decide 1)."""
+        p = self.predict_proba(X)[:, 1]
+        X, _ = self._predict_frame(X)
+        return (self._row_uniforms(X) < p).astype(np.int64)
 
 
 class ERMClassifier(_FairBase):
@@ -224,21 +208,6 @@ class ERMClassifier(_FairBase):
     >>> clf.predict_proba(train[spec.features].head(2)).shape
     (2, 2)
     """
-
-    def fit(self, X: pd.DataFrame, y: Any) -> ERMClassifier:
-        """Fit the estimator on the encoded features of ``X``.
-
-        Parameters
-        ----------
-        X : DataFrame
-            The spec's features.
-        y : array-like
-            Binary target coded 0/1.
-        """
-        spec, X, y_arr = self._validate_fit(X, y)
-        cols = self._begin_fit(spec, X)
-        self.estimator_ = self._clone_estimator().fit(self.design_.transform(cols), y_arr)
-        return self
 
 
 class UnawareClassifier(_FairBase):
@@ -268,21 +237,8 @@ class UnawareClassifier(_FairBase):
 
     _uses_protected = False
 
-    def fit(self, X: pd.DataFrame, y: Any) -> UnawareClassifier:
-        """Fit the estimator on every encoded feature but the protected attribute."""
-        spec, X, y_arr = self._validate_fit(X, y)
-        cols = self._begin_fit(spec, X)
-        self.estimator_ = self._clone_estimator().fit(self.design_.transform(cols), y_arr)
-        return self
 
-
-def _check_constraint(name: str, constraint: Any, allowed: Sequence[str]) -> str:
-    if not isinstance(constraint, str) or constraint not in allowed:
-        raise ValueError(f"{name}: constraint must be one of {list(allowed)}, got {constraint!r}")
-    return constraint
-
-
-class ReductionsClassifier(_FairBase):
+class ReductionsClassifier(_Randomized):
     """In-processing group fairness with fairlearn's exponentiated-gradient reduction.
 
     Targets *statistical* (observational, rung-1) invariance of the decisions: demographic parity
@@ -320,8 +276,6 @@ class ReductionsClassifier(_FairBase):
     (3,)
     """
 
-    _needs_proba = False
-
     def __init__(
         self,
         spec: Any = None,
@@ -339,47 +293,39 @@ class ReductionsClassifier(_FairBase):
         self.max_iter = max_iter
         self.random_state = random_state
 
-    def _check_estimator(self, name: str) -> None:
-        super()._check_estimator(name)
-        est = self._base_estimator()
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **_FairBase._parameter_constraints,
+        "constraint": [_CONSTRAINTS],
+        "eps": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def _check_spec(self, spec: TrustSpec) -> None:
+        super()._check_spec(spec)
+        name, est = type(self).__name__, self._base_estimator()
         if not _takes(est.fit, "sample_weight"):
             raise DataError(
                 f"{name}: the reductions approach reweights training rows, but "
                 f"{type(est).__name__}.fit takes no sample_weight"
             )
 
-    def fit(self, X: pd.DataFrame, y: Any) -> ReductionsClassifier:
+    def _fit_encoded(self, X: pd.DataFrame, cols: dict[str, Array], y: Array) -> None:
         """Run exponentiated gradient with the protected column as the sensitive feature."""
         from fairlearn.reductions import DemographicParity, EqualizedOdds, ExponentiatedGradient
 
-        name = type(self).__name__
-        constraint = _check_constraint(name, self.constraint, _CONSTRAINTS)
-        if not (isinstance(self.eps, int | float) and self.eps > 0):
-            raise ValueError(f"{name}: eps must be a positive number, got {self.eps!r}")
-        if not (isinstance(self.max_iter, int | np.integer) and self.max_iter >= 1):
-            raise ValueError(f"{name}: max_iter must be a positive integer, got {self.max_iter!r}")
-        spec, X, y_arr = self._validate_fit(X, y)
-        cols = self._begin_fit(spec, X)
-        moment = DemographicParity() if constraint == "demographic_parity" else EqualizedOdds()
+        Z = self._encode_fit(cols, self._inputs(self.spec_))
+        moment = DemographicParity() if self.constraint == "demographic_parity" else EqualizedOdds()
         self.estimator_ = ExponentiatedGradient(
-            self._clone_estimator(), constraints=moment, eps=float(self.eps), max_iter=int(self.max_iter)
+            self._estimator(), constraints=moment, eps=float(self.eps), max_iter=int(self.max_iter)
         )
-        sensitive = cols[cast(str, spec.protected)]
-        self.estimator_.fit(self.design_.transform(cols), y_arr, sensitive_features=sensitive)
-        return self
+        self.estimator_.fit(Z, y, sensitive_features=cols[cast(str, self.spec_.protected)])
 
-    def _p1(self, X: Any) -> Array:
-        X, cols = self._predict_cols(X)
+    def _p1(self, X: pd.DataFrame, cols: dict[str, Array]) -> Array:
         pmf = self.estimator_._pmf_predict(self.design_.transform(cols))
         return np.asarray(pmf, dtype=np.float64)[:, 1]
 
-    def predict(self, X: pd.DataFrame) -> Array:
-        """Randomized decisions, reproducible per row: 1 when a row-keyed uniform is below P(decide 1)."""
-        p = self._p1(X)
-        return (self._row_uniforms(X) < p).astype(np.int64)
 
-
-class ThresholdOptimizerClassifier(_FairBase):
+class ThresholdOptimizerClassifier(_Randomized):
     """Post-processing group fairness with fairlearn's :class:`~fairlearn.postprocessing.ThresholdOptimizer`.
 
     Targets statistical (rung-1) invariance of the decisions: demographic parity or equalized odds, by
@@ -410,8 +356,6 @@ class ThresholdOptimizerClassifier(_FairBase):
     True
     """
 
-    _needs_proba = False
-
     def __init__(
         self,
         spec: Any = None,
@@ -425,67 +369,53 @@ class ThresholdOptimizerClassifier(_FairBase):
         self.constraint = constraint
         self.random_state = random_state
 
-    def _check_estimator(self, name: str) -> None:
-        super()._check_estimator(name)
-        est = self._base_estimator()
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **_FairBase._parameter_constraints,
+        "constraint": [_CONSTRAINTS],
+    }
+
+    def _check_spec(self, spec: TrustSpec) -> None:
+        super()._check_spec(spec)
+        name, est = type(self).__name__, self._base_estimator()
         if not (hasattr(est, "predict_proba") or hasattr(est, "decision_function")):
             raise DataError(
                 f"{name} thresholds a score: {type(est).__name__} has neither predict_proba nor "
                 "decision_function"
             )
 
-    def fit(self, X: pd.DataFrame, y: Any) -> ThresholdOptimizerClassifier:
+    def _fit_encoded(self, X: pd.DataFrame, cols: dict[str, Array], y: Array) -> None:
         """Fit the base estimator and the group thresholds (sensitive feature: the protected column)."""
         from fairlearn.postprocessing import ThresholdOptimizer
 
-        name = type(self).__name__
-        constraint = _check_constraint(name, self.constraint, _CONSTRAINTS)
-        spec, X, y_arr = self._validate_fit(X, y)
-        cols = self._begin_fit(spec, X)
-        base = self._clone_estimator()
+        Z = self._encode_fit(cols, self._inputs(self.spec_))
+        base = self._estimator()
         method = "predict_proba" if hasattr(base, "predict_proba") else "decision_function"
         self.estimator_ = ThresholdOptimizer(
-            estimator=base, constraints=constraint, prefit=False, predict_method=method
+            estimator=base, constraints=self.constraint, prefit=False, predict_method=method
         )
-        self.estimator_.fit(
-            self.design_.transform(cols), y_arr, sensitive_features=cols[cast(str, spec.protected)]
-        )
-        return self
+        self.estimator_.fit(Z, y, sensitive_features=cols[cast(str, self.spec_.protected)])
 
-    def _p1(self, X: Any) -> Array:
-        X, cols = self._predict_cols(X)
+    def _p1(self, X: pd.DataFrame, cols: dict[str, Array]) -> Array:
         pmf = self.estimator_._pmf_predict(
             self.design_.transform(cols), sensitive_features=cols[cast(str, self.spec_.protected)]
         )
         return np.asarray(pmf, dtype=np.float64)[:, 1]
 
-    def predict(self, X: pd.DataFrame) -> Array:
-        """Decisions, reproducible per row: 1 when a row-keyed uniform is below P(decide 1)."""
-        p = self._p1(X)
-        return (self._row_uniforms(X) < p).astype(np.int64)
-
 
 class _SCMBase(_FairBase):
-    """Shared SCM handling (given, or learned from the training rows) of the counterfactual learners."""
+    """The counterfactual learners: an SCM given, or learned from the training rows (X and y)."""
 
-    def _resolve_scm(self, spec: TrustSpec, X: pd.DataFrame, y: Array) -> SCM:
-        name = type(self).__name__
-        scm = getattr(self, "scm", None)
-        if scm is not None:
-            if not isinstance(scm, SCM):
-                raise DataError(f"{name}: scm must be a causaltrust SCM, got {type(scm).__name__}")
-            if set(scm.variables) != set(spec.variables):
-                raise SpecError(f"{name}: the SCM's variables {scm.variables} differ from the spec's")
-            self.scm_source_ = "given"
-            return scm
-        frame = X.assign(**{spec.target: y})
-        missing = [v for v in spec.observed if v not in frame.columns]
-        if missing:
-            raise DataError(
-                f"{name}: learning the SCM needs every observed variable; X lacks {missing}. Pass scm=..."
-            )
-        self.scm_source_ = "training rows"
-        return SCM.fit(spec, frame[[*spec.observed]], random_state=self._seed)
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **_FairBase._parameter_constraints,
+        "scm": [SCM, None],
+    }
+
+    def _fit_encoded(self, X: pd.DataFrame, cols: dict[str, Array], y: Array) -> None:
+        self.scm_ = self._fit_scm(X, y)
+        self._fit_counterfactual(X, cols, y)
+
+    def _fit_counterfactual(self, X: pd.DataFrame, cols: dict[str, Array], y: Array) -> None:
+        raise NotImplementedError
 
 
 class CounterfactualFairClassifier(_SCMBase):
@@ -548,23 +478,22 @@ class CounterfactualFairClassifier(_SCMBase):
         self.n_draws = n_draws
         self.random_state = random_state
 
-    def fit(self, X: pd.DataFrame, y: Any) -> CounterfactualFairClassifier:
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **_SCMBase._parameter_constraints,
+        "n_draws": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def _fit_counterfactual(self, X: pd.DataFrame, cols: dict[str, Array], y: Array) -> None:
         """Abduct the noise of A's descendants and fit the estimator on it and A's non-descendants."""
-        name = type(self).__name__
-        if not (isinstance(self.n_draws, int | np.integer) and self.n_draws >= 1):
-            raise ValueError(f"{name}: n_draws must be a positive integer, got {self.n_draws!r}")
-        spec, X, y_arr = self._validate_fit(X, y)
-        scm = self._resolve_scm(spec, X, y_arr)
-        self.scm_ = scm
+        spec, scm = self.spec_, self.scm_
         a = cast(str, spec.protected)
         desc = _dag.descendants(scm.parents, [a])
         self.nondescendants_ = [f for f in spec.features if f not in desc and f != a]
         needed = _dag.ancestral_closure(scm.parents, spec.features)
         self.abducted_ = [v for v in scm.order if v in desc and v in needed]
-        cols = self._begin_fit(spec, X)
+        self._encode_fit(cols, self.nondescendants_)
         Z, self.representation_ = self._represent(X, cols)
-        self.estimator_ = self._clone_estimator().fit(Z, y_arr)
-        return self
+        self.estimator_ = self._estimator().fit(Z, y)
 
     def _inputs(self, spec: TrustSpec) -> list[str]:
         return self.nondescendants_
@@ -573,7 +502,7 @@ class CounterfactualFairClassifier(_SCMBase):
         """Non-descendants (encoded) and the abducted noise of each descendant, one block per node."""
         scm, n = self.scm_, len(X)
         full = scm.recover_latents(cols, self.abducted_)
-        keys = row_keys(X, self.spec_.features, self._seed ^ 0xC0F)
+        keys = row_keys(X, self.spec_.features, self.seed_ ^ 0xC0F)
         blocks = [self.design_.transform(cols)]
         names = list(self.design_.names)
         for v in self.abducted_:
@@ -603,45 +532,21 @@ class CounterfactualFairClassifier(_SCMBase):
 
     def represent(self, X: pd.DataFrame) -> Array:
         """The representation the estimator sees: encoded non-descendants, then abducted noise columns."""
-        X, cols = self._predict_cols(X)
+        check_is_fitted(self, "estimator_")
+        X, cols = self._predict_frame(X, "represent")
         return self._represent(X, cols)[0]
 
-    def _p1(self, X: Any) -> Array:
-        X, cols = self._predict_cols(X)
-        return _pooled(self, X, cols, self._p1_known)
+    def _p1(self, X: pd.DataFrame, cols: dict[str, Array]) -> Array:
+        # Abduction needs known categories: an unseen one gets the frequency-weighted average.
+        return pooled(self._p1_known, X, cols, self.meta_, self.category_freq_)
 
     def _p1_known(self, X: pd.DataFrame, cols: dict[str, Array]) -> Array:
         return self._positive(self.estimator_.predict_proba(self._represent(X, cols)[0]), self.estimator_)
 
 
-def _pooled(
-    est: _FairBase,
-    X: pd.DataFrame,
-    cols: dict[str, Array],
-    fn: Callable[[pd.DataFrame, dict[str, Array]], Array],
-) -> Array:
-    """``fn`` on rows with known categories; rows with an unseen category average ``fn`` over the known
-    ones, weighted by their training frequency (the pooled effect, never a crash in abduction)."""
-    meta = est.meta_
-    for f in est.spec_.features:
-        m = meta[f]
-        if m.vtype != "categorical" or not (cols[f] < 0).any():
-            continue
-        bad = cols[f] < 0
-        out = np.empty(len(X))
-        if (~bad).any():
-            out[~bad] = _pooled(est, X[~bad], {k: v[~bad] for k, v in cols.items()}, fn)
-        freq = est.category_freq_[f]
-        acc = np.zeros(int(bad.sum()))
-        for code, w in enumerate(freq):
-            if w == 0:
-                continue
-            sub = {k: v[bad] for k, v in cols.items()}
-            sub[f] = np.full(int(bad.sum()), code, dtype=np.int64)
-            acc += w * _pooled(est, X[bad].assign(**{f: m.categories[code]}), sub, fn)
-        out[bad] = acc
-        return out
-    return fn(X, cols)
+def _pooled(est: Any, X: pd.DataFrame, cols: dict[str, Array], fn: Any) -> Array:
+    """``pooled`` for an estimator with ``meta_`` and ``category_freq_`` (kept for ``_regressors.py``)."""
+    return pooled(fn, X, cols, est.meta_, est.category_freq_)
 
 
 class CounterfactualAugmentationClassifier(_SCMBase):
@@ -692,20 +597,20 @@ class CounterfactualAugmentationClassifier(_SCMBase):
         self.n_augment = n_augment
         self.random_state = random_state
 
-    def fit(self, X: pd.DataFrame, y: Any) -> CounterfactualAugmentationClassifier:
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **_SCMBase._parameter_constraints,
+        "n_augment": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def _fit_counterfactual(self, X: pd.DataFrame, cols: dict[str, Array], y_arr: Array) -> None:
         """Add each unit's counterfactual twins (A changed, label kept) and fit on the union."""
-        name = type(self).__name__
-        if not (isinstance(self.n_augment, int | np.integer) and self.n_augment >= 1):
-            raise ValueError(f"{name}: n_augment must be a positive integer, got {self.n_augment!r}")
-        spec, X, y_arr = self._validate_fit(X, y)
-        scm = self._resolve_scm(spec, X, y_arr)
-        self.scm_ = scm
+        name, spec, scm = type(self).__name__, self.spec_, self.scm_
         a = cast(str, spec.protected)
         frame = X[spec.features].assign(**{spec.target: y_arr}).reset_index(drop=True)
         missing = [v for v in scm.observed if v not in frame.columns]
         if missing:
             raise DataError(f"{name}: counterfactuals need every observed variable; X lacks {missing}")
-        cols = self._begin_fit(spec, X)
+        self._encode_fit(cols, self._inputs(spec))
         meta = self.meta_[a]
         levels: list[Any] = [0, 1] if meta.vtype == "binary" else list(meta.categories)
         a_codes = cols[a]
@@ -718,17 +623,16 @@ class CounterfactualAugmentationClassifier(_SCMBase):
             rows = frame[a_codes != code]
             if len(rows) == 0:
                 continue
-            cf = scm.counterfactual(rows, do={a: level}, random_state=self._seed + i, n_draws=k)
-            ccols = columns_with_unseen(cf, self.meta_, spec.features, name)
+            cf = scm.counterfactual(rows, do={a: level}, random_state=self.seed_ + i, n_draws=k)
+            ccols = self._columns(cf)
             parts_X.append(self.design_.transform(ccols))
             parts_y.append(np.repeat(y_arr[(a_codes != code)], k))
             parts_w.append(np.full(len(cf), 1.0 / k))
         Z, t, w = np.vstack(parts_X), np.concatenate(parts_y), np.concatenate(parts_w)
-        est = self._clone_estimator()
+        est = self._estimator()
         if k > 1 and _takes(est.fit, "sample_weight"):
             est.fit(Z, t, sample_weight=w)
         else:
             est.fit(Z, t)
         self.estimator_ = est
         self.n_train_rows_ = len(t)
-        return self

@@ -32,119 +32,70 @@ NumPy, so fitted estimators pickle without torch and predict identically after a
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Sequence
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from causaltrust.exceptions import DataError
-from causaltrust.learners._base import (
-    Design,
-    check_binary_target,
-    check_frame,
-    columns_with_unseen,
-    resolve_spec,
+from causaltrust.learners._base import BinaryClassifierMixin, Design, SpecEstimator, fit_context, sigmoid
+from causaltrust.learners._torch import (
+    LAYER_WIDTHS,
+    import_torch,
+    init_layers,
+    mlp_forward,
+    to_numpy_layers,
+    torch_threads,
+    train_loop,
+    widths,
 )
-from causaltrust.scm._data import VariableMeta
 from causaltrust.spec import TrustSpec
 
 __all__ = ["GroupDROClassifier", "IRMClassifier", "TorchERMClassifier", "VRExClassifier"]
 
 Array = np.ndarray
-
-_TORCH_HINT = "pip install 'causaltrust[torch]'"
-
-
-def _import_torch(owner: str) -> Any:
-    try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(f"{owner} trains with PyTorch, which is not installed: {_TORCH_HINT}") from exc
-    return torch
+_NONNEG = Interval(Real, 0, math.inf, closed="left")
+_POSITIVE = Interval(Real, 0, math.inf, closed="neither")
 
 
-@contextmanager
-def _torch_threads(torch: Any, n_threads: int | None) -> Iterator[None]:
-    """Set torch's intra-op thread count for the block only; the caller's setting comes back after."""
-    if n_threads is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-def _check_int(value: Any, name: str, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_float(value: Any, name: str, *, positive: bool) -> float:
-    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
-    if ok:
-        ok = math.isfinite(float(value)) and (float(value) > 0 if positive else float(value) >= 0)
-    if not ok:
-        bound = "> 0" if positive else ">= 0"
-        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
-    return float(value)
-
-
-class _InvarianceBase(ClassifierMixin, BaseEstimator):
+class _InvarianceBase(BinaryClassifierMixin, SpecEstimator):
     """Shared data handling and training loop; subclasses define the objective (``_objective``)."""
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **SpecEstimator._parameter_constraints,
+        "hidden": [LAYER_WIDTHS],
+        "lr": [_POSITIVE],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 2, None, closed="left"), None],
+        "weight_decay": [_NONNEG],
+        "use_environment_as_feature": ["boolean"],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+    }
     #: Whether the method needs environment labels at fit (ERM does not).
     _needs_environments = True
 
     # Subclasses set their own ``__init__`` (scikit-learn reads hyperparameters from its signature).
-    spec: Any
-    hidden: Sequence[int]
+    hidden: Sequence[int] | int
     lr: float
     epochs: int
     batch_size: int | None
     weight_decay: float
     use_environment_as_feature: bool
     n_threads: int | None
-    random_state: int | None
-
-    # -- hyperparameters ------------------------------------------------------------------------------
-    def _check_common(self) -> tuple[tuple[int, ...], float, int, int | None, float, int | None]:
-        hidden: Any = self.hidden
-        if isinstance(hidden, int | np.integer) and not isinstance(hidden, bool):
-            hidden = (int(hidden),)
-        try:
-            sizes = tuple(_check_int(h, "hidden sizes", minimum=1) for h in hidden)
-        except TypeError:
-            raise ValueError(
-                f"hidden must be a tuple of layer widths (() for a linear model), got {self.hidden!r}"
-            ) from None
-        lr = _check_float(self.lr, "lr", positive=True)
-        epochs = _check_int(self.epochs, "epochs", minimum=1)
-        batch = None if self.batch_size is None else _check_int(self.batch_size, "batch_size", minimum=2)
-        decay = _check_float(self.weight_decay, "weight_decay", positive=False)
-        threads = None if self.n_threads is None else _check_int(self.n_threads, "n_threads", minimum=1)
-        return sizes, lr, epochs, batch, decay, threads
-
-    def _check_method(self) -> None:
-        """Validate the method's own hyperparameters (subclasses)."""
 
     # -- inputs ---------------------------------------------------------------------------------------
-    def _inputs(self, spec: TrustSpec) -> list[str]:
-        env = spec.environment
+    def _required(self, spec: TrustSpec) -> list[str]:
         if self.use_environment_as_feature:
             return list(spec.features)
-        return [f for f in spec.features if f != env]
+        return [f for f in spec.features if f != spec.environment]
 
-    def _environments(self, X: pd.DataFrame, environments: Any, spec: TrustSpec, owner: str) -> Array:
+    def _environments(self, X: pd.DataFrame, environments: Any) -> Array:
+        owner = type(self).__name__
         if environments is not None:
             env = np.asarray(environments)
             if env.ndim != 1 or len(env) != len(X):
@@ -155,7 +106,7 @@ class _InvarianceBase(ClassifierMixin, BaseEstimator):
             if pd.isna(pd.Series(env)).any():
                 raise DataError(f"{owner}.fit: environments has missing values")
             return env
-        column = spec.environment
+        column = self.spec_.environment
         if column is None or column not in X.columns:
             where = (
                 "the spec names no environment (robustness.environment)"
@@ -171,12 +122,11 @@ class _InvarianceBase(ClassifierMixin, BaseEstimator):
             raise DataError(f"{owner}.fit: environment column {column!r} has missing values")
         return env_col.to_numpy()
 
-    def _matrix(self, X: pd.DataFrame, owner: str) -> Array:
-        cols = columns_with_unseen(X, self.meta_, self.input_features_, owner)
-        Z = self.design_.transform(cols)
-        return (Z - self.shift_) / self.scale_
+    def _matrix(self, cols: dict[str, Array]) -> Array:
+        return (self.design_.transform(cols) - self.shift_) / self.scale_
 
     # -- fitting --------------------------------------------------------------------------------------
+    @fit_context(nested=False)
     def fit(self, X: pd.DataFrame, y: Any, *, environments: Any = None) -> _InvarianceBase:
         """Train the network on labelled rows from several environments.
 
@@ -194,91 +144,38 @@ class _InvarianceBase(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        owner = type(self).__name__
-        spec = resolve_spec(self.spec, owner)
-        sizes, lr, epochs, batch, decay, threads = self._check_common()
-        self._check_method()
-        inputs = self._inputs(spec)
-        X = check_frame(X, inputs, owner, spec=spec)
-        y_arr = np.asarray(y)
-        if y_arr.ndim != 1 or len(y_arr) != len(X):
-            raise DataError(
-                f"{owner}.fit: y must be 1-D with one value per row of X ({len(X)}), got {y_arr.shape}"
-            )
-        if pd.isna(pd.Series(y_arr)).any():
-            raise DataError(f"{owner}.fit: y has missing values")
-        labels = set(np.unique(y_arr).tolist())
-        if not labels <= {0, 1}:
-            kind = "continuous values" if y_arr.dtype.kind == "f" else "other labels"
-            raise DataError(
-                f"{owner} predicts a binary target coded 0/1; y holds {kind} {sorted(labels)[:5]}"
-            )
-        check_binary_target(y_arr, len(X), owner)
+        X, y_arr = self._prepare(X, y)
         if self._needs_environments:
-            env = self._environments(X, environments, spec, owner)
+            env = self._environments(X, environments)
             levels, env_codes = np.unique(env, return_inverse=True)
             counts = np.bincount(env_codes)
             if counts.min() < 2:
                 small = [levels[i] for i in np.flatnonzero(counts < 2)]
-                raise DataError(f"{owner}.fit: environment(s) {small} have fewer than 2 rows")
+                raise DataError(f"{type(self).__name__}.fit: environment(s) {small} have fewer than 2 rows")
             self.environments_ = levels
         else:
             env_codes = np.zeros(len(X), dtype=np.int64)
-        self.meta_ = {
-            n: VariableMeta(n, v.type, tuple(v.categories or ()), v.observed)
-            for n, v in spec.variables.items()
-        }
+        inputs = list(self.feature_names_in_)
         self.input_features_ = inputs
-        cols = columns_with_unseen(X, self.meta_, inputs, owner)
+        cols = self._columns(X)
         self.design_ = Design(self.meta_, inputs).fit(cols)
         Z = self.design_.transform(cols)
         # Standardise every non-one-hot column (continuous and 0/1), with training statistics.
-        numeric = np.concatenate(
-            [
-                np.full(
-                    len(self.meta_[f].categories) if self.meta_[f].vtype == "categorical" else 1,
-                    self.meta_[f].vtype != "categorical",
-                )
-                for f in inputs
-            ]
-            or [np.zeros(0, dtype=bool)]
-        )
+        numeric = self.design_.numeric
         self.shift_ = np.where(numeric, Z.mean(axis=0), 0.0)
         sd = Z.std(axis=0)
         self.scale_ = np.where(numeric & (sd > 0), sd, 1.0)
         Z = (Z - self.shift_) / self.scale_
-        torch = _import_torch(owner)
-        seed = 0 if self.random_state is None else int(self.random_state)
-        with _torch_threads(torch, threads):
-            self._train(torch, Z, y_arr.astype(np.float64), env_codes, sizes, lr, epochs, batch, decay, seed)
-        self.spec_ = spec
-        self.classes_ = np.array([0, 1])
-        self.n_features_in_ = len(inputs)
-        self.feature_names_in_ = np.asarray(inputs, dtype=object)
+        torch = import_torch(type(self).__name__)
+        with torch_threads(torch, self.n_threads):
+            self._train(torch, Z, y_arr.astype(np.float64), env_codes)
         return self
 
-    def _train(
-        self,
-        torch: Any,
-        Z: Array,
-        y: Array,
-        env_codes: Array,
-        sizes: tuple[int, ...],
-        lr: float,
-        epochs: int,
-        batch: int | None,
-        decay: float,
-        seed: int,
-    ) -> None:
-        gen = torch.Generator().manual_seed(seed)
-        dims = (Z.shape[1], *sizes, 1)
-        params: list[Any] = []
-        for fan_in, fan_out in itertools.pairwise(dims):
-            # torch.nn.Linear's default init, drawn from our own generator (no global RNG state).
-            bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            w = torch.empty(fan_out, fan_in, dtype=torch.float64).uniform_(-bound, bound, generator=gen)
-            b = torch.empty(fan_out, dtype=torch.float64).uniform_(-bound, bound, generator=gen)
-            params.extend([w.requires_grad_(), b.requires_grad_()])
+    def _train(self, torch: Any, Z: Array, y: Array, env_codes: Array) -> None:
+        hidden = widths(self.hidden)
+        batch, epochs = self.batch_size, int(self.epochs)
+        gen = torch.Generator().manual_seed(self.seed_)
+        params = init_layers(torch, (Z.shape[1], *hidden, 1), gen, dtype=torch.float64)
         Zt = torch.as_tensor(Z, dtype=torch.float64)
         yt = torch.as_tensor(y, dtype=torch.float64)
         n_env = int(env_codes.max()) + 1
@@ -293,52 +190,52 @@ class _InvarianceBase(ClassifierMixin, BaseEstimator):
             return torch.nn.functional.linear(h, params[-2], params[-1]).squeeze(-1)
 
         def new_optimizer() -> Any:
-            return torch.optim.Adam(params, lr=lr, weight_decay=decay)
+            return torch.optim.Adam(params, lr=float(self.lr), weight_decay=float(self.weight_decay))
 
         optimizer = new_optimizer()
         self._start(torch, n_env)
-        curve: list[float] = []
-        step = 0
         orders = list(groups)
         # Full batch: the rows grouped by environment, gathered once.
         Z_full = Zt[torch.cat(groups)] if batch is None else None
         cursors = [0] * n_env
-        for _epoch in range(epochs):
-            total = 0.0
-            for _ in range(steps_per_epoch):
-                if batch is None:
-                    picks, index = groups, None
-                else:
-                    picks = []
-                    for e in range(n_env):
-                        # Per-environment batches of equal size, each environment reshuffled whenever
-                        # it is exhausted (DomainBed's infinite per-domain loaders).
-                        if cursors[e] == 0 or cursors[e] + batch > len(orders[e]):
-                            perm = torch.randperm(len(groups[e]), generator=gen)
-                            orders[e] = groups[e][perm]
-                            cursors[e] = 0
-                        picks.append(orders[e][cursors[e] : cursors[e] + batch])
-                        cursors[e] += batch
-                    index = torch.cat(picks)
-                logits_all = network(Z_full if index is None else Zt[index])
-                batches = []
-                start = 0
-                for p in picks:
-                    batches.append((logits_all[start : start + len(p)], yt[p]))
-                    start += len(p)
-                loss, restart = self._objective(torch, batches, step)
-                if restart:
-                    optimizer = new_optimizer()
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                total += float(loss.detach())
-                step += 1
-            curve.append(total / steps_per_epoch)
-        self.coefs_ = [params[i].detach().numpy().T.copy() for i in range(0, len(params), 2)]
-        self.intercepts_ = [params[i].detach().numpy().copy() for i in range(1, len(params), 2)]
-        self.loss_curve_ = curve
-        self.n_iter_ = step
+
+        def draw(_: int) -> tuple[list[Any], Any]:
+            if batch is None:
+                return groups, None
+            picks = []
+            for e in range(n_env):
+                # Per-environment batches of equal size, each environment reshuffled whenever it is
+                # exhausted (DomainBed's infinite per-domain loaders).
+                if cursors[e] == 0 or cursors[e] + batch > len(orders[e]):
+                    orders[e] = groups[e][torch.randperm(len(groups[e]), generator=gen)]
+                    cursors[e] = 0
+                picks.append(orders[e][cursors[e] : cursors[e] + batch])
+                cursors[e] += batch
+            return picks, torch.cat(picks)
+
+        def step(i: int, drawn: tuple[list[Any], Any]) -> float:
+            nonlocal optimizer
+            picks, index = drawn
+            logits_all = network(Z_full if index is None else Zt[index])
+            batches, start = [], 0
+            for p in picks:
+                batches.append((logits_all[start : start + len(p)], yt[p]))
+                start += len(p)
+            loss, restart = self._objective(torch, batches, i)
+            if restart:
+                optimizer = new_optimizer()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            return float(loss.detach())
+
+        losses = train_loop(epochs * steps_per_epoch, draw, step)
+        self.coefs_, self.intercepts_ = to_numpy_layers(params)
+        self.loss_curve_ = [
+            sum(losses[e * steps_per_epoch : (e + 1) * steps_per_epoch]) / steps_per_epoch
+            for e in range(epochs)
+        ]
+        self.n_iter_ = len(losses)
         self._finish()
 
     def _start(self, torch: Any, n_env: int) -> None:
@@ -369,14 +266,8 @@ class _InvarianceBase(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples,)
         """
         check_is_fitted(self, "coefs_")
-        owner = type(self).__name__
-        X = check_frame(X, self.input_features_, owner, spec=self.spec_, fit=False)
-        h = self._matrix(X, owner)
-        last = len(self.coefs_) - 1
-        for i, (w, b) in enumerate(zip(self.coefs_, self.intercepts_, strict=True)):
-            h = h @ w + b
-            if i < last:
-                h = np.maximum(h, 0.0)
+        _, cols = self._predict_frame(X, "decision_function")
+        h = mlp_forward(self._matrix(cols), self.coefs_, self.intercepts_)
         return np.asarray(h[:, 0], dtype=np.float64)
 
     def predict_proba(self, X: pd.DataFrame) -> Array:
@@ -391,8 +282,7 @@ class _InvarianceBase(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples, 2)
         """
-        z = self.decision_function(X)
-        p = np.exp(-np.logaddexp(0.0, -z))
+        p = sigmoid(self.decision_function(X))
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X: pd.DataFrame) -> Array:
@@ -412,12 +302,6 @@ class _InvarianceBase(ClassifierMixin, BaseEstimator):
     def __sklearn_is_fitted__(self) -> bool:
         # ``lambda_`` is a hyperparameter whose name ends in "_"; fitted state is the trained weights.
         return hasattr(self, "coefs_")
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.categorical = True
-        tags.input_tags.string = True
-        return tags
 
 
 _COMMON_PARAMS = """    spec : TrustSpec, dict or path
@@ -444,7 +328,7 @@ _COMMON_PARAMS = """    spec : TrustSpec, dict or path
         None keeps torch's setting.
     random_state : int, optional
         Seed of the weight initialisation and the minibatch order (a local ``torch.Generator``; global
-        random state is never touched). None means 0, so fits are reproducible by default."""
+        random state is never touched). None means fresh entropy per fit, as in scikit-learn."""
 
 _COMMON_ATTRS = """    classes_ : ndarray of shape (2,)
         ``[0, 1]``.
@@ -519,6 +403,11 @@ class TorchERMClassifier(_InvarianceBase):
 class _AnnealedPenalty(_InvarianceBase):
     """IRM and V-REx: mean environment risk + weight × penalty, the weight annealed from 1 to λ."""
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **_InvarianceBase._parameter_constraints,
+        "lambda_": [_NONNEG],
+        "anneal_steps": [Interval(Integral, 0, None, closed="left")],
+    }
     lambda_: float
     anneal_steps: int
 
@@ -548,10 +437,6 @@ class _AnnealedPenalty(_InvarianceBase):
         self.use_environment_as_feature = use_environment_as_feature
         self.n_threads = n_threads
         self.random_state = random_state
-
-    def _check_method(self) -> None:
-        _check_float(self.lambda_, "lambda_", positive=False)
-        _check_int(self.anneal_steps, "anneal_steps", minimum=0)
 
     def _penalty(self, torch: Any, batches: list[tuple[Any, Any]], risks: Any) -> Any:
         raise NotImplementedError
@@ -645,6 +530,10 @@ class VRExClassifier(_AnnealedPenalty):
 
 
 class GroupDROClassifier(_InvarianceBase):
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **_InvarianceBase._parameter_constraints,
+        "eta": [_NONNEG],
+    }
     __doc__ = f"""Group distributionally robust optimisation (Sagawa et al. 2020), as defined in DomainBed.
 
     Keeps a weight ``q_e`` per training environment, starting uniform; each step updates
@@ -700,9 +589,6 @@ class GroupDROClassifier(_InvarianceBase):
         self.use_environment_as_feature = use_environment_as_feature
         self.n_threads = n_threads
         self.random_state = random_state
-
-    def _check_method(self) -> None:
-        _check_float(self.eta, "eta", positive=False)
 
     def _start(self, torch: Any, n_env: int) -> None:
         self._q = torch.full((n_env,), 1.0 / n_env, dtype=torch.float64)

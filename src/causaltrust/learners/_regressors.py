@@ -144,6 +144,11 @@ class _RegressorBase(RegressorMixin, BaseEstimator):
     def _base_estimator(self) -> Any:
         return LinearRegression() if self.estimator is None else self.estimator
 
+    @property
+    def seed_(self) -> int:
+        # The name the shared abduction code of the counterfactual learners reads (learners._base).
+        return self._seed
+
     def _clone_estimator(self) -> Any:
         est = clone(self._base_estimator())
         params = est.get_params(deep=False)

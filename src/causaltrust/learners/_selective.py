@@ -21,34 +21,38 @@ from __future__ import annotations
 
 import copy
 import inspect
-from typing import Any, cast
+from collections.abc import Sequence
+from numbers import Integral, Real
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.base import RegressorMixin
 from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from causaltrust import _dag
 from causaltrust.exceptions import DataError, SpecError
 from causaltrust.graph import PREDICTION, CausalGraph
 from causaltrust.learners._base import (
+    BinaryClassifierMixin,
     Design,
     RowStream,
-    check_binary_target,
-    check_frame,
+    SpecEstimator,
     columns_with_unseen,
-    resolve_spec,
+    fit_context,
+    pooled,
     row_keys,
 )
 from causaltrust.learners._bounded import (
     augment_spurious,
-    check_shift_strength,
     shift_scales,
     spurious_inputs,
 )
 from causaltrust.scm import SCM, MultiPathWorld, Noise, fair_world_labels
-from causaltrust.scm._data import value_to_internal
+from causaltrust.scm._data import columns_to_frame, value_to_internal
+from causaltrust.spec import TrustSpec
 
 __all__ = ["SelectiveInvarianceClassifier", "SelectiveInvarianceRegressor"]
 
@@ -56,10 +60,24 @@ Array = np.ndarray
 Path = tuple[str, ...]
 
 
-class _SelectiveBase(BaseEstimator):
+class _SelectiveBase(SpecEstimator):
     """Shared fit/transform logic of the selective-invariance classifier and regressor."""
 
-    _task = "binary"
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **SpecEstimator._parameter_constraints,
+        "estimator": [HasMethods(["fit"]), None],
+        "scm": [SCM, None],
+        "fairness": ["boolean", None],
+        "robustness": [StrOptions({"map", "drop", "bounded"}), "boolean", None],
+        "shift_strength": [Interval(Real, 0, None, closed="left")],
+        "shift_center": [StrOptions({"training", "reference"})],
+        "fair_labels": ["boolean"],
+        "environment_reference": "no_validation",
+        "n_draws": [Interval(Integral, 1, None, closed="left")],
+        "sensitive_noise": [Interval(Real, 0, None, closed="left")],
+        "scm_mechanisms": [StrOptions({"auto", "linear"}), dict],
+    }
+    _target = "binary"
 
     def __init__(
         self,
@@ -94,8 +112,9 @@ class _SelectiveBase(BaseEstimator):
 
     # -- fitting --------------------------------------------------------------------------------------
     def _default_estimator(self) -> Any:
-        return LogisticRegression(max_iter=1000) if self._task == "binary" else LinearRegression()
+        return LogisticRegression(max_iter=1000) if self._target == "binary" else LinearRegression()
 
+    @fit_context(nested=True)
     def fit(self, X: pd.DataFrame, y: Any, *, scm_data: pd.DataFrame | None = None) -> _SelectiveBase:
         """Learn the mapping's SCM (unless given), map the units, fit the estimator on the mapped world.
 
@@ -109,82 +128,43 @@ class _SelectiveBase(BaseEstimator):
             Separate rows (every observed variable) to fit the SCM on, e.g. so that a DP estimator's ε also
             covers everything fitted on the training rows.
         """
-        spec = resolve_spec(self.spec, type(self).__name__)
-        name = type(self).__name__
-        X = check_frame(X, spec.features, name, spec=spec)
-        y_arr = np.asarray(y)
-        if y_arr.ndim != 1 or len(y_arr) != len(X):
+        X, y_arr = self._prepare(X, y)
+        scm = self._fit_scm(X, y_arr, scm_data=scm_data, mechanisms=self.scm_mechanisms)
+        self.scm_ = scm
+        self.graph_ = CausalGraph.from_spec(self.spec_).with_prediction(self.spec_.features)
+        self._plan()
+        cols = self._columns(X)
+        self.design_ = Design(scm.meta, self.inputs_).fit(cols)
+        self.estimator_ = self._clone(self.estimator, self._default_estimator)
+        if self._target == "binary" and not hasattr(self.estimator_, "predict_proba"):
             raise DataError(
-                f"{name}.fit: y must be 1-D with one value per row of X ({len(X)}), got {y_arr.shape}"
+                f"{type(self).__name__}: the estimator {type(self.estimator_).__name__} has no "
+                "predict_proba; the selective classifier trains on soft fair-world labels and predicts "
+                "probabilities. Use a probabilistic classifier (e.g. LogisticRegression, or "
+                "CalibratedClassifierCV around this one)"
             )
-        if not isinstance(self.n_draws, int) or self.n_draws < 1:
-            raise ValueError(f"n_draws must be a positive integer, got {self.n_draws!r}")
-        if self._task == "binary":
-            check_binary_target(y_arr, len(X), name)
+        # A differentially private estimator accounts per training row: each person must be exactly
+        # one row (one abduction draw, one sampled label), or its ε would protect a row, not a person.
+        self._train_draws = 1 if _is_private(self.estimator_) else self.n_draws
+        mapped, _ = self._mapped(X, cols, self.seed_, draws=self._train_draws)
+        target = self._training_target(X, y_arr, cols, self.seed_)
+        self._copies = 1
+        if self.robustness_mode_ == "bounded":
+            mapped, target = self._bounded(cols, mapped, target, float(self.shift_strength), self.seed_)
+        Z = self.design_.transform(mapped)
+        if self.sensitive_noise:
+            Z = self._obfuscate(Z, self.seed_)
+        self._fit_estimator(Z, target)
+        return self
+
+    def _check_spec(self, spec: TrustSpec) -> None:
+        name = type(self).__name__
         if self.fairness and spec.fairness is None:
             raise SpecError(
                 f"{name}(fairness=True) needs a 'fairness' section in the spec (or fairness=None)"
             )
-        if self.robustness not in (None, True, False, "map", "drop", "bounded"):
-            raise ValueError(
-                f"{name}: robustness must be 'map', 'bounded', 'drop', False or None (True means 'map'), got "
-                f"{self.robustness!r}"
-            )
-        gamma = check_shift_strength(self.shift_strength, name)
-        if self.shift_center not in ("training", "reference"):
-            raise ValueError(
-                f"{name}: shift_center must be 'training' (offsets move around their training values) or "
-                "'reference' (a new device re-drawn around the reference level's offsets), got "
-                f"{self.shift_center!r}"
-            )
         if self.robustness and spec.robustness is None:
             raise SpecError(f"{name}(robustness={self.robustness!r}) needs a 'robustness' section (or None)")
-        seed = 0 if self.random_state is None else int(self.random_state)
-        if self.scm is not None:
-            if not isinstance(self.scm, SCM):
-                raise DataError(f"scm must be a causaltrust SCM, got {type(self.scm).__name__}")
-            scm = self.scm
-            self.scm_source_ = "given"
-        else:
-            frame = scm_data if scm_data is not None else X.assign(**{spec.target: y_arr})
-            missing = [v for v in spec.observed if v not in frame.columns]
-            if missing:
-                raise DataError(
-                    f"{name}: fitting the SCM needs every observed variable; missing {missing}. "
-                    "Pass scm=..., "
-                    "or scm_data= with those columns"
-                )
-            scm = SCM.fit(spec, frame, random_state=seed, mechanisms=self.scm_mechanisms)
-            self.scm_source_ = "scm_data" if scm_data is not None else "training rows"
-        self.spec_ = spec
-        self.scm_ = scm
-        self.graph_ = CausalGraph.from_spec(spec).with_prediction(spec.features)
-        self._plan()
-        cols = self._columns(X, name)
-        self.design_ = Design(scm.meta, self.inputs_).fit(cols)
-        self.estimator_ = clone(self.estimator) if self.estimator is not None else self._default_estimator()
-        # A differentially private estimator accounts per training row: each person must be exactly one row
-        # (one abduction draw, one sampled label), or its ε would protect a row, not a person.
-        self._train_draws = 1 if _is_private(self.estimator_) else self.n_draws
-        mapped, keys = self._mapped(X, cols, seed, draws=self._train_draws)
-        target = self._training_target(X, y_arr, cols, seed)
-        self._copies = 1
-        if self.robustness_mode_ == "bounded":
-            mapped, target = self._bounded(cols, mapped, target, gamma, seed)
-        if self._task == "binary" and not hasattr(self.estimator_, "predict_proba"):
-            raise DataError(
-                f"{name}: the estimator {type(self.estimator_).__name__} has no predict_proba; the selective "
-                "classifier trains on soft fair-world labels and predicts probabilities. Use a probabilistic "
-                "classifier (e.g. LogisticRegression, or CalibratedClassifierCV around this one)"
-            )
-        Z = self.design_.transform(mapped)
-        if self.sensitive_noise:
-            Z = self._obfuscate(Z, seed)
-        self._fit_estimator(Z, target)
-        self.n_features_in_ = len(spec.features)
-        self.feature_names_in_ = np.asarray(spec.features, dtype=object)
-        del keys
-        return self
 
     def _plan(self) -> None:
         """Which source is switched along which paths into Ŷ (decided once per fit)."""
@@ -234,8 +214,10 @@ class _SelectiveBase(BaseEstimator):
         fair = self.fair_labels and self.fairness is not False and self.spec_.fairness is not None
         return "fair" if fair and self.spec_.unfair_paths() else "observed"
 
-    def _columns(self, X: pd.DataFrame, owner: str) -> dict[str, Array]:
-        return columns_with_unseen(X, self.scm_.meta, self.spec_.features, owner)
+    def _columns(self, X: pd.DataFrame, names: Sequence[str] | None = None) -> dict[str, Array]:
+        # The SCM's metadata: after adapt() it holds the new environment's categories.
+        names = self.spec_.features if names is None else names
+        return columns_with_unseen(X, self.scm_.meta, names, type(self).__name__)
 
     def _mapped(
         self, X: pd.DataFrame, cols: dict[str, Array], seed: int, *, draws: int
@@ -338,8 +320,6 @@ class _SelectiveBase(BaseEstimator):
         The uniform baseline adds noise to every input; here the columns that carry no sensitive effect
         keep their signal, which is the point of doing it path by path.
         """
-        if self.sensitive_noise < 0:
-            raise ValueError(f"sensitive_noise must be >= 0, got {self.sensitive_noise}")
         cols = set(self.sensitive_columns())
         mask = np.array([name.split("=", 1)[0] in cols for name in self.design_.names])
         if not mask.any():
@@ -358,7 +338,7 @@ class _SelectiveBase(BaseEstimator):
             takes_weight = False  # one row per person, hard labels: the accountant's unit is a person
         if takes_weight:
             Z, target, weights = _collapse_draws(Z, target, weights, self._train_draws)
-        if self._task == "binary":
+        if self._target == "binary":
             soft = (target > 0) & (target < 1)
             if takes_weight and soft.any():
                 Zs = np.vstack([Z, Z])
@@ -367,7 +347,7 @@ class _SelectiveBase(BaseEstimator):
                 keep = ws > 0
                 self.estimator_.fit(Zs[keep], ys[keep], sample_weight=ws[keep])
             else:
-                rng = np.random.default_rng(0 if self.random_state is None else self.random_state)
+                rng = np.random.default_rng(self.seed_)
                 hard = (rng.random(len(target)) < target).astype(np.float64)
                 # Shifted copies (bounded robustness) share their person's weight of 1.
                 copies = getattr(self, "_copies", 1) > 1 and takes_weight
@@ -385,59 +365,25 @@ class _SelectiveBase(BaseEstimator):
         One abduction draw per unit (predictions average ``n_draws``). Useful to inspect what the mapping
         does: e.g. the measured lab with the device artifact removed, the proxy at its fair-world value.
         """
-        check_is_fitted(self, "estimator_")
+        X, cols = self._predict_frame(X, "selective_features")
         name = type(self).__name__
-        X = check_frame(X, self.spec_.features, name, spec=self.spec_, fit=False)
-        cols = self._columns(X, name)
         unseen = {f: v for f, v in cols.items() if self.scm_.meta[f].vtype == "categorical" and (v < 0).any()}
         if unseen:
             raise DataError(
                 f"{name}.selective_features: unseen categories in {sorted(unseen)}; adapt() first"
             )
-        mapped, _ = self._mapped(X, cols, self._seed, draws=1)
-        from causaltrust.scm._data import columns_to_frame
-
+        mapped, _ = self._mapped(X, cols, self.seed_, draws=1)
         return columns_to_frame(mapped, self.scm_.meta, self.spec_.features, X.index)
 
-    @property
-    def _seed(self) -> int:
-        return 0 if self.random_state is None else int(self.random_state)
-
     def _predict_scores(self, X: pd.DataFrame) -> Array:
-        check_is_fitted(self, "estimator_")
-        name = type(self).__name__
-        X = check_frame(X, self.spec_.features, name, spec=self.spec_, fit=False)
-        cols = self._columns(X, name)
-        return self._scores_with_pooling(X, cols)
+        X, cols = self._predict_frame(X)
+        # Rows with an unseen category average over the known ones (weighted by training frequency).
+        return pooled(self._scores, X, cols, self.scm_.meta, self.design_.freq)
 
-    def _scores_with_pooling(self, X: pd.DataFrame, cols: dict[str, Array]) -> Array:
-        """Scores; rows with an unseen category average over the known ones (weighted by training
-        frequency): the pooled effect, never a crash."""
-        meta = self.scm_.meta
-        for f in self.spec_.features:
-            m = meta[f]
-            if m.vtype == "categorical" and (cols[f] < 0).any():
-                bad = cols[f] < 0
-                out = np.empty(len(X))
-                if (~bad).any():
-                    out[~bad] = self._scores_with_pooling(X[~bad], {k: v[~bad] for k, v in cols.items()})
-                acc = np.zeros(int(bad.sum()))
-                Xb = X[bad]
-                if f not in self.design_.freq:  # a dropped input: its value is never read
-                    sub_cols = {k: np.where(v < 0, 0, v) if k == f else v for k, v in cols.items()}
-                    return self._scores_with_pooling(X, sub_cols)
-                for code, w in enumerate(self.design_.freq[f]):
-                    if w == 0:
-                        continue
-                    sub = {k: v[bad] for k, v in cols.items()}
-                    sub[f] = np.full(int(bad.sum()), code, dtype=np.int64)
-                    Xc = Xb.assign(**{f: m.categories[code]})
-                    acc += w * self._scores_with_pooling(Xc, sub)
-                out[bad] = acc
-                return out
-        mapped, _ = self._mapped(X, cols, self._seed, draws=self.n_draws)
+    def _scores(self, X: pd.DataFrame, cols: dict[str, Array]) -> Array:
+        mapped, _ = self._mapped(X, cols, self.seed_, draws=self.n_draws)
         Z = self.design_.transform(mapped)
-        if self._task == "binary":
+        if self._target == "binary":
             s = self.estimator_.predict_proba(Z)[:, list(self.estimator_.classes_).index(1)]
         else:
             s = self.estimator_.predict(Z)
@@ -460,9 +406,7 @@ class _SelectiveBase(BaseEstimator):
                 "mechanisms, so unlabeled rows have nothing to re-estimate (supports_adapt_ is False); "
                 "use robustness='map'"
             )
-        X = check_frame(
-            X_unlabeled, self.spec_.features, f"{type(self).__name__}.adapt", spec=self.spec_, fit=False
-        )
+        X, _ = self._predict_frame(X_unlabeled, "adapt")
         new = copy.deepcopy(self)
         new.scm_ = adapt_spurious(self.scm_, self.spec_, X)
         nodes = {e[1] for e in self.spec_.spurious_paths()}
@@ -477,12 +421,6 @@ class _SelectiveBase(BaseEstimator):
         check_is_fitted(self, "estimator_")
         eps = getattr(self.estimator_, "privacy_epsilon_", None)
         return float("inf") if eps is None else float(eps)
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.categorical = True
-        tags.input_tags.string = True
-        return tags
 
 
 def _collapse_draws(Z: Array, target: Array, weights: Array, draws: int) -> tuple[Array, Array, Array]:
@@ -545,7 +483,7 @@ def _draw_keys(keys: Array, draws: int) -> Array:
         ).astype(np.uint64)
 
 
-class SelectiveInvarianceClassifier(ClassifierMixin, _SelectiveBase):
+class SelectiveInvarianceClassifier(BinaryClassifierMixin, _SelectiveBase):
     """Enforce the spec's fairness and robustness invariances at once, path by path (binary target).
 
     Parameters
@@ -607,7 +545,7 @@ class SelectiveInvarianceClassifier(ClassifierMixin, _SelectiveBase):
     (2, 2)
     """
 
-    _task = "binary"
+    _target = "binary"
 
     def predict_proba(self, X: pd.DataFrame) -> Array:
         """Probabilities of classes 0 and 1 from the mapped features."""
@@ -625,7 +563,7 @@ class SelectiveInvarianceRegressor(RegressorMixin, _SelectiveBase):
     Fair-world targets are exact for additive-noise targets: ``y + h(parents') - h(parents)``.
     """
 
-    _task = "regression"
+    _target = "continuous"
 
     def predict(self, X: pd.DataFrame) -> Array:
         """Predictions from the mapped features."""

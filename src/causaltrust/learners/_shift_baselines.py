@@ -13,17 +13,21 @@ robustness is compared like with like (DESIGN.md, "Two robustness regimes"):
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
-from causaltrust.exceptions import DataError, SpecError
-from causaltrust.learners._base import Design, check_frame, columns_with_unseen, resolve_spec
-from causaltrust.scm._data import VariableMeta
+from causaltrust.exceptions import SpecError
+from causaltrust.learners._base import (
+    ESTIMATOR_CONSTRAINT,
+    BinaryClassifierMixin,
+    Design,
+    SpecEstimator,
+    fit_context,
+)
 from causaltrust.spec import TrustSpec
 
 __all__ = ["ImportanceWeightedClassifier", "RecenteringClassifier"]
@@ -34,13 +38,12 @@ Array = np.ndarray
 _MAX_WEIGHT = 20.0
 
 
-def _meta(spec: TrustSpec) -> dict[str, VariableMeta]:
-    return {
-        n: VariableMeta(n, v.type, tuple(v.categories or ()), v.observed) for n, v in spec.variables.items()
+class _ShiftBase(BinaryClassifierMixin, SpecEstimator):
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **SpecEstimator._parameter_constraints,
+        "estimator": ESTIMATOR_CONSTRAINT,
     }
 
-
-class _ShiftBase(ClassifierMixin, BaseEstimator):
     def __init__(self, spec: Any = None, estimator: Any = None, *, random_state: int | None = None) -> None:
         self.spec = spec
         self.estimator = estimator
@@ -48,29 +51,36 @@ class _ShiftBase(ClassifierMixin, BaseEstimator):
 
     supports_adapt_ = True
 
-    def _start(self, X: Any, y: Any) -> tuple[TrustSpec, dict[str, Array], Array]:
-        name = type(self).__name__
-        spec = resolve_spec(self.spec, name)
-        X = check_frame(X, spec.features, name, spec=spec)
-        y_arr = np.asarray(y, dtype=np.float64)
-        if y_arr.shape != (len(X),) or not set(np.unique(y_arr).tolist()) <= {0.0, 1.0}:
-            raise DataError(f"{name}.fit: y must be 1-D, coded 0/1, with one value per row of X ({len(X)})")
-        self.spec_ = spec
-        self.meta_ = _meta(spec)
-        cols = columns_with_unseen(X, self.meta_, spec.features, name)
-        self.design_ = Design(self.meta_, spec.features).fit(cols)
-        self.classes_ = np.array([0, 1])
-        self.n_features_in_ = len(spec.features)
-        self.feature_names_in_ = np.asarray(spec.features, dtype=object)
-        return spec, cols, y_arr.astype(np.int64)
+    @fit_context(nested=True)
+    def fit(self, X: pd.DataFrame, y: Any) -> _ShiftBase:
+        """Encode the spec's features and fit the classifier (see the class docstring).
+
+        Parameters
+        ----------
+        X : DataFrame
+            The spec's features.
+        y : array-like
+            Binary target coded 0/1.
+
+        Returns
+        -------
+        self
+        """
+        X, y_arr = self._prepare(X, y)
+        cols = self._columns(X)
+        self.design_ = Design(self.meta_, self.spec_.features).fit(cols)
+        self._fit_encoded(cols, y_arr)
+        return self
+
+    def _fit_encoded(self, cols: dict[str, Array], y: Array) -> None:
+        raise NotImplementedError
 
     def _estimator(self) -> Any:
-        return clone(self.estimator) if self.estimator is not None else LogisticRegression(max_iter=1000)
+        return self._clone(self.estimator, lambda: LogisticRegression(max_iter=1000))
 
     def _cols(self, X: Any, owner: str) -> dict[str, Array]:
         check_is_fitted(self, "estimator_")
-        X = check_frame(X, self.spec_.features, f"{type(self).__name__}.{owner}", spec=self.spec_, fit=False)
-        return columns_with_unseen(X, self.meta_, self.spec_.features, type(self).__name__)
+        return self._predict_frame(X, owner)[1]
 
     def _matrix(self, cols: dict[str, Array]) -> Array:
         return self.design_.transform(cols)
@@ -83,12 +93,6 @@ class _ShiftBase(ClassifierMixin, BaseEstimator):
     def predict(self, X: pd.DataFrame) -> Array:
         """Predicted class (1 when P(1) >= 0.5)."""
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.categorical = True
-        tags.input_tags.string = True
-        return tags
 
 
 class RecenteringClassifier(_ShiftBase):
@@ -113,16 +117,17 @@ class RecenteringClassifier(_ShiftBase):
     (500, 2)
     """
 
-    def fit(self, X: pd.DataFrame, y: Any) -> RecenteringClassifier:
-        """Standardise continuous features within each environment level and fit the classifier."""
-        spec, cols, y_arr = self._start(X, y)
+    def _check_spec(self, spec: TrustSpec) -> None:
         if spec.robustness is None:
             raise SpecError(f"{type(self).__name__} needs a 'robustness' section naming the environment")
-        self.env_ = spec.robustness.environment
+
+    def _fit_encoded(self, cols: dict[str, Array], y: Array) -> None:
+        """Standardise continuous features within each environment level and fit the classifier."""
+        spec = self.spec_
+        self.env_ = cast(str, spec.environment)
         self.continuous_ = [f for f in spec.features if self.meta_[f].vtype == "continuous"]
         self.stats_ = self._stats(cols, {})
-        self.estimator_ = self._estimator().fit(self._matrix(cols), y_arr)
-        return self
+        self.estimator_ = self._estimator().fit(self._matrix(cols), y)
 
     def _stats(
         self, cols: dict[str, Array], old: dict[Any, dict[str, tuple[float, float]]]
@@ -180,13 +185,11 @@ class ImportanceWeightedClassifier(_ShiftBase):
     1.0
     """
 
-    def fit(self, X: pd.DataFrame, y: Any) -> ImportanceWeightedClassifier:
+    def _fit_encoded(self, cols: dict[str, Array], y: Array) -> None:
         """Plain ERM on the one-hot features; the training rows are kept for :meth:`adapt`."""
-        _, cols, y_arr = self._start(X, y)
         self.Z_train_ = self._matrix(cols)
-        self.y_train_ = y_arr
-        self.estimator_ = self._estimator().fit(self.Z_train_, y_arr)
-        return self
+        self.y_train_ = y
+        self.estimator_ = self._estimator().fit(self.Z_train_, y)
 
     def adapt(self, X_unlabeled: pd.DataFrame) -> ImportanceWeightedClassifier:
         """Refit with weights p(new | x) / p(train | x) · n_train / n_new, clipped at 20x their mean."""

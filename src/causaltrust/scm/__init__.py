@@ -5,6 +5,7 @@ from causaltrust.scm._effects import Effect, EffectDecomposition, decompose_effe
 from causaltrust.scm._fair_world import fair_world_labels
 from causaltrust.scm._mechanisms import BernoulliMechanism, Mechanism, Noise
 from causaltrust.scm._model import SCM, Abduction
+from causaltrust.scm._model_file import save_model
 from causaltrust.scm._paths import MultiPathWorld
 from causaltrust.scm._persist import MAX_ARCHIVE_BYTES, load_model
 from causaltrust.scm._reuse import reuse_fits
@@ -26,4 +27,5 @@ __all__ = [
     "path_effect",
     "path_effects",
     "reuse_fits",
+    "save_model",
 ]

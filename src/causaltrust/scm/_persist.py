@@ -330,11 +330,13 @@ def load_scm(cls: type[SCM], path: str | os.PathLike[str]) -> SCM:
 
 
 def load_model(path: str | os.PathLike[str], *, allow_pickle: bool = False) -> Any:
-    """Load a fitted estimator: a ``.skops`` file safely, a pickle only when ``allow_pickle=True``.
+    """Load a fitted estimator: a model file or a ``.skops`` file safely, a pickle only when allowed.
 
-    ``.skops`` files are read with skops and an explicit list of trusted types: scikit-learn's estimators
-    (skops' defaults) plus :data:`SKOPS_TRUSTED`; a file asking for anything else (a function, a class of
-    another package) raises :class:`DataError` naming it. Pickles (``.joblib``, ``.pkl``) run code while
+    Model files (``.ctm``, written by ``estimator.save(path)`` for every causaltrust estimator) hold data
+    only and are rebuilt without unpickling (:mod:`causaltrust.scm._model_file`). ``.skops`` files are
+    read with skops and an explicit list of trusted types: scikit-learn's estimators (skops' defaults)
+    plus :data:`SKOPS_TRUSTED`; a file asking for anything else (a function, a class of another package)
+    raises :class:`DataError` naming it. Pickles (``.joblib``, ``.pkl``) run code while
     they load, so they are refused unless the caller says the file is trusted.
 
     Examples
@@ -353,6 +355,10 @@ def load_model(path: str | os.PathLike[str], *, allow_pickle: bool = False) -> A
     if not p.is_file():
         raise DataError(f"model file {origin!r} does not exist")
     suffix = p.suffix.lower()
+    from causaltrust.scm._model_file import MODEL_SUFFIX, is_model_file, load_model_file
+
+    if suffix == MODEL_SUFFIX or is_model_file(p):  # estimator.save(path): data only, never unpickled
+        return load_model_file(p)
     if suffix == ".skops":
         if not zipfile.is_zipfile(p):
             raise DataError(
@@ -368,8 +374,8 @@ def load_model(path: str | os.PathLike[str], *, allow_pickle: bool = False) -> A
             ) from None
     if suffix not in _PICKLE_SUFFIXES:
         raise DataError(
-            f"model file {origin!r}: unknown format {p.suffix or '(none)'!r}; use .skops (safe) or, for a "
-            "file you trust, .joblib / .pkl"
+            f"model file {origin!r}: unknown format {p.suffix or '(none)'!r}; use .ctm (estimator.save) or "
+            ".skops (safe) or, for a file you trust, .joblib / .pkl"
         )
     if not allow_pickle:
         raise DataError(
