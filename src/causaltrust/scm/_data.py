@@ -24,15 +24,24 @@ VarType = Literal["continuous", "binary", "categorical"]
 
 
 class VariableMeta:
-    """Type and categories of one variable as the engine stores it."""
+    """Type and categories of one variable as the engine stores it.
 
-    __slots__ = ("categories", "name", "observed", "vtype")
+    A spec's ``count`` is stored as a continuous number (``vtype``) whose values are checked to be
+    non-negative integers (``count``).
+    """
+
+    __slots__ = ("categories", "count", "name", "observed", "vtype")
 
     def __init__(
-        self, name: str, vtype: VarType, categories: tuple[Any, ...] = (), observed: bool = True
+        self,
+        name: str,
+        vtype: VarType | Literal["count"],
+        categories: tuple[Any, ...] = (),
+        observed: bool = True,
     ) -> None:
         self.name = name
-        self.vtype = vtype
+        self.count = vtype == "count"
+        self.vtype: VarType = "continuous" if vtype == "count" else vtype
         self.categories = categories
         self.observed = observed
 
@@ -111,6 +120,13 @@ def _column(df: pd.DataFrame, name: str, m: VariableMeta, context: str) -> Array
             f"{context}: column {name!r} has NaN or infinite values in {_rows(s.index, bad)}; drop or impute "
             "them first"
         )
+    if getattr(m, "count", False):
+        bad = (values < 0) | (values != np.floor(values))
+        if bad.any():
+            raise DataError(
+                f"{context}: count column {name!r} has values that are not non-negative integers (e.g. "
+                f"{values[bad][0]!r}) in {_rows(s.index, bad)}; declare it continuous or fix the values"
+            )
     if m.vtype == "binary":
         bad = (values != 0.0) & (values != 1.0)
         if bad.any():
