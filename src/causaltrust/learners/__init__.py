@@ -45,6 +45,7 @@ from causaltrust.learners._invariance import (
     TorchERMClassifier,
     VRExClassifier,
 )
+from causaltrust.learners._level2 import level2_design
 from causaltrust.learners._selective import SelectiveInvarianceClassifier, SelectiveInvarianceRegressor
 from causaltrust.learners._shift_baselines import ImportanceWeightedClassifier, RecenteringClassifier
 
@@ -69,4 +70,5 @@ __all__ = [
     "UnawareClassifier",
     "VRExClassifier",
     "gaussian_obfuscation",
+    "level2_design",
 ]
