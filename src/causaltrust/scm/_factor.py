@@ -351,6 +351,8 @@ class FactorMechanism(AdditiveNoiseMechanism):
             f"latent factor with indicators {[i.name for i in model.indicators]}",
         )
         self.model = model
+        # SVI's mean-field q(K) of the training rows (mean, sd): a diagnostic, not used for abduction.
+        self.svi_posterior: tuple[Array, Array] | None = None
 
     def posterior_draws(self, cols: Env, n: int, rng: np.random.Generator) -> Array:
         return self.model.draws(cols, n, rng)
@@ -743,7 +745,9 @@ def fit_factor(
         "mean_sd_ratio": round(float(np.mean(q_scale / sd)), 4),
     }
     diag["ppc"] = _ppc(model, cols, n, seed)
-    mechs: dict[str, Mechanism] = {latent: FactorMechanism(model)}
+    k_mech = FactorMechanism(model)
+    k_mech.svi_posterior = (q_loc, q_scale)
+    mechs: dict[str, Mechanism] = {latent: k_mech}
     nodes: dict[str, dict[str, Any]] = {
         latent: {
             "status": "learned",
