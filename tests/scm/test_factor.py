@@ -285,3 +285,16 @@ def test_level2_design_uses_the_posterior_and_non_descendants(linear) -> None:
     np.testing.assert_allclose(ct.learners.level2_design(scm, units.drop(columns="Y"))["K"], design["K"])
     with pytest.raises(SpecError, match="no fitted latent factor"):
         ct.learners.level2_design(ct.SCM.from_spec(spec), units)
+
+
+def test_save_and_load_keep_the_factor(linear, tmp_path) -> None:
+    _, df, scm = linear
+    path = tmp_path / "factor.npz"
+    scm.save(path)
+    back = ct.SCM.load(path)
+    units = df.drop(columns="K").iloc[:50]
+    pd.testing.assert_frame_equal(back.latent_posterior(units), scm.latent_posterior(units))
+    pd.testing.assert_frame_equal(
+        back.counterfactual(units, do={"A": 1}, random_state=0),
+        scm.counterfactual(units, do={"A": 1}, random_state=0),
+    )
