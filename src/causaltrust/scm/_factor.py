@@ -870,7 +870,7 @@ def nuts_reference(
     dt = torch.float64
     mu = torch.as_tensor(model.prior_mean(cols, n), dtype=dt)
     present = model._present(cols, n)
-    terms = [(ind, torch.as_tensor(x, dtype=dt), torch.as_tensor(off, dtype=dt)) for ind, x, off in present]
+    terms = [(ind, torch.tensor(x, dtype=dt), torch.tensor(off, dtype=dt)) for ind, x, off in present]
 
     def nuts_model() -> None:
         with pyro.plate("units", n):
