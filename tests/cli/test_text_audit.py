@@ -5,6 +5,7 @@ from __future__ import annotations
 import joblib
 import pandas as pd
 import pytest
+import skops.io as sio
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -28,7 +29,8 @@ def files(tmp_path_factory):
     clf = make_pipeline(CountVectorizer(), LogisticRegression(max_iter=500)).fit(
         train.text.tolist(), train.label
     )
-    joblib.dump(clf, root / "clf.joblib")
+    sio.dump(clf, root / "clf.skops")  # data only: read without --allow-pickle
+    joblib.dump(clf, root / "clf.joblib")  # a pickle: refused unless --allow-pickle
     test[["text", "ethnicity"]].to_csv(root / "test.csv", index=False)
     (root / "test.txt").write_text("\n".join(test.text), encoding="utf-8")
     return root, clf, test
@@ -37,7 +39,7 @@ def files(tmp_path_factory):
 def test_html_and_json_reports_and_threshold_exit_code(files):
     root, clf, test = files
     code, out, err = invoke(
-        "text-audit", "--model", root / "clf.joblib", "--corpus", root / "test.csv", "--relevant", "skill",
+        "text-audit", "--model", root / "clf.skops", "--corpus", root / "test.csv", "--relevant", "skill",
         "--group-column", "ethnicity", "-o", root / "r.json", "--bootstrap", "20",
     )  # fmt: skip
     assert code == 0, (out, err)
@@ -48,7 +50,7 @@ def test_html_and_json_reports_and_threshold_exit_code(files):
     assert rep.metric("text.flip_rate").value == direct.metric("text.flip_rate").value
     assert "text.flip_rate[Asian]" in rep
     code, out, err = invoke(
-        "text-audit", "--model", root / "clf.joblib", "--corpus", root / "test.txt",
+        "text-audit", "--model", root / "clf.joblib", "--allow-pickle", "--corpus", root / "test.txt",
         "--threshold", "text.flip_rate=0.01", "-o", root / "r.html", "--bootstrap", "0",
     )  # fmt: skip
     assert code == 1, (out, err)
@@ -67,7 +69,7 @@ def test_html_and_json_reports_and_threshold_exit_code(files):
 )
 def test_bad_input_exits_2_with_one_line(files, args, fragment):
     root, _, _ = files
-    code, out, err = invoke("text-audit", "--model", root / "clf.joblib", *args)
+    code, out, err = invoke("text-audit", "--model", root / "clf.skops", *args)
     assert code == 2, (code, out, err)
     assert "Traceback" not in out + err
     assert len(err.strip().splitlines()) == 1
@@ -78,8 +80,8 @@ def test_missing_model_and_bad_column(files):
     root, _, _ = files
     code, _, err = invoke("text-audit", "--model", root / "none.joblib", "--corpus", "biographies")
     assert code == 2
-    assert "--model" in err
+    assert "none.joblib' does not exist" in err
     pd.DataFrame({"body": ["He left."]}).to_csv(root / "odd.csv", index=False)
-    code, _, err = invoke("text-audit", "--model", root / "clf.joblib", "--corpus", root / "odd.csv")
+    code, _, err = invoke("text-audit", "--model", root / "clf.skops", "--corpus", root / "odd.csv")
     assert code == 2
     assert "--text-column" in err

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
+import skops.io as sio
 import yaml
 from sklearn.linear_model import LinearRegression
 from typer.testing import CliRunner
@@ -42,8 +42,8 @@ def files(tmp_path: Path) -> tuple[Path, Path, Path]:
     spec.write_text(yaml.safe_dump(SPEC))
     data = tmp_path / "test.csv"
     df.to_csv(data, index=False)
-    model = tmp_path / "model.joblib"
-    joblib.dump(LinearRegression().fit(df[["A", "Z"]], df["Y"]), model)
+    model = tmp_path / "model.skops"  # data only: no --allow-pickle needed
+    sio.dump(LinearRegression().fit(df[["A", "Z"]], df["Y"]), model)
     return spec, data, model
 
 

@@ -98,6 +98,11 @@ DebugOpt = Annotated[
 ]
 # Bytes one drawn unit costs per variable while sampling (a float64 column, noise, codes, the frame).
 _BYTES_PER_VALUE = 32
+# Every command that reads a --model file takes this flag: pickles run code while they load.
+AllowPickleOpt = Annotated[
+    bool,
+    typer.Option("--allow-pickle", help="Load a pickled --model (pickles run code: only files you trust)."),
+]
 
 
 def _one_line(message: str) -> str:
@@ -586,12 +591,7 @@ def audit(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON here.")] = None,
     html_out: Annotated[Path | None, typer.Option("--html", help="Write the report as HTML here.")] = None,
     bootstrap: BootstrapOpt = 200,
-    allow_pickle: Annotated[
-        bool,
-        typer.Option(
-            "--allow-pickle", help="Load a pickled --model (pickles run code: only files you trust)."
-        ),
-    ] = False,
+    allow_pickle: AllowPickleOpt = False,
     seed: SeedOpt = 0,
     debug: DebugOpt = False,
 ) -> None:

@@ -11,7 +11,8 @@ from rich.table import Table
 
 import causaltrust as ct
 from causaltrust.cli import _io
-from causaltrust.cli._app import EXIT_FAILED, SeedOpt, SpecArg, _user_errors, _wide, app
+from causaltrust.cli._app import EXIT_FAILED, AllowPickleOpt, SeedOpt, SpecArg, _user_errors, _wide, app
+from causaltrust.scm import load_model
 
 __all__ = ["parse_edit", "sensitivity_cmd"]
 
@@ -42,7 +43,13 @@ def parse_edit(text: str) -> dict[str, Any]:
 @app.command("sensitivity")
 def sensitivity_cmd(
     spec: SpecArg,
-    model: Annotated[Path, typer.Option("--model", help="A fitted model saved with joblib (kept fixed).")],
+    model: Annotated[
+        Path,
+        typer.Option(
+            "--model",
+            help="The fitted model, kept fixed: .skops (safe), or a .joblib/.pkl pickle with --allow-pickle.",
+        ),
+    ],
     data: Annotated[Path, typer.Option("--data", "-d", help="Test units (.parquet or .csv).")],
     edit: Annotated[
         list[str] | None,
@@ -59,26 +66,23 @@ def sensitivity_cmd(
     html_out: Annotated[Path | None, typer.Option("--html", help="Write an HTML section here.")] = None,
     bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples per interval.")] = 50,
     seed: SeedOpt = 0,
+    allow_pickle: AllowPickleOpt = False,
 ) -> None:
     """Refit the SCM under each graph edit and re-run the audit of a fixed model.
 
     Without --edit, every single-edge drop and add around the protected attribute and the environment.
-    Exits 1 when a thresholded conclusion flips under an edit, 2 on bad input. The model file is
-    unpickled: only pass files you trust.
+    Exits 1 when a thresholded conclusion flips under an edit, 2 on bad input. The model is read like
+    `audit` reads it: .skops with an explicit list of trusted types; pickles need --allow-pickle.
 
     Examples
     --------
-    $ causaltrust sensitivity readmission --model model.joblib --data test.parquet -e "drop A->Z"
+    $ causaltrust sensitivity readmission --model model.skops --data test.parquet -e "drop A->Z"
     """
     console = Console()
     with _user_errors():
-        import joblib
-
         ts = _io.resolve_spec(spec)
         edits = [parse_edit(e) for e in edit] if edit else None
-        if not model.is_file():
-            raise ct.DataError(f"--model: {str(model)!r} does not exist")
-        estimator = joblib.load(model)
+        estimator = load_model(model, allow_pickle=allow_pickle)
         test = _io.read_frame(data, "--data")
         fit_rows = _io.read_frame(scm_data, "--scm-data") if scm_data is not None else None
         frame = ct.sensitivity(

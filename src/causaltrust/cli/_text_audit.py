@@ -10,7 +10,8 @@ from rich.console import Console
 
 import causaltrust as ct
 from causaltrust.cli import _io
-from causaltrust.cli._app import EXIT_FAILED, _user_errors, _wide, app
+from causaltrust.cli._app import EXIT_FAILED, AllowPickleOpt, _user_errors, _wide, app
+from causaltrust.scm import load_model
 
 __all__ = ["text_audit"]
 
@@ -48,20 +49,6 @@ def _read_corpus(corpus: str, column: str, group_column: str | None, seed: int) 
     return texts, (df[group_column].tolist() if group_column else None)
 
 
-def _load_model(path: Path) -> Any:
-    if not path.is_file():
-        raise ct.DataError(f"--model: {str(path)!r} does not exist")
-    if path.suffix.lower() == ".skops":
-        try:
-            import skops.io as sio
-        except ImportError as exc:
-            raise ImportError("reading .skops models needs skops: pip install 'causaltrust[safe]'") from exc
-        return sio.load(path, trusted=sio.get_untrusted_types(file=path))
-    import joblib
-
-    return joblib.load(path)
-
-
 def _thresholds(items: list[str]) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for item in items:
@@ -80,7 +67,13 @@ def _thresholds(items: list[str]) -> dict[str, dict[str, float]]:
 
 @app.command("text-audit")
 def text_audit(
-    model: Annotated[Path, typer.Option("--model", help="A fitted text classifier (.joblib or .skops).")],
+    model: Annotated[
+        Path,
+        typer.Option(
+            "--model",
+            help="A fitted text classifier: .skops (safe), or a .joblib/.pkl pickle with --allow-pickle.",
+        ),
+    ],
     corpus: Annotated[
         str, typer.Option("--corpus", help="Texts: .txt (one per line), .csv/.parquet, or 'biographies'.")
     ],
@@ -104,15 +97,17 @@ def text_audit(
     bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples per interval.")] = 200,
     seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed.")] = 0,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+    allow_pickle: AllowPickleOpt = False,
 ) -> None:
     """Audit a text classifier: flip rate and output change under a text intervention.
 
-    Model files are unpickled (joblib): only pass files you trust. Exits 1 when a --threshold fails, 2 on bad
-    input.
+    Models are read like `audit` reads them: .skops files with an explicit list of trusted types (never
+    the types the file asks for); pickles run code when they load, so .joblib/.pkl files need
+    --allow-pickle. Exits 1 when a --threshold fails, 2 on bad input.
 
     Examples
     --------
-    $ causaltrust text-audit --model clf.joblib --corpus biographies --intervention gender --relevant skill
+    $ causaltrust text-audit --model clf.skops --corpus biographies --intervention gender --relevant skill
     """
     console = Console()
     with _user_errors():
@@ -122,7 +117,7 @@ def text_audit(
             raise ct.DataError(f"--bootstrap must be >= 0, got {bootstrap}")
         thresholds = _thresholds(threshold or [])
         texts, groups = _read_corpus(corpus, text_column, group_column, seed)
-        estimator = _load_model(model)
+        estimator = load_model(model, allow_pickle=allow_pickle)
         try:
             report = ct.text.audit(
                 estimator, texts, intervention=intervention, relevant=relevant, groups=groups,

@@ -13,10 +13,11 @@ from causaltrust.scm._fair_world import fair_world_labels
 from causaltrust.scm._mechanisms import BernoulliMechanism, Mechanism, Noise
 from causaltrust.scm._model import SCM, Abduction
 from causaltrust.scm._paths import MultiPathWorld
-from causaltrust.scm._persist import load_model
+from causaltrust.scm._persist import MAX_ARCHIVE_BYTES, load_model
 from causaltrust.scm._reuse import reuse_fits
 
 __all__ = [
+    "MAX_ARCHIVE_BYTES",
     "SCM",
     "Abduction",
     "BernoulliMechanism",

@@ -27,7 +27,7 @@ from causaltrust.spec._equations import CompiledEquation, VarInfo, compile_equat
 if TYPE_CHECKING:
     from causaltrust.scm._model import SCM
 
-__all__ = ["SKOPS_TRUSTED", "load_model", "load_scm", "save_scm"]
+__all__ = ["MAX_ARCHIVE_BYTES", "SKOPS_TRUSTED", "load_model", "load_scm", "save_scm"]
 
 FORMAT = "causaltrust-scm"
 VERSION = 2  # 1 was the joblib pickle, which is no longer read
@@ -50,6 +50,10 @@ SKOPS_TRUSTED: tuple[str, ...] = (
     "sklearn.utils._bunch.Bunch",
 )
 _PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+# An SCM file never needs more than this unpacked (1e6 rows of residuals per node is 8 MB): larger archives
+# are refused from their headers, before anything is decompressed.
+MAX_ARCHIVE_BYTES = 512 * 2**20
+_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
 _SCALARS = (np.bool_, np.integer, np.floating)
 
 
@@ -218,6 +222,44 @@ def save_scm(scm: SCM, path: str | os.PathLike[str]) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def _read_arrays(p: Path, origin: str) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` archive, with every size checked before anything is decompressed.
+
+    A zip bomb declares small members that inflate to gigabytes, and an ``.npy`` header can declare a shape
+    far larger than its member: both are refused from the headers alone (:data:`MAX_ARCHIVE_BYTES` in all).
+    """
+    with zipfile.ZipFile(p) as zf:
+        infos = zf.infolist()
+        total = sum(info.file_size for info in infos)
+        if total > MAX_ARCHIVE_BYTES:
+            raise DataError(
+                f"{origin!r} would unpack to {total:,} bytes, over the limit of {MAX_ARCHIVE_BYTES:,} for an "
+                "SCM file: refused before decompressing (a damaged or hostile archive)"
+            )
+        arrays: dict[str, np.ndarray] = {}
+        for info in infos:
+            if not info.filename.endswith(".npy"):
+                raise DataError(
+                    f"{origin!r} is not a causaltrust SCM file: it holds {info.filename!r}, not an array"
+                )
+            with zf.open(info) as fh:
+                version = np.lib.format.read_magic(fh)
+                if version not in _HEADERS:
+                    raise DataError(f"{origin!r}: member {info.filename!r} has .npy format {version}")
+                shape, _, dtype = _HEADERS[version](fh)
+                if dtype.hasobject:
+                    raise DataError(f"{origin!r}: member {info.filename!r} holds Python objects: refused")
+                declared = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+                if declared > info.file_size:
+                    raise DataError(
+                        f"{origin!r}: member {info.filename!r} declares {declared:,} bytes in a "
+                        f"{info.file_size:,}-byte entry: refused"
+                    )
+            with zf.open(info) as fh:
+                arrays[info.filename[: -len(".npy")]] = np.lib.format.read_array(fh, allow_pickle=False)
+    return arrays
+
+
 def load_scm(cls: type[SCM], path: str | os.PathLike[str]) -> SCM:
     """Read an SCM written by :func:`save_scm` without unpickling anything (see :meth:`SCM.load`)."""
     p = Path(path)
@@ -233,9 +275,10 @@ def load_scm(cls: type[SCM], path: str | os.PathLike[str]) -> SCM:
             "arrays): re-create the SCM (ct.SCM.fit or ct.SCM.from_spec) and save it again"
         )
     try:
-        with np.load(p, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
+        arrays = _read_arrays(p, origin)
         doc = json.loads(arrays.pop(_DOC).tobytes().decode("utf-8"))
+    except DataError:
+        raise
     except (KeyError, ValueError, OSError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
         raise DataError(f"{origin!r} is not a causaltrust SCM file ({type(exc).__name__}: {exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
