@@ -298,3 +298,15 @@ def test_save_and_load_keep_the_factor(linear, tmp_path) -> None:
         back.counterfactual(units, do={"A": 1}, random_state=0),
         scm.counterfactual(units, do={"A": 1}, random_state=0),
     )
+
+
+def test_nuts_reference_agrees_with_the_closed_form(linear) -> None:
+    _, df, scm = linear
+    units = df.iloc[:40]
+    nuts = ct.scm.nuts_reference(scm, units, num_samples=150, warmup_steps=100, num_chains=2, random_state=0)
+    post = scm.latent_posterior(units)
+    # 300 NUTS draws of independent near-Gaussian coordinates: ESS >= ~150, so the mean's SE is
+    # <= sd / 12 and 0.45 sd is > 5 SE; the sd's relative SE is ~6%, 0.3 is 5 SE.
+    assert np.all(np.abs(nuts["mean"] - post["mean"]) < 0.45 * post["sd"])
+    np.testing.assert_allclose(nuts["sd"], post["sd"], rtol=0.3)
+    assert nuts.attrs["r_hat_max"] < 1.2
