@@ -8,6 +8,7 @@ posterior given the factual data is the same in every counterfactual world of th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,9 @@ from causaltrust.scm import SCM, FactorMechanism, latent_posterior
 __all__ = ["level2_design"]
 
 
-def level2_design(scm: SCM, data: pd.DataFrame, *, protected: str | None = None) -> pd.DataFrame:
+def level2_design(
+    scm: SCM, data: pd.DataFrame, *, protected: str | Sequence[str] | None = None
+) -> pd.DataFrame:
     """The level-2 design: each latent factor's posterior mean, then the features not descended from A.
 
     Parameters
@@ -32,15 +35,16 @@ def level2_design(scm: SCM, data: pd.DataFrame, *, protected: str | None = None)
         The units (the spec's features; the target column, if present, is ignored: the posterior rests on
         the indicators among the features, so training and prediction designs are the same function of the
         features).
-    protected : str, optional
-        The protected attribute (default: the spec's ``fairness.protected``).
+    protected : str or list of str, optional
+        The protected attribute(s) (default: the spec's ``fairness.protected``); Kusner et al. protect race
+        and sex together on law school.
 
     Returns
     -------
     DataFrame
         One column per latent factor (its posterior mean, named after it) followed by the spec's features
-        that are not descendants of the protected attribute (nor the attribute itself), indexed like
-        ``data``.
+        that are neither protected nor descendants of a protected attribute, as they are in ``data``
+        (categorical ones keep their values: encode them for the model), indexed like ``data``.
 
     Raises
     ------
@@ -67,22 +71,26 @@ def level2_design(scm: SCM, data: pd.DataFrame, *, protected: str | None = None)
     ['K']
     """
     spec = scm.spec
-    a = protected if protected is not None else spec.protected
-    if a is None:
+    given = protected if protected is not None else spec.protected
+    if given is None:
         raise SpecError(
             "level2_design: the spec has no fairness.protected; name the protected attribute: protected=..."
         )
+    attrs = [given] if isinstance(given, str) else list(given)
+    unknown = [a for a in attrs if a not in spec.variables]
+    if unknown:
+        raise SpecError(f"level2_design: protected {unknown} are not variables of the spec")
     factors = [v for v in scm.latent if isinstance(scm.mechanisms[v], FactorMechanism)]
     if not factors:
         raise SpecError(
             "level2_design: the SCM has no fitted latent factor; declare 'indicators:' on a latent "
             "('observed: false') variable and fit the SCM with ct.SCM.fit"
         )
-    desc = _dag.descendants(scm.parents, [a])
+    desc = _dag.descendants(scm.parents, attrs)
     bad = [k for k in factors if k in desc]
     if bad:
         raise IdentificationError(
-            f"level2_design: the latent factors {bad} are descendants of the protected attribute {a!r}; "
+            f"level2_design: the latent factors {bad} are descendants of the protected {attrs}; "
             "Kusner's level 2 needs latent background variables that A does not cause"
         )
     units = data.drop(columns=[spec.target]) if spec.target in data.columns else data
@@ -90,6 +98,6 @@ def level2_design(scm: SCM, data: pd.DataFrame, *, protected: str | None = None)
     for k in factors:
         cols[k] = latent_posterior(scm, units, k)["mean"].to_numpy(dtype=np.float64)
     for f in spec.features:
-        if f != a and f not in desc:
+        if f not in attrs and f not in desc:
             cols[f] = data[f].to_numpy()
     return pd.DataFrame(cols, index=data.index)
