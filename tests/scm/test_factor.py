@@ -258,7 +258,7 @@ def test_save_and_load_keep_the_factor(linear, tmp_path) -> None:
 def test_level2_design_with_several_protected_attributes(linear) -> None:
     _, df, scm = linear
     units = df.drop(columns="K").iloc[:20]
-    # K = 0.7 W + noise: protecting W too makes K a descendant of a protected attribute, which level 2 refuses.
+    # K = 0.7 W + noise: protecting W too makes K a descendant of a protected attribute: refused.
     with pytest.raises(IdentificationError, match=r"\['K'\] are descendants of the protected \['A', 'W'\]"):
         ct.learners.level2_design(scm, units, protected=["A", "W"])
     with pytest.raises(SpecError, match=r"protected \['B'\]"):
