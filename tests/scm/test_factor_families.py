@@ -53,7 +53,12 @@ def test_bernoulli_and_poisson_indicators_are_recovered(mixed) -> None:
     assert scm.mechanisms["K"].model.scale == pytest.approx(1.0, abs=0.06)  # type: ignore[attr-defined]
     ppc = scm.provenance["nodes"]["X3"]["ppc"]
     assert ppc["family"] == "poisson"
-    assert ppc["share_zero"]["observed"] == pytest.approx((x3 == 0).mean())
+    # The check runs on a 5,000-row subsample: its share of zeros is within 4 binomial SE (0.027) of the
+    # full data's, and the correct model replicates it within 4 replicate sds.
+    assert ppc["rows"] == 5_000
+    assert ppc["share_zero"]["observed"] == pytest.approx((x3 == 0).mean(), abs=0.027)
+    zero = ppc["share_zero"]
+    assert abs(zero["observed"] - zero["replicated"]) < 4 * zero["replicated_sd"]
     # The inverse-CDF coupling is monotone: raising Z (log-rate slope +0.3) never lowers a unit's count,
     # and the mean count rises by about E[rate] (e^0.3 - 1) = 0.35 E[X3] (SE over 2,000 units ~0.03).
     units = df.iloc[:2000]
@@ -70,10 +75,10 @@ def test_bernoulli_and_poisson_indicators_are_recovered(mixed) -> None:
 
 def test_nuts_reference_agrees_with_the_quadrature(mixed) -> None:
     df, scm = mixed
-    units = df.iloc[:30]
-    nuts = ct.scm.nuts_reference(scm, units, num_samples=120, warmup_steps=80, num_chains=2, random_state=0)
+    units = df.iloc[:20]
+    nuts = ct.scm.nuts_reference(scm, units, num_samples=150, warmup_steps=60, num_chains=1, random_state=0)
     post = scm.latent_posterior(units)
-    # 240 NUTS draws of independent, near-Gaussian coordinates: ESS >= ~100, so the mean's SE is <= sd / 10
+    # 150 NUTS draws of independent, near-Gaussian coordinates: ESS >= ~100, so the mean's SE is <= sd / 10
     # and 0.5 sd is 5 SE; the sd's relative SE is ~7%, 0.35 is 5 SE.
     assert np.all(np.abs(nuts["mean"] - post["mean"]) < 0.5 * post["sd"])
     np.testing.assert_allclose(nuts["sd"], post["sd"], rtol=0.35)

@@ -60,6 +60,8 @@ _BLOCK = 16_384
 _SVI_STEPS = 500
 _SVI_LR = 0.1
 _TRACE_EVERY = 25
+# Rows the posterior predictive check replicates (a seeded subsample above it).
+_PPC_ROWS = 5_000
 
 
 def _install_hint() -> str:
@@ -274,20 +276,26 @@ class FactorModel:
             sd[rows] = np.sqrt(np.maximum((w * (grid - m[:, None]) ** 2).sum(axis=1), 0.0))
         return mean, sd
 
-    def draws(self, cols: Env, n: int, rng: np.random.Generator) -> Array:
-        """One posterior draw of K per row (rows repeated per unit give independent draws)."""
-        out = np.empty(n)
+    def draws(self, cols: Env, n: int, rng: np.random.Generator, size: int | None = None) -> Array:
+        """Posterior draws of K per row: one per row (``size`` None), else ``(size, n)`` independent ones.
+
+        Rows repeated per unit get independent draws.
+        """
+        k = 1 if size is None else size
+        out = np.empty((k, n))
         for start in range(0, n, _BLOCK):
             rows = slice(start, min(start + _BLOCK, n))
             grid, w = self._grid(cols, n, rows)
             cdf = np.cumsum(w, axis=1)
-            u = rng.random(grid.shape[0]) * cdf[:, -1]
-            idx = np.minimum((cdf < u[:, None]).sum(axis=1), _GRID - 1)
-            # Uniform within the cell around the chosen point: a continuous draw, not a grid value.
             step = grid[:, 1] - grid[:, 0]
-            jitter = (rng.random(grid.shape[0]) - 0.5) * step
-            out[rows] = grid[np.arange(grid.shape[0]), idx] + jitter
-        return out
+            m = grid.shape[0]
+            for d in range(k):
+                u = rng.random(m) * cdf[:, -1]
+                idx = np.minimum((cdf < u[:, None]).sum(axis=1), _GRID - 1)
+                # Uniform within the cell around the chosen point: a continuous draw, not a grid value.
+                jitter = (rng.random(m) - 0.5) * step
+                out[d, rows] = grid[np.arange(m), idx] + jitter
+        return out[0] if size is None else out
 
 
 # -- mechanisms -----------------------------------------------------------------------------------------
@@ -662,6 +670,10 @@ def _run_svi(svi: Any, steps: int, n: int) -> list[float]:
 def _ppc(model: FactorModel, cols: Env, n: int, seed: int, reps: int = 20) -> dict[str, Any]:
     """Posterior predictive check per indicator: replicate each indicator given posterior draws of K."""
     rng = purpose_rng(seed, "factor-ppc")
+    if n > _PPC_ROWS:  # a seeded subsample: the statistics' replicate spread is still small at this size
+        keep = np.sort(rng.choice(n, _PPC_ROWS, replace=False))
+        cols = {k: np.asarray(v)[keep] for k, v in cols.items()}
+        n = _PPC_ROWS
     out: dict[str, Any] = {}
     for ind in model.indicators:
         x = np.asarray(cols[ind.name], dtype=np.float64)
@@ -672,8 +684,8 @@ def _ppc(model: FactorModel, cols: Env, n: int, seed: int, reps: int = 20) -> di
         if ind.family == "poisson":
             stats["share_zero"] = []
         off = ind.offset(cols, n)
-        for _ in range(reps):
-            k = model.draws(others, n, rng)
+        ks = model.draws(others, n, rng, size=reps)
+        for k in ks:
             eta = off + ind.loading * k
             if ind.family == "gaussian":
                 assert ind.sd is not None
@@ -699,7 +711,7 @@ def _ppc(model: FactorModel, cols: Env, n: int, seed: int, reps: int = 20) -> di
                 "replicated_sd": round(float(r.std()), 5),
                 "p_value": round(p, 3),
             }
-        out[ind.name] = {"family": ind.family, "replicates": reps, **entry}
+        out[ind.name] = {"family": ind.family, "replicates": reps, "rows": n, **entry}
     return out
 
 
