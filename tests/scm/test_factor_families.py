@@ -73,13 +73,14 @@ def test_bernoulli_and_poisson_indicators_are_recovered(mixed) -> None:
         scm.latent_posterior(bad)
 
 
+@pytest.mark.slow
 def test_nuts_reference_agrees_with_the_quadrature(mixed) -> None:
     df, scm = mixed
     units = df.iloc[:20]
-    nuts = ct.scm.nuts_reference(scm, units, num_samples=150, warmup_steps=60, num_chains=1, random_state=0)
+    nuts = ct.scm.nuts_reference(scm, units, num_samples=100, warmup_steps=50, num_chains=1, random_state=0)
     post = scm.latent_posterior(units)
-    # 150 NUTS draws of independent, near-Gaussian coordinates: ESS >= ~100, so the mean's SE is <= sd / 10
-    # and 0.5 sd is 5 SE; the sd's relative SE is ~7%, 0.35 is 5 SE.
-    assert np.all(np.abs(nuts["mean"] - post["mean"]) < 0.5 * post["sd"])
-    np.testing.assert_allclose(nuts["sd"], post["sd"], rtol=0.35)
+    # 100 NUTS draws of independent, near-Gaussian coordinates: ESS >= ~70, so the mean's SE is <= sd / 8.4
+    # and 0.6 sd is 5 SE; the sd's relative SE is ~8.5%, 0.43 is 5 SE.
+    assert np.all(np.abs(nuts["mean"] - post["mean"]) < 0.6 * post["sd"])
+    np.testing.assert_allclose(nuts["sd"], post["sd"], rtol=0.43)
     assert nuts.attrs["r_hat_max"] < 1.2
