@@ -263,3 +263,11 @@ def test_level2_design_with_several_protected_attributes(linear) -> None:
         ct.learners.level2_design(scm, units, protected=["A", "W"])
     with pytest.raises(SpecError, match=r"protected \['B'\]"):
         ct.learners.level2_design(scm, units, protected=["A", "B"])
+
+
+def test_provenance_notes_name_the_inference(linear) -> None:
+    _, _, scm = linear
+    notes = {line.split(":")[0]: line for line in scm.provenance_notes()}
+    assert notes["K"].startswith("K: learned: latent factor (SVI), ELBO ")
+    assert "indicator of K with a gaussian family" in notes["X2"]
+    assert any("regression calibration" in a for a in scm.provenance["assumptions"])

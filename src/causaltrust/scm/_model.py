@@ -184,7 +184,9 @@ class SCM:
             if e["cv_score"] is not None:
                 metric = {"log_loss": "log-loss", "mse": "MSE"}.get(e["cv_metric"], e["cv_metric"])
                 text += f", {metric} {e['cv_score']:.2f}"
-            if not self.meta[v].observed:
+            if e.get("inference"):  # a latent factor (scm._factor)
+                text += f", ELBO {e['inference']['elbo_final']:.3f} per unit: {e['equation']}"
+            elif not self.meta[v].observed:
                 text += f" (on {v} recovered from its measurement)"
             out.append(text)
         return out
