@@ -43,9 +43,10 @@ def test_bernoulli_and_poisson_indicators_are_recovered(mixed) -> None:
     x3 = df["X3"].to_numpy()
     x2_ind = scm.mechanisms["X2"].p.ind  # type: ignore[attr-defined]
     x3_ind = scm.mechanisms["X3"].rate.ind  # type: ignore[attr-defined]
-    # n = 20,000: the logit loading's SE ≈ 0.03 and the Poisson log-rate loading's ≈ 0.01 (Fisher
-    # information of one indicator given K's posterior); tolerances are ~4 SE.
-    assert x2_ind.loading == pytest.approx(1.5, abs=0.12)
+    # n = 20,000: the logit loading's SE ≈ 0.035 (curvature of the exact marginal likelihood, measured by
+    # quadrature at n = 10,000 in benchmarks/RESULTS.md: SE 0.05 there) and the Poisson log-rate loading's
+    # ≈ 0.01; tolerances are ~4 SE.
+    assert x2_ind.loading == pytest.approx(1.5, abs=0.15)
     assert x2_ind.intercept == pytest.approx(-0.3, abs=0.08)
     assert x3_ind.loading == pytest.approx(0.6, abs=0.05)
     assert x3_ind.intercept == pytest.approx(0.2, abs=0.05)
