@@ -60,8 +60,8 @@ bench: venv $(PEERS)/.installed
 	$(BIN)/python benchmarks/learners_dp.py
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/demo.py
-	$(BIN)/python benchmarks/demo.py --heading "## Demo cut: no shadow models (issue 19)" -- --shadows 0
-	$(BIN)/python benchmarks/demo.py --heading "## Demo cut: one seed, no shadow models (issue 19)" -- --seeds 1 --shadows 0
+	$(BIN)/python benchmarks/demo.py --heading "## Demo (main job, --full)" -- --full
+	$(BIN)/python benchmarks/audit_growth.py
 	$(BIN)/python benchmarks/fit_structure.py
 	$(BIN)/python benchmarks/fit_speed.py --cases readmission-30k-auto compas-auto adult-linear
 	$(BIN)/python benchmarks/learners_shift.py
@@ -69,12 +69,17 @@ bench: venv $(PEERS)/.installed
 	$(BIN)/python benchmarks/unit_draws.py
 	$(BIN)/python benchmarks/datasets.py
 	$(BIN)/python benchmarks/decompose.py
+	$(BIN)/python benchmarks/dr_exact.py
 	$(BIN)/python benchmarks/discovery.py
 	$(BIN)/python benchmarks/sensitivity.py
 	$(BIN)/python benchmarks/text.py --seeds 3 --n-train 600 --n-test 300 --finetune-n 300 --write
 	$(BIN)/python benchmarks/mediation.py --prompts 100 --speed-prompts 1
 	$(BIN)/python benchmarks/latent_factors.py
+	$(BIN)/python benchmarks/lm_front.py
 	$(BIN)/python benchmarks/reward.py
+	$(BIN)/python benchmarks/law_school.py --write
+	$(BIN)/python benchmarks/berkeley.py --write
+	$(BIN)/python benchmarks/regression_audit_speed.py --write
 
 clean:
 	rm -rf $(VENV) $(PEERS) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -56,6 +56,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--heading", default="## Demo (main job)")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--story-json", default=None, help="also write the run's story verdicts (JSON) here")
     ap.add_argument("demo_args", nargs="*", help="options passed to `causaltrust demo` (after --)")
     args = ap.parse_args()
     exe = Path(sys.executable).with_name("causaltrust")
@@ -69,6 +70,11 @@ def main() -> None:
         if proc.returncode != 0:
             sys.exit(f"demo failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
         overall, per_method = profile(Path(tmp) / "results.duckdb")
+        if args.story_json:
+            import causaltrust as ct
+
+            verdicts = ct.report.story_verdicts(ct.bench.Ledger.open(Path(tmp) / "results.duckdb"))
+            Path(args.story_json).write_text(json.dumps(verdicts, indent=1, sort_keys=True))
     # Largest resident set of any finished descendant (the CLI process or one of its worker processes).
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     cells = re.search(r"cells: (\d+) ran", proc.stdout)
@@ -78,13 +84,20 @@ def main() -> None:
         cmd += f" --heading {args.heading!r}"
     if args.demo_args:
         cmd += " -- " + " ".join(args.demo_args)
+    from causaltrust.bench import demo_settings
+
+    full = "--full" in args.demo_args
+    other = [a for a in args.demo_args if a != "--full"]
+    st = demo_settings(full)
     section = [
         args.heading,
         "",
-        "`causaltrust demo` (what `make run` runs): readmission, every registered method, 3 seeds, 20,000 training "
-        "and 20,000 test rows per cell, 8 shadow models, 200 bootstrap resamples, recourse for 200 rejected "
-        "units; local worker processes, one per core; ledger, report and headline table written."
-        + (f" **This run changes the defaults: `{' '.join(args.demo_args)}`.**" if args.demo_args else ""),
+        f"`causaltrust demo{' --full' if full else ''}` ({'the full settings' if full else 'what `make run` runs'}): "
+        f"readmission, every registered method, {st['seeds']} seeds, {st['n_train']:,} training and "
+        f"{st['n_test']:,} test rows per cell, {st['n_shadow']} shadow models, {st['n_bootstrap']} bootstrap "
+        f"resamples, recourse for {st['recourse_units']} rejected units; local worker processes, one per core; "
+        "ledger, report and headline table written."
+        + (f" **This run changes the settings: `{' '.join(other)}`.**" if other else ""),
         "",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: nproc {os.cpu_count()}, load average "
         f"{load0:.2f} at the start; Python {platform.python_version()}",
@@ -95,13 +108,14 @@ def main() -> None:
         f"| {cells.group(1) if cells else '?'} | {wall:.0f} s | ≤ 60 s | {peak_mib:.0f} MiB | {cell_s:.0f} s |",
         "",
         "Profile: wall seconds of each phase summed over the cells (a cell's fit, then each objective of its "
-        "audit; the privacy objective includes the shadow models (8 by default), each a refit of the method).",
+        f"audit; the privacy objective includes the shadow models ({st['n_shadow']} here), each a refit of the "
+        "method).",
         "",
         "| phase | seconds | share |",
         "|---|---|---|",
         *(f"| {p} | {r.seconds:.0f} | {r.share:.0%} |" for p, r in overall.iterrows()),
         "",
-        "Per method (3 seeds summed), largest first:",
+        "Per method (seeds summed), largest first:",
         "",
         "| method | total | fit | accuracy | fairness | robustness | privacy | explainability |",
         "|---|---|---|---|---|---|---|---|",

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from causaltrust.audit._bootstrap import mean_bootstrap, quantile_bootstrap, resample_counts
+from causaltrust.audit._bootstrap import (
+    ResampleBlocks,
+    mean_bootstrap,
+    quantile_bootstrap,
+    resample_counts,
+)
 
 
 def test_counts_are_the_resamples_of_the_same_draws() -> None:
@@ -60,3 +65,129 @@ def test_quantile_interval_of_values_with_nan_is_nan() -> None:
     x = np.r_[np.arange(9.0), np.nan]
     counts = resample_counts(10, 20, np.random.default_rng(0))
     assert np.isnan(quantile_bootstrap(x, 0.95, counts, 0.95)).all()
+
+
+# -- resamples shared in blocks (issue 30) ---------------------------------------------------------------
+
+
+def _block_indices(n: int, n_boot: int, rows: int, seed: int) -> np.ndarray:
+    """The resample indices ResampleBlocks promises: block b drawn from the b-th child of the seed."""
+    children = np.random.SeedSequence(seed).spawn(len(range(0, n_boot, rows)))
+    parts = [
+        np.random.default_rng(children[b]).integers(0, n, (min(rows, n_boot - b0), n), dtype=np.int64)
+        for b, b0 in enumerate(range(0, n_boot, rows))
+    ]
+    return np.concatenate(parts)
+
+
+@pytest.mark.parametrize("cache_bytes", [0, 10**9])
+def test_blocks_equal_indexed_resamples(cache_bytes: int) -> None:
+    rng = np.random.default_rng(2)
+    n, n_boot = 120, 45
+    x = np.where(rng.random(n) < 0.25, 0.0, rng.normal(size=n))
+    # 7 resamples per block (840 cells / 120 units), the last block shorter: 45 = 6 * 7 + 3
+    blocks = ResampleBlocks(n, n_boot, np.random.SeedSequence(8), block_cells=840, cache_bytes=cache_bytes)
+    assert blocks.rows == 7
+    idx = _block_indices(n, n_boot, 7, 8)
+    np.testing.assert_allclose(blocks.means(x), x[idx].mean(axis=1), rtol=0, atol=1e-12)
+    expected_q = np.array([np.quantile(x[i], 0.95) for i in idx])
+    np.testing.assert_allclose(blocks.quantiles(x, 0.95), expected_q, rtol=0, atol=1e-12)
+    # read twice (cached or redrawn): the same resamples
+    np.testing.assert_array_equal(blocks.means(x), blocks.means(x))
+    lo, hi = blocks.mean_interval(x, 0.95)
+    np.testing.assert_allclose((lo, hi), np.quantile(x[idx].mean(axis=1), [0.025, 0.975]), atol=1e-12)
+
+
+def test_block_cache_is_bounded() -> None:
+    blocks = ResampleBlocks(1000, 100, np.random.SeedSequence(0), block_cells=10_000, cache_bytes=35_000)
+    blocks.means(np.ones(1000))
+    # blocks of 10 x 1000 uint8 counts: three fit in 35,000 bytes, the other seven are redrawn when read
+    assert len(blocks._cache) == 3
+    assert sum(c.nbytes for c in blocks._cache.values()) <= 35_000
+
+
+def test_audit_above_the_whole_matrix_cap_shares_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import causaltrust as ct
+    from causaltrust._random import purpose_sequence
+    from causaltrust.audit import _context
+    from causaltrust.audit._audit import build_context
+    from causaltrust.audit._options import AuditOptions
+
+    spec, scm = ct.scenarios.load("readmission")
+    test = scm.sample(300, random_state=1)
+    model = lambda df: np.asarray(df["X"] > 0, dtype=np.float64)  # noqa: E731
+    ctx = build_context(
+        model, spec=spec, scm=scm, data=test, train_data=None, scm_data=None, random_state=4,
+        options=AuditOptions(n_bootstrap=40),
+    )  # fmt: skip
+    monkeypatch.setattr(_context, "SHARED_CELLS", 1000)  # 300 units x 40 resamples: shared in blocks
+    x = np.random.default_rng(0).normal(size=300)
+    m = ctx.mean_metric("accuracy.observational", x)
+    blocks = ctx.resample_blocks(300)
+    assert blocks is not None
+    assert ctx.resamples(300) is None
+    seq = purpose_sequence(4, "bootstrap-blocks")
+    idx = np.concatenate(
+        [
+            np.random.default_rng(c).integers(0, 300, (min(blocks.rows, 40 - b0), 300), dtype=np.int64)
+            for c, b0 in zip(seq.spawn(len(blocks.starts)), blocks.starts, strict=True)
+        ]
+    )
+    np.testing.assert_allclose(
+        (m.low, m.high), np.quantile(x[idx].mean(axis=1), [0.025, 0.975]), rtol=0, atol=1e-12
+    )
+    p = ctx.p95_metric("fairness.unfair_path_effect_p95", np.abs(x))
+    per = np.array([np.quantile(np.abs(x)[i], 0.95) for i in idx])
+    np.testing.assert_allclose((p.low, p.high), np.quantile(per, [0.025, 0.975]), rtol=0, atol=1e-12)
+
+
+def test_weighted_row_statistics_equal_the_resampled_ones() -> None:
+    # The large-audit forms (one statistic per row of resample counts) against the same statistics computed
+    # on the resampled units themselves (index gathers), resample by resample.
+    from sklearn.metrics import roc_auc_score
+
+    from causaltrust.audit._fairness import (
+        _eo_rows,
+        _indicators,
+        _rate_spread_rows,
+        demographic_parity_difference,
+        equalized_odds_difference,
+    )
+    from causaltrust.audit._ranks import Ranker, weighted_auc_rows
+
+    rng = np.random.default_rng(6)
+    n, n_boot = 80, 60
+    groups = rng.integers(0, 3, n)
+    groups[:2] = 2  # a rare group: absent from some resamples
+    groups[2:] = np.where(groups[2:] == 2, 0, groups[2:])
+    y = (rng.random(n) < 0.5).astype(np.float64)
+    labels = (rng.random(n) < 0.4 + 0.2 * (groups == 1)).astype(np.float64)
+    score = np.round(rng.random(n), 1)  # ties
+    counts = resample_counts(n, n_boot, np.random.default_rng(12))
+    idx = np.random.default_rng(12).integers(0, n, (n_boot, n), dtype=np.int64)
+    dp = _rate_spread_rows(*_indicators(groups, 3, labels), counts)
+    eo = _eo_rows(*_indicators(2 * groups + (y == 1), 6, labels), counts)
+    auc = weighted_auc_rows(Ranker(score), y == 1, counts)
+    for b in range(n_boot):
+        i = idx[b]
+        assert dp[b] == pytest.approx(demographic_parity_difference(labels[i], groups[i], 3), abs=1e-12)
+        assert eo[b] == pytest.approx(equalized_odds_difference(y[i], labels[i], groups[i], 3), abs=1e-12)
+        assert auc[b] == pytest.approx(roc_auc_score(y[i], score[i]), abs=1e-12)
+
+
+def test_auc_rows_in_sorted_order_and_without_ties() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from causaltrust.audit._ranks import Ranker, weighted_auc_rows
+
+    rng = np.random.default_rng(9)
+    n, n_boot = 90, 40
+    y = rng.random(n) < 0.4
+    blocks = ResampleBlocks(n, n_boot, np.random.SeedSequence(3), block_cells=900)
+    idx = _block_indices(n, n_boot, 10, 3)
+    for score in (rng.random(n), np.round(rng.random(n), 1)):  # unique scores, then ties
+        ranker = Ranker(score)
+        got = blocks.apply(lambda c, r=ranker: weighted_auc_rows(r, y, c, ordered=True), ranker.order)
+        np.testing.assert_array_equal(blocks.block(1, ranker.order), blocks.block(1)[:, ranker.order])
+        for b in range(n_boot):
+            assert got[b] == pytest.approx(roc_auc_score(y[idx[b]], score[idx[b]]), abs=1e-12)

@@ -341,3 +341,35 @@ def test_bench_and_report_bad_input(tmp_path: Path) -> None:
     assert_bad_input(*invoke("report", not_a_ledger), "not a causaltrust ledger")
     assert not_a_ledger.read_text() == "hello"
     assert_bad_input(*invoke("report", tmp_path / "missing.duckdb"), "does not exist")
+
+
+def test_demo_quick_by_default_full_on_request(tmp_path: Path) -> None:
+    small = [
+        "--seeds",
+        "1",
+        "--n-train",
+        "300",
+        "--n-test",
+        "300",
+        "--recourse",
+        "5",
+        "--jobs",
+        "1",
+        "-m",
+        "erm",
+    ]
+    code, stdout, err = invoke("demo", "--out", tmp_path / "q", *small)
+    assert code == 0, err
+    assert stdout.splitlines()[0].startswith("causaltrust demo: quick settings")
+    assert "causaltrust demo --full" in stdout
+    settings = json.loads(ct.bench.Ledger.open(tmp_path / "q" / "results.duckdb").cells()["settings_json"][0])
+    quick = ct.bench.demo_settings()
+    # the options given win; the others are the quick settings
+    assert (settings["n_train"], settings["recourse_units"]) == (300, 5)
+    assert (settings["n_shadow"], settings["n_bootstrap"]) == (quick["n_shadow"], quick["n_bootstrap"])
+    code, stdout, err = invoke("demo", "--out", tmp_path / "f", "--full", *small, "--shadows", "0")
+    assert code == 0, err
+    assert stdout.splitlines()[0].startswith("causaltrust demo: full settings")
+    settings = json.loads(ct.bench.Ledger.open(tmp_path / "f" / "results.duckdb").cells()["settings_json"][0])
+    assert settings["n_bootstrap"] == ct.bench.demo_settings(full=True)["n_bootstrap"]
+    assert settings["n_shadow"] == 0

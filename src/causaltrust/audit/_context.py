@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from causaltrust._random import purpose_rng
+from causaltrust._random import purpose_rng, purpose_sequence
 from causaltrust.audit._bootstrap import (
     SHARED_CELLS,
+    ResampleBlocks,
     bootstrap_interval,
     mean_bootstrap,
     quantile_bootstrap,
@@ -46,6 +47,7 @@ class AuditContext:
     scm_fitted_on: str = "given"
     extras: dict[str, Any] = field(default_factory=dict)  # JSON-able extras for the report (examples...)
     _counts: Array | None = field(default=None, repr=False)  # shared resample counts of the test units
+    _blocks: ResampleBlocks | None = field(default=None, repr=False)  # the same, above SHARED_CELLS cells
 
     def rng(self, name: str) -> np.random.Generator:
         """A generator for one metric, independent of which other metrics run (same seed, same bytes)."""
@@ -76,27 +78,44 @@ class AuditContext:
             m = m.with_threshold(thr.min, thr.max)
         return m
 
+    def _shared(self, n: int) -> bool:
+        """Whether metrics over ``n`` units share the audit's resamples (the test units' size)."""
+        return n == len(self.data) and n >= 2 and self.options.n_bootstrap >= 1
+
     def resamples(self, n: int) -> Array | None:
         """Bootstrap resample counts of ``n`` units, shared by the metrics over every test unit.
 
         Drawn once from the audit's seed when ``n`` is the number of test units (and the shifted samples of
         that size): the same resamples whichever metrics run, and the intervals of metrics on the same units
-        come from the same (paired) resamples. None for other sizes (subgroups) and for matrices above
-        ``SHARED_CELLS`` cells: those metrics draw their own resamples.
+        come from the same (paired) resamples. None for other sizes (subgroups), and for matrices above
+        ``SHARED_CELLS`` cells: those are shared in blocks (:meth:`resample_blocks`).
         """
         n_boot = self.options.n_bootstrap
-        if n != len(self.data) or n < 2 or n_boot < 1 or n * n_boot > SHARED_CELLS:
+        if not self._shared(n) or n * n_boot > SHARED_CELLS:
             return None
         if self._counts is None:
             self._counts = resample_counts(n, n_boot, purpose_rng(self.random_state, "bootstrap"))
         return self._counts
 
+    def resample_blocks(self, n: int) -> ResampleBlocks | None:
+        """The shared resamples of ``n`` test units in blocks, when they are too large to keep whole."""
+        n_boot = self.options.n_bootstrap
+        if not self._shared(n) or n * n_boot <= SHARED_CELLS:
+            return None
+        if self._blocks is None:
+            self._blocks = ResampleBlocks(n, n_boot, purpose_sequence(self.random_state, "bootstrap-blocks"))
+        return self._blocks
+
     def mean_metric(self, name: str, per_unit: Array, *, method: str = "") -> Metric:
         """A metric that is a mean over units, with a bootstrap interval over units."""
         per_unit = np.asarray(per_unit, dtype=np.float64)
         o = self.options
-        counts = self.resamples(len(per_unit))
-        interval = mean_bootstrap(per_unit, self.rng(name), o.n_bootstrap, o.confidence, counts)
+        blocks = self.resample_blocks(len(per_unit))
+        if blocks is not None:
+            interval = blocks.mean_interval(per_unit, o.confidence)
+        else:
+            counts = self.resamples(len(per_unit))
+            interval = mean_bootstrap(per_unit, self.rng(name), o.n_bootstrap, o.confidence, counts)
         return self.metric(
             name, float(per_unit.mean()), interval, method=method or "mean over units; bootstrap"
         )
@@ -104,12 +123,16 @@ class AuditContext:
     def p95_metric(self, name: str, per_unit: Array, *, method: str = "") -> Metric:
         """The 95th percentile over units of ``per_unit``, with a bootstrap interval over units."""
         values = np.asarray(per_unit, dtype=np.float64)
+        blocks = self.resample_blocks(len(values))
         counts = self.resamples(len(values))
-        if counts is None:
+        if blocks is not None:
+            interval = blocks.quantile_interval(values, 0.95, self.options.confidence)
+        elif counts is not None:
+            interval = quantile_bootstrap(values, 0.95, counts, self.options.confidence)
+        else:
             return self.stat_metric(
                 name, lambda i: float(np.quantile(values[i], 0.95)), len(values), method=method
             )
-        interval = quantile_bootstrap(values, 0.95, counts, self.options.confidence)
         value = float(np.quantile(values, 0.95))
         return self.metric(name, value, interval, method=method or "bootstrap over units")
 
@@ -119,6 +142,25 @@ class AuditContext:
         value = stat(np.arange(n))
         interval = bootstrap_interval(stat, n, self.rng(name), o.n_bootstrap, o.confidence)
         return self.metric(name, value, interval, method=method or "bootstrap over units")
+
+    def weighted_metric(
+        self,
+        name: str,
+        stat: Callable[[Array], float],
+        stat_rows: Callable[[Array], Array],
+        n: int,
+        *,
+        method: str = "",
+        columns: Array | None = None,
+    ) -> Metric:
+        """:meth:`stat_metric`, with ``stat_rows(counts)`` (the statistic of each row of resample counts, the
+        units in ``columns`` order when given) used when the test units' resamples are shared in blocks (large
+        audits): no index gather per resample."""
+        blocks = self.resample_blocks(n)
+        if blocks is None:
+            return self.stat_metric(name, stat, n, method=method)
+        interval = blocks.stat_interval(stat_rows, self.options.confidence, columns)
+        return self.metric(name, stat(np.arange(n)), interval, method=method or "bootstrap over units")
 
     def require(self, section: str) -> None:
         if section == "fairness" and self.spec.fairness is None:

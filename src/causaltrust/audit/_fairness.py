@@ -18,6 +18,8 @@ __all__ = [
     "fairness_metrics",
     "group_rates",
     "levels",
+    "mean_difference",
+    "standardized_mean_difference",
 ]
 
 Array = np.ndarray
@@ -29,6 +31,43 @@ def _group_rates(values: Array, groups: Array, k: int) -> Array:
     sums = np.bincount(groups, weights=values, minlength=k)
     with np.errstate(invalid="ignore", divide="ignore"):
         return sums / counts
+
+
+def mean_difference(pred: Array, groups: Array, k: int) -> float:
+    """max - min mean prediction over the groups present (a regression's demographic-parity gap).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mean_difference(np.array([1.0, 3.0, 10.0]), np.array([0, 0, 1]), 2)
+    8.0
+    """
+    means = _group_rates(pred, groups, k)
+    present = np.bincount(groups, minlength=k)[:k] > 0
+    return float(means[present].max() - means[present].min())
+
+
+def standardized_mean_difference(pred: Array, groups: Array, k: int) -> float:
+    """:func:`mean_difference` divided by the pooled within-group sd of the predictions (Cohen's d form).
+
+    0 when the predictions do not vary within any group and the groups agree; inf when only the groups
+    differ.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> standardized_mean_difference(np.array([0.0, 2.0, 2.0, 4.0]), np.array([0, 0, 1, 1]), 2)
+    1.0
+    """
+    counts = np.bincount(groups, minlength=k)[:k]
+    means = _group_rates(pred, groups, k)
+    within = float(((pred - means[groups]) ** 2).sum())
+    dof = int(counts.sum()) - int((counts > 0).sum())
+    diff = mean_difference(pred, groups, k)
+    if diff == 0.0:
+        return 0.0
+    sd = float(np.sqrt(within / dof)) if dof > 0 else 0.0
+    return diff / sd if sd > 0 else float("inf")
 
 
 def demographic_parity_difference(y_pred: Array, groups: Array, k: int) -> float:
@@ -44,13 +83,22 @@ def equalized_odds_difference(y_true: Array, y_pred: Array, groups: Array, k: in
     Equal to fairlearn on every input: the groups are those present in the data, and a group without
     positives (negatives) has a TPR (FPR) of 0, as fairlearn's rates divide by zero to 0.
     """
-    present = np.bincount(groups, minlength=k) > 0
-    pos = y_true == 1
+    return _eo_from_codes(2 * np.asarray(groups, dtype=np.int64) + (y_true == 1), y_pred, k)
+
+
+def _eo_from_codes(codes: Array, y_pred: Array, k: int) -> float:
+    """Equalized odds from ``2 * group + (y == 1)`` codes: two bincounts over all units.
+
+    The per-bin sums add the same values in the same (row) order as bincounts over each class's rows, so the
+    result is bit for bit that of masking by class first.
+    """
+    counts = np.bincount(codes, minlength=2 * k).astype(np.float64).reshape(k, 2)
+    hits = np.bincount(codes, weights=y_pred, minlength=2 * k).reshape(k, 2)
+    present = counts.sum(axis=1) > 0
     diffs = []
-    for mask in (pos, ~pos):
-        counts = np.bincount(groups[mask], minlength=k).astype(np.float64)
-        hits = np.bincount(groups[mask], weights=y_pred[mask], minlength=k)
-        rates = np.divide(hits, counts, out=np.zeros(k), where=counts > 0)[present]
+    for cls in (1, 0):  # positives (TPR), then negatives (FPR)
+        c, h = counts[:, cls], hits[:, cls]
+        rates = np.divide(h, c, out=np.zeros(k), where=c > 0)[present]
         diffs.append(float(rates.max() - rates.min()))
     return float(max(diffs))
 
@@ -110,23 +158,44 @@ def fairness_metrics(ctx: AuditContext) -> list[Metric]:
     k = max(int(groups.max()) + 1, len(meta.categories) if meta.categories else 2)
     metrics: list[Metric] = []
     if ctx.model.task == "binary":
+        lab = np.asarray(labels, dtype=np.float64)
+        eo_codes = 2 * groups + (y == 1)
         metrics.append(
-            ctx.stat_metric(
+            ctx.weighted_metric(
                 "fairness.demographic_parity_difference",
                 lambda i: demographic_parity_difference(labels[i], groups[i], k),
+                partial(_rate_spread_rows, *_indicators(groups, k, lab)),
                 len(y),
                 method="max-min selection rate over groups (fairlearn definition)",
             )
         )
         metrics.append(
-            ctx.stat_metric(
+            ctx.weighted_metric(
                 "fairness.equalized_odds_difference",
-                lambda i: equalized_odds_difference(y[i], labels[i], groups[i], k),
+                partial(_eo_resample, eo_codes, lab, k),
+                partial(_eo_rows, *_indicators(eo_codes, 2 * k, lab)),
                 len(y),
                 method="max of TPR and FPR group differences (fairlearn definition)",
             )
         )
         ctx.extras["group_rates"] = group_rates(y, labels, groups, meta.categories or [0, 1], a)
+    else:
+        metrics.append(
+            ctx.stat_metric(
+                "fairness.mean_difference",
+                lambda i: mean_difference(scores[i], groups[i], k),
+                len(y),
+                method="max - min mean prediction over groups present (outcome units)",
+            )
+        )
+        metrics.append(
+            ctx.stat_metric(
+                "fairness.standardized_mean_difference",
+                lambda i: standardized_mean_difference(scores[i], groups[i], k),
+                len(y),
+                method="mean difference / pooled within-group sd of the predictions",
+            )
+        )
     w = ctx.worlds
     unfair = w.full_paths(a, spec.unfair_paths())
     fair = w.complement(a, spec.unfair_paths())
@@ -256,6 +325,47 @@ def _root_note(ctx: AuditContext, a: str, groups: Array) -> str:
         )
     checked = ", ".join(v for v, _, _ in tests) or "none observed"
     return f"{head}; the data show no association with the other roots ({checked}; level {ROOT_ALPHA})."
+
+
+def _indicators(codes: Array, k: int, values: Array) -> tuple[Array, Array]:
+    """``(n, k)`` one-hot of ``codes`` and the same with each row scaled by ``values``."""
+    onehot = np.zeros((len(codes), k))
+    onehot[np.arange(len(codes)), codes] = 1.0
+    return onehot, onehot * values[:, None]
+
+
+def _rates_rows(onehot: Array, weighted: Array, counts: Array) -> tuple[Array, Array]:
+    """Per resample row of ``counts``: units and mean value per code (two matrix products)."""
+    units = counts @ onehot
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return units, (counts @ weighted) / units
+
+
+def _rate_spread_rows(onehot: Array, weighted: Array, counts: Array) -> Array:
+    """Demographic parity difference of each resample (a row of counts), over the groups present in it."""
+    _, rates = _rates_rows(onehot, weighted, counts)
+    out: Array = np.nanmax(rates, axis=1) - np.nanmin(rates, axis=1)
+    return out
+
+
+def _eo_rows(onehot: Array, weighted: Array, counts: Array) -> Array:
+    """Equalized odds of each resample from the indicators of ``2 * group + (y == 1)`` codes (fairlearn's
+    rule: groups present in the resample; a rate over no units of its class is 0)."""
+    units, rates = _rates_rows(onehot, weighted, counts)
+    k = units.shape[1] // 2
+    units, rates = units.reshape(-1, k, 2), np.nan_to_num(rates.reshape(-1, k, 2), nan=0.0)
+    present = units.sum(axis=2) > 0
+    diffs = []
+    for cls in (1, 0):
+        r = rates[:, :, cls]
+        diffs.append(np.where(present, r, -np.inf).max(axis=1) - np.where(present, r, np.inf).min(axis=1))
+    out: Array = np.maximum(diffs[0], diffs[1])
+    return out
+
+
+def _eo_resample(codes: Array, labels: Array, k: int, i: Array) -> float:
+    """Equalized odds on resampled units ``i`` (group and class codes computed once, not per resample)."""
+    return _eo_from_codes(codes[i], labels[i], k)
 
 
 def _ctf_se(f_x1: Array, f_fact: Array, at_x0: Array, at_x1: Array, i: Array) -> float:

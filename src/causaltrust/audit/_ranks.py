@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Ranker", "weighted_auc", "weighted_spearman"]
+__all__ = ["Ranker", "weighted_auc", "weighted_auc_rows", "weighted_spearman"]
 
 Array = np.ndarray
 
@@ -28,6 +28,8 @@ class Ranker:
         self.gid = np.empty(len(x), dtype=np.int64)
         self.gid[order] = gid_sorted
         self.k = int(gid_sorted[-1]) + 1 if len(x) else 0
+        self.order = order
+        self.group_starts = np.flatnonzero(starts)  # where each tie group begins in sorted order
 
     def ranks(self, w: Array) -> Array:
         """1-based average ranks of every unit when unit i appears ``w[i]`` times."""
@@ -44,6 +46,29 @@ def weighted_auc(ranker: Ranker, positive: Array, w: Array) -> float:
     if wp == 0 or wn == 0:
         return float("nan")
     return float(((w * r)[positive].sum() - wp * (wp + 1.0) / 2.0) / (wp * wn))
+
+
+def weighted_auc_rows(ranker: Ranker, positive: Array, weights: Array, *, ordered: bool = False) -> Array:
+    """:func:`weighted_auc` for each row of ``weights`` (a block of resample counts), in sorted order.
+
+    The units are put in score order (``ordered``: the columns already are, ``ranker.order``), so every tie
+    group's weight is a contiguous sum for all rows at once instead of a scatter per resample; without ties
+    the groups are the units themselves.
+    """
+    ws = weights if ordered else weights[:, ranker.order]
+    pos = positive[ranker.order]
+    if len(ranker.group_starts) == ws.shape[1]:
+        gc, gp = ws, ws * pos
+    else:
+        gc = np.add.reduceat(ws, ranker.group_starts, axis=1)
+        gp = np.add.reduceat(ws * pos, ranker.group_starts, axis=1)
+    ranks = np.cumsum(gc, axis=1) - gc + (gc + 1.0) / 2.0
+    wp = gp.sum(axis=1)
+    wn = gc.sum(axis=1) - wp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: Array = ((ranks * gp).sum(axis=1) - wp * (wp + 1.0) / 2.0) / (wp * wn)
+    out[(wp == 0) | (wn == 0)] = np.nan
+    return out
 
 
 def weighted_spearman(rx: Ranker, ry: Ranker, w: Array) -> float:

@@ -9,6 +9,7 @@ finished cell is one transaction in the ledger, so a killed sweep resumes where 
 ``hypervolume``, ``ranks`` and ``dominance_summary`` compare the methods on any chosen metrics.
 """
 
+from causaltrust.bench._demo import DEMO_FULL, DEMO_QUICK, demo_settings
 from causaltrust.bench._executors import CellTask, run_cell
 from causaltrust.bench._ledger import LEDGER_FORMAT, SCHEMA_VERSION, Ledger, LedgerData, SweepStats
 from causaltrust.bench._methods import (
@@ -27,6 +28,7 @@ from causaltrust.bench._pareto import (
     ranks,
     to_minimisation,
 )
+from causaltrust.bench._regression import REGRESSION_METHODS
 from causaltrust.bench._runner import expand_grid, plan, run
 from causaltrust.bench._summary import (
     config_frame,
@@ -38,8 +40,11 @@ from causaltrust.bench._summary import (
 from causaltrust.bench._text import run_text
 
 __all__ = [
+    "DEMO_FULL",
+    "DEMO_QUICK",
     "LEDGER_FORMAT",
     "METHODS",
+    "REGRESSION_METHODS",
     "SCHEMA_VERSION",
     "BenchError",
     "CellTask",
@@ -50,6 +55,7 @@ __all__ = [
     "causal_methods",
     "config_frame",
     "cost_of_win",
+    "demo_settings",
     "directions",
     "dominance_summary",
     "expand_grid",

@@ -8,6 +8,7 @@ from typing import Any
 from sklearn.pipeline import Pipeline
 
 from causaltrust.bench._methods import MethodSpec, _categorical_features, _logistic, register
+from causaltrust.bench._regression import build_bgl, is_continuous, regressor_twin
 from causaltrust.scm import SCM
 from causaltrust.spec import TrustSpec
 
@@ -35,6 +36,8 @@ def _encoded(spec: TrustSpec, model: Any) -> Pipeline:
 
 
 def build_unaware(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
+    if is_continuous(spec):
+        return regressor_twin("unaware", spec, scm, params, seed)
     from causaltrust.learners import UnawareClassifier
 
     return UnawareClassifier(spec=spec, estimator=_logistic(params["C"], seed))
@@ -61,6 +64,8 @@ def build_threshold(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any],
 
 
 def build_cf_fair(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
+    if is_continuous(spec):
+        return regressor_twin("cf_fair", spec, scm, params, seed)
     from causaltrust.learners import CounterfactualFairClassifier
 
     return CounterfactualFairClassifier(
@@ -69,6 +74,8 @@ def build_cf_fair(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], s
 
 
 def build_cf_augment(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
+    if is_continuous(spec):
+        return regressor_twin("cf_augment", spec, scm, params, seed)
     from causaltrust.learners import CounterfactualAugmentationClassifier
 
     return CounterfactualAugmentationClassifier(
@@ -194,6 +201,13 @@ _BASELINES: list[MethodSpec] = [
         build_cf_augment,
         {"C": 1.0},
         "fitted",
+    ),
+    MethodSpec(
+        "bgl",
+        "fairlearn bounded group loss (continuous target): every group's squared error at most a bound",
+        "group loss parity (every A-path)",
+        build_bgl,
+        {"C": 1.0, "upper_bound": None, "max_iter": 20},
     ),
     MethodSpec(
         "recenter",

@@ -112,6 +112,10 @@ def _logistic(C: float, seed: int) -> Any:
 
 def build_erm(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
     """Logistic regression on the spec's features, categorical features one-hot encoded."""
+    from causaltrust.bench._regression import is_continuous, regressor_twin
+
+    if is_continuous(spec):  # a continuous target: least squares (ERMRegressor)
+        return regressor_twin("erm", spec, scm, params, seed)
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
@@ -127,8 +131,11 @@ def build_erm(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed:
 
 def build_selective(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
     """SelectiveInvarianceClassifier; ``scm`` is the true SCM, or None to fit one from the training rows."""
+    from causaltrust.bench._regression import is_continuous, regressor_twin
     from causaltrust.learners import SelectiveInvarianceClassifier
 
+    if is_continuous(spec):
+        return regressor_twin("selective", spec, scm, params, seed)
     return SelectiveInvarianceClassifier(
         spec=spec,
         estimator=_logistic(params["C"], seed),

@@ -11,6 +11,7 @@ import pandas as pd
 from causaltrust.exceptions import DataError, did_you_mean
 
 __all__ = [
+    "MAX_ABS_VALUE",
     "VariableMeta",
     "check_data",
     "codes_to_values",
@@ -20,6 +21,9 @@ __all__ = [
 ]
 
 Array = np.ndarray
+# The largest magnitude a number in the data may have (the learners' limit too): squares and sums of
+# squares of larger values overflow float64, so every fit, scaler and audit on them would return NaN.
+MAX_ABS_VALUE = 1e100
 VarType = Literal["continuous", "binary", "categorical"]
 
 
@@ -68,6 +72,13 @@ def frame_to_columns(
     """Validate ``df`` and return internal columns for ``columns`` (plus ``optional`` ones if present)."""
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"{context}: expected a pandas DataFrame, got {type(df).__name__}")
+    if isinstance(df.columns, pd.MultiIndex):
+        # df["X"] on MultiIndex columns returns a sub-frame (or the first level's match): silently wrong.
+        raise DataError(
+            f"{context}: the columns are a {df.columns.nlevels}-level MultiIndex (e.g. "
+            f"{list(df.columns[:2])}); give one level of variable names, e.g. df.columns = "
+            "df.columns.get_level_values(0)"
+        )
     columns = list(columns)
     missing = [c for c in columns if c not in df.columns]
     if missing:
@@ -120,6 +131,13 @@ def _column(df: pd.DataFrame, name: str, m: VariableMeta, context: str) -> Array
         raise DataError(
             f"{context}: column {name!r} has NaN or infinite values in {_rows(s.index, bad)}; drop or impute "
             "them first"
+        )
+    big = np.abs(values) > MAX_ABS_VALUE
+    if big.any():
+        raise DataError(
+            f"{context}: column {name!r} holds values as large as {values[big][0]:.3g}; above "
+            f"{MAX_ABS_VALUE:.0e} sums of squares overflow to inf and every fit turns to NaN "
+            f"({_rows(s.index, big)}). Rescale the column (e.g. to standard units or a log scale)"
         )
     if getattr(m, "count", False):
         bad = (values < 0) | (values != np.floor(values))

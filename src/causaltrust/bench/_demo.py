@@ -1,0 +1,52 @@
+"""The main job's two settings: quick (``causaltrust demo``, ``make run``) and full (``demo --full``)."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+__all__ = ["DEMO_FULL", "DEMO_QUICK", "demo_settings"]
+
+# The full statistical settings: 3 seeds of 20,000 training and 20,000 test rows, 8 shadow models per cell,
+# 200 bootstrap resamples, recourse for 200 rejected units (about 5 minutes on 2 quiet cores). ``shadow_rows``
+# is the audit option: training rows per shadow model (None: as many as the audited model had).
+DEMO_FULL: MappingProxyType[str, int | None] = MappingProxyType(
+    {
+        "seeds": 3,
+        "n_train": 20_000,
+        "n_test": 20_000,
+        "n_shadow": 8,
+        "shadow_rows": None,
+        "n_bootstrap": 200,
+        "recourse_units": 200,
+    }
+)
+# The quick settings tell the same story (``ct.report.story_verdicts``: who meets the thresholds, the best and
+# tied configurations per objective and their verdicts) in about 2 minutes on 2 cores: equal to the full run's
+# in the "Speed (issue 30)" section of benchmarks/RESULTS.md; scaled down 10x (tests/bench/test_demo_story.py)
+# one verdict differs. Three seeds stay: the story's ties and wins come from Student-t intervals over seeds.
+# The shadow attack stays (its minimum of 4 shadows, each on 1,000 rows): it is not part of the story, whose
+# privacy sentence is the loss-threshold attack on every row.
+DEMO_QUICK: MappingProxyType[str, int | None] = MappingProxyType(
+    {
+        "seeds": 3,
+        "n_train": 5_000,
+        "n_test": 5_000,
+        "n_shadow": 4,
+        "shadow_rows": 1_000,
+        "n_bootstrap": 100,
+        "recourse_units": 100,
+    }
+)
+
+
+def demo_settings(full: bool = False) -> dict[str, Any]:
+    """The settings of ``causaltrust demo`` (quick) or ``causaltrust demo --full``, as a new dict.
+
+    Examples
+    --------
+    >>> from causaltrust.bench import demo_settings
+    >>> demo_settings(full=True)["n_train"], demo_settings()["seeds"]
+    (20000, 3)
+    """
+    return dict(DEMO_FULL if full else DEMO_QUICK)
