@@ -271,3 +271,15 @@ def test_provenance_notes_name_the_inference(linear) -> None:
     assert notes["K"].startswith("K: learned: latent factor (SVI), ELBO ")
     assert "indicator of K with a gaussian family" in notes["X2"]
     assert any("regression calibration" in a for a in scm.provenance["assumptions"])
+
+
+def test_counterfactual_fair_regressor_level2(linear) -> None:
+    spec, df, scm = linear
+    data = df.drop(columns="K")
+    train, test = data.iloc[1000:], data.iloc[:300]
+    reg = ct.learners.CounterfactualFairRegressor(spec=spec, scm=scm, level=2, protected=["A"])
+    reg.fit(train[spec.features], train["Y"])
+    assert reg.representation_ == ["K", "W", "X3"]
+    design = ct.learners.level2_design(scm, test, protected=["A"])
+    expected = LinearRegression().fit(ct.learners.level2_design(scm, train, protected=["A"]), train["Y"])
+    np.testing.assert_allclose(reg.predict(test[spec.features]), expected.predict(design), atol=1e-9)
