@@ -80,6 +80,7 @@ bench: venv $(PEERS)/.installed
 	$(BIN)/python benchmarks/law_school.py --write
 	$(BIN)/python benchmarks/berkeley.py --write
 	$(BIN)/python benchmarks/regression_audit_speed.py --write
+	$(BIN)/python benchmarks/frontier.py
 
 clean:
 	rm -rf $(VENV) $(PEERS) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -149,6 +149,23 @@ def build_selective(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any],
     )
 
 
+def build_selective_bounded(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
+    """SelectiveInvarianceClassifier, ``robustness="bounded"``; ``shift_strength`` is the γ grid's knob."""
+    from causaltrust.learners import SelectiveInvarianceClassifier
+
+    return SelectiveInvarianceClassifier(
+        spec=spec,
+        estimator=_logistic(params["C"], seed),
+        scm=scm,
+        fairness=bool(params["fairness"]),
+        robustness="bounded" if spec.robustness is not None else None,
+        shift_strength=float(params["shift_strength"]),
+        fair_labels=bool(params["fair_labels"]),
+        n_draws=int(params["n_draws"]),
+        random_state=seed,
+    )
+
+
 def _robustness_mode(value: Any) -> bool | str:
     """Grid values True / "map" map the spurious paths, "drop" drops their inputs, False switches it off."""
     if value in ("map", "drop"):
@@ -211,6 +228,31 @@ register(
         "fairness (unfair paths) + robustness (spurious paths)",
         build_selective,
         _SELECTIVE_PARAMS,
+        "fitted",
+        causal=True,
+    )
+)
+
+
+_BOUNDED_PARAMS = {**{k: v for k, v in _SELECTIVE_PARAMS.items() if k != "robustness"}, "shift_strength": 1.0}
+register(
+    MethodSpec(
+        "selective_bounded",
+        "selective invariance, bounded robustness: trained for spurious shifts up to shift_strength noise sd",
+        "fairness (unfair paths) + bounded robustness (spurious paths)",
+        build_selective_bounded,
+        _BOUNDED_PARAMS,
+        "true",
+        causal=True,
+    )
+)
+register(
+    MethodSpec(
+        "selective_bounded_fitted",
+        "selective invariance, bounded robustness, SCM fitted on the training rows",
+        "fairness (unfair paths) + bounded robustness (spurious paths)",
+        build_selective_bounded,
+        _BOUNDED_PARAMS,
         "fitted",
         causal=True,
     )

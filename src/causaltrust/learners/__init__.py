@@ -15,6 +15,7 @@ CounterfactualFairClassifier        counterfactual fairness, Kusner et al. level
 CounterfactualAugmentationClassifier  counterfactual invariance by data augmentation through the SCM
 IRMClassifier, VRExClassifier       invariance across environments (DomainBed definitions)
 GroupDROClassifier                  worst-environment risk
+AnchorClassifier, AnchorRegressor   anchor regression / classification, the environment as anchor
 TorchERMClassifier                  none: pooled ERM with the same torch model (their reference)
 DPLogisticRegression, DPMLPClassifier  differential privacy (DP-SGD with an Opacus accountant)
 InputNoiseClassifier                uniform input obfuscation (no DP guarantee)
@@ -30,6 +31,7 @@ thresholds a score into decisions; a regression has none), the DomainBed and DP-
 shift baselines (binary losses in their training loops; issue 26 leaves them to a later wave).
 """
 
+from causaltrust.learners._anchor import AnchorClassifier, AnchorRegressor
 from causaltrust.learners._dp import (
     DPLogisticRegression,
     DPMLPClassifier,
@@ -64,6 +66,8 @@ from causaltrust.learners._selective import SelectiveInvarianceClassifier, Selec
 from causaltrust.learners._shift_baselines import ImportanceWeightedClassifier, RecenteringClassifier
 
 __all__ = [
+    "AnchorClassifier",
+    "AnchorRegressor",
     "BoundedGroupLossRegressor",
     "CounterfactualAugmentationClassifier",
     "CounterfactualAugmentationRegressor",
