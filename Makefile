@@ -74,6 +74,7 @@ bench: venv $(PEERS)/.installed
 	$(BIN)/python benchmarks/sensitivity.py
 	$(BIN)/python benchmarks/text.py --seeds 3 --n-train 600 --n-test 300 --finetune-n 300 --write
 	$(BIN)/python benchmarks/mediation.py --prompts 100 --speed-prompts 1
+	$(BIN)/python benchmarks/latent_factors.py
 	$(BIN)/python benchmarks/lm_front.py
 	$(BIN)/python benchmarks/reward.py
 	$(BIN)/python benchmarks/law_school.py --write

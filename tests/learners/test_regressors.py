@@ -95,7 +95,7 @@ def test_fair_add_with_the_specs_protected_attribute_keeps_sex(law: pd.DataFrame
 
 
 def test_level_2_is_refused_until_latent_factors_exist(law: pd.DataFrame) -> None:
-    with pytest.raises(SpecError, match=r"level=2.*latent factors.*Use level=3"):
+    with pytest.raises(SpecError, match=r"level=2.*latent factors.*use level=3"):
         CounterfactualFairRegressor(spec=SPEC, level=2).fit(law[SPEC.features], law["ZFYA"])
     with pytest.raises(ValueError, match="level must be 3"):
         CounterfactualFairRegressor(spec=SPEC, level=1).fit(law[SPEC.features], law["ZFYA"])

@@ -64,9 +64,15 @@ class UnitWorlds:
         )
         if n_draws > 1:
             cols = {k: np.repeat(v, n_draws) for k, v in cols.items()}
-        self.cols = scm.recover_latents(cols, needed)
         # Its own stream: test data sampled with the audit's seed must not share draws with abduction.
         self.rng = purpose_rng(seed, "audit-abduction")
+        # Latent factors not in the data are posterior draws per row: the per-unit forms redraw them.
+        self.drawn = [
+            v for v in scm.latent if v not in cols and hasattr(scm.mechanisms[v], "posterior_draws")
+        ]
+        self.cols = scm.recover_latents(
+            cols, needed, random_state=purpose_rng(seed, "audit-latent-posterior")
+        )
         self.seed = seed
         self._noises: dict[str, Noise] = {}
         self.index = data.index
@@ -161,7 +167,7 @@ class UnitWorlds:
         nodes = [v for v in scm.order if v in _dag.descendants(scm.parents, [source]) & self.needed]
         discrete = [v for v in nodes if scm.meta[v].vtype != "continuous"]
         units = np.arange(self.n_units) * self.n_draws
-        unit_cols = {k: v[units] for k, v in self.cols.items()}
+        unit_cols = {k: v[units] for k, v in self.cols.items() if k not in self.drawn}
         rng = purpose_rng(self.seed, f"audit-unit-abs:{source}")
         names = list(actives)
         sets = [list(actives[k]) for k in names]
@@ -182,7 +188,9 @@ class UnitWorlds:
         copies: dict[str, list[tuple[Any, ...]]] = {}
         other = [v for v in discrete if not isinstance(scm.mechanisms[v], BernoulliMechanism)]
         why = f"; {source}'s descendants {other} have non-uniform (e.g. Gumbel) noise" if other else ""
-        exact = draws is None and not other
+        exact = draws is None and not other and not self.drawn
+        if self.drawn:
+            why = f"; the latent factors {self.drawn} are integrated over by posterior draws"
         if exact and discrete:
             # The copies of each node the worlds evaluate do not depend on noise values: find them once.
             probe = scm.abduct({k: c[:1] for k, c in unit_cols.items()}, nodes, random_state=rng)

@@ -54,6 +54,7 @@ from causaltrust.learners._invariance import (
     TorchERMClassifier,
     VRExClassifier,
 )
+from causaltrust.learners._level2 import level2_design
 from causaltrust.learners._regressors import (
     BoundedGroupLossRegressor,
     CounterfactualAugmentationRegressor,
@@ -92,4 +93,5 @@ __all__ = [
     "UnawareRegressor",
     "VRExClassifier",
     "gaussian_obfuscation",
+    "level2_design",
 ]

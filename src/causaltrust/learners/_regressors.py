@@ -298,8 +298,9 @@ class CounterfactualFairRegressor(_SCMRegressorBase):
     protected attribute is exactly zero under the SCM used. Binary and categorical descendants enter
     through their posterior-mean noise, as in :class:`CounterfactualFairClassifier`.
 
-    ``level=2`` ("Fair K", predictions from the posterior of latent factors) needs latent factors with
-    indicators in the spec; it is refused until that lands.
+    ``level=2`` ("Fair K"): the estimator sees each latent factor's posterior mean given the indicators
+    among the features (:func:`level2_design`; the spec needs ``indicators:`` on a latent that no protected
+    attribute causes) and the non-descendants of the protected attributes.
 
     Parameters
     ----------
@@ -309,7 +310,7 @@ class CounterfactualFairRegressor(_SCMRegressorBase):
     scm : SCM, optional
         The causal model. When None, learned with ``SCM.fit`` from the training rows (X and y).
     level : {3, 2}, default 3
-        Kusner's level of causal assumptions (3: additive noise; 2: latent factors, not yet available).
+        Kusner's level of causal assumptions (3: additive noise; 2: latent factors with indicators).
     protected : str or list of str, optional
         Attributes whose every effect is blocked (default: the spec's protected attribute).
     n_draws : int
@@ -356,16 +357,16 @@ class CounterfactualFairRegressor(_SCMRegressorBase):
             raise ValueError(
                 f"{name}: level must be 3 (additive noise) or 2 (latent factors), got {self.level!r}"
             )
-        if self.level == 2:
-            raise SpecError(
-                f"{name}(level=2) predicts from the posterior of latent factors (Kusner's Fair K), which "
-                "needs latent variables with indicators in the spec (K: {observed: false, indicators: "
-                "[...]}); that is not available yet. Use level=3 (Fair Add: residuals of the protected "
-                "attributes' descendants)"
-            )
         if not (isinstance(self.n_draws, int | np.integer) and self.n_draws >= 1):
             raise ValueError(f"{name}: n_draws must be a positive integer, got {self.n_draws!r}")
         spec, X, y_arr = self._validate_fit(X, y)
+        if self.level == 2 and not any(spec.indicators(v) for v in spec.latent):
+            raise SpecError(
+                f"{name}(level=2) predicts from the posterior of latent factors (Kusner's Fair K), which "
+                "needs a latent variable with indicators in the spec (K: {observed: false, indicators: "
+                "[...]}); this spec has none. Add one, or use level=3 (Fair Add: residuals of the protected "
+                "attributes' descendants)"
+            )
         self.protected_ = self._protected_names(spec, required=True)
         scm = self._resolve_scm(spec, X, y_arr)
         self.scm_ = scm
@@ -381,7 +382,16 @@ class CounterfactualFairRegressor(_SCMRegressorBase):
     def _inputs(self, spec: TrustSpec) -> list[str]:
         return self.nondescendants_
 
+    def _level2(self, X: pd.DataFrame) -> tuple[Array, list[str]]:
+        """Kusner's level 2: each latent factor's posterior mean, then the numeric non-descendants."""
+        from causaltrust.learners._level2 import level2_design
+
+        Z = level2_design(self.scm_, X, protected=self.protected_)
+        return Z.to_numpy(dtype=np.float64), list(Z.columns)
+
     def _abduct(self, X: pd.DataFrame, cols: dict[str, Array]) -> tuple[Array, list[str]]:
+        if self.level == 2:
+            return self._level2(X)
         # The classifier's abduction needs only the attributes set above (scm_, abducted_, design_, spec_,
         # n_draws, random_state): one implementation for both targets.
         out: tuple[Array, list[str]] = CounterfactualFairClassifier._represent(cast(Any, self), X, cols)

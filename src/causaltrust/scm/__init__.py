@@ -2,6 +2,13 @@
 
 from causaltrust.scm._data import check_data
 from causaltrust.scm._effects import Effect, EffectDecomposition, decompose_effects, path_effect, path_effects
+from causaltrust.scm._factor import (
+    FactorMechanism,
+    PoissonMechanism,
+    factor_latents,
+    latent_posterior,
+    nuts_reference,
+)
 from causaltrust.scm._fair_world import fair_world_labels
 from causaltrust.scm._mechanisms import BernoulliMechanism, Mechanism, Noise
 from causaltrust.scm._model import SCM, Abduction
@@ -17,13 +24,18 @@ __all__ = [
     "BernoulliMechanism",
     "Effect",
     "EffectDecomposition",
+    "FactorMechanism",
     "Mechanism",
     "MultiPathWorld",
     "Noise",
+    "PoissonMechanism",
     "check_data",
     "decompose_effects",
+    "factor_latents",
     "fair_world_labels",
+    "latent_posterior",
     "load_model",
+    "nuts_reference",
     "path_effect",
     "path_effects",
     "reuse_fits",

@@ -28,15 +28,24 @@ VarType = Literal["continuous", "binary", "categorical"]
 
 
 class VariableMeta:
-    """Type and categories of one variable as the engine stores it."""
+    """Type and categories of one variable as the engine stores it.
 
-    __slots__ = ("categories", "name", "observed", "vtype")
+    A spec's ``count`` is stored as a continuous number (``vtype``) whose values are checked to be
+    non-negative integers (``count``).
+    """
+
+    __slots__ = ("categories", "count", "name", "observed", "vtype")
 
     def __init__(
-        self, name: str, vtype: VarType, categories: tuple[Any, ...] = (), observed: bool = True
+        self,
+        name: str,
+        vtype: VarType | Literal["count"],
+        categories: tuple[Any, ...] = (),
+        observed: bool = True,
     ) -> None:
         self.name = name
-        self.vtype = vtype
+        self.count = vtype == "count"
+        self.vtype: VarType = "continuous" if vtype == "count" else vtype
         self.categories = categories
         self.observed = observed
 
@@ -130,6 +139,13 @@ def _column(df: pd.DataFrame, name: str, m: VariableMeta, context: str) -> Array
             f"{MAX_ABS_VALUE:.0e} sums of squares overflow to inf and every fit turns to NaN "
             f"({_rows(s.index, big)}). Rescale the column (e.g. to standard units or a log scale)"
         )
+    if getattr(m, "count", False):
+        bad = (values < 0) | (values != np.floor(values))
+        if bad.any():
+            raise DataError(
+                f"{context}: count column {name!r} has values that are not non-negative integers (e.g. "
+                f"{values[bad][0]!r}) in {_rows(s.index, bad)}; declare it continuous or fix the values"
+            )
     if m.vtype == "binary":
         bad = (values != 0.0) & (values != 1.0)
         if bad.any():

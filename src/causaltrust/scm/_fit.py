@@ -601,6 +601,8 @@ def _measurements(spec: TrustSpec, assumed: set[str]) -> dict[str, str]:
     children = _dag.children_map(parents)
     out: dict[str, str] = {}
     for lat in spec.latent:
+        if spec.indicators(lat):  # a latent factor (scm._factor)
+            continue
         m = spec.measurement(lat)
         if m is None:
             learned = [v for v in (lat, *children.get(lat, [])) if v not in assumed]
@@ -862,7 +864,10 @@ def fit_scm(
     >>> scm.provenance["nodes"]["Y"]["status"], scm.provenance["nodes"]["L"]["model"]
     ('learned', 'linear')
     """
+    from causaltrust.scm._factor import factor_latents, fit_factor
+
     assumed = _assumed(spec, assume)
+    factors = factor_latents(spec, assumed)
     measured = _measurements(spec, assumed)
     default, per_node = _check_args(spec, mechanisms, cv, assumed)
     meta = {
@@ -884,6 +889,14 @@ def fit_scm(
     for i, v in enumerate(spec.order):
         var = spec.variables[v]
         categories = tuple(var.categories or ())
+        if v in factors:  # a latent factor: its indicators' model is fitted with it (SVI)
+            factor = fit_factor(spec, v, cols, meta, seed + i)
+            mechs.update(factor.mechanisms)
+            nodes.update(factor.nodes)
+            cols[v] = factor.posterior_mean
+            assumptions.extend(factor.assumptions)
+            support[v] = _support(spec.parents(v), cols, meta)
+            continue
         if v in measured:  # a latent: recover L̂ from its measurement before anything uses it
             m = measured[v]
             if m in assumed:
@@ -917,7 +930,7 @@ def fit_scm(
         if v in assumed:
             eq = spec.equation(v)
             assert eq is not None
-            mechs[v] = from_equation(eq, var.type, categories, v)
+            mechs[v] = from_equation(eq, var.engine_type, categories, v)
             nodes[v] = _assumed_entry(spec, v)
             assumptions.append(f"{v}: {var.equation}")
             continue
@@ -928,17 +941,17 @@ def fit_scm(
             )
         parents = spec.parents(v)
         if not parents:
-            mechs[v] = EmpiricalMechanism(cols[v].copy(), var.type)
+            mechs[v] = EmpiricalMechanism(cols[v].copy(), var.engine_type)
             nodes[v] = {"status": "learned", "model": "empirical", "cv_metric": None, "cv_score": None,
                         "equation": f"empirical distribution of {n_rows} values"}  # fmt: skip
             continue
         design = _Design(
             parents, tuple(len(meta[p].categories) if meta[p].vtype == "categorical" else 0 for p in parents)
         )
-        node = _NodeFit(v, var.type, design, {p: cols[p] for p in parents}, cols[v], seed + i, cv)
+        node = _NodeFit(v, var.engine_type, design, {p: cols[p] for p in parents}, cols[v], seed + i, cv)
         choice = per_node.get(v, default)
         with _threads():
-            if var.type == "continuous":
+            if var.engine_type == "continuous":
                 mechs[v], label = node.continuous(choice)
             else:
                 k = len(categories) if var.type == "categorical" else 2

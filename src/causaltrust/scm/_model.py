@@ -121,7 +121,7 @@ class SCM:
         for v, var in spec.variables.items():
             eq = spec.equation(v)
             assert eq is not None
-            mechs[v] = from_equation(eq, var.type, tuple(var.categories or ()), v)
+            mechs[v] = from_equation(eq, var.engine_type, tuple(var.categories or ()), v)
         return cls(spec, mechs, provenance={"source": "equations"})
 
     @classmethod
@@ -259,7 +259,9 @@ class SCM:
             if e["cv_score"] is not None:
                 metric = {"log_loss": "log-loss", "mse": "MSE"}.get(e["cv_metric"], e["cv_metric"])
                 text += f", {metric} {e['cv_score']:.2f}"
-            if not self.meta[v].observed:
+            if e.get("inference"):  # a latent factor (scm._factor)
+                text += f", ELBO {e['inference']['elbo_final']:.3f} per unit: {e['equation']}"
+            elif not self.meta[v].observed:
                 text += f" (on {v} recovered from its measurement)"
             out.append(text)
         return out
@@ -418,7 +420,7 @@ class SCM:
         changed = (_dag.descendants(self.parents, set(do_internal) | replaced) | replaced) - set(do_internal)
         latents = set(self.latent) if include_latent else set()
         if abduction is None:
-            cols = self.recover_latents(cols, changed | set(do_internal) | latents)
+            cols = self.recover_latents(cols, changed | set(do_internal) | latents, random_state=rng)
             noises = self.abduct(cols, changed, random_state=rng).noise
         else:
             cols, noises = self._reuse(abduction, data, n_draws, changed, "counterfactual")
@@ -474,7 +476,7 @@ class SCM:
         )
         desc = _dag.descendants(self.parents, [source])
         if abduction is None:
-            cols = self.recover_latents(cols, desc | {source})
+            cols = self.recover_latents(cols, desc | {source}, random_state=rng)
             noises = self.abduct(cols, desc, random_state=rng).noise
         else:
             cols, noises = self._reuse(abduction, data, n_draws, desc, "path_counterfactual")
@@ -578,11 +580,19 @@ class SCM:
             cols = {k: np.repeat(v, n_draws) for k, v in cols.items()}
         return cols
 
-    def recover_latents(self, columns: Mapping[str, Array], nodes: Iterable[str]) -> dict[str, Array]:
+    def recover_latents(
+        self,
+        columns: Mapping[str, Array],
+        nodes: Iterable[str],
+        *,
+        random_state: np.random.Generator | None = None,
+    ) -> dict[str, Array]:
         """``columns`` plus every latent variable that recomputing ``nodes`` needs, recovered from data.
 
         A latent is needed when it, or a child of it, is among ``nodes``; it is recovered by inverting a
-        noise-free observed child additive in it (:class:`IdentificationError` when none exists).
+        noise-free observed child additive in it (:class:`IdentificationError` when none exists). A fitted
+        latent factor (``indicators:``) is drawn from each row's posterior instead, with ``random_state``
+        (default: a fixed stream), so repeated rows of a unit carry independent posterior draws.
 
         Examples
         --------
@@ -602,8 +612,46 @@ class SCM:
                 continue
             needed = latent in touched or any(c in touched for c in children.get(latent, []))
             if needed:
-                cols[latent] = self._invert_latent(latent, cols, n)
+                draws = getattr(self.mechanisms[latent], "posterior_draws", None)
+                if draws is None:
+                    cols[latent] = self._invert_latent(latent, cols, n)
+                    continue
+                if random_state is None:
+                    random_state = purpose_rng(0, "latent-posterior")
+                cols[latent] = draws(cols, n, random_state)
         return cols
+
+    def latent_posterior(
+        self,
+        data: pd.DataFrame,
+        latent: str | None = None,
+        *,
+        n_draws: int = 0,
+        random_state: int | None = None,
+    ) -> pd.DataFrame:
+        """Per-unit posterior (``mean``, ``sd``, optional draws) of a fitted latent factor.
+
+        See :func:`causaltrust.scm.latent_posterior`.
+
+        Examples
+        --------
+        >>> import causaltrust as ct
+        >>> spec = ct.load_spec({"target": "Y", "variables": {
+        ...     "K": {"type": "continuous", "observed": False, "equation": "normal(0, 1)",
+        ...           "indicators": ["X1", "X2", "X3"]},
+        ...     "X1": {"type": "continuous", "equation": "K + normal(0, 0.5)"},
+        ...     "X2": {"type": "continuous", "equation": "0.8*K + normal(0, 0.5)"},
+        ...     "X3": {"type": "binary", "equation": "bernoulli(sigmoid(1.5*K))"},
+        ...     "Y": {"type": "continuous", "equation": "X1 + normal(0, 1)"}}})
+        >>> df = ct.SCM.from_spec(spec).sample(2_000, random_state=0)
+        >>> scm = ct.SCM.fit(spec.structure(), df.drop(columns="K"), mechanisms="linear", random_state=0)
+        >>> post = scm.latent_posterior(df.head(3), n_draws=2, random_state=0)
+        >>> list(post.columns)
+        ['mean', 'sd', 'draw_0', 'draw_1']
+        """
+        from causaltrust.scm._factor import latent_posterior
+
+        return latent_posterior(self, data, latent, n_draws=n_draws, random_state=random_state)
 
     def abduct(
         self,
@@ -658,12 +706,12 @@ class SCM:
         unknown = sorted(chosen - set(self.order))
         if unknown:
             raise SpecError(f"abduct: {unknown} are not variables ({', '.join(self.meta)})")
-        cols = self.recover_latents(cols, chosen)
         rng = random_state if isinstance(random_state, np.random.Generator) else None
         if rng is None and random_state is not None and not isinstance(random_state, int | np.integer):
             rng = random_state  # a duck-typed generator (e.g. one keyed per row)
         if rng is None:
             rng = stream(random_state, "abduction")  # type: ignore[arg-type]
+        cols = self.recover_latents(cols, chosen, random_state=rng)
         noises = {}
         for v in self.order:
             if v not in chosen:

@@ -97,6 +97,8 @@ def apply_edit(spec: TrustSpec, edit: Mapping[str, Any]) -> tuple[dict[str, Any]
         old = list(spec.parents(v))
         new = [p for p in old if p != u] if op == "drop_edge" else [*old, u]
         _learn_parents(d, spec, v, new)
+        if op == "drop_edge" and v in spec.indicators(u):
+            _drop_indicator(d, u, v, notes)
         if spec.equation(v) is not None:
             notes.append(f"{v}'s spec equation replaced by parents {new} (its mechanism is learned)")
         if op == "drop_edge":
@@ -135,13 +137,28 @@ def apply_edit(spec: TrustSpec, edit: Mapping[str, Any]) -> tuple[dict[str, Any]
                 rob[add] = [*rob.get(add, []), path]
     else:
         var = d["variables"][edit["variable"]]
+        owner = [k for k in spec.latent if edit["variable"] in spec.indicators(k)]
+        if owner:  # an indicator of a latent factor: it stays a child of the factor, no longer an indicator
+            _drop_indicator(d, owner[0], edit["variable"], notes)
+            return d, notes
         if "measures" not in var:
             raise SpecError(
-                f"sensitivity: unmeasure {edit['variable']!r}: the variable has no 'measures:' to drop"
+                f"sensitivity: unmeasure {edit['variable']!r}: the variable has no 'measures:' (nor is it "
+                "an indicator of a latent factor) to drop"
             )
         latent = var.pop("measures")
         notes.append(f"{edit['variable']} no longer assumed to measure {latent}")
     return d, notes
+
+
+def _drop_indicator(d: dict[str, Any], latent: str, x: str, notes: list[str]) -> None:
+    lat = d["variables"][latent]
+    lat["indicators"] = [i for i in lat["indicators"] if i != x]
+    if x in lat.get("loadings", {}):
+        del lat["loadings"][x]
+    if not lat["indicators"]:
+        del lat["indicators"]
+    notes.append(f"{x} is no longer an indicator of the latent factor {latent}")
 
 
 def default_edits(spec: TrustSpec) -> list[dict[str, Any]]:

@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 Category = int | float | str
-VarType = Literal["continuous", "binary", "categorical"]
+VarType = Literal["continuous", "binary", "categorical", "count"]
 Path = tuple[str, ...]
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 # Documented limit (DESIGN.md, issue 32): 2,000 variables load in about a second on one core; path work
@@ -56,6 +56,8 @@ class VariableSpec(BaseModel):
     observed: bool = True
     role: Literal["target", "protected", "environment"] | None = None
     measures: str | None = None
+    indicators: tuple[str, ...] | None = None
+    loadings: dict[str, float] = Field(default_factory=dict)
     assume: bool = False
     description: str = ""
 
@@ -86,9 +88,15 @@ class VariableSpec(BaseModel):
             raise ValueError(f"'categories:' only applies to categorical variables, not {self.type}")
         return self
 
+    @property
+    def engine_type(self) -> Literal["continuous", "binary", "categorical"]:
+        """The type the SCM engine stores: a ``count`` is a non-negative integer held as a number."""
+        return "continuous" if self.type == "count" else self.type
+
     def info(self) -> VarInfo:
         return VarInfo(
-            self.type, tuple(self.categories or (0, 1) if self.type == "binary" else self.categories or ())
+            self.engine_type,
+            tuple(self.categories or (0, 1) if self.type == "binary" else self.categories or ()),
         )
 
 
@@ -327,6 +335,7 @@ class TrustSpec(BaseModel):
             if not var.observed:
                 self._check_latent(name)
         self._check_measures()
+        self._check_indicators()
 
     def _check_category(self, var: str, value: object, where: str) -> None:
         spec = self.variables[var]
@@ -382,6 +391,67 @@ class TrustSpec(BaseModel):
                 )
             measured[lat] = name
 
+    def _check_indicators(self) -> None:
+        """``indicators: [X1, X2, ...]`` on a latent K: its noisy observed children (a factor model).
+
+        Structural checks only; whether data identify K (enough indicators, fixed loadings) is checked by
+        :meth:`SCM.fit`, since a spec that is only simulated needs no identification.
+        """
+        owner: dict[str, str] = {}
+        for name, var in self.variables.items():
+            where = f"variables.{name}"
+            if var.loadings and var.indicators is None:
+                raise SpecError(f"{where}.loadings: only a latent with 'indicators:' has loadings")
+            if var.indicators is None:
+                continue
+            if var.observed:
+                raise SpecError(
+                    f"{where}.indicators: {name!r} is observed; 'indicators:' belongs on a latent "
+                    "('observed: false') variable"
+                )
+            if self.measurement(name) is not None:
+                raise SpecError(
+                    f"{where}.indicators: {name!r} is also measured by {self.measurement(name)!r} "
+                    "('measures:'); a latent has either one noise-free measurement or noisy indicators"
+                )
+            if not var.indicators:
+                raise SpecError(f"{where}.indicators: the list is empty; name its observed indicators")
+            if len(set(var.indicators)) != len(var.indicators):
+                raise SpecError(f"{where}.indicators: an indicator is listed twice")
+            for x in var.indicators:
+                if x not in self.variables:
+                    raise SpecError(f"{where}.indicators: {x!r} is not a declared variable")
+                xv = self.variables[x]
+                if not xv.observed or xv.type == "categorical":
+                    raise SpecError(
+                        f"{where}.indicators: {x!r} must be an observed continuous, binary or count variable "
+                        f"(got {'a latent' if not xv.observed else 'categorical'})"
+                    )
+                if xv.measures is not None:
+                    raise SpecError(f"{where}.indicators: {x!r} already 'measures: {xv.measures}'")
+                if name not in self._parents[x]:
+                    raise SpecError(
+                        f"{where}.indicators: {name!r} is not a parent of {x!r}; add it to {x!r}'s "
+                        "equation or 'parents:'"
+                    )
+                if x in owner:
+                    raise SpecError(
+                        f"{where}.indicators: {x!r} is already an indicator of {owner[x]!r}; an indicator "
+                        "loads on one latent factor"
+                    )
+                owner[x] = name
+            for x, lam in var.loadings.items():
+                if x not in var.indicators:
+                    raise SpecError(f"{where}.loadings: {x!r} is not one of its indicators")
+                if not math.isfinite(lam) or lam == 0:
+                    raise SpecError(f"{where}.loadings.{x}: a fixed loading is a finite nonzero number")
+            first = var.indicators[0]
+            if var.loadings.get(first, 1.0) != 1.0:
+                raise SpecError(
+                    f"{where}.loadings.{first}: the first indicator's loading is fixed at +1 (it sets the "
+                    f"scale and sign of {name!r}); reorder the indicators or drop the loading"
+                )
+
     def structure(self) -> TrustSpec:
         """This spec with every equation replaced by its ``parents:`` (what :meth:`SCM.fit` learns from).
 
@@ -401,6 +471,11 @@ class TrustSpec(BaseModel):
                 del var["equation"]
                 var["parents"] = list(self._parents[name])
         return TrustSpec.model_validate(raw)
+
+    def indicators(self, latent: str) -> tuple[str, ...]:
+        """The indicators of ``latent`` (``indicators:``; empty when it has none)."""
+        self._require(latent)
+        return tuple(self.variables[latent].indicators or ())
 
     def measurement(self, latent: str) -> str | None:
         """The observed variable with ``measures: latent`` (None when there is none)."""
@@ -505,8 +580,8 @@ class TrustSpec(BaseModel):
             raise SpecError(f"shifts.{sname}.do: {var} is binary; {value!r} is not 0 or 1")
         if spec.type == "categorical" and cats is not None and value not in cats:
             raise SpecError(f"shifts.{sname}.do: {value!r} is not a category of {var} ({list(cats)})")
-        if spec.type == "continuous" and not isinstance(value, int | float):
-            raise SpecError(f"shifts.{sname}.do: {var} is continuous; {value!r} is not a number")
+        if spec.type in ("continuous", "count") and not isinstance(value, int | float):
+            raise SpecError(f"shifts.{sname}.do: {var} is {spec.type}; {value!r} is not a number")
 
     def __eq__(self, other: object) -> bool:
         # Compare the declared content only: the private compiled equations are derived from it and
@@ -644,7 +719,7 @@ class TrustSpec(BaseModel):
         shift = self.shift(name)
         cats = self.shift_categories(name)
         infos = {
-            n: VarInfo(v.type, cats.get(n, (0, 1) if v.type == "binary" else ()))
+            n: VarInfo(v.engine_type, cats.get(n, (0, 1) if v.type == "binary" else ()))
             for n, v in self.variables.items()
         }
         out = {}
