@@ -14,7 +14,36 @@ __all__ = [
     "GraphError",
     "IdentificationError",
     "SpecError",
+    "did_you_mean",
 ]
+
+from collections.abc import Iterable
+
+
+def did_you_mean(name: object, choices: Iterable[str]) -> str:
+    """``" (did you mean 'readmission'?)"`` for a misspelt name (difflib), or ``""`` when nothing is close.
+
+    Error messages append it after saying what was wrong.
+
+    Examples
+    --------
+    >>> did_you_mean("readmision", ["hiring", "lending", "readmission"])
+    " (did you mean 'readmission'?)"
+    >>> did_you_mean("zzz", ["hiring"])
+    ''
+    """
+    import difflib
+
+    if not isinstance(name, str):
+        return ""
+    options = list(choices)
+    close = difflib.get_close_matches(name, options, n=3, cutoff=0.6)
+    if not close:
+        lower = {o.lower(): o for o in options}
+        close = [lower[c] for c in difflib.get_close_matches(name.lower(), list(lower), n=3, cutoff=0.6)]
+    if not close:
+        return ""
+    return " (did you mean " + " or ".join(repr(c) for c in close) + "?)"
 
 
 class CausalTrustError(Exception):

@@ -31,9 +31,8 @@ def _snapshot(path):
 # -- bad input: clear errors, ledger untouched ------------------------------------------------------------
 def test_unknown_method_lists_the_known_ones(tmp_path):
     store = tmp_path / "r.duckdb"
-    with pytest.raises(
-        bench.BenchError, match=r"unknown method 'ermm'; known methods: .*\berm\b.*\bselective\b"
-    ):
+    expected = r"unknown method 'ermm' \(did you mean 'erm'\?\); known methods: .*\berm\b.*\bselective\b"
+    with pytest.raises(bench.BenchError, match=expected):
         _run(store, methods=["erm", "ermm"])
     assert not store.exists()
 

@@ -88,7 +88,7 @@ def test_report_and_cli_show_the_configurations_apart(mixed):
     print_story(console, led)
     text = console.export_text()
     # Three contexts (two n_train settings of one spec, one other spec), erm only: nothing to compare.
-    assert text.count("This ledger has no causal method, so there is nothing to compare.") == 3
+    assert text.count("Only one configuration (erm) here, so there is nothing to compare.") == 3
     assert "n_train" in text
     assert "spec" in text
     assert table_text.count(f"readmission#{spec.hash[:6]}") == 2  # two n_train settings of the first spec
@@ -119,26 +119,128 @@ def _frame(rows, metric):
     return out
 
 
-def test_headline_says_when_a_baseline_wins_and_calls_overlaps_ties():
-    m = "accuracy.interventional"
-    agg = _frame(
-        [
-            {"config": "selective", "method": "selective", m: 0.70, f"{m}::lo": 0.69, f"{m}::hi": 0.71},
-            {"config": "erm", "method": "erm", m: 0.80, f"{m}::lo": 0.79, f"{m}::hi": 0.81},
-            {
-                "config": "selective_fitted",
-                "method": "selective_fitted",
-                m: 0.79,
-                f"{m}::lo": 0.77,
-                f"{m}::hi": 0.80,
-            },
-        ],
-        m,
+def _row(config, method, passed=None, **metrics):
+    """A summary row: each metric given as (mean, lo, hi); ``passed`` the unfair-path threshold's share."""
+    out = {"config": config, "method": method}
+    for name, (v, lo, hi) in metrics.items():
+        m = name.replace("__", ".")
+        out[m], out[f"{m}::lo"], out[f"{m}::hi"] = v, lo, hi
+    if passed is not None:
+        out["fairness.unfair_path_effect::passed"] = passed
+    return out
+
+
+OBS, INT, UNF = "accuracy__observational", "accuracy__interventional", "fairness__unfair_path_effect"
+
+
+def _costly():
+    """erm: most accurate, fails the threshold; selective and unaware meet it (the issue's numbers)."""
+    rows = [
+        _row(
+            "erm",
+            "erm",
+            0.0,
+            **{OBS: (0.766, 0.765, 0.767), INT: (0.760, 0.759, 0.761), UNF: (0.138, 0.13, 0.14)},
+        ),
+        _row(
+            "eg_dp",
+            "eg_dp",
+            0.0,
+            **{OBS: (0.70, 0.69, 0.71), INT: (0.70, 0.69, 0.71), UNF: (-0.28, -0.29, -0.27)},
+        ),
+        _row(
+            "selective",
+            "selective",
+            1.0,
+            **{OBS: (0.740, 0.739, 0.741), INT: (0.742, 0.741, 0.743), UNF: (0.0, -0.001, 0.001)},
+        ),
+        _row(
+            "unaware",
+            "unaware",
+            1.0,
+            **{OBS: (0.745, 0.744, 0.746), INT: (0.750, 0.749, 0.751), UNF: (0.010, 0.008, 0.012)},
+        ),
+    ]
+    return _frame(rows, "accuracy.interventional")
+
+
+def test_story_names_who_meets_the_thresholds_first_then_ranks_only_those():
+    agg = _costly()
+    thresholds = {"s": {"fairness.unfair_path_effect": {"min": None, "max": 0.02}}}
+    sentences = [s for _, s in headline_sentences(agg, thresholds, {"s": 1.0})]
+    first = sentences[0]
+    assert first.startswith(
+        "<b>Thresholds</b> — the spec requires fairness.unfair_path_effect |value| ≤ 0.02."
     )
-    [(_, sentence)] = headline_sentences(agg)
-    assert "best baseline <b>erm</b> 0.800 [0.790, 0.810]" in sentence
-    assert '<b>selective</b> 0.700 [0.690, 0.710]: <span class="lose">worse: erm wins' in sentence
-    assert '<b>selective_fitted</b> 0.790 [0.770, 0.800]: <span class="even">a tie' in sentence
+    assert (
+        "2 of 4 configurations meet every threshold on every seed: <b>selective</b>, <b>unaware</b>." in first
+    )
+    # ε is judged only when listed under thresholds (DESIGN "Exit codes"): the story says it is not.
+    assert "privacy.epsilon is reported, not judged: the spec's privacy budget ε = 1 is not listed" in first
+    accuracy, fairness = sentences[1], sentences[2]
+    # Best among the eligible on accuracy: unaware (0.750), not erm (0.760, fails the threshold).
+    assert "best <b>unaware</b> 0.750 [0.749, 0.751]" in accuracy
+    # Its cost against the most accurate overall: 76.6 − 74.5 = 2.1 and 76.0 − 75.0 = 1.0 points.
+    assert (
+        "meeting every threshold costs 2.1 points of observational accuracy, 1.0 of interventional"
+        in accuracy
+    )
+    # Fairness: selective (|0.000|) beats unaware (|0.010|); eg_dp's −0.28 is not eligible and never "good".
+    assert "best <b>selective</b> 0.000 [-0.001, 0.001]" in fairness
+    # The issue's sentence: 0.138 → 0.000 for 76.6 − 74.0 = 2.6 and 76.0 − 74.2 = 1.8 points.
+    assert "0.138 → 0.000 for 2.6 points of observational accuracy, 1.8 of interventional" in fairness
+    assert "Best causal <b>selective</b>" in fairness
+    assert "best baseline <b>unaware</b>" in fairness
+    assert '<span class="win">causal better</span>' in fairness
+
+
+def test_closer_to_zero_ranks_the_absolute_value_and_infinity_ranks_last():
+    from causaltrust.report._ledger import _tie_ranks
+
+    agg = _costly().drop(columns=[c for c in _costly().columns if c.endswith("::passed")])
+    sentences = [s for _, s in headline_sentences(agg)]
+    assert sentences[0].startswith("<b>Thresholds</b> — the spec sets none")
+    fairness = next(s for s in sentences if s.startswith("<b>Fairness</b>"))
+    assert "ranked by |value|" in fairness
+    assert "best <b>selective</b> 0.000" in fairness  # not eg_dp's −0.28
+    # |effects| 0.138, 0.28, 0.000, 0.010 with disjoint intervals: ranks 3, 4, 1, 2.
+    assert _tie_ranks(agg, "fairness.unfair_path_effect") == [3.0, 4.0, 1.0, 2.0]
+    eps = agg.assign(**{"privacy.epsilon": [math.inf, math.inf, 1.0, math.inf]})
+    assert _tie_ranks(eps, "privacy.epsilon") == [4.0, 4.0, 1.0, 4.0]  # ∞ last, never ranked good
+
+
+def test_overlapping_intervals_share_a_rank_and_one_seed_is_said_once():
+    from causaltrust.report._ledger import _tie_ranks
+
+    m = "accuracy.interventional"
+    rows = [
+        _row("a", "erm", **{"accuracy__interventional": (0.80, 0.79, 0.81)}),
+        _row("b", "selective", **{"accuracy__interventional": (0.79, 0.77, 0.80)}),  # overlaps a
+        _row("c", "irm", **{"accuracy__interventional": (0.70, 0.69, 0.71)}),
+    ]
+    agg = _frame(rows, m)
+    assert _tie_ranks(agg, m) == [1.0, 1.0, 3.0]
+    [_, accuracy] = [s for _, s in headline_sentences(agg)]
+    assert "best <b>a</b> 0.800 [0.790, 0.810], tied with <b>b</b> (intervals overlap)" in accuracy
+    assert '<span class="even">a tie (intervals overlap)</span>' in accuracy
+    one = agg.drop(columns=[f"{m}::lo", f"{m}::hi"]).assign(n_seeds=1)
+    sentences = [s for _, s in headline_sentences(one)]
+    assert not any("intervals overlap" in s for s in sentences)
+    assert sentences[-1] == "One seed: point estimates only, no intervals, so nothing is called a tie."
+
+
+def test_meeting_the_thresholds_needs_every_seed_and_every_measured_threshold():
+    from causaltrust.bench import meets_thresholds
+
+    agg = pd.DataFrame(
+        {
+            "config": ["a", "b", "c"],
+            "x::passed": [1.0, 0.5, 1.0],
+            "y::passed": [1.0, 1.0, np.nan],  # c was not measured on y: not met
+        }
+    )
+    assert meets_thresholds(agg).tolist() == [True, False, False]
+    assert meets_thresholds(agg.drop(columns=["x::passed", "y::passed"])).tolist() == [None, None, None]
 
 
 def test_informative_metrics_crown_nobody_and_ties_are_marked():
@@ -177,7 +279,29 @@ def test_one_formatter_for_every_surface():
         assert "0.8123" in text
         assert fmt_interval(0.8, 0.82) in text
     assert "inf<" not in html_text
-    assert repr(rep) == "<TrustReport s / m: 2 metrics, 0 thresholds passed, 0 notes>"
+    assert repr(rep) == "<TrustReport s / m: 2 metrics, no thresholds set, 0 notes>"
+
+
+def test_notebook_report_shows_at_most_15_rows_thresholds_first_and_how_to_see_the_rest():
+    metrics = [Metric(f"accuracy.shift[s{i}]", 0.5 + i / 100, better="higher") for i in range(60)]
+    metrics += [
+        Metric("accuracy.observational", 0.8, better="higher"),
+        Metric("fairness.unfair_path_effect", 0.1, better="zero", threshold_max=0.02, passed=False),
+        Metric("privacy.epsilon", math.inf, better="lower"),
+    ]
+    rep = ct.TrustReport(tuple(metrics), meta={"spec": "s", "model": "m"})
+    page = rep._repr_html_()
+    assert page.count("<tr>") == 1 + 15
+    assert "TrustReport" not in page  # a heading a person reads, not the literal repr
+    assert "Trust report — s / m: 63 metrics, 1 of 1 thresholds failed, 0 notes" in page
+    assert "15 of 63 metrics shown. All of them: <code>rep.to_frame()</code>" in page
+    rows = page.split("<tr>")[2:]
+    assert rows[0].startswith("<td>fairness.unfair_path_effect</td>")  # judged first
+    assert rows[1].startswith("<td>accuracy.observational</td>")  # then the headline metrics
+    assert rows[2].startswith("<td>privacy.epsilon</td>")
+    assert repr(rep) == "<TrustReport s / m: 63 metrics, 1 of 1 thresholds failed, 0 notes>"
+    short = ct.TrustReport(tuple(metrics[-3:]), meta={"spec": "s", "model": "m"})
+    assert "shown" not in short._repr_html_()
 
 
 def test_notebook_displays_are_short_and_use_the_formatter(mixed):
@@ -187,7 +311,13 @@ def test_notebook_displays_are_short_and_use_the_formatter(mixed):
     assert page.count("<tr>") == 1 + len(agg)  # header + one row per configuration
     row = agg.iloc[0]
     assert fmt_num(row["accuracy.observational"], 3) in page
-    assert repr(led).startswith("Ledger(")
+    cells = led.data().cells
+    n_methods, n_seeds = cells["method"].nunique(), cells["seed"].nunique()
+    assert repr(led) == (
+        f"Ledger({str(led.path)!r}): {len(cells)} cells: {len(cells)} ok; "
+        f"{n_methods} methods, {n_seeds} seeds"
+    )
+    assert repr(ct.bench.Ledger(led.path.with_name("none.duckdb"))).endswith(": no file yet")
 
 
 def test_effect_decomposition_displays_briefly():

@@ -22,19 +22,6 @@ def _log_loss_per_unit(y: Array, p: Array) -> Array:
     return -(y * np.log(p) + (1 - y) * np.log(1 - p))
 
 
-def _auc(y: Array, s: Array) -> float:
-    """ROC AUC by the rank-sum formula (ties get average ranks); NaN with a single class."""
-    from scipy.stats import rankdata
-
-    pos = y == 1
-    n_pos = int(pos.sum())
-    n_neg = len(y) - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    ranks = rankdata(s)
-    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
 def score_metrics(
     ctx: AuditContext, prefix_name: str, y: Array, model: ModelAdapter, X: object
 ) -> list[Metric]:

@@ -15,7 +15,7 @@ from causaltrust.audit._model import ModelAdapter
 from causaltrust.audit._options import AuditOptions
 from causaltrust.audit._report import Metric, TrustReport, metric_info
 from causaltrust.audit._worlds import UnitWorlds
-from causaltrust.exceptions import DataError, SpecError
+from causaltrust.exceptions import DataError, SpecError, did_you_mean
 from causaltrust.scm import SCM
 from causaltrust.scm._data import frame_to_columns
 from causaltrust.spec import TrustSpec, load_spec
@@ -47,9 +47,10 @@ def build_context(
     needed = [*spec.features, spec.target]
     missing = [c for c in needed if c not in data.columns]
     if missing:
+        hints = "".join(did_you_mean(c, [str(x) for x in data.columns]) for c in missing)
         raise DataError(
-            f"data: missing column(s) {missing}; an audit needs the spec's features {spec.features} and the "
-            f"target {spec.target!r}"
+            f"data: missing column(s) {missing}{hints}; an audit needs the spec's features {spec.features} "
+            f"and the target {spec.target!r}"
         )
     notes: list[str] = []
     fitted_on = "given"
@@ -239,5 +240,6 @@ def _objectives(spec: TrustSpec, objectives: Sequence[str] | None) -> list[str]:
         objectives = [objectives]
     bad = [o for o in objectives if o not in OBJECTIVES]
     if bad:
-        raise SpecError(f"unknown objective(s) {bad}; choose from {list(OBJECTIVES)}")
+        hints = "".join(did_you_mean(o, OBJECTIVES) for o in bad)
+        raise SpecError(f"unknown objective(s) {bad}{hints}; choose from {list(OBJECTIVES)}")
     return [o for o in OBJECTIVES if o in objectives]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -244,6 +244,30 @@ class Metric:
         return Metric(**{**asdict(self), "threshold_min": lo, "threshold_max": hi, "passed": ok})
 
 
+NOTEBOOK_ROWS = 15
+# The metrics a notebook shows first (after those the spec's thresholds judge), in this order.
+NOTEBOOK_HEADLINE = (
+    "accuracy.observational",
+    "accuracy.interventional",
+    "accuracy.interventional_adapted",
+    "accuracy.fair_world",
+    "accuracy.rmse",
+    "fairness.unfair_path_effect",
+    "fairness.unfair_path_effect_abs",
+    "fairness.demographic_parity_difference",
+    "fairness.equalized_odds_difference",
+    "robustness.spurious_path_effect",
+    "robustness.spurious_path_effect_adapted",
+    "robustness.worst_environment_accuracy",
+    "privacy.epsilon",
+    "privacy.mia_advantage",
+    "explainability.recourse_validity",
+    "text.flip_rate",
+    "text.output_change_abs",
+    "text.relevant_output_change_abs",
+)
+
+
 @dataclass(frozen=True)
 class TrustReport:
     """A read-only audit result: metrics, notes (assumptions and scope) and provenance.
@@ -362,18 +386,39 @@ class TrustReport:
     def _title(self) -> str:
         return f"{self.meta.get('spec', 'spec')} / {self.meta.get('model', 'model')}"
 
-    def __repr__(self) -> str:
+    def _verdict(self) -> str:
         failed = len(self.failures())
         judged = sum(m.passed is not None for m in self.metrics)
-        verdict = f"{failed} of {judged} thresholds failed" if failed else f"{judged} thresholds passed"
+        if not judged:
+            return "no thresholds set"
+        if failed:
+            return f"{failed} of {judged} thresholds failed"
+        return f"all {judged} thresholds passed" if judged > 1 else "its threshold passed"
+
+    def __repr__(self) -> str:
         return (
-            f"<TrustReport {self._title()}: {len(self.metrics)} metrics, {verdict}, {len(self.notes)} notes>"
+            f"<TrustReport {self._title()}: {len(self.metrics)} metrics, {self._verdict()}, "
+            f"{len(self.notes)} notes>"
         )
 
+    def _headline(self, limit: int = NOTEBOOK_ROWS) -> list[Metric]:
+        """What a notebook shows first: judged metrics, then the headline names, then the rest in order."""
+        rank = {name: i for i, name in enumerate(NOTEBOOK_HEADLINE)}
+        order = sorted(
+            range(len(self.metrics)),
+            key=lambda i: (
+                self.metrics[i].passed is None,
+                rank.get(self.metrics[i].name, len(rank)),
+                i,
+            ),
+        )
+        return [self.metrics[i] for i in order[:limit]]
+
     def _repr_html_(self) -> str:
-        """A notebook table: metric, value, 95% interval, direction, threshold and verdict."""
+        """A notebook summary: at most 15 headline metrics with pass/fail, and how to see the rest."""
         import html
 
+        shown = self._headline()
         rows = [
             (
                 m.name,
@@ -383,10 +428,22 @@ class TrustReport:
                 _threshold_text(m),
                 "" if m.passed is None else ("pass" if m.passed else "FAIL"),
             )
-            for m in self.metrics
+            for m in shown
         ]
         table = html_table(("metric", "value", "95% interval", "better", "threshold", "verdict"), rows)
-        return f"<p><b>{html.escape(repr(self))}</b></p>{table}"
+        rest = len(self.metrics) - len(shown)
+        more = (
+            f"<p>{len(shown)} of {len(self.metrics)} metrics shown. All of them: "
+            "<code>rep.to_frame()</code>; "
+            'the full page: <code>ct.report.write_html(rep, "report.html")</code>.</p>'
+            if rest
+            else ""
+        )
+        heading = (
+            f"Trust report — {html.escape(self._title())}: {len(self.metrics)} metrics, "
+            f"{html.escape(self._verdict())}, {len(self.notes)} notes"
+        )
+        return f"<p><b>{heading}</b></p>{table}{more}"
 
     def __rich__(self) -> Any:
         from rich.markup import escape
@@ -444,15 +501,3 @@ def _from_json_safe(obj: Any) -> Any:
     if isinstance(obj, list):
         return [_from_json_safe(v) for v in obj]
     return obj
-
-
-def merge_reports(reports: Iterable[TrustReport]) -> TrustReport:
-    """One report with the metrics, notes and meta of several (names must not collide)."""
-    metrics: list[Metric] = []
-    notes: list[str] = []
-    meta: dict[str, Any] = {}
-    for r in reports:
-        metrics.extend(r.metrics)
-        notes.extend(n for n in r.notes if n not in notes)
-        meta.update(r.meta)
-    return TrustReport(tuple(metrics), tuple(notes), meta)

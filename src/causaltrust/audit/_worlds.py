@@ -70,9 +70,6 @@ class UnitWorlds:
             self._noises.update(self.scm.abduct(self.cols, todo, random_state=self.rng).noise)
         return {v: self._noises[v] for v in nodes}
 
-    def factual_features(self) -> pd.DataFrame:
-        return self._frame(self.cols)
-
     def _frame(self, cols: dict[str, Array]) -> pd.DataFrame:
         return columns_to_frame(cols, self.scm.meta, self.features, None)
 

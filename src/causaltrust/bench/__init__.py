@@ -28,7 +28,13 @@ from causaltrust.bench._pareto import (
     to_minimisation,
 )
 from causaltrust.bench._runner import expand_grid, plan, run
-from causaltrust.bench._summary import config_frame, seed_interval, summarize
+from causaltrust.bench._summary import (
+    config_frame,
+    cost_of_win,
+    meets_thresholds,
+    seed_interval,
+    summarize,
+)
 from causaltrust.bench._text import run_text
 
 __all__ = [
@@ -43,11 +49,13 @@ __all__ = [
     "SweepStats",
     "causal_methods",
     "config_frame",
+    "cost_of_win",
     "directions",
     "dominance_summary",
     "expand_grid",
     "get_method",
     "hypervolume",
+    "meets_thresholds",
     "pareto_front",
     "plan",
     "ranks",

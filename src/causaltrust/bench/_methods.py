@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-from causaltrust.exceptions import BenchError
+from causaltrust.exceptions import BenchError, did_you_mean
 from causaltrust.scm import SCM
 from causaltrust.spec import TrustSpec
 
@@ -226,7 +226,8 @@ def get_method(name: str) -> MethodSpec:
     """The registered method called ``name``; a :class:`BenchError` listing the known names otherwise."""
     if not isinstance(name, str) or name not in METHODS:
         known = ", ".join(sorted(METHODS))
-        msg = f"unknown method {name!r}; known methods: {known} (add one with register())"
+        hint = did_you_mean(name, list(METHODS))
+        msg = f"unknown method {name!r}{hint}; known methods: {known} (add one with register())"
         raise BenchError(msg)
     return METHODS[name]
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from causaltrust.bench._methods import BenchError
-from causaltrust.exceptions import CausalTrustError
+from causaltrust.exceptions import CausalTrustError, did_you_mean
 
 __all__ = ["directions", "dominance_summary", "hypervolume", "pareto_front", "ranks", "to_minimisation"]
 
@@ -101,8 +101,18 @@ def _objective_matrix(
     objectives = [objectives] if isinstance(objectives, str) else list(objectives)
     missing = [o for o in objectives if o not in frame.columns]
     if missing:
-        some = ", ".join(str(c) for c in frame.columns[:20])
-        raise BenchError(f"objective column(s) {missing} not in the frame (columns: {some}...)")
+        metrics = [str(c) for c in frame.columns if "." in str(c)]
+        if not metrics:
+            raise BenchError(
+                f"objective column(s) {missing} not in the frame: it holds no metric at all, so no cell "
+                "finished (ledger.cells('failed') shows why; a script that starts worker processes needs "
+                'its sweep under `if __name__ == "__main__":`)'
+            )
+        hints = "".join(did_you_mean(o, metrics) for o in missing)
+        raise BenchError(
+            f"objective column(s) {missing} not in the frame{hints} ({len(metrics)} metric columns, e.g. "
+            f"{', '.join(metrics[:5])})"
+        )
     dirs = directions(objectives, overrides)
     raw = frame[objectives].to_numpy(dtype=float)
     ok = np.isfinite(raw).all(axis=1)

@@ -11,7 +11,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -588,11 +588,3 @@ def run(
         cpu_seconds=cpu_s,
     )
     return ledger
-
-
-def iter_cells(ledger: Ledger) -> Iterator[dict[str, Any]]:
-    """Cells of ``ledger`` as dicts with parsed ``params`` (a convenience for analyses)."""
-    for rec in ledger.cells().to_dict("records"):
-        row = {str(k): v for k, v in rec.items()}
-        row["params"] = json.loads(row["params_json"])
-        yield row

@@ -19,7 +19,7 @@ import pandas as pd
 from causaltrust.audit import metric_info
 from causaltrust.exceptions import CausalTrustError
 
-__all__ = ["CONFIG_KEYS", "config_frame", "seed_interval", "summarize"]
+__all__ = ["CONFIG_KEYS", "config_frame", "cost_of_win", "meets_thresholds", "seed_interval", "summarize"]
 
 CONFIG_KEYS = ["scenario", "spec_hash", "method", "params_json", "settings_json"]
 
@@ -133,6 +133,68 @@ def config_frame(cells: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _bounds(name: str) -> tuple[float, float] | None:
+    try:
+        return metric_info(name).bounds
+    except CausalTrustError:
+        return None
+
+
+def _seed_stats(tidy: pd.DataFrame) -> pd.DataFrame:
+    """:func:`seed_interval` for every (configuration, metric) at once, and the share of seeds passing.
+
+    Indexed by ``(config_id, name)``; columns ``mean, lo, hi, n_judged, passed``. Same rules as
+    :func:`seed_interval` (one seed or an infinite value: no interval; ±∞ only when every seed agrees).
+    """
+    from scipy import stats
+
+    v = tidy["value"].astype(float)
+    frame = pd.DataFrame(
+        {
+            "config_id": tidy["config_id"].to_numpy(),
+            "name": tidy["name"].to_numpy(),
+            "v": v.to_numpy(),
+            "fin": np.isfinite(v.to_numpy()) | v.isna().to_numpy(),
+            "pos": (v > 0).to_numpy() | v.isna().to_numpy(),
+            "neg": (v < 0).to_numpy() | v.isna().to_numpy(),
+            "judged": tidy["passed"].notna().to_numpy(),
+            "pass": tidy["passed"].fillna(False).astype(bool).to_numpy(),
+        }
+    )
+    g = frame.groupby(["config_id", "name"], sort=False)
+    out = pd.DataFrame(
+        {
+            "n": g["v"].count(),
+            "mean": g["v"].mean(),
+            "sd": g["v"].std(ddof=1),
+            "fin": g["fin"].all(),
+            "pos": g["pos"].all(),
+            "neg": g["neg"].all(),
+            "n_judged": g["judged"].sum(),
+            "n_pass": g["pass"].sum(),
+        }
+    )
+    with np.errstate(invalid="ignore"):
+        nonfinite = ~out["fin"].astype(bool)
+        mean = out["mean"].where(~nonfinite | out["pos"].astype(bool) | out["neg"].astype(bool))
+        n = out["n"].to_numpy(dtype=float)
+        tq = stats.t.ppf(0.975, np.maximum(n - 1, 1))
+        half = tq * out["sd"].to_numpy(dtype=float) / np.sqrt(np.maximum(n, 1))
+        half = np.where((n >= 2) & ~nonfinite.to_numpy(), half, np.nan)
+        lo, hi = mean.to_numpy() - half, mean.to_numpy() + half
+    bounds = [_bounds(str(name)) for name in out.index.get_level_values("name")]
+    lo = np.array(
+        [max(x, b[0]) if b is not None and not np.isnan(x) else x for x, b in zip(lo, bounds, strict=True)]
+    )
+    hi = np.array(
+        [min(x, b[1]) if b is not None and not np.isnan(x) else x for x, b in zip(hi, bounds, strict=True)]
+    )
+    passed = out["n_pass"] / out["n_judged"].where(out["n_judged"] > 0)
+    return pd.DataFrame(
+        {"mean": mean, "lo": lo, "hi": hi, "n_judged": out["n_judged"], "passed": passed}, index=out.index
+    )
+
+
 def summarize(ledger: Any) -> pd.DataFrame:
     """One row per configuration of a ledger's finished cells: mean and Student-t 95% interval over seeds.
 
@@ -164,19 +226,87 @@ def summarize(ledger: Any) -> pd.DataFrame:
         ident = {k: c[k] for k in ["config", "name", "config_id", *CONFIG_KEYS, "spec", *settings]}
         ident["n_seeds"] = int((cells["config_id"] == c["config_id"]).sum())
         rows[str(c["config_id"])] = ident
-    for (cid, name), g in tidy.groupby(["config_id", "name"], sort=False):
-        try:
-            bounds = metric_info(str(name)).bounds
-        except CausalTrustError:
-            bounds = None
-        mean, lo, hi = seed_interval(g["value"].to_numpy(dtype=float), bounds)
+    stats = _seed_stats(tidy)
+    for (cid, name), stat in zip(stats.index, stats.to_dict("records"), strict=True):
         row = rows[str(cid)]
-        row[str(name)] = mean
-        row[f"{name}::lo"] = lo
-        row[f"{name}::hi"] = hi
-        judged = g["passed"].dropna()
-        if len(judged):
-            row[f"{name}::passed"] = float(judged.astype(bool).mean())
+        row[str(name)] = stat["mean"]
+        row[f"{name}::lo"] = stat["lo"]
+        row[f"{name}::hi"] = stat["hi"]
+        if stat["n_judged"] > 0:
+            row[f"{name}::passed"] = stat["passed"]
     out = pd.DataFrame(list(rows.values())).sort_values("config", kind="stable").reset_index(drop=True)
     out.attrs["settings"] = settings
+    return out
+
+
+def meets_thresholds(agg: pd.DataFrame) -> pd.Series:
+    """Per configuration of a :func:`summarize` frame: does it meet every threshold of the spec on every seed?
+
+    ``True`` when every judged threshold passes on every seed, ``False`` when one fails on any seed or its
+    metric is missing for this configuration while others have it (not measured is not met), and ``None``
+    when the ledger judged no threshold (the spec sets none). Thresholds are those the audit judged
+    (``name::passed`` columns); ``privacy.epsilon`` is among them only when the spec lists it under
+    ``thresholds:``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from causaltrust.bench import meets_thresholds
+    >>> agg = pd.DataFrame({"config": ["a", "b"], "m": [0.01, 0.1], "m::passed": [1.0, 0.5]})
+    >>> meets_thresholds(agg).tolist()
+    [True, False]
+    """
+    cols = [c for c in agg.columns if c.endswith("::passed") and agg[c].notna().any()]
+    if not cols:
+        return pd.Series([None] * len(agg), index=agg.index, dtype=object)
+    share = agg[cols].astype(float)
+    return pd.Series(
+        [bool((row.notna() & (row >= 1.0 - 1e-9)).all()) for _, row in share.iterrows()],
+        index=agg.index,
+        dtype=object,
+    )
+
+
+def _better_score(value: float, better: str) -> float:
+    return {"higher": -value, "lower": value, "zero": abs(value)}.get(better, float("nan"))
+
+
+def cost_of_win(
+    winner: Mapping[Any, Any], reference: Mapping[Any, Any], metrics: Sequence[str]
+) -> list[dict[str, Any]]:
+    """What a configuration gives up against a reference, metric by metric (the "cost of a win").
+
+    For every metric both rows have a finite value for: ``metric``, ``reference`` (its value there),
+    ``winner``, ``change`` (winner − reference) and ``worse`` (the winner is worse in the metric's
+    direction; "closer to 0 is better" compares absolute values). Informative metrics are skipped.
+
+    Examples
+    --------
+    >>> from causaltrust.bench import cost_of_win
+    >>> cost = cost_of_win({"accuracy.observational": 0.74}, {"accuracy.observational": 0.766},
+    ...                    ["accuracy.observational"])
+    >>> cost[0]["worse"], round(cost[0]["change"], 3)
+    (True, -0.026)
+    """
+    out = []
+    for m in metrics:
+        try:
+            better = metric_info(m).better
+        except CausalTrustError:
+            continue
+        if better == "informative":
+            continue
+        a, b = winner.get(m), reference.get(m)
+        if a is None or b is None or not (np.isfinite(float(a)) and np.isfinite(float(b))):
+            continue
+        a, b = float(a), float(b)
+        out.append(
+            {
+                "metric": m,
+                "reference": b,
+                "winner": a,
+                "change": a - b,
+                "worse": _better_score(a, better) > _better_score(b, better),
+            }
+        )
     return out

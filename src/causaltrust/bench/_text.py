@@ -19,6 +19,7 @@ import numpy as np
 from causaltrust.bench._executors import empty_result, mark_failed
 from causaltrust.bench._ledger import Ledger, check_store
 from causaltrust.bench._methods import METHODS, BenchError, MethodSpec, register, resolve_params
+from causaltrust.exceptions import did_you_mean
 from causaltrust.scm import SCM
 from causaltrust.spec import TrustSpec
 
@@ -134,7 +135,8 @@ def run_text(
     chosen = []
     for name in methods:
         if name not in METHODS:
-            raise BenchError(f"unknown method {name!r}; text methods: {', '.join(_text_methods())}")
+            hint = did_you_mean(name, _text_methods())
+            raise BenchError(f"unknown method {name!r}{hint}; text methods: {', '.join(_text_methods())}")
         if METHODS[name].data != "text":
             raise BenchError(f"method {name!r} takes tables, not text; run it with causaltrust.bench.run")
         chosen.append(METHODS[name])

@@ -233,12 +233,23 @@ def simulate(
     ] = None,
     shift: Annotated[str | None, typer.Option("--shift", help="Apply the spec's named shift first.")] = None,
     seed: SeedOpt = 0,
+    latent: Annotated[
+        bool,
+        typer.Option(
+            "--latent",
+            help="Also write latent ('observed: false') columns; by default only what data would hold.",
+        ),
+    ] = False,
     observed_only: Annotated[
-        bool, typer.Option("--observed-only", help="Drop latent ('observed: false') columns.")
+        bool,
+        typer.Option("--observed-only", hidden=True, help="The default now: latent columns are left out."),
     ] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Draw units from the spec's SCM and write them to a Parquet or CSV file (atomically).
+
+    Latent variables ('observed: false') are left out, as real data would lack them, so the file can go
+    straight to `discover`, `audit` or `SCM.fit`; --latent keeps them (for checking against the truth).
 
     Example: causaltrust simulate readmission -n 1000 -o sample.parquet --do A=1 --seed 0
     """
@@ -252,7 +263,9 @@ def simulate(
     if shift is not None:
         scm = scm.shift(shift)
     df = scm.sample(n, do=interventions or None, random_state=seed)
-    if observed_only:
+    if observed_only and latent:
+        raise ct.DataError("--latent and --observed-only contradict each other; give one")
+    if not latent:
         df = df[[c for c in df.columns if c not in set(ts.latent)]]
     _io.write_frame(df, out)
     console.print(f"Wrote {len(df):,} rows × {df.shape[1]} columns to {escape(str(out.resolve()))}")
@@ -449,8 +462,14 @@ def bench_cmd(
     methods: MethodsOpt = None,
     seeds: SeedsOpt = "3",
     store: Annotated[
-        Path, typer.Option("--out", "-o", "--store", help="DuckDB ledger (created if missing).")
-    ] = Path("results.duckdb"),
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            "--store",
+            help="DuckDB ledger (created if missing; default: SPEC-NAME.duckdb, one ledger per scenario).",
+        ),
+    ] = None,
     data: Annotated[
         Path | None,
         typer.Option(
@@ -477,7 +496,8 @@ def bench_cmd(
 ) -> None:
     """Run a sweep (methods x grid x seeds), recording every audited metric in a ledger.
 
-    Sweeps sharing a ledger claim cells, so each cell is computed once. Exits 0 when cells ran
+    Without -o the ledger is named after the spec (readmission.duckdb), so sweeps of two scenarios never
+    share a file. Sweeps sharing a ledger claim cells, so each cell is computed once. Exits 0 when cells ran
     (thresholds are reported, not enforced), 3 when every cell failed.
 
     Example: causaltrust bench readmission -m erm -m selective --seeds 3 -o results.duckdb --jobs 2
@@ -492,6 +512,10 @@ def bench_cmd(
     _check_sweep_options(n_train, n_test, n_shadow, n_bootstrap, recourse_units)
     seed_list = parse_seeds(seeds)
     ts = _io.resolve_spec(spec)
+    if store is None:  # one ledger per scenario: a second scenario never lands in the first one's file
+        import re
+
+        store = Path(f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', ts.name).strip('._') or 'results'}.duckdb")
     by_name = not Path(spec).exists() and spec in (*ct.scenarios.available(), *ct.datasets.available())
     target: Any = spec if by_name else ts  # a dataset name also brings its rows
     frame = _io.read_frame(data, "--data") if data is not None else None

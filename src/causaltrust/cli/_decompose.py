@@ -68,7 +68,6 @@ def _table(dec: ct.DisparityDecomposition) -> Table:
 @app.command()
 def decompose(
     spec: SpecArg,
-    data: Annotated[Path, typer.Option("--data", "-d", help="Observed rows (.parquet or .csv).")],
     outcome: Annotated[
         str,
         typer.Option(
@@ -78,6 +77,15 @@ def decompose(
             "(e.g. 'decile_score>4', made a 0/1 column).",
         ),
     ],
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            "-d",
+            help="Observed rows (.parquet or .csv); default for a shipped dataset (compas, adult, german): "
+            "its own rows.",
+        ),
+    ] = None,
     value: Annotated[
         str | None, typer.Option("--value", help="x1 (default: every level but fairness.baseline).")
     ] = None,
@@ -96,10 +104,13 @@ def decompose(
 ) -> None:
     """Decompose the observed disparity of an outcome into ctf-DE, ctf-IE and ctf-SE (TV = DE - IE - SE).
 
+    A shipped dataset's name as SPEC brings its literature graph and, without --data, its rows (COMPAS,
+    Adult and German credit ship with causaltrust; see ``datasets/data/PROVENANCE.md``).
+
     Examples
     --------
-    $ causaltrust decompose compas.yaml --data compas.csv --outcome two_year_recid --method dr -o dec.html
-    $ causaltrust decompose compas.yaml --data compas.csv --outcome 'decile_score>4'
+    $ causaltrust decompose compas --outcome 'decile_score>4' -o dec.html
+    $ causaltrust decompose compas.yaml --data my_compas.csv --outcome two_year_recid --method dr
     """
     console = Console()
     with _user_errors():
@@ -111,7 +122,16 @@ def decompose(
             if spec not in datasets.available():
                 raise
             ts = datasets.spec(spec)
-        df, name = derived_outcome(_io.read_frame(data, "--data"), outcome)
+        if data is None:
+            if spec not in datasets.available():
+                raise ct.DataError(
+                    f"--data is needed: {spec!r} is not a shipped dataset whose rows come with causaltrust "
+                    f"({', '.join(datasets.available())})"
+                )
+            frame = datasets.load(spec)
+        else:
+            frame = _io.read_frame(data, "--data")
+        df, name = derived_outcome(frame, outcome)
         x1 = None if value is None else _io.parse_value(value)
         dec = ct.decompose_disparity(
             ts, data=df, outcome=name, value=x1, method=method, folds=folds, random_state=seed,

@@ -93,12 +93,28 @@ def discover_cmd(
 
             ct_report.write_sensitivity_html(None, html_out, discovery=result)
     table = Table(title=f"{method} on {data.name}: {len(result.edges)} edges (n = {result.n})")
-    for col in ("edge", "stability"):
-        table.add_column(col)
+    # Stability needs resamples: without --bootstrap the column would be empty, so it is left out.
+    table.add_column("edge")
+    if bootstrap > 0:
+        table.add_column(f"stability ({bootstrap} resamples)")
     for edge in result.edges:
-        stab = result.edge_stability(edge)
-        table.add_row(str(edge), "" if stab is None else f"{stab:.2f}")
+        stab = result.edge_stability(edge) if bootstrap > 0 else None
+        table.add_row(str(edge), *([] if bootstrap <= 0 else ["–" if stab is None else f"{stab:.2f}"]))
     _wide(console).print(table)
+    if bootstrap > 0:
+        console.print(
+            "stability: the share of resamples (rows drawn with replacement, column order shuffled) in which "
+            "the edge was found with this orientation.",
+            markup=False,
+            highlight=False,
+        )
+    else:
+        console.print(
+            "Edge stability not computed: --bootstrap N re-runs the search on N resamples and reports how "
+            "often each edge comes back.",
+            markup=False,
+            highlight=False,
+        )
     for note in result.notes:
         console.print(f"note: {note}", markup=False, highlight=False)
     pending = result.unoriented_edges()

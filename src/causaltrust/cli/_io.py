@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from causaltrust.exceptions import DataError, SpecError
+from causaltrust.exceptions import DataError, SpecError, did_you_mean
 
 if TYPE_CHECKING:  # imported lazily: every CLI call would pay for pandas and the SCM engine
     import pandas as pd
@@ -61,9 +61,11 @@ def resolve_spec(source: str) -> TrustSpec:
 
             if source in scenarios.available():
                 raise
+            hint = did_you_mean(source, [*scenarios.available(), *datasets.available()])
             raise SpecError(
-                f"spec file {source!r} does not exist and is not a built-in scenario "
-                f"({', '.join(scenarios.available())}) or dataset ({', '.join(datasets.available())})"
+                f"spec file {source!r} does not exist and is not a built-in scenario or dataset{hint} "
+                f"(scenarios: {', '.join(scenarios.available())}; "
+                f"datasets: {', '.join(datasets.available())})"
             ) from None
     raise SpecError(f"spec file {source!r} does not exist")
 

@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from causaltrust import _dag
 from causaltrust.exceptions import DataError, IdentificationError
 from causaltrust.learners._base import columns_with_unseen
 from causaltrust.scm import SCM
@@ -168,25 +167,4 @@ _OUTSIDE = 0.01
 
 def _refit_observed(model: SCM, spec: TrustSpec, node: str, X: pd.DataFrame) -> Mechanism:
     """Refit one mechanism whose parents are all observed, on the new environment's rows."""
-    from causaltrust.scm._fit import fit_scm
-
-    parents = model.parents[node]
-    missing = [p for p in (*parents, node) if p not in X.columns]
-    if missing:
-        raise DataError(f"adapt(): re-estimating {node!r} needs columns {missing}")
-    ancestors = _dag.ancestors(model.parents, [node]) | {node}
-    sub = {
-        "target": node,
-        "variables": {
-            v: {"type": model.meta[v].vtype, **({"categories": list(model.meta[v].categories)}
-                                                 if model.meta[v].vtype == "categorical" else {}),
-                "parents": [p for p in model.parents[v] if p in ancestors]}
-            for v in model.variables if v in ancestors and model.meta[v].observed
-        },
-    }  # fmt: skip
-    from causaltrust.spec import load_spec
-
-    small = load_spec(sub)
-    fitted = fit_scm(SCM, small, X[list(small.variables)], mechanisms="auto", random_state=0, cv=3)
-    del spec
-    return fitted.mechanisms[node]
+    return model.refit([node], X, random_state=0, cv=3).mechanisms[node]

@@ -45,12 +45,14 @@ DIRECTION_TEXT = {
 _OBJECTIVES = ("accuracy", "fairness", "robustness", "privacy", "explainability", "text")
 
 
-def write_html(obj: Any, path: str | os.PathLike[str]) -> Path:
+def write_html(obj: Any, path: str | os.PathLike[str], *, plotlyjs: str = "inline") -> Path:
     """Render a :class:`TrustReport`, a benchmark :class:`~causaltrust.bench.Ledger` or a
     :class:`~causaltrust.DisparityDecomposition`, or a
     :class:`~causaltrust.text.MediationResult` (head heatmap, layer profile) as one HTML file.
 
-    Ledger pages inline plotly (trade-off and Pareto plots, ε curves) and work offline.
+    Ledger pages draw plotly plots (trade-offs, Pareto fronts, ε curves). ``plotlyjs="inline"`` (the
+    default) embeds plotly.js once, minified (the 1.2 MB basic bundle), so the page works offline;
+    ``plotlyjs="cdn"`` links it instead (a much smaller file that needs the network to draw its plots).
 
     The file is written to a temporary name and renamed, so a reader never sees half a page.
 
@@ -71,7 +73,7 @@ def write_html(obj: Any, path: str | os.PathLike[str]) -> Path:
     elif isinstance(obj, Ledger):
         from causaltrust.report._ledger import render_ledger
 
-        text = render_ledger(obj)
+        text = render_ledger(obj, plotlyjs=plotlyjs)
     elif isinstance(obj, DisparityDecomposition):
         from causaltrust.report._decompose import render_decomposition
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from causaltrust.audit import metric_info
 from causaltrust.exceptions import CausalTrustError
 from causaltrust.report._graph import EDGE_COLOURS, graph_svg
 from causaltrust.report._html import _CSS, DIRECTION_TEXT, _examples, notes_html
+from causaltrust.report._style import PALETTE, SYMBOLS, legend_html
 
 __all__ = [
     "HEADLINE",
@@ -34,6 +35,7 @@ __all__ = [
     "TRADEOFFS",
     "headline_sentences",
     "render_ledger",
+    "spec_thresholds",
     "story_lines",
 ]
 
@@ -90,45 +92,6 @@ _RESIZE = (
     ".forEach(function(d){Plotly.Plots.resize(d);});});</script>"
 )
 ROLE_COLOURS = EDGE_COLOURS
-# 20 colours x 13 shapes, cycled with coprime periods: 15+ methods never share both. No near-black colour,
-# since causal methods are outlined in black.
-_PALETTE = [
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-    "#4e79a7",
-    "#f28e2b",
-    "#59a14f",
-    "#e15759",
-    "#b07aa1",
-    "#9c755f",
-    "#ff9da7",
-    "#76b7b2",
-    "#edc948",
-    "#bab0ac",
-]
-_SYMBOLS = [
-    "circle",
-    "square",
-    "diamond",
-    "triangle-up",
-    "x",
-    "cross",
-    "star",
-    "triangle-down",
-    "pentagon",
-    "hexagon",
-    "hourglass",
-    "bowtie",
-    "triangle-left",
-]
 _EXTRA_CSS = """
 body{max-width:1400px}.scroll{overflow-x:auto;max-width:100%}
 .cards{display:flex;gap:1rem;flex-wrap:wrap;margin:1rem 0}.card{background:#f6f7fa;border-radius:8px;
@@ -140,15 +103,18 @@ border:1px solid #333;border-radius:50%;vertical-align:middle;margin-right:.3rem
 .plot{margin:.5rem 0 1.5rem}.grid2{display:grid;
 grid-template-columns:repeat(auto-fit,minmax(min(560px,100%),1fr));gap:1rem}.grid2>div{min-width:0}
 table.wide{font-size:.78rem;width:auto}table.wide th,table.wide td{padding:.3rem .35rem}
-table.wide th{white-space:normal;min-width:4.6rem;max-width:7rem;
-overflow-wrap:anywhere;vertical-align:bottom}table.wide td{white-space:nowrap}
+table.wide th{white-space:normal;min-width:4.2rem;max-width:7rem;
+overflow-wrap:normal;word-break:normal;hyphens:none;vertical-align:bottom}table.wide td{white-space:nowrap}
 table.wide th.group{text-align:center;border-left:2px solid #d5d9e2;background:#eef1f6}
 table.wide td.first,table.wide th.first{position:sticky;left:0;background:#fff;z-index:1;
-white-space:normal;min-width:8rem;max-width:12rem;overflow-wrap:anywhere;box-shadow:1px 0 0 #e4e7ee}
+white-space:normal;min-width:8rem;max-width:12rem;overflow-wrap:break-word;box-shadow:1px 0 0 #e4e7ee}
 table.wide th.first{background:#f6f7fa}tr.causal td.first{font-weight:700;border-left:4px solid #14307a}
 .story p{margin:.35rem 0}.story{background:#f6f7fa;border-radius:8px;padding:.6rem 1rem;margin:1rem 0}
 .win{color:#11612f;font-weight:600}.lose{color:#9b1c1c;font-weight:600}.even{color:#5b6475;font-weight:600}
-small.ci{color:#5b6475}.banner{background:#fdecea;border-left:4px solid #c0392b;padding:.6rem 1rem}
+small.ci{color:#5b6475}
+.mlegend{display:flex;flex-wrap:wrap;gap:.2rem 1.1rem;font-size:.85rem;margin:.6rem 0;padding:.5rem .8rem;
+border:1px solid #e4e7ee;border-radius:8px}.mlegend .item{display:inline-flex;align-items:center;gap:.3rem}
+.banner{background:#fdecea;border-left:4px solid #c0392b;padding:.6rem 1rem}
 """
 
 
@@ -222,72 +188,297 @@ def _causal(agg: pd.DataFrame) -> pd.Series:
 
 
 # --- 1. the story ---------------------------------------------------------------------------------
-def headline_sentences(agg: pd.DataFrame) -> list[tuple[str, str]]:
-    """``(context, sentence)`` per objective: each causal configuration against the best baseline.
+Thresholds = Mapping[str, Mapping[str, Any]]
+_ACCURACY_COST = ("accuracy.observational", "accuracy.interventional")
 
-    The best baseline is the non-causal configuration with the best mean in the metric's direction. A
-    difference counts only when the 95% intervals over seeds do not overlap; otherwise it is called a tie.
-    Where a baseline does better, the sentence says so.
+
+def _short(metric: str) -> str:
+    """``accuracy.observational`` → ``observational accuracy``; other metrics keep their name."""
+    if metric.startswith("accuracy.") and "[" not in metric:
+        return metric.split(".", 1)[1].replace("_", " ") + " accuracy"
+    return metric
+
+
+def _threshold_text(metric: str, bound: Mapping[str, Any]) -> str:
+    lhs = "|value|" if _direction(metric) in ("zero", "informative") else "value"
+    parts = []
+    if bound.get("min") is not None:
+        parts.append(f"≥ {_bound(float(bound['min']))}")
+    if bound.get("max") is not None:
+        parts.append(f"≤ {_bound(float(bound['max']))}")
+    return f"{metric} {lhs} {' and '.join(parts)}" if parts else metric
+
+
+def _bound(v: float) -> str:
+    return f"{v:g}"
+
+
+def _names(rows: pd.DataFrame, limit: int = 8) -> str:
+    names = [f"<b>{html.escape(str(c))}</b>" for c in rows["config"]]
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def _epsilon_note(budget: float | None, thresholds: Thresholds | None) -> str:
+    if budget is None or thresholds is None or "privacy.epsilon" in thresholds:
+        return ""
+    return (
+        f" privacy.epsilon is reported, not judged: the spec's privacy budget ε = {_bound(budget)} is "
+        "not listed under thresholds (the notes that say a model exceeds it are information)."
+    )
+
+
+def _threshold_sentence(
+    g: pd.DataFrame, meets: pd.Series, thresholds: Thresholds | None, budget: float | None, extra: str = ""
+) -> str:
+    judged = sorted({c.split("::")[0] for c in g.columns if c.endswith("::passed") and g[c].notna().any()})
+    eps = _epsilon_note(budget, thresholds)
+    if not judged:
+        return (
+            "<b>Thresholds</b> — the spec sets none, so every configuration is eligible and ranked below."
+            + eps
+        )
+    known = thresholds or {}
+    required = "; ".join(_threshold_text(m, known[m]) if m in known else m for m in judged)
+    ok = g[meets.astype(bool)]
+    n, k = len(g), len(ok)
+    if k == 0:
+        who = "No configuration meets every threshold on every seed, so the lines below rank all of them."
+    elif k == n:
+        who = f"All {n} configurations meet every threshold on every seed."
+    else:
+        who = (
+            f"{k} of {n} configurations meet every threshold on every seed: {_names(ok)}. "
+            "The lines below rank only those."
+        )
+    return f"<b>Thresholds</b> — the spec requires {html.escape(required)}. {who}{extra}{eps}"
+
+
+def _best_rows(g: pd.DataFrame, c: str) -> tuple[pd.Series, pd.DataFrame] | None:
+    """The best row on ``c`` (finite values only: ∞ is never best) and the rows tied with it."""
+    better = _direction(c)
+    vals = g[c].astype(float)
+    ok = g[vals.notna() & np.isfinite(vals)]
+    if ok.empty:
+        return None
+    best = ok.iloc[int(np.argmin([_score(float(v), better) for v in ok[c]]))]
+    ties = ok[[_compare(r, best, c) == "tie" for _, r in ok.iterrows()]]
+    ties = ties[ties["config"] != best["config"]]
+    return best, ties
+
+
+def _points(items: Sequence[tuple[str, float]]) -> str:
+    """``2.6 points of observational accuracy, 1.8 of interventional``."""
+    words = []
+    for i, (m, d) in enumerate(items):
+        name = _short(m)
+        if i == 0:
+            words.append(f"{d:.1f} point{'' if f'{d:.1f}' == '1.0' else 's'} of {name}")
+        else:
+            words.append(f"{d:.1f} of {name.removesuffix(' accuracy')}")
+    return ", ".join(words)
+
+
+def _cost_text(win: pd.Series, ref: pd.Series, others: Sequence[str]) -> str:
+    """What ``win`` pays against ``ref``: ``for 2.6 points of observational accuracy, 1.8 of interventional``.
+
+    Accuracy is stated in points (both ways); the other objectives' headline metrics only where ``win``
+    is clearly worse (95% intervals apart).
+    """
+    from causaltrust.bench import cost_of_win
+
+    rows = {r["metric"]: r for r in cost_of_win(win.to_dict(), ref.to_dict(), [*_ACCURACY_COST, *others])}
+    acc = [m for m in _ACCURACY_COST if m in rows]
+    lost = [(m, -100 * rows[m]["change"]) for m in acc if -100 * rows[m]["change"] >= 0.05]
+    gained = [(m, 100 * rows[m]["change"]) for m in acc if 100 * rows[m]["change"] >= 0.05]
+    parts = []
+    if lost:
+        parts.append(f"for {_points(lost)}")
+    elif acc:
+        parts.append("at no cost in accuracy")
+    if gained:
+        parts.append(f"gaining {_points(gained)}")
+    worse = [m for m in others if m in rows and rows[m]["worse"] and _compare(win, ref, m) == "lose"]
+    if worse:
+        parts.append(
+            "worse on "
+            + ", ".join(
+                f"{m} {fmt_num(rows[m]['reference'], 3)} → {fmt_num(rows[m]['winner'], 3)}" for m in worse
+            )
+        )
+    return ", ".join(parts)
+
+
+def _against_reference(
+    best: pd.Series, ref: pd.Series, c: str, acc: str, others: Sequence[str], judged: bool
+) -> str:
+    """The cost clause of an objective's sentence: the winner against the most accurate configuration."""
+    name = f"<b>{html.escape(str(ref['config']))}</b>"
+    if str(ref["config"]) == str(best["config"]):
+        return "" if c == acc else " It is also the most accurate configuration: no cost."
+    misses = ", which misses a threshold" if judged else ""
+    if c == acc:
+        from causaltrust.bench import cost_of_win
+
+        rows = {r["metric"]: r for r in cost_of_win(best.to_dict(), ref.to_dict(), _ACCURACY_COST)}
+        lost = [(m, -100 * r["change"]) for m, r in rows.items() if -100 * r["change"] >= 0.05]
+        gained = [(m, 100 * r["change"]) for m, r in rows.items() if 100 * r["change"] >= 0.05]
+        text = f" Against the most accurate overall, {name} {_value_text(ref, c)}{misses}: "
+        text += f"meeting every threshold costs {_points(lost)}" if lost else "no cost in accuracy"
+        return text + (f", gaining {_points(gained)}" if gained else "") + "."
+    if not np.isfinite(float(ref.get(c, np.nan))):
+        return ""
+    verdict = _compare(best, ref, c)
+    if verdict != "win":
+        how = "does as well here" if verdict == "tie" else "does better here"
+        return f" The most accurate overall, {name}{misses}, {how} ({_value_text(ref, c)})."
+    return (
+        f" Against the most accurate overall, {name}: {fmt_num(float(ref[c]), 3)} → "
+        f"{fmt_num(float(best[c]), 3)} {_cost_text(best, ref, others)}."
+    )
+
+
+def _causal_vs_baseline(elig: pd.DataFrame, causal: pd.Series, c: str) -> str:
+    if causal.all() or not causal.any():  # the threshold sentence said so
+        return ""
+    mine, base = _best_rows(elig[causal.to_numpy()], c), _best_rows(elig[~causal.to_numpy()], c)
+    if mine is None and base is None:
+        return ""
+    if mine is None:
+        return " No causal configuration among them has a value here."
+    if base is None:
+        return " No baseline among them has a value here (not applicable to them)."
+    (m, _), (b, _) = mine, base
+    verdict = _compare(m, b, c)
+    word = {
+        "win": '<span class="win">causal better</span>',
+        "lose": '<span class="lose">baseline better</span>',
+        "tie": '<span class="even">a tie (intervals overlap)</span>'
+        if _interval(m, c) and _interval(b, c)
+        else '<span class="even">equal</span>',
+    }[verdict]
+    return (
+        f" Best causal <b>{html.escape(str(m['config']))}</b> {_value_text(m, c)} against best baseline "
+        f"<b>{html.escape(str(b['config']))}</b> {_value_text(b, c)}: {word}."
+    )
+
+
+def headline_sentences(
+    agg: pd.DataFrame,
+    thresholds: Mapping[str, Thresholds] | None = None,
+    budgets: Mapping[str, float | None] | None = None,
+) -> list[tuple[str, str]]:
+    """``(context, sentence)``: which configurations meet the spec's thresholds, then the best per objective.
+
+    The first sentence of each context (same spec and settings) names the thresholds (with their values,
+    when ``thresholds`` gives them: per spec label, the summary's ``spec`` column, a mapping metric →
+    ``{"min", "max"}``; ``budgets`` gives the privacy ε per spec label) and the configurations that meet
+    all of them on every seed. Each objective's sentence then ranks only those (all of them when none
+    meets every threshold or the spec sets none): the best on the objective's metric ("closer to 0 is
+    better" ranks |value|; ∞ is never best), the configurations tied with it (95% intervals over seeds
+    overlap), the cost of its win against the most accurate configuration overall (points of
+    observational and interventional accuracy, and other objectives it is clearly worse on), and the best
+    causal configuration against the best baseline.
     """
     out: list[tuple[str, str]] = []
     if agg.empty:
         return out
     for context, g in _contexts(agg):
-        causal = _causal(g)
-        if not causal.any() or causal.all():
-            who = "no causal method" if not causal.any() else "no baseline"
-            out.append((context, f"This ledger has {who}, so there is nothing to compare."))
+        g = g.reset_index(drop=True)
+        spec_label = str(g["spec"].iloc[0])
+        thr = (thresholds or {}).get(spec_label)
+        eps = (budgets or {}).get(spec_label)
+        if len(g) < 2:
+            out.append(
+                (
+                    context,
+                    f"Only one configuration (<b>{html.escape(str(g['config'].iloc[0]))}</b>) here, so there "
+                    "is nothing to compare.",
+                )
+            )
             continue
-        for objective, candidates in _SENTENCE_METRICS.items():
-            c = next((m for m in candidates if m in g.columns and g[m].notna().any()), None)
+        meets = _meets(g).astype(bool)
+        judged = bool(meets.any())
+        elig = g[meets] if judged else g
+        causal = _causal(elig)
+        extra = ""
+        if judged and not meets.all():
+            if not causal.any():
+                extra = " No causal method meets them."
+            elif causal.all():
+                extra = " No baseline meets them."
+        out.append((context, _threshold_sentence(g, meets, thr, eps, extra)))
+        acc = next((m for m in _SENTENCE_METRICS["accuracy"] if m in g.columns and g[m].notna().any()), None)
+        top = _best_rows(g, acc) if acc else None
+        headline = [
+            next((m for m in cs if m in g.columns and g[m].notna().any()), None)
+            for cs in _SENTENCE_METRICS.values()
+        ]
+        for (objective, _), c in zip(_SENTENCE_METRICS.items(), headline, strict=True):
             if c is None:
                 continue
+            found = _best_rows(elig, c)
+            if found is None:
+                continue
+            best, ties = found
             better = _direction(c)
-            base = g[~causal & g[c].notna() & np.isfinite(g[c].astype(float))]
-            mine = g[causal & g[c].notna()]
-            if mine.empty:
-                continue
-            if base.empty:
-                values = "; ".join(
-                    f"<b>{html.escape(str(r['config']))}</b> {_value_text(r, c)}" for _, r in mine.iterrows()
-                )
-                out.append(
-                    (
-                        context,
-                        f"<b>{objective.capitalize()}</b> — {html.escape(c)}: {values}; no baseline in this "
-                        "ledger has a value (not applicable to them), so there is nothing to compare.",
-                    )
-                )
-                continue
-            scores = [_score(float(v), better) for v in base[c]]
-            best = base.iloc[int(np.argmin(scores))]
-            parts = []
-            for _, r in mine.iterrows():
-                verdict = _compare(r, best, c)
-                word = {
-                    "win": '<span class="win">better</span>',
-                    "lose": f'<span class="lose">worse: {html.escape(str(best["config"]))} wins</span>',
-                    "tie": '<span class="even">a tie (intervals overlap)</span>',
-                }[verdict]
-                parts.append(f"<b>{html.escape(str(r['config']))}</b> {_value_text(r, c)}: {word}")
-            untested = (
-                " (one seed: no interval, so this compares point estimates only)"
-                if _interval(best, c) is None
-                else ""
-            )
+            how = DIRECTION_TEXT[better] + ("; ranked by |value|" if better == "zero" else "")
             sentence = (
-                f"<b>{objective.capitalize()}</b> — {html.escape(c)} ({DIRECTION_TEXT[better]}): best "
-                f"baseline <b>{html.escape(str(best['config']))}</b> {_value_text(best, c)}; "
-                + "; ".join(parts)
-                + untested
-                + "."
+                f"<b>{objective.capitalize()}</b> — {html.escape(c)} ({how}): best "
+                f"<b>{html.escape(str(best['config']))}</b> {_value_text(best, c)}"
             )
+            if len(ties):
+                why = "intervals overlap" if _interval(best, c) else "equal values"
+                sentence += f", tied with {_names(ties)} ({why})"
+            sentence += "."
+            if top is not None and acc is not None:
+                others = [m for m in headline if m is not None and m not in (c, *_ACCURACY_COST)]
+                sentence += _against_reference(best, top[0], c, acc, others, judged)
+            sentence += _causal_vs_baseline(elig, causal, c)
             out.append((context, sentence))
+        if (g["n_seeds"] <= 1).all():
+            out.append((context, "One seed: point estimates only, no intervals, so nothing is called a tie."))
     return out
 
 
+def _meets(g: pd.DataFrame) -> pd.Series:
+    from causaltrust.bench import meets_thresholds
+
+    return meets_thresholds(g).fillna(False)
+
+
+def _builtin_spec(scenario: str) -> Any:
+    """The built-in scenario or dataset spec of this name, or None."""
+    from causaltrust import datasets, scenarios
+
+    if scenario in scenarios.available():
+        return scenarios.load(scenario)[0]
+    if scenario in datasets.available():
+        return datasets.spec(scenario)
+    return None
+
+
+def spec_thresholds(agg: pd.DataFrame) -> tuple[dict[str, Thresholds], dict[str, float | None]]:
+    """Per spec label of a summary: its thresholds (metric → ``{"min", "max"}``) and its privacy budget ε.
+
+    The ledger stores each spec's hash, not the spec: a built-in scenario or dataset whose hash matches
+    gives the values; any other spec is absent here (the story then names its thresholds without values).
+    """
+    thresholds: dict[str, Thresholds] = {}
+    budgets: dict[str, float | None] = {}
+    if agg.empty:
+        return thresholds, budgets
+    for label, scen, h in agg[["spec", "scenario", "spec_hash"]].drop_duplicates().itertuples(index=False):
+        spec = _builtin_spec(str(scen))
+        if spec is None or spec.hash != h:
+            continue
+        thresholds[str(label)] = {m: {"min": t.min, "max": t.max} for m, t in (spec.thresholds or {}).items()}
+        budgets[str(label)] = spec.privacy.epsilon if spec.privacy is not None else None
+    return thresholds, budgets
+
+
 def story_lines(ledger: Any) -> list[str]:
-    """The headline sentences of a ledger as plain text (for the command line).
+    """The headline sentences of a ledger as plain text (for the command line): thresholds first.
 
     Examples
     --------
@@ -300,44 +491,57 @@ def story_lines(ledger: Any) -> list[str]:
 
     from causaltrust.bench import summarize
 
+    agg = summarize(ledger)
     out = []
-    for context, sentence in headline_sentences(summarize(ledger)):
+    for context, sentence in headline_sentences(agg, *spec_thresholds(agg)):
         text = html.unescape(re.sub(r"<[^>]+>", "", sentence))
         out.append(f"[{context}] {text}" if context else text)
     return out
 
 
-def _thresholds(agg: pd.DataFrame) -> str:
-    cols = sorted({c.split("::")[0] for c in agg.columns if c.endswith("::passed")})
+def _thresholds(agg: pd.DataFrame, thresholds: Mapping[str, Thresholds]) -> str:
+    cols = sorted({c.split("::")[0] for c in agg.columns if c.endswith("::passed") and agg[c].notna().any()})
     if not cols:
-        return "<p>The spec sets no thresholds, so no method is judged pass or fail.</p>"
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+        return ""
+    known: dict[str, Mapping[str, Any]] = {}
+    for spec_thr in thresholds.values():
+        known.update(spec_thr)
+    head = "".join(f"<th>{html.escape(_threshold_text(c, known[c]) if c in known else c)}</th>" for c in cols)
     rows = []
     causal = _causal(agg)
+    meets = _meets(agg)
     for i, (_, r) in enumerate(agg.iterrows()):
         cells = []
         for c in cols:
             share = r.get(c + "::passed")
             if share is None or pd.isna(share):
-                cells.append("<td>–</td>")
+                cells.append("<td>not measured</td>")
                 continue
             n = int(r["n_seeds"])
             k = round(float(share) * n)
             tag = "pass" if k == n else "fail"
             word = "pass" if k == n else "FAIL"
-            cells.append(f'<td><span class="tag {tag}">{word}</span> {k}/{n} seeds</td>')
+            cells.append(
+                f'<td><span class="tag {tag}">{word}</span> {k}/{n} seeds '
+                f'<small class="ci">({fmt_num(r.get(c), 3)})</small></td>'
+            )
+        every = '<span class="tag pass">yes</span>' if meets.iloc[i] else '<span class="tag fail">no</span>'
         cls = ' class="causal"' if causal.iloc[i] else ""
-        rows.append(f'<tr{cls}><td class="first">{html.escape(str(r["config"]))}</td>{"".join(cells)}</tr>')
+        rows.append(
+            f'<tr{cls}><td class="first">{html.escape(str(r["config"]))}</td><td>{every}</td>'
+            f"{''.join(cells)}</tr>"
+        )
     return (
-        "<p>Each configuration against the spec's thresholds (a configuration passes when every seed "
-        "does).</p>"
-        f'<div class="scroll"><table class="wide"><tr><th class="first">configuration</th>{head}</tr>'
-        f"{''.join(rows)}</table></div>"
+        "<p>Each configuration against the spec's thresholds, with the threshold's value in the header "
+        "and the mean over seeds in brackets (a configuration passes when every seed does).</p>"
+        f'<div class="scroll"><table class="wide"><tr><th class="first">configuration</th>'
+        f"<th>meets every threshold</th>{head}</tr>{''.join(rows)}</table></div>"
     )
 
 
 def _story(agg: pd.DataFrame) -> str:
-    sentences = headline_sentences(agg)
+    thresholds, budgets = spec_thresholds(agg)
+    sentences = headline_sentences(agg, thresholds, budgets)
     if not sentences:
         return "<p>No finished cells.</p>"
     blocks: dict[str, list[str]] = {}
@@ -351,17 +555,18 @@ def _story(agg: pd.DataFrame) -> str:
         for ctx, ss in blocks.items()
     )
     legend = (
-        "<p class='sub'>Mean over seeds [Student-t 95% interval]. Causal methods are those the method "
-        "registry "
-        "flags as causal; each is compared with the best baseline on that metric.</p>"
+        "<p class='sub'>Mean over seeds [Student-t 95% interval]. First: which configurations meet every "
+        "threshold of the spec; then, among those, the best on each objective, what that win costs against "
+        "the most accurate configuration, and the best causal method (as the method registry flags them) "
+        "against the best baseline.</p>"
     )
-    return legend + body + _thresholds(agg)
+    return legend + body + _thresholds(agg, thresholds)
 
 
 # --- 2. plots -------------------------------------------------------------------------------------
 def _styles(agg: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """Per configuration: colour (by method), marker shape (by method, open/dot per variant), causal flag."""
-    palette = _PALETTE
+    palette = PALETTE
     methods = sorted({str(m) for m in agg["method"]})
     causal = dict(zip(agg["config"], _causal(agg), strict=True))
     variants: dict[str, int] = {}
@@ -370,7 +575,7 @@ def _styles(agg: pd.DataFrame) -> dict[str, dict[str, Any]]:
         i = methods.index(str(m))
         j = variants.get(str(m), 0)
         variants[str(m)] = j + 1
-        symbol = _SYMBOLS[i % len(_SYMBOLS)] + ["", "-open", "-dot", "-open-dot"][j % 4]
+        symbol = SYMBOLS[i % len(SYMBOLS)] + ["", "-open", "-dot", "-open-dot"][j % 4]
         out[str(cfg)] = {
             "color": str(palette[i % len(palette)]),
             "symbol": symbol,
@@ -389,19 +594,34 @@ def _marker(style: dict[str, Any]) -> dict[str, Any]:
 
 
 def _div(fig: Any, div_id: str, height: int = 440) -> str:
+    top = fig.layout.margin.t if fig.layout.margin.t is not None else 60
     fig.update_layout(
-        margin={"l": 60, "r": 20, "t": 60, "b": 50},
+        margin={"l": 60, "r": 20, "t": top, "b": 50},
         template="plotly_white",
         height=height,
         autosize=True,
-        legend={"font": {"size": 10}},
     )
+    if not fig.layout.showlegend:  # configurations are named in the page's one legend
+        fig.update_layout(showlegend=False)
     plot = fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config={"responsive": True})
     return f'<div class="plot">{plot}</div>'
 
 
 def _axis_title(metric: str) -> str:
+    if _direction(metric) == "zero":
+        return f"|{metric}| ({DIRECTION_TEXT['zero']})"
     return f"{metric} ({DIRECTION_TEXT[_direction(metric)]})"
+
+
+def _shown(metric: str, values: Any) -> Any:
+    """What a plot draws: |value| where "closer to 0 is better", so that −0.28 does not look good."""
+    return abs(values) if _direction(metric) == "zero" else values
+
+
+def _shown_interval(metric: str, iv: tuple[float, float] | None) -> tuple[float, float] | None:
+    if iv is None or _direction(metric) != "zero":
+        return iv
+    return _score_interval(*iv, "zero")
 
 
 def _error_bar(value: float, interval: tuple[float, float] | None) -> dict[str, Any] | None:
@@ -410,9 +630,15 @@ def _error_bar(value: float, interval: tuple[float, float] | None) -> dict[str, 
     return {
         "type": "data",
         "symmetric": False,
-        "array": [interval[1] - value],
-        "arrayminus": [value - interval[0]],
+        "array": [max(interval[1] - value, 0.0)],
+        "arrayminus": [max(value - interval[0], 0.0)],
     }
+
+
+def _on_top(rows: pd.DataFrame, styles: Mapping[str, Mapping[str, Any]], key: str = "config") -> pd.DataFrame:
+    """Baselines first, causal configurations last: plotly draws later traces on top."""
+    causal = [bool(styles.get(str(c), {}).get("causal")) for c in rows[key]]
+    return rows.assign(_causal=causal).sort_values(["_causal", key], kind="stable").drop(columns="_causal")
 
 
 def _config_scatter(go: Any, agg: pd.DataFrame, xm: str, ym: str, title: str, div_id: str) -> str:
@@ -422,34 +648,40 @@ def _config_scatter(go: Any, agg: pd.DataFrame, xm: str, ym: str, title: str, di
     styles = _styles(agg)
     fig = go.Figure()
     rows = agg[agg[xm].notna() & agg[ym].notna()]
+    finite = np.isfinite(rows[xm].astype(float)) & np.isfinite(rows[ym].astype(float))
+    rows = _on_top(rows[finite], styles)
     for _, r in rows.iterrows():
         st = styles[str(r["config"])]
-        ex, ey = _interval(r, xm), _interval(r, ym)
+        x, y = float(_shown(xm, float(r[xm]))), float(_shown(ym, float(r[ym])))
+        ex, ey = _shown_interval(xm, _interval(r, xm)), _shown_interval(ym, _interval(r, ym))
         fig.add_trace(
             go.Scatter(
-                x=[r[xm]],
-                y=[r[ym]],
+                x=[x],
+                y=[y],
                 mode="markers",
                 name=str(r["config"]) + (" (causal)" if st["causal"] else ""),
                 marker=_marker(st),
-                error_x=_error_bar(r[xm], ex),
-                error_y=_error_bar(r[ym], ey),
-                hovertemplate=f"{html.escape(str(r['config']))}<br>{xm}=%{{x:.3f}}<br>{ym}=%{{y:.3f}}"
-                "<extra></extra>",
+                error_x=_error_bar(x, ex),
+                error_y=_error_bar(y, ey),
+                hovertemplate=f"{html.escape(str(r['config']))}<br>{xm}={fmt_num(float(r[xm]), 3)}<br>"
+                f"{ym}={fmt_num(float(r[ym]), 3)}<extra></extra>",
             )
         )
+    shown = pd.DataFrame(
+        {xm: _shown(xm, rows[xm].astype(float)), ym: _shown(ym, rows[ym].astype(float))}
+    ).reset_index(drop=True)
     try:
-        front = pareto_front(rows[[xm, ym]].astype(float).reset_index(drop=True), [xm, ym])
+        front = pareto_front(shown, [xm, ym])
     except CausalTrustError:
         front = pd.DataFrame()
     _add_front(go, fig, front, xm, ym)
-    if _direction(ym) == "zero":
-        fig.add_hline(y=0, line={"color": "#b8bfcc", "width": 1})
     fig.update_layout(
         title={"text": f"{xm} vs {ym}<br><sup>{html.escape(title)}</sup>", "font": {"size": 14}},
         xaxis_title=_axis_title(xm),
         yaxis_title=_axis_title(ym),
     )
+    if _direction(ym) == "zero":
+        fig.update_yaxes(rangemode="tozero")
     return _div(fig, div_id)
 
 
@@ -463,9 +695,11 @@ def _add_front(go: Any, fig: Any, front: pd.DataFrame, xm: str, ym: str) -> None
                 y=front[ym],
                 mode="lines",
                 name="Pareto front",
-                line={"color": "#111", "dash": "dot"},
+                line={"color": "#111", "dash": "dot", "width": 1.5},
+                hoverinfo="skip",
             )
         )
+        fig.data = (fig.data[-1], *fig.data[:-1])  # under the markers
 
 
 def _tradeoffs(go: Any, agg: pd.DataFrame) -> str:
@@ -482,10 +716,10 @@ def _tradeoffs(go: Any, agg: pd.DataFrame) -> str:
     )
     intro = (
         "<p class='sub'>One marker per configuration at its mean over seeds, bars: 95% intervals over seeds. "
-        "Causal methods have large outlined markers. The dotted line joins the configurations no other beats "
-        "on both axes.</p>"
+        "Causal methods have large outlined markers, drawn on top. Effects where closer to 0 is better are "
+        "drawn as |value|. The dotted line joins the configurations no other beats on both axes.</p>"
     )
-    grid = f'<div class="grid2">{"".join(out)}</div>' if out else ""
+    grid = f'{legend_html(_styles(agg))}<div class="grid2">{"".join(out)}</div>' if out else ""
     return intro + grid + note
 
 
@@ -498,32 +732,31 @@ def _pareto_plots(go: Any, wide: pd.DataFrame, agg: pd.DataFrame) -> str:
     for k, (xm, ym) in enumerate(PAIRS):
         if xm not in wide.columns or ym not in wide.columns:
             continue
+        rows = wide[wide[xm].notna() & wide[ym].notna() & wide["config"].isin(list(styles))]
+        if rows.empty:
+            continue
         fig = go.Figure()
-        for cfg, g in wide.groupby("config", sort=True):
-            st = styles.get(str(cfg))
-            if st is None:
-                continue
+        for cfg in _on_top(pd.DataFrame({"config": sorted(set(rows["config"]))}), styles)["config"]:
+            g = rows[rows["config"] == cfg]
             fig.add_trace(
                 go.Scatter(
-                    x=g[xm],
-                    y=g[ym],
+                    x=_shown(xm, g[xm].astype(float)),
+                    y=_shown(ym, g[ym].astype(float)),
                     mode="markers",
                     name=str(cfg),
-                    text=[f"seed {s}" for s in g["seed"]],
-                    marker=_marker(st),
+                    text=[f"{cfg}, seed {s}" for s in g["seed"]],
+                    marker=_marker(styles[str(cfg)]),
                 )
             )
-        front = pareto_front(wide, [xm, ym])
-        _add_front(go, fig, front, xm, ym)
+        shown = pd.DataFrame({xm: _shown(xm, rows[xm].astype(float)), ym: _shown(ym, rows[ym].astype(float))})
+        _add_front(go, fig, pareto_front(shown.reset_index(drop=True), [xm, ym]), xm, ym)
         fig.update_layout(
             title=f"{xm} vs {ym} (one point per seed)",
             xaxis_title=_axis_title(xm),
             yaxis_title=_axis_title(ym),
         )
         out.append(_div(fig, f"pareto-{k}"))
-    return (
-        f'<div class="grid2">{"".join(out)}</div>' if out else "<p>No pair of objectives in this ledger.</p>"
-    )
+    return f'{legend_html(styles)}<div class="grid2">{"".join(out)}</div>' if out else ""
 
 
 # --- 3. tables ------------------------------------------------------------------------------------
@@ -546,12 +779,34 @@ def _best_marks(agg: pd.DataFrame, c: str) -> dict[int, str]:
     return marks
 
 
+_ARROWS = {"higher": "↑", "lower": "↓", "zero": "|·| → 0", "informative": "info"}
+_MAX_COLUMNS = 8  # metric columns per table: eight fit a 1,366 px screen with the interval lines
+
+
 def _headline_table(agg: pd.DataFrame, metrics: Sequence[str]) -> str:
+    """The headline metrics, split by objective into tables of at most eight metric columns each."""
     cols = [m for m in metrics if m in agg.columns and agg[m].notna().any()]
-    settings = [s for s in agg.attrs.get("settings", []) if s in agg.columns]
-    show_spec = agg["spec"].nunique() > 1
     groups = [(o, [c for c in cols if c.startswith(o + ".")]) for o in OBJECTIVES]
     groups = [(o, cs) for o, cs in groups if cs]
+    chunks: list[list[tuple[str, list[str]]]] = []
+    for o, cs in groups:
+        if chunks and sum(len(x) for _, x in chunks[-1]) + len(cs) <= _MAX_COLUMNS:
+            chunks[-1].append((o, cs))
+        else:
+            chunks.append([(o, cs)])
+    note = (
+        "<p class='sub'>Green: best in the metric's direction; '(tie)': its interval overlaps the best's. "
+        "Under each name: ↑ higher is better, ↓ lower is better, |·| → 0 closer to 0 is better (ranked by "
+        "|value|), info: informative, reported and never ranked (e.g. the fair-path effect, a legitimate "
+        "effect). Hover a header for the metric's description. Bold, with a bar: causal methods.</p>"
+    )
+    return note + "".join(_headline_chunk(agg, chunk) for chunk in chunks)
+
+
+def _headline_chunk(agg: pd.DataFrame, groups: Sequence[tuple[str, list[str]]]) -> str:
+    cols = [c for _, cs in groups for c in cs]
+    settings = [s for s in agg.attrs.get("settings", []) if s in agg.columns]
+    show_spec = agg["spec"].nunique() > 1
     marks = {c: _best_marks(agg, c) for c in cols}
     ident = ["spec"] * show_spec + settings
     top = (
@@ -561,50 +816,81 @@ def _headline_table(agg: pd.DataFrame, metrics: Sequence[str]) -> str:
         + "</tr>"
     )
     sub = "".join(
-        f'<th title="{html.escape(metric_info(c).description)}">{html.escape(c.split(".", 1)[1])}'
-        f'<br><span class="better">{html.escape(DIRECTION_TEXT[_direction(c)])}</span></th>'
-        for _, cs in groups
-        for c in cs
+        f'<th title="{html.escape(c + ": " + metric_info(c).description)}">'
+        f"{html.escape(c.split('.', 1)[1].replace('_', ' '))}"
+        f'<br><span class="better">{html.escape(_ARROWS[_direction(c)])}</span></th>'
+        for c in cols
     )
     causal = _causal(agg)
     body = []
     for i, (_, row) in enumerate(agg.iterrows()):
         cells = []
-        for _, cs in groups:
-            for c in cs:
-                iv = _interval(row, c)
-                ci = f'<br><small class="ci">{fmt_interval(*iv, 3)}</small>' if iv else ""
-                mark = marks[c].get(i)
-                cls = f"num {mark}" if mark else "num"
-                tag = " <small>(tie)</small>" if mark == "tie" else ""
-                cells.append(f'<td class="{cls}">{fmt_num(row.get(c), 3)}{tag}{ci}</td>')
+        for c in cols:
+            iv = _interval(row, c)
+            ci = f'<br><small class="ci">{fmt_interval(*iv, 3)}</small>' if iv else ""
+            mark = marks[c].get(i)
+            cls = f"num {mark}" if mark else "num"
+            tag = " <small>(tie)</small>" if mark == "tie" else ""
+            cells.append(f'<td class="{cls}">{fmt_num(row.get(c), 3)}{tag}{ci}</td>')
         extra = "".join(f"<td>{html.escape(str(row.get(s)))}</td>" for s in ident)
         cls = ' class="causal"' if causal.iloc[i] else ""
         body.append(
             f'<tr{cls}><td class="first">{html.escape(str(row["name"] if ident else row["config"]))}</td>'
             f"<td class='num'>{row['n_seeds']}</td>{extra}{''.join(cells)}</tr>"
         )
-    note = (
-        "<p class='sub'>Green: best in the metric's direction; '(tie)': its interval overlaps the best's. "
-        "Informative metrics (e.g. the fair-path effect, a legitimate effect) are reported, never ranked. "
-        "Bold, with a bar: causal methods.</p>"
+    return f'<div class="scroll"><table class="wide">{top}<tr>{sub}</tr>{"".join(body)}</table></div>'
+
+
+def _short_header(c: str) -> str:
+    """A header that wraps between words: the objective small, then the metric's name with spaces."""
+    objective, name = c.split(".", 1)
+    return (
+        f'<span title="{html.escape(c)}"><small class="ci">{html.escape(objective)}</small><br>'
+        f"{html.escape(name.replace('_', ' '))}</span>"
     )
-    return f'{note}<div class="scroll"><table class="wide">{top}<tr>{sub}</tr>{"".join(body)}</table></div>'
+
+
+def _tie_ranks(agg: pd.DataFrame, c: str) -> list[float]:
+    """1 + the number of configurations clearly better (as :func:`_compare` decides: intervals apart, or
+    point estimates where a configuration has no interval), so ties share a rank. Non-finite values
+    (ε = ∞) rank last, never good; missing values get NaN.
+    """
+    n = len(agg)
+    better = _direction(c)
+    vals = agg[c].to_numpy(dtype=float)
+    lo = agg[c + "::lo"].to_numpy(dtype=float) if c + "::lo" in agg.columns else np.full(n, np.nan)
+    hi = agg[c + "::hi"].to_numpy(dtype=float) if c + "::hi" in agg.columns else np.full(n, np.nan)
+    score = np.array([_score(v, better) for v in vals])
+    has = ~(np.isnan(lo) | np.isnan(hi))
+    slo, shi = np.full(n, np.nan), np.full(n, np.nan)
+    for k in np.flatnonzero(has).tolist():
+        slo[k], shi[k] = _score_interval(lo[k], hi[k], better)
+    finite = np.isfinite(vals)
+    out = [float("nan")] * n
+    for i in range(n):
+        if np.isnan(vals[i]):
+            continue
+        if not finite[i]:
+            out[i] = float(n)
+            continue
+        both = has & has[i]
+        overlap = both & (slo <= shi[i]) & (slo[i] <= shi)
+        wins = finite & ~overlap & (score < score[i])
+        wins[i] = False
+        out[i] = 1.0 + float(wins.sum())
+    return out
 
 
 def _ranks(agg: pd.DataFrame) -> str:
-    """Rank of every configuration per headline objective (1 = best): replaces parallel coordinates."""
+    """Rank of every configuration per headline objective (1 = best; ties share a rank; ∞ ranks last)."""
     cols = [
         c for c in HEADLINE if c in agg.columns and _direction(c) != "informative" and agg[c].notna().any()
     ]
     if len(cols) < 2 or len(agg) < 2:
-        return "<p>Too few configurations or objectives to rank.</p>"
-    scores = pd.DataFrame(
-        {c: agg[c].astype(float).map(lambda v, c=c: _score(v, _direction(c))) for c in cols}
-    )
-    ranks = scores.rank(method="min")
+        return ""
+    ranks = pd.DataFrame({c: _tie_ranks(agg, c) for c in cols})
     n = len(agg)
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    head = "".join(f"<th>{_short_header(c)}</th>" for c in cols)
     causal = _causal(agg)
     rows = []
     for i in np.argsort(ranks.mean(axis=1).to_numpy(), kind="stable"):
@@ -614,6 +900,9 @@ def _ranks(agg: pd.DataFrame) -> str:
             if pd.isna(r):
                 cells.append("<td>–</td>")
                 continue
+            if not np.isfinite(float(agg[c].iloc[i])):
+                cells.append('<td class="num" style="background:#f8d4d4">∞ (last)</td>')
+                continue
             shade = 0.85 - 0.55 * (1 - (r - 1) / max(n - 1, 1))
             cells.append(f'<td class="num" style="background:hsl(140,45%,{shade * 100:.0f}%)">{int(r)}</td>')
         cls = ' class="causal"' if causal.iloc[i] else ""
@@ -622,9 +911,10 @@ def _ranks(agg: pd.DataFrame) -> str:
             f"<td class='num'>{ranks.iloc[i].mean():.1f}</td>{''.join(cells)}</tr>"
         )
     return (
-        "<p class='sub'>Rank per objective among the configurations (1 = best mean, ties share a rank); rows "
-        "sorted by mean rank. Darker is better. Ranks ignore the size of differences: read the table above "
-        "for that.</p>"
+        "<p class='sub'>Rank per objective (1 = best): a configuration's rank is one more than the number "
+        "of configurations clearly better on that objective (95% intervals over seeds apart), so ties "
+        "share a rank; an infinite value (ε of a model without a privacy accountant) ranks last. "
+        '"Closer to 0 is better" ranks |value|. Rows sorted by mean rank; darker is better.</p>'
         f'<div class="scroll"><table class="wide"><tr><th class="first">configuration</th><th>mean rank</th>'
         f"{head}</tr>{''.join(rows)}</table></div>"
     )
@@ -635,39 +925,39 @@ def _dominance(wide: pd.DataFrame) -> str:
 
     objs = [c for c in DOMINANCE if c in wide.columns]
     causal = sorted(m for m in set(wide["method"]) if getattr(METHODS.get(str(m)), "causal", False))
-    if len(objs) < 2 or not causal:
-        return "<p>Dominance needs a causal method and at least two of " + ", ".join(DOMINANCE) + ".</p>"
+    if len(objs) < 2 or not causal or set(wide["method"]) <= set(causal):
+        return ""
     try:
         s = dominance_summary(wide, objs, causal_methods=causal)
     except CausalTrustError as exc:
         return f"<p>{html.escape(str(exc))}</p>"
     box = _box_volume(wide, objs, s.attrs.get("reference"))
-    box = box if np.isfinite(box) else 0.0
+
+    def share(v: float) -> str:  # every volume as a share of the box: one unit in the whole table
+        if not (box > 0 and np.isfinite(box) and np.isfinite(v)):
+            return "–"
+        return f"{100 * v / box:+.1f}%" if v < 0 else f"{100 * v / box:.1f}%"
+
     rows = "".join(
         f"<tr><td>{html.escape(str(r['baseline']))}</td><td>{'yes' if r['dominates'] else 'no'}</td>"
-        f"<td class='num'>{fmt_num(r['share_points_dominated'], 2)}</td>"
-        f"<td class='num'>{fmt_num(r['hv_difference'], 4)}</td>"
-        f"<td class='num'>{fmt_num(100 * r['hv_difference'] / box, 1) + '%' if box > 0 else '–'}</td>"
-        f"<td class='num'>{fmt_num(r['hv_causal_only'], 4)}</td>"
-        f"<td class='num'>{fmt_num(r['hv_baseline_only'], 4)}</td></tr>"
+        f"<td class='num'>{100 * float(r['share_points_dominated']):.0f}%</td>"
+        f"<td class='num' title='{fmt_num(r['hv_difference'], 4)}'>{share(float(r['hv_difference']))}</td>"
+        f"<td class='num' title='{fmt_num(r['hv_causal_only'], 4)}'>{share(float(r['hv_causal_only']))}</td>"
+        f"<td class='num' title='{fmt_num(r['hv_baseline_only'], 4)}'>{share(float(r['hv_baseline_only']))}"
+        "</td></tr>"
         for _, r in s.iterrows()
     )
     return (
         f"<p>Objectives: {', '.join(objs)}; causal methods: {', '.join(causal)}; one point per cell "
         "(seed).</p>"
-        "<p class='sub'>How to read the volumes: every objective is turned into a loss (accuracy → "
-        "−accuracy, effects → |effect|), and the hypervolume is the volume of loss space a set of points "
-        "dominates, up to a reference point 10% beyond the worst value seen. Units are the product of the "
-        f"objectives' units (here {len(objs)} of them, each on its own scale of roughly 0–1), so a "
-        "difference of 0.007 in a box whose sides are a few hundredths wide can be a large share: compare "
-        "with the two 'only' columns. 'Share of the box' divides the difference by the volume between the "
-        "best value seen on every objective and the reference point (the most any front can cover), so "
-        "it reads on a 0–100% scale; 'share of points dominated' is the plain-language version.</p>"
+        "<p class='sub'>How to read it: every objective is turned into a loss (accuracy → −accuracy, effects "
+        "→ |effect|). A front's hypervolume is the volume of loss space it dominates up to a reference point "
+        "10% beyond the worst value seen. Every volume here is a share of the box between the best value "
+        "seen on every objective and that reference point (the most any front can cover), so all columns "
+        "read on one 0–100% scale; hover a cell for the raw volume.</p>"
         "<table><tr><th>baseline</th><th>causal front dominates it</th><th>share of its points "
-        "dominated</th>"
-        "<th>hypervolume causal − baseline</th><th>… as a share of the box</th>"
-        "<th>volume only causal covers</th><th>volume only baseline "
-        f"covers</th></tr>{rows}</table>"
+        "dominated</th><th>hypervolume causal − baseline</th><th>volume only causal covers</th>"
+        f"<th>volume only baseline covers</th></tr>{rows}</table>"
     )
 
 
@@ -688,18 +978,12 @@ def _box_volume(wide: pd.DataFrame, objs: Sequence[str], reference: Any) -> floa
 def _privacy(go: Any, wide: pd.DataFrame, agg: pd.DataFrame) -> str:
     """ε curves for the methods run at several finite ε values (a curve needs more than one point)."""
     if "privacy.epsilon" not in wide.columns:
-        return "<p>No privacy metrics in this ledger.</p>"
+        return ""
     eps = wide["privacy.epsilon"].astype(float)
     dp = wide[np.isfinite(eps)]
     several = [m for m, g in dp.groupby("method") if g["privacy.epsilon"].round(6).nunique() > 1]
-    if not several:
-        single = sorted(set(dp["method"]))
-        why = (
-            f"only one ε each ({', '.join(single)}): their values are in the table above"
-            if single
-            else "every ε is ∞ (no differentially private configuration)"
-        )
-        return f"<p>No ε curve to draw: {html.escape(why)}.</p>"
+    if not several:  # a curve needs two finite ε of one method: the section is left out
+        return ""
     dp = dp[dp["method"].isin(several)]
     styles = _styles(agg)
     out = []
@@ -717,6 +1001,7 @@ def _privacy(go: Any, wide: pd.DataFrame, agg: pd.DataFrame) -> str:
                     mode="lines+markers",
                     name=str(method),
                     marker=_marker(st) if st else None,
+                    showlegend=True,
                 )
             )
         fig.update_layout(
@@ -724,32 +1009,55 @@ def _privacy(go: Any, wide: pd.DataFrame, agg: pd.DataFrame) -> str:
             xaxis_title="privacy.epsilon (accountant)",
             yaxis_title=_axis_title(y),
             xaxis_type="log",
+            showlegend=True,
+            legend={"orientation": "h", "y": -0.25},
         )
         out.append(_div(fig, f"privacy-{k}"))
     return f'<div class="grid2">{"".join(out)}</div>'
 
 
 def _environments(go: Any, agg: pd.DataFrame) -> str:
-    prefixes = ("robustness.environment_accuracy[", "accuracy.shift[", "accuracy.shift_adapted[")
-    cols = [c for c in agg.columns if "::" not in c and c.startswith(prefixes)]
-    if not cols:
-        return "<p>No per-environment or per-shift accuracy in this ledger.</p>"
-    fig = go.Figure()
-    for c in sorted(cols):
-        name = (
-            c.replace("robustness.environment_accuracy", "environment")
-            .replace("accuracy.shift_adapted", "shift, adapted on unlabeled rows")
-            .replace("accuracy.shift", "shift, no target data")
+    """Accuracy per environment and per shift: one bar chart per kind, axes from 0, configurations on x."""
+    kinds = [
+        ("robustness.environment_accuracy[", "per training environment"),
+        ("accuracy.shift[", "per shift, no target data"),
+        ("accuracy.shift_adapted[", "per shift, adapted on unlabeled rows of it"),
+    ]
+    out = []
+    for k, (prefix, label) in enumerate(kinds):
+        cols = sorted(
+            c for c in agg.columns if "::" not in c and c.startswith(prefix) and agg[c].notna().any()
         )
-        fig.add_trace(go.Bar(name=name, x=agg["config"], y=agg[c]))
-    low = max(0.0, float(np.nanmin(agg[cols].to_numpy(dtype=float))) - 0.05)
-    fig.update_layout(
-        barmode="group",
-        title="Accuracy per environment and per shift",
-        yaxis_title="accuracy",
-        yaxis_range=[low, 1.0],
-    )
-    return _div(fig, "environments-plot")
+        if not cols:
+            continue
+        fig = go.Figure()
+        for j, c in enumerate(cols):
+            fig.add_trace(
+                go.Bar(
+                    name=c[len(prefix) : -1],
+                    x=agg["config"],
+                    y=agg[c],
+                    marker_color=PALETTE[j % len(PALETTE)],
+                )
+            )
+        fig.update_layout(
+            barmode="group",
+            title=f"Accuracy {label}",
+            yaxis_title="accuracy (higher is better)",
+            yaxis_range=[0.0, 1.0],
+            showlegend=True,
+            legend={
+                "orientation": "h",
+                "yanchor": "bottom",
+                "y": 1.02,
+                "x": 0,
+                "title": {"text": prefix.split("[")[0] + ": "},
+            },
+            margin={"t": 90},
+            xaxis_tickangle=-40,
+        )
+        out.append(_div(fig, f"environments-{k}", height=420))
+    return "".join(out)
 
 
 # --- 4. notes and the rest ------------------------------------------------------------------------
@@ -758,7 +1066,7 @@ def _recourse(cells: pd.DataFrame) -> str:
     from causaltrust.bench import METHODS
 
     if "extras_json" not in cells.columns or cells.empty:
-        return "<p>No recourse examples recorded.</p>"
+        return ""
     methods = sorted(
         set(cells["method"]), key=lambda m: (not getattr(METHODS.get(str(m)), "causal", False), m)
     )
@@ -769,20 +1077,36 @@ def _recourse(cells: pd.DataFrame) -> str:
             ex = json.loads(raw).get("recourse_examples") or []
             if ex:
                 return f"<p>Method {html.escape(str(method))}.</p>" + _examples(ex[:8]).split("</h2>", 1)[1]
-    return "<p>No recourse examples recorded.</p>"
+    return ""
 
 
-def _plotly() -> tuple[Any, str]:
+PLOTLY_CDN = "https://cdn.plot.ly/plotly-basic-{version}.min.js"
+
+
+def _plotly(plotlyjs: str = "inline") -> tuple[Any, str]:
+    """Plotly's ``graph_objects`` and the page's one ``<script>`` for plotly.js.
+
+    ``inline`` (default: reports work offline) embeds the vendored minified *basic* bundle (scatter and bar
+    traces, 1.2 MB; ``report/static/SOURCES.md``); ``cdn`` links the same bundle from Plotly's CDN.
+    """
     try:
         import plotly
         import plotly.graph_objects as go
     except ImportError:  # pragma: no cover - plotly ships with the report extra
         raise ImportError("ledger reports need plotly: pip install 'causaltrust[report]'") from None
-    return go, plotly.offline.get_plotlyjs()
+    if plotlyjs not in ("inline", "cdn"):
+        raise CausalTrustError(f"plotlyjs: expected 'inline' or 'cdn', got {plotlyjs!r}")
+    version = plotly.offline.get_plotlyjs_version()
+    if plotlyjs == "cdn":
+        return go, f'<script src="{PLOTLY_CDN.format(version=version)}" charset="utf-8"></script>'
+    from importlib import resources
+
+    js = (resources.files("causaltrust.report") / "static" / "plotly-basic.min.js").read_text("utf-8")
+    return go, f'<script type="text/javascript">{js}</script>'
 
 
-def render_ledger(led: Any, *, title: str | None = None) -> str:
-    """The HTML text of a benchmark ledger's report."""
+def render_ledger(led: Any, *, title: str | None = None, plotlyjs: str = "inline") -> str:
+    """The HTML text of a benchmark ledger's report (``plotlyjs``: ``"inline"`` or ``"cdn"``)."""
     from causaltrust import scenarios
     from causaltrust.bench import config_frame, summarize
 
@@ -798,7 +1122,7 @@ def render_ledger(led: Any, *, title: str | None = None) -> str:
     n_failed = int((cells["status"] == "failed").sum()) if len(cells) else 0
     scen = sorted(set(cells["scenario"])) if len(cells) else []
     title = title or f"causaltrust benchmark — {', '.join(scen) or 'empty ledger'}"
-    go, plotly_js = _plotly()
+    go, plotly_script = _plotly(plotlyjs)
     graph = ""
     from causaltrust import datasets
 
@@ -815,7 +1139,6 @@ def render_ledger(led: Any, *, title: str | None = None) -> str:
             continue
         other = "" if spec.hash in hashes else " (the built-in spec of this name; the ledger's spec differs)"
         graph += f"<h3>{html.escape(s + other)}</h3>" + graph_svg(spec)
-    graph = graph or "<p>The ledger's spec is neither a built-in scenario nor a dataset: no graph.</p>"
     cards = "".join(
         f'<div class="card"><b>{v}</b>{html.escape(k)}</div>'
         for k, v in [
@@ -833,27 +1156,37 @@ def render_ledger(led: Any, *, title: str | None = None) -> str:
     )
     notes = list(data.notes["note"]) if len(data.notes) else []
     have = len(agg) > 0
+
+    def section(ident: str, title: str, body: str) -> str:
+        return f'<h2 id="{ident}">{title}</h2>{body}' if body else ""  # empty sections are left out
+
     sections = [
-        f'<h2 id="summary">The story in brief</h2>{_story(agg) if have else "<p>No finished cells.</p>"}',
-        f'<h2 id="tradeoffs">Trade-offs</h2>{_tradeoffs(go, agg) if have else ""}',
-        f'<h2 id="graph">Causal graph and path roles</h2>{graph}',
-        '<h2 id="headline">Headline: mean over seeds [95% interval]</h2>'
-        + (_headline_table(agg, HEADLINE) if have else "<p>No finished cells.</p>"),
-        '<h2 id="pareto">More trade-offs, one point per seed</h2>'
-        + (_pareto_plots(go, wide, agg) if have else ""),
-        f'<h2 id="ranks">Ranks per objective</h2>{_ranks(agg) if have else ""}',
-        f'<h2 id="dominance">Dominance of the causal methods</h2>{_dominance(wide) if have else ""}',
-        f'<h2 id="privacy">Privacy ε curves</h2>{_privacy(go, wide, agg) if have else ""}',
-        '<h2 id="environments">Per-environment and per-shift accuracy</h2>'
-        + (_environments(go, agg) if have else ""),
-        f'<h2 id="recourse">Recourse examples</h2>{_recourse(ok)}',
-        '<h2 id="failures">Failed cells</h2>'
-        + (
+        section("summary", "The story in brief", _story(agg) if have else "<p>No finished cells.</p>"),
+        section("tradeoffs", "Trade-offs", _tradeoffs(go, agg) if have else ""),
+        section("graph", "Causal graph and path roles", graph),
+        section(
+            "headline",
+            "Headline: mean over seeds [95% interval]",
+            _headline_table(agg, HEADLINE) if have else "",
+        ),
+        section(
+            "pareto", "More trade-offs, one point per seed", _pareto_plots(go, wide, agg) if have else ""
+        ),
+        section("ranks", "Ranks per objective", _ranks(agg) if have else ""),
+        section("dominance", "Dominance of the causal methods", _dominance(wide) if have else ""),
+        section("privacy", "Privacy ε curves", _privacy(go, wide, agg) if have else ""),
+        section(
+            "environments", "Per-environment and per-shift accuracy", _environments(go, agg) if have else ""
+        ),
+        section("recourse", "Recourse examples", _recourse(ok)),
+        section(
+            "failures",
+            "Failed cells",
             f"<table><tr><th>method</th><th>params</th><th>seed</th><th>error</th></tr>{fail_rows}</table>"
             if fail_rows
-            else "<p>None.</p>"
+            else "",
         ),
-        f'<h2 id="notes">Assumptions and scope</h2>{notes_html(notes)}',
+        section("notes", "Assumptions and scope", notes_html(notes) if notes else ""),
     ]
     meta = data.meta
     banner = ""
@@ -871,7 +1204,7 @@ def render_ledger(led: Any, *, title: str | None = None) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
         f'content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
-        f'<style>{_CSS}{_EXTRA_CSS}</style><script type="text/javascript">{plotly_js}</script></head><body>'
+        f"<style>{_CSS}{_EXTRA_CSS}</style>{plotly_script}</head><body>"
         f'<h1>{html.escape(title)}</h1><p class="sub">Every method trained, then audited as interventional '
         "tests against the true SCM; seeds pooled per configuration (spec, method, parameters, settings). "
         f"Ledger format {html.escape(meta.get('format', ''))} "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from causaltrust.exceptions import SpecError
+from causaltrust.exceptions import SpecError, did_you_mean
 from causaltrust.scm import SCM
 from causaltrust.spec import TrustSpec, load_spec
 
@@ -23,7 +23,8 @@ def available() -> list[str]:
 def path(name: str) -> str:
     """Filesystem path of a built-in scenario's YAML."""
     if name not in available():
-        raise SpecError(f"unknown scenario {name!r}; built in: {', '.join(available())}")
+        hint = did_you_mean(name, available())
+        raise SpecError(f"unknown scenario {name!r}{hint}; built in: {', '.join(available())}")
     return str(resources.files(__package__).joinpath(f"{name}.yaml"))
 
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from causaltrust.exceptions import DataError
+from causaltrust.exceptions import DataError, did_you_mean
 
 __all__ = [
     "VariableMeta",
@@ -62,9 +62,10 @@ def frame_to_columns(
     columns = list(columns)
     missing = [c for c in columns if c not in df.columns]
     if missing:
+        hints = "".join(did_you_mean(c, [str(x) for x in df.columns]) for c in missing)
         raise DataError(
-            f"{context}: missing column(s) {missing}; the spec declares them as observed. Add them to the "
-            f"data, or mark them 'observed: false' in the spec (columns present: {list(df.columns)[:20]})"
+            f"{context}: missing column(s) {missing}{hints}; the spec declares them as observed. Add them to "
+            f"the data, or mark them 'observed: false' in the spec (columns present: {list(df.columns)[:20]})"
         )
     out: dict[str, Array] = {}
     wanted = columns + [c for c in optional if c in df.columns and c not in columns]

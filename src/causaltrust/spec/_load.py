@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from causaltrust.exceptions import CausalTrustError, SpecError
+from causaltrust.exceptions import CausalTrustError, SpecError, did_you_mean
 from causaltrust.spec._schema import TrustSpec
 
 __all__ = ["MAX_SPEC_CHARS", "MAX_VARIABLES", "dump_spec", "load_spec"]
@@ -91,8 +91,9 @@ def load_spec(source: str | os.PathLike[str] | Mapping[str, Any] | TrustSpec) ->
                     raise SpecError(f"spec {source!r} is a folder, not a YAML file")
                 else:
                     names = ", ".join(_scenario_names())
+                    hint = did_you_mean(source, _scenario_names())
                     raise SpecError(
-                        f"spec file {source!r} does not exist and is not a built-in scenario ({names})"
+                        f"spec file {source!r} does not exist and is not a built-in scenario{hint} ({names})"
                     )
             text = _read_text(path)
             origin = str(path)

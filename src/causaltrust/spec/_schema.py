@@ -590,7 +590,7 @@ class TrustSpec(BaseModel):
 
     def shift_categories(self, name: str) -> dict[str, tuple[Category, ...]]:
         """Categories of each categorical variable once shift ``name`` applies (added ones appended)."""
-        shift = self._shift(name)
+        shift = self.shift(name)
         cats = {n: tuple(v.categories) for n, v in self.variables.items() if v.categories}
         for var, new in shift.categories.items():
             if var not in self.variables or self.variables[var].type != "categorical":
@@ -606,7 +606,7 @@ class TrustSpec(BaseModel):
 
     def shift_equations(self, name: str) -> dict[str, CompiledEquation]:
         """Compiled replacement equations of shift ``name`` (checked against its categories)."""
-        shift = self._shift(name)
+        shift = self.shift(name)
         cats = self.shift_categories(name)
         infos = {
             n: VarInfo(v.type, cats.get(n, (0, 1) if v.type == "binary" else ()))
@@ -622,15 +622,18 @@ class TrustSpec(BaseModel):
                 raise SpecError(f"shifts.{name}: {exc}") from None
         return out
 
-    def _shift(self, name: str) -> ShiftSpec:
+    def shift(self, name: str) -> ShiftSpec:
+        """The shift called ``name`` (its ``do``, ``equations`` and ``categories``); SpecError if unknown.
+
+        Examples
+        --------
+        >>> import causaltrust as ct
+        >>> sorted(ct.scenarios.load("readmission")[0].shift("new_device").equations)
+        ['X']
+        """
         if name not in self.shifts:
             raise SpecError(f"unknown shift {name!r}; the spec defines: {', '.join(self.shifts) or 'none'}")
         return self.shifts[name]
-
-    def var_info(self, variable: str) -> VarInfo:
-        """Type and categories of ``variable`` as the equation compiler sees them."""
-        self._require(variable)
-        return self.variables[variable].info()
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict that :func:`causaltrust.load_spec` turns back into an equal spec."""
