@@ -45,6 +45,7 @@ AUC_TOL = 0.04  # 4 null sd of the AUC at 2000 + 2000 points
 ATTR_TOL = 0.09  # 4 null sd of the attribute advantage at ~800 / ~1200 units
 NAMES = [
     "privacy.epsilon",
+    "privacy.epsilon_parts[model]",  # a plain estimator: the model is its only part
     "privacy.mia_advantage",
     "privacy.mia_auc",
     "privacy.mia_tpr_at_1pct_fpr",
@@ -92,9 +93,9 @@ def test_names_are_the_registry_names_in_order(world: Any) -> None:
     spec, _, train, _ = world
     metrics, _ = _run(_fit(LogisticRegression(), spec, train), world)
     assert list(metrics) == NAMES
-    assert all(name in METRICS for name in metrics)
+    assert all(name.split("[")[0] in METRICS for name in metrics)
     assert metrics["privacy.epsilon"].interval is None
-    for name in NAMES[1:]:
+    for name in NAMES[2:]:
         m = metrics[name]
         assert m.low is not None, name
         assert m.high is not None, name
@@ -174,7 +175,11 @@ def test_shadow_attack_is_deterministic_for_a_seed(world: Any) -> None:
 def test_missing_train_data_drops_membership_metrics(world: Any) -> None:
     spec, _, train, _ = world
     metrics, ctx = _run(_fit(LogisticRegression(), spec, train), world, train=None)
-    assert list(metrics) == ["privacy.epsilon", "privacy.attribute_inference_advantage"]
+    assert list(metrics) == [
+        "privacy.epsilon",
+        "privacy.epsilon_parts[model]",
+        "privacy.attribute_inference_advantage",
+    ]
     assert any("privacy.mia_advantage" in n and "train_data" in n for n in ctx.notes)
 
 
@@ -215,11 +220,12 @@ def test_epsilon_is_inf_without_accountant_and_reads_privacy_epsilon(world: Any)
     model = _fit(LogisticRegression(), spec, train)
     metrics, ctx = _run(model, world, train=None)
     assert metrics["privacy.epsilon"].value == float("inf")
-    assert any("final estimator" in n for n in ctx.notes)
+    assert any(n.startswith("privacy.epsilon_parts: model: no DP") for n in ctx.notes)
     assert any("exceeds the spec's privacy budget" in n for n in ctx.notes)
     model.privacy_epsilon_ = 0.75
     metrics, ctx = _run(model, world, train=None)
     assert metrics["privacy.epsilon"].value == 0.75
+    assert any("does not report privacy_epsilon_parts_" in n for n in ctx.notes)
     assert not any("exceeds" in n for n in ctx.notes)  # 0.75 is within the spec's budget of 1.0
 
 

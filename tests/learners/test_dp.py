@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 import causaltrust as ct
 from causaltrust.exceptions import DataError
 from causaltrust.learners._dp import (
+    DP_NOISE_SEED_ENV,
     DPLogisticRegression,
     DPMLPClassifier,
     InputNoiseClassifier,
@@ -232,11 +233,13 @@ def test_dp_accuracy_at_eps8_close_to_non_private(readmission: tuple[Any, Any]) 
 # -- determinism, pickling, inputs ---------------------------------------------------------------------
 
 
+@pytest.mark.filterwarnings("ignore:.*DP noise seeded:UserWarning")
 @pytest.mark.parametrize(
     "make",
     [
-        lambda s: DPLogisticRegression(target_epsilon=1.0, epochs=3, random_state=s),
-        lambda s: DPMLPClassifier(target_epsilon=1.0, epochs=3, random_state=s),
+        # The DP learners are reproducible only through the test switch: the noise seed.
+        lambda s: DPLogisticRegression(target_epsilon=1.0, epochs=3, dp_noise_seed=s, random_state=s),
+        lambda s: DPMLPClassifier(target_epsilon=1.0, epochs=3, dp_noise_seed=s, random_state=s),
         lambda s: TorchMLPClassifier(epochs=3, random_state=s),
     ],
 )
@@ -253,6 +256,49 @@ def test_same_seed_same_predictions_and_pickle(make: Any) -> None:
     np.testing.assert_array_equal(restored.predict_proba(X), a.predict_proba(X))
 
 
+# -- secret noise (issue 33) -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", [DPLogisticRegression, DPMLPClassifier])
+def test_dp_noise_is_secret_not_from_random_state(cls: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Same random_state, same data: the released weights must differ (the noise and the Poisson batches
+    # come from the OS's generator), while ε, a function of (sigma, q, steps) only, is identical.
+    monkeypatch.delenv(DP_NOISE_SEED_ENV, raising=False)
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(400, 3))
+    y = (X[:, 0] > 0).astype(int)
+    a = cls(target_epsilon=1.0, epochs=2, random_state=0).fit(X, y)
+    b = cls(target_epsilon=1.0, epochs=2, random_state=0).fit(X, y)
+    assert not np.array_equal(a.coefs_[0], b.coefs_[0])
+    assert a.privacy_epsilon_ == b.privacy_epsilon_
+    assert a.privacy_epsilon_parts_ == {"model": (a.privacy_epsilon_, "DP-SGD, Opacus accountant")}
+    # The accountant's ε equals a fresh Opacus accountant replaying the same (sigma, q, steps).
+    from opacus.accountants import RDPAccountant
+
+    replay = RDPAccountant()
+    replay.history = [(a.noise_multiplier_, a.sample_rate_, a.n_steps_)]
+    assert a.privacy_epsilon_ == pytest.approx(replay.get_epsilon(delta=1e-5), rel=1e-12)
+
+
+def test_dp_noise_seed_is_reproducible_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(300, 2))
+    y = (X[:, 0] > 0).astype(int)
+    monkeypatch.delenv(DP_NOISE_SEED_ENV, raising=False)
+    with pytest.warns(UserWarning, match="only if that seed is secret"):
+        a = DPLogisticRegression(epochs=2, dp_noise_seed=11).fit(X, y)
+    monkeypatch.setenv(DP_NOISE_SEED_ENV, "11")
+    with pytest.warns(UserWarning, match="only if that seed is secret"):
+        b = DPLogisticRegression(epochs=2).fit(X, y)  # the environment variable, same seed
+    np.testing.assert_array_equal(a.coefs_[0], b.coefs_[0])
+    with pytest.warns(UserWarning, match="only if that seed is secret"):
+        c = DPLogisticRegression(epochs=2, dp_noise_seed=12).fit(X, y)
+    assert not np.array_equal(a.coefs_[0], c.coefs_[0])
+    monkeypatch.setenv(DP_NOISE_SEED_ENV, "abc")
+    with pytest.raises(ValueError, match="CAUSALTRUST_DP_NOISE_SEED"):
+        DPLogisticRegression(epochs=1).fit(X, y)
+
+
 def test_thread_setting_restored() -> None:
     before = torch.get_num_threads()
     X = np.random.default_rng(0).normal(size=(100, 2))
@@ -260,13 +306,14 @@ def test_thread_setting_restored() -> None:
     assert torch.get_num_threads() == before
 
 
+@pytest.mark.filterwarnings("ignore:.*DP noise seeded:UserWarning")
 def test_dataframe_inputs_and_errors() -> None:
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"a": rng.normal(size=300), "b": rng.integers(0, 3, 300)})
     y = (df["a"] > 0).astype(int)
-    clf = DPLogisticRegression(epochs=2, random_state=0).fit(df, y)
+    clf = DPLogisticRegression(epochs=2, dp_noise_seed=0, random_state=0).fit(df, y)
     assert list(clf.feature_names_in_) == ["a", "b"]
-    on_array = DPLogisticRegression(epochs=2, random_state=0).fit(df.to_numpy(), y)
+    on_array = DPLogisticRegression(epochs=2, dp_noise_seed=0, random_state=0).fit(df.to_numpy(), y)
     np.testing.assert_array_equal(clf.predict_proba(df), on_array.predict_proba(df.to_numpy()))
     with pytest.raises(DataError, match=r"\['c'\] are not numeric"):
         DPLogisticRegression().fit(df.assign(c=["x"] * 300), y)

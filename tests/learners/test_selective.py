@@ -176,7 +176,7 @@ def test_predictions_are_deterministic_batch_invariant_and_survive_pickle(world)
 
 def test_targeted_privacy_touches_only_sensitive_columns(world):
     spec, scm, train, _ = world
-    clf = SelectiveInvarianceClassifier(spec=spec, scm=scm, sensitive_noise=1.0, random_state=0)
+    clf = SelectiveInvarianceClassifier(spec=spec, scm=scm, sensitive_input_noise=1.0, random_state=0)
     clf.fit(train[spec.features].iloc[:4000], train["Y"].iloc[:4000])
     assert clf.sensitive_columns() == ["X"]  # A's direct and proxy paths are blocked; A→L→X stays
     off = SelectiveInvarianceClassifier(spec=spec, scm=scm, fairness=False, random_state=0)

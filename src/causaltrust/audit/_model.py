@@ -134,3 +134,9 @@ class ModelAdapter:
     def epsilon(self) -> float:
         eps = getattr(self.model, "privacy_epsilon_", None)
         return float(eps) if eps is not None else float("inf")
+
+    @property
+    def epsilon_parts(self) -> dict[str, tuple[float, str]] | None:
+        """The model's ``privacy_epsilon_parts_`` (part → (ε, how)), or None when it reports none."""
+        parts = getattr(self.model, "privacy_epsilon_parts_", None)
+        return None if parts is None else {str(k): (float(v[0]), str(v[1])) for k, v in parts.items()}

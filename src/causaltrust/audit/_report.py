@@ -162,7 +162,16 @@ METRICS: dict[str, MetricInfo] = {
     "robustness.contextual_path_effect": MetricInfo(
         "informative", "effect of the environment on the output along contextual paths (informative)"
     ),
-    "privacy.epsilon": MetricInfo("lower", "the model's own DP accountant epsilon (inf without DP)", _NONNEG),
+    "privacy.epsilon": MetricInfo(
+        "lower",
+        "DP epsilon of the whole fitted pipeline (inf without DP, NaN when a part is not private)",
+        _NONNEG,
+    ),
+    "privacy.epsilon_parts": MetricInfo(
+        "lower",
+        "epsilon of one part learned from the training rows (0: costs nothing, NaN: not private)",
+        _NONNEG,
+    ),
     "privacy.mia_advantage": MetricInfo(
         "lower", "loss-threshold membership advantage (Yeom et al. 2018)", _SIGNED_UNIT
     ),

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+import secrets
 import warnings
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -76,6 +78,8 @@ __all__ = [
 
 Array = np.ndarray
 _INSTALL = "pip install 'causaltrust[privacy]'"
+#: Environment variable read when ``dp_noise_seed`` is None: a test-only seed of the DP noise.
+DP_NOISE_SEED_ENV = "CAUSALTRUST_DP_NOISE_SEED"
 _ACCOUNTANTS = ("rdp", "prv")
 
 
@@ -126,6 +130,40 @@ def _poisson_indices(n: int, q: float, gen: torch.Generator) -> torch.Tensor:
     return idx[idx < n].long()
 
 
+def _noise_generators(torch: Any, dp_noise_seed: int | None, owner: str) -> tuple[Any, Any]:
+    """The generators of DP-SGD's Poisson sampling and Gaussian noise, seeded from a secret.
+
+    By default each fit seeds both from 64 fresh bits of the operating system's cryptographic generator
+    (:mod:`secrets`), never from ``random_state``: ε assumes the adversary does not know the noise, and
+    ``random_state`` values (benchmark seeds, ``0`` in examples) are public. ``dp_noise_seed`` (or the
+    ``CAUSALTRUST_DP_NOISE_SEED`` environment variable) makes the noise reproducible for tests, with a
+    warning that the guarantee then holds only if that seed is kept secret.
+    """
+    seed = dp_noise_seed
+    if seed is None:
+        env = os.environ.get(DP_NOISE_SEED_ENV, "").strip()
+        if env:
+            try:
+                seed = int(env)
+            except ValueError:
+                raise ValueError(
+                    f"{DP_NOISE_SEED_ENV}={env!r} is not an integer; unset it (secret DP noise) or set a "
+                    "non-negative integer seed for reproducible tests"
+                ) from None
+    if seed is None:
+        sampling, noise = secrets.randbits(64), secrets.randbits(64)
+    else:
+        warnings.warn(
+            f"{owner}: DP noise seeded from dp_noise_seed={seed} (or {DP_NOISE_SEED_ENV}), for tests: the "
+            "privacy guarantee (privacy_epsilon_) then holds only if that seed is secret. Leave both unset "
+            "for noise from the operating system's cryptographic generator.",
+            UserWarning,
+            stacklevel=4,
+        )
+        sampling, noise = (int(v) for v in np.random.SeedSequence(int(seed)).generate_state(2, np.uint64))
+    return torch.Generator().manual_seed(sampling), torch.Generator().manual_seed(noise)
+
+
 class _TorchClassifier(ClassifierMixin, SaveMixin, BaseEstimator):
     """Dense ReLU network (no hidden layer: logistic regression) trained by minibatch SGD in torch.
 
@@ -143,6 +181,7 @@ class _TorchClassifier(ClassifierMixin, SaveMixin, BaseEstimator):
         "target_delta": [Interval(Real, 0, 1, closed="neither")],
         "max_grad_norm": [Interval(Real, 0, math.inf, closed="neither")],
         "accountant": [StrOptions(set(_ACCOUNTANTS))],
+        "dp_noise_seed": [Interval(Integral, 0, None, closed="left"), None],
         "random_state": SEED_CONSTRAINT,
     }
     _private = False
@@ -213,13 +252,15 @@ class _TorchClassifier(ClassifierMixin, SaveMixin, BaseEstimator):
         batches = max(1, math.ceil(n / self.batch_size))
         q = 1.0 / batches  # as Opacus: sample_rate = 1 / len(data_loader)
         steps = self.epochs * batches
-        sampler = torch.Generator().manual_seed(seed ^ 0x5A3C)
         base = torch.optim.SGD(params, lr=float(self.lr), momentum=float(self.momentum))
         self.n_steps_ = steps
         self.sample_rate_ = q
         if self._private:
-            self._train_private(torch, params, base, Xt, yt, n_out, q, steps, seed, sampler)
+            # Sampling and noise are the mechanism: secret, never from random_state.
+            sampler, noise = _noise_generators(torch, self.dp_noise_seed, type(self).__name__)
+            self._train_private(torch, params, base, Xt, yt, n_out, q, steps, noise, sampler)
             return params
+        sampler = torch.Generator().manual_seed(seed ^ 0x5A3C)
 
         def step(_: int, idx: Any) -> None:
             base.zero_grad(set_to_none=True)
@@ -242,7 +283,7 @@ class _TorchClassifier(ClassifierMixin, SaveMixin, BaseEstimator):
         n_out: int,
         q: float,
         steps: int,
-        seed: int,
+        noise: Any,
         sampler: Any,
     ) -> None:
         from opacus.optimizers import DPOptimizer
@@ -253,7 +294,6 @@ class _TorchClassifier(ClassifierMixin, SaveMixin, BaseEstimator):
             float(self.target_epsilon), float(self.target_delta), q, steps, str(self.accountant)
         )
         accountant = create_accountant(mechanism=self.accountant)
-        noise = torch.Generator().manual_seed(seed ^ 0x0C0FFEE)
         opt = DPOptimizer(
             base,
             noise_multiplier=sigma,
@@ -282,6 +322,14 @@ class _TorchClassifier(ClassifierMixin, SaveMixin, BaseEstimator):
         self.noise_multiplier_ = sigma
         self.privacy_delta_ = float(self.target_delta)
         self.privacy_epsilon_ = float(accountant.get_epsilon(delta=float(self.target_delta)))
+
+    @property
+    def privacy_epsilon_parts_(self) -> dict[str, tuple[float, str]]:
+        """What was fitted from the training rows, with its ε: only the model (inputs arrive encoded)."""
+        check_is_fitted(self, "coefs_")
+        if self._private:
+            return {"model": (float(self.privacy_epsilon_), "DP-SGD, Opacus accountant")}
+        return {"model": (math.inf, "SGD without differential privacy")}
 
     # -- prediction -------------------------------------------------------------------------------------
     def decision_function(self, X: Any) -> Array:
@@ -464,8 +512,13 @@ _DP_DOC = """
     The guarantee covers the rows passed to ``fit`` (add/remove one row). It does not cover anything fitted
     on the same rows beforehand (feature scaling, an SCM; see DESIGN.md "Privacy scope"), and a row
     repeated k times in ``X`` is protected only at the group-privacy level of k rows. Noise is drawn from
-    a seeded ``torch.Generator`` (reproducible, not Opacus's ``secure_mode``). Inputs should be on
-    comparable scales (clipping bounds the whole gradient).
+    ``torch.Generator`` objects seeded per fit from the operating system's cryptographic generator
+    (:mod:`secrets`), so two fits with the same ``random_state`` release different noise; ``random_state``
+    seeds only the initialisation. ``dp_noise_seed`` (or the environment variable
+    ``CAUSALTRUST_DP_NOISE_SEED``) seeds the Poisson sampling and the noise for reproducible tests, with a
+    warning: ε then assumes that seed is secret. See DESIGN.md "Issue 33" for the threat model (this is
+    not Opacus's ``secure_mode``). Inputs should be on comparable scales (clipping bounds the whole
+    gradient).
 """
 
 
@@ -493,8 +546,11 @@ class DPLogisticRegression(_TorchClassifier):
         SGD momentum (post-processing of the noisy gradients; no privacy cost).
     accountant : {"rdp", "prv"}, default="rdp"
         Opacus accountant used to calibrate the noise and to report ε.
+    dp_noise_seed : int or None, default=None
+        Test-only: seeds the Poisson sampling and the Gaussian noise (a warning says ε then assumes the
+        seed is secret). None: fresh secret bits from the OS per fit (or ``CAUSALTRUST_DP_NOISE_SEED``).
     random_state : int, numpy Generator or None, default=None
-        Seeds initialisation, sampling and noise (torch generators; global RNG state is untouched).
+        Seeds the non-private parts only: the initialisation (global RNG state is untouched).
 
     Attributes
     ----------
@@ -502,6 +558,8 @@ class DPLogisticRegression(_TorchClassifier):
         The accountant's ε after training.
     privacy_delta_ : float
         The δ at which ``privacy_epsilon_`` holds.
+    privacy_epsilon_parts_ : dict
+        What was fitted from the training rows and its ε: ``{"model": (ε, how)}``.
     noise_multiplier_ : float
         σ of the Gaussian noise, in units of ``max_grad_norm``.
     sample_rate_ : float
@@ -536,6 +594,7 @@ class DPLogisticRegression(_TorchClassifier):
         lr: float = 0.5,
         momentum: float = 0.9,
         accountant: str = "rdp",
+        dp_noise_seed: int | None = None,
         random_state: Any = None,
     ) -> None:
         self.target_epsilon = target_epsilon
@@ -546,6 +605,7 @@ class DPLogisticRegression(_TorchClassifier):
         self.lr = lr
         self.momentum = momentum
         self.accountant = accountant
+        self.dp_noise_seed = dp_noise_seed
         self.random_state = random_state
 
 
@@ -559,14 +619,16 @@ class DPMLPClassifier(_TorchClassifier):
     ----------
     hidden : tuple of int, default=(32,)
         Units of each hidden layer.
-    target_epsilon, target_delta, max_grad_norm, epochs, batch_size, momentum, accountant, random_state
+    target_epsilon, target_delta, max_grad_norm, epochs, batch_size, momentum, accountant
+        As in :class:`DPLogisticRegression`.
+    dp_noise_seed, random_state
         As in :class:`DPLogisticRegression`.
     lr : float, default=0.1
         SGD learning rate.
 
     Attributes
     ----------
-    privacy_epsilon_, privacy_delta_, noise_multiplier_, sample_rate_, n_steps_
+    privacy_epsilon_, privacy_delta_, privacy_epsilon_parts_, noise_multiplier_, sample_rate_, n_steps_
         As in :class:`DPLogisticRegression`.
 
     Examples
@@ -595,6 +657,7 @@ class DPMLPClassifier(_TorchClassifier):
         lr: float = 0.1,
         momentum: float = 0.9,
         accountant: str = "rdp",
+        dp_noise_seed: int | None = None,
         random_state: Any = None,
     ) -> None:
         self.hidden = hidden
@@ -606,6 +669,7 @@ class DPMLPClassifier(_TorchClassifier):
         self.lr = lr
         self.momentum = momentum
         self.accountant = accountant
+        self.dp_noise_seed = dp_noise_seed
         self.random_state = random_state
 
 

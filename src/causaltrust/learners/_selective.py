@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 from collections.abc import Sequence
 from numbers import Integral, Real
 from typing import Any, ClassVar, cast
@@ -74,7 +75,7 @@ class _SelectiveBase(SpecEstimator):
         "fair_labels": ["boolean"],
         "environment_reference": "no_validation",
         "n_draws": [Interval(Integral, 1, None, closed="left")],
-        "sensitive_noise": [Interval(Real, 0, None, closed="left")],
+        "sensitive_input_noise": [Interval(Real, 0, None, closed="left")],
         "scm_mechanisms": [StrOptions({"auto", "linear"}), dict],
     }
     _target = "binary"
@@ -92,7 +93,7 @@ class _SelectiveBase(SpecEstimator):
         fair_labels: bool = True,
         environment_reference: Any = None,
         n_draws: int = 4,
-        sensitive_noise: float = 0.0,
+        sensitive_input_noise: float = 0.0,
         scm_mechanisms: str = "auto",
         random_state: int | None = None,
     ) -> None:
@@ -106,7 +107,7 @@ class _SelectiveBase(SpecEstimator):
         self.fair_labels = fair_labels
         self.environment_reference = environment_reference
         self.n_draws = n_draws
-        self.sensitive_noise = sensitive_noise
+        self.sensitive_input_noise = sensitive_input_noise
         self.scm_mechanisms = scm_mechanisms
         self.random_state = random_state
 
@@ -152,9 +153,17 @@ class _SelectiveBase(SpecEstimator):
         if self.robustness_mode_ == "bounded":
             mapped, target = self._bounded(cols, mapped, target, float(self.shift_strength), self.seed_)
         Z = self.design_.transform(mapped)
-        if self.sensitive_noise:
+        keys = None
+        if _is_private(self.estimator_):
+            # Nothing outside the accountant may be learned from the rows: the weights of an unseen
+            # category's pooled encoding are uniform over the declared categories, not training
+            # frequencies; and each row's sampled label is keyed by the row itself (a per-row function, so
+            # neighbouring data sets stay neighbours), not by its position in a shared stream.
+            self.design_.freq = {f: np.full(len(w), 1.0 / len(w)) for f, w in self.design_.freq.items()}
+            keys = row_keys(X, self.inputs_, self.seed_ ^ 0x1ABE1)
+        if self.sensitive_input_noise:
             Z = self._obfuscate(Z, self.seed_)
-        self._fit_estimator(Z, target)
+        self._fit_estimator(Z, target, keys)
         return self
 
     def _check_spec(self, spec: TrustSpec) -> None:
@@ -315,10 +324,12 @@ class _SelectiveBase(SpecEstimator):
         return [f for f in spec.features if f in out]
 
     def _obfuscate(self, Z: Array, seed: int) -> Array:
-        """Targeted privacy: Gaussian noise only on the columns carrying sensitive information.
+        """An uncalibrated heuristic, not privacy: Gaussian noise only on the columns carrying sensitive
+        information.
 
-        The uniform baseline adds noise to every input; here the columns that carry no sensitive effect
-        keep their signal, which is the point of doing it path by path.
+        The noise scale is taken from the data and calibrated to no sensitivity, so no ε follows from it
+        (``privacy_epsilon_parts_`` does not change with it). The uniform baseline adds noise to every input;
+        here the columns that carry no sensitive effect keep their signal.
         """
         cols = set(self.sensitive_columns())
         mask = np.array([name.split("=", 1)[0] in cols for name in self.design_.names])
@@ -327,10 +338,10 @@ class _SelectiveBase(SpecEstimator):
         rng = np.random.default_rng([seed, 0x0BF5])
         sd = Z[:, mask].std(axis=0)
         out = Z.copy()
-        out[:, mask] += rng.standard_normal((len(Z), int(mask.sum()))) * (self.sensitive_noise * sd)
+        out[:, mask] += rng.standard_normal((len(Z), int(mask.sum()))) * (self.sensitive_input_noise * sd)
         return out
 
-    def _fit_estimator(self, Z: Array, target: Array) -> None:
+    def _fit_estimator(self, Z: Array, target: Array, keys: Array | None = None) -> None:
         # Each person weighs 1 in total, over its draws and (bounded robustness) its shifted copies.
         weights = np.full(len(target), 1.0 / (self._train_draws * getattr(self, "_copies", 1)))
         takes_weight = "sample_weight" in inspect.signature(self.estimator_.fit).parameters
@@ -347,8 +358,12 @@ class _SelectiveBase(SpecEstimator):
                 keep = ws > 0
                 self.estimator_.fit(Zs[keep], ys[keep], sample_weight=ws[keep])
             else:
-                rng = np.random.default_rng(self.seed_)
-                hard = (rng.random(len(target)) < target).astype(np.float64)
+                u = (
+                    np.random.default_rng(self.seed_).random(len(target))
+                    if keys is None
+                    else RowStream(keys).random(len(target))
+                )
+                hard = (u < target).astype(np.float64)
                 # Shifted copies (bounded robustness) share their person's weight of 1.
                 copies = getattr(self, "_copies", 1) > 1 and takes_weight
                 self.estimator_.fit(Z, hard, **({"sample_weight": weights} if copies else {}))
@@ -417,10 +432,43 @@ class _SelectiveBase(SpecEstimator):
 
     @property
     def privacy_epsilon_(self) -> float:
-        """The final estimator's accountant ε (inf when it is not trained with differential privacy)."""
+        """The final estimator's accountant ε (inf when it is not trained with differential privacy).
+
+        It covers the final estimator only; :attr:`privacy_epsilon_parts_` says what else was learned from
+        the training rows, and the audit's ``privacy.epsilon`` composes the parts.
+        """
         check_is_fitted(self, "estimator_")
         eps = getattr(self.estimator_, "privacy_epsilon_", None)
         return float("inf") if eps is None else float(eps)
+
+    @property
+    def privacy_epsilon_parts_(self) -> dict[str, tuple[float, str]]:
+        """Each part learned for this model, with its ε on the training rows and how it was learned.
+
+        ``model``: the final estimator's accountant ε (inf without DP). ``scm``: 0 for a given SCM or one
+        fitted on ``scm_data`` (other rows cost the training rows nothing), NaN when it was fitted on the
+        training rows without differential privacy. ``encoders``: 0 when the one-hot categories come from
+        the SCM's metadata (the spec, or a given SCM) and, with a private estimator, the unseen-category
+        weights are uniform; NaN when those weights are training-row frequencies.
+        """
+        check_is_fitted(self, "estimator_")
+        eps = self.privacy_epsilon_
+        model = "the final estimator's DP accountant" if math.isfinite(eps) else "not trained with DP"
+        source = self.scm_source_
+        if source == "given":
+            scm = (0.0, "user-supplied SCM, assumed fitted on other data: costs the training rows nothing")
+        elif source == "scm_data":
+            scm = (0.0, "fitted on separate rows (scm_data=): costs the training rows nothing")
+        else:
+            scm = (math.nan, "fitted on the training rows without differential privacy (SCM.fit)")
+        if _is_private(self.estimator_):
+            enc = (0.0, "categories from the spec/SCM metadata; unseen-category weights uniform")
+        else:
+            enc = (
+                math.nan,
+                "categories from the spec/SCM metadata; unseen-category weights are training frequencies",
+            )
+        return {"model": (eps, model), "scm": scm, "encoders": enc}
 
 
 def _collapse_draws(Z: Array, target: Array, weights: Array, draws: int) -> tuple[Array, Array, Array]:
@@ -526,9 +574,11 @@ class SelectiveInvarianceClassifier(BinaryClassifierMixin, _SelectiveBase):
         With a differentially private final estimator (one with ``target_epsilon``), training uses one
         draw and one sampled fair-world label per unit, so each person is exactly one row of the
         accountant.
-    sensitive_noise : float
-        Targeted privacy: at training, Gaussian noise of this many standard deviations is added only to the
-        inputs that carry the ``privacy.sensitive`` variables' effect (see :meth:`sensitive_columns`).
+    sensitive_input_noise : float
+        An uncalibrated heuristic with **no ε** (not differential privacy): at training, Gaussian noise of
+        this many (training-data) standard deviations is added only to the inputs that carry the
+        ``privacy.sensitive`` variables' effect (see :meth:`sensitive_columns`). For a guarantee use a DP
+        ``estimator``; its ε is in :attr:`privacy_epsilon_parts_`.
     scm_mechanisms : {"auto", "linear"} or dict
         Mechanism classes when the SCM is learned.
     random_state : int, optional

@@ -10,7 +10,7 @@ from causaltrust.audit.privacy._attribute import attribute_inference_metric
 from causaltrust.audit.privacy._losses import model_outputs, target_values
 from causaltrust.audit.privacy._membership import loss_threshold_metric, shadow_metrics
 
-__all__ = ["epsilon_metric", "privacy_metrics"]
+__all__ = ["compose_epsilon", "epsilon_metric", "privacy_metrics"]
 
 MIA_NAMES = (
     "privacy.mia_advantage",
@@ -20,14 +20,58 @@ MIA_NAMES = (
 )
 
 
-def epsilon_metric(ctx: AuditContext) -> Metric:
-    """``privacy.epsilon``: the model's ``privacy_epsilon_`` (inf without one), with DESIGN's scope note."""
-    eps = ctx.model.epsilon
+def compose_epsilon(parts: dict[str, tuple[float, str]]) -> float:
+    """ε of the whole pipeline from its parts' ε on the same training rows (basic sequential composition).
+
+    inf when any part has no DP at all (e.g. a model trained without DP), else NaN when some part was
+    fitted from the rows without differential privacy (the rest is private, but nothing bounds the
+    whole), else the sum. Parts other than the model cost 0 today (taken from the spec, a given SCM or
+    separate rows), so the sum is the model's own accountant ε exactly; a second private part would be
+    composed more tightly by an RDP accountant over both mechanisms.
+    """
+    values = [eps for eps, _ in parts.values()]
+    if any(math.isinf(v) for v in values):
+        return math.inf
+    if any(math.isnan(v) for v in values):
+        return math.nan
+    return math.fsum(values)
+
+
+def epsilon_metric(ctx: AuditContext) -> list[Metric]:
+    """``privacy.epsilon`` for the whole fitted pipeline and its ``privacy.epsilon_parts[part]``.
+
+    A model that reports ``privacy_epsilon_parts_`` (what it learned from its training rows, each with its
+    ε) gets the composition of its parts (:func:`compose_epsilon`): NaN with the reason in the notes when
+    any part is not private. A model with only ``privacy_epsilon_`` is taken to have learned nothing else
+    from the rows (a note says the audit cannot check that); without either, ε is inf.
+    """
+    parts = ctx.model.epsilon_parts
+    if parts is None:
+        eps = ctx.model.epsilon
+        parts = {"model": (eps, "model.privacy_epsilon_" if math.isfinite(eps) else "no DP accountant")}
+        if math.isfinite(eps):
+            ctx.notes.append(
+                "privacy.epsilon is the model's own accountant ε (privacy_epsilon_); the model does not "
+                "report privacy_epsilon_parts_, so preprocessing fitted on the same rows outside it "
+                "(scaling, encoders, an SCM) cannot be checked and is not covered."
+            )
+    eps = compose_epsilon(parts)
+    shown = {
+        k: ("not private" if math.isnan(e) else "no DP" if math.isinf(e) else f"{e:.4g}")
+        for k, (e, _) in parts.items()
+    }
     ctx.notes.append(
-        "privacy.epsilon is the final estimator's own accountant ε (privacy_epsilon_, inf when the model has "
-        "none); it covers that estimator's training only, not preprocessing fitted outside it, model "
-        "selection, or an SCM."
+        "privacy.epsilon_parts: "
+        + "; ".join(f"{k}: {shown[k]} ({how})" for k, (_, how) in parts.items())
+        + "."
     )
+    if math.isnan(eps):
+        bad = [k for k, (e, _) in parts.items() if math.isnan(e)]
+        ctx.notes.append(
+            f"privacy.epsilon is NaN: {', '.join(bad)} learned from the training rows without differential "
+            "privacy, so no ε covers the whole model. Pass scm= (an SCM fitted on other data) or "
+            "scm_data= (separate rows) to the learner to keep the training rows out of it."
+        )
     if ctx.scm_fitted_on in ("train_data", "data"):
         ctx.notes.append(
             f"The audit's SCM was fitted on {ctx.scm_fitted_on} without any privacy protection: ε does not "
@@ -35,16 +79,24 @@ def epsilon_metric(ctx: AuditContext) -> Metric:
         )
     budget = ctx.spec.privacy.epsilon if ctx.spec.privacy is not None else None
     if budget is not None and not eps <= budget:
-        shown = "inf" if math.isinf(eps) else f"{eps:.4g}"
-        ctx.notes.append(f"privacy.epsilon = {shown} exceeds the spec's privacy budget ε = {budget:.4g}.")
-    method = "model.privacy_epsilon_" if math.isfinite(eps) else "no DP accountant on the model"
-    return ctx.metric("privacy.epsilon", eps, None, method=method)
+        value = "NaN (not private)" if math.isnan(eps) else "inf" if math.isinf(eps) else f"{eps:.4g}"
+        ctx.notes.append(f"privacy.epsilon = {value} exceeds the spec's privacy budget ε = {budget:.4g}.")
+    if math.isnan(eps):
+        method = "composed over privacy_epsilon_parts_: a part is not private"
+    elif math.isfinite(eps):
+        method = "composed over privacy_epsilon_parts_ (basic composition)"
+    else:
+        method = "no DP accountant on the model"
+    out = [ctx.metric("privacy.epsilon", eps, None, method=method)]
+    out += [ctx.metric(f"privacy.epsilon_parts[{k}]", e, None, method=how) for k, (e, how) in parts.items()]
+    return out
 
 
 def privacy_metrics(ctx: AuditContext) -> list[Metric]:
     """Privacy metrics of an audit (names as in DESIGN.md "Trust metrics").
 
-    - ``privacy.epsilon``: the model's own differential-privacy accountant ε;
+    - ``privacy.epsilon``: ε of the whole fitted pipeline (NaN when a part is not private), and
+      ``privacy.epsilon_parts[part]``: each part's ε;
     - ``privacy.mia_advantage``: loss-threshold membership attack (Yeom et al. 2018);
     - ``privacy.mia_auc``, ``privacy.mia_tpr_at_1pct_fpr``, ``privacy.mia_tpr_at_0.1pct_fpr``: a shadow-model
       attack in the style of LiRA (Carlini et al. 2022);
@@ -72,10 +124,10 @@ def privacy_metrics(ctx: AuditContext) -> list[Metric]:
     >>> model = LogisticRegression().fit(train[spec.features], train[spec.target])
     >>> ctx = build_context(model, spec=spec, scm=scm, data=test, train_data=train,
     ...                     options=AuditOptions(n_bootstrap=20, n_shadow=4))
-    >>> [m.name for m in privacy_metrics(ctx)][:2]
-    ['privacy.epsilon', 'privacy.mia_advantage']
+    >>> [m.name for m in privacy_metrics(ctx)][:3]
+    ['privacy.epsilon', 'privacy.epsilon_parts[model]', 'privacy.mia_advantage']
     """
-    metrics = [epsilon_metric(ctx)]
+    metrics = epsilon_metric(ctx)
     train = ctx.train_data
     if train is None:
         ctx.notes.append(
