@@ -1,7 +1,7 @@
-"""Issue 32's bad-data cases of the learners (helper "base" owns their validation).
+"""Issue 32's bad-data cases of the learners.
 
-Marked xfail(strict=True) until that work is merged: each then passes (XPASS fails the run), and the
-marker is removed at merge.
+Every case ends in one DataError (the spec-aware learners through the shared fit preamble,
+DPLogisticRegression through its own validation on top of scikit-learn's).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import causaltrust as ct
 from causaltrust.exceptions import DataError
 
 pytest.importorskip("torch")
-pending = pytest.mark.xfail(strict=True, reason="issue 32: learner input validation (helper 'base')")
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +49,6 @@ CASES = {
 }
 
 
-@pending
 @pytest.mark.parametrize("case", list(CASES))
 def test_dp_logistic_regression_refuses_bad_data_with_a_data_error(world, case: str) -> None:
     _, _, X, y = world
@@ -62,7 +60,6 @@ def test_dp_logistic_regression_refuses_bad_data_with_a_data_error(world, case: 
             model.fit(Xb, yb)  # type: ignore[attr-defined]
 
 
-@pending
 def test_dp_logistic_regression_refuses_renamed_columns_at_predict(world) -> None:
     _, _, X, y = world
     model = _dp().fit(X, y)  # type: ignore[attr-defined]
@@ -70,7 +67,6 @@ def test_dp_logistic_regression_refuses_renamed_columns_at_predict(world) -> Non
         model.predict_proba(X.rename(columns={"X": "Q"}))
 
 
-@pending
 def test_selective_learner_reads_float_binary_columns_like_integers(world) -> None:
     from causaltrust.learners import SelectiveInvarianceClassifier
 

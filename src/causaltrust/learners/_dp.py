@@ -198,9 +198,40 @@ class _TorchClassifier(ClassifierMixin, SaveMixin, BaseEstimator):
                     "categorical variables first (e.g. one-hot), or use a spec-aware learner"
                 )
 
-    def _validate_x(self, X: Any) -> Array:
+    def _validate(self, X: Any, y: Any = None, *, reset: bool) -> Any:
+        """scikit-learn's validation, with every refusal one :class:`DataError` naming the estimator.
+
+        Beyond scikit-learn: a frame's column names must be unique strings (a MultiIndex, integer or
+        duplicated names would be matched by position, not by name), and values must stay below 1e100 in
+        magnitude (the limit the spec-aware learners and the audit apply: beyond it the logits overflow).
+        """
+        owner = type(self).__name__
+        if isinstance(X, pd.DataFrame):
+            cols = list(X.columns)
+            if isinstance(X.columns, pd.MultiIndex) or not all(isinstance(c, str) for c in cols):
+                raise DataError(f"{owner}: X's column names must be strings; got {cols[:5]}")
+            dups = sorted({c for c in cols if cols.count(c) > 1})
+            if dups:
+                raise DataError(f"{owner}: X has duplicate column names {dups}; give each column once")
         self._check_numeric_frame(X)
-        out: Array = validate_data(self, X, reset=False, dtype=np.float64)
+        try:
+            out = (
+                validate_data(self, X, reset=reset, dtype=np.float64)
+                if y is None
+                else validate_data(self, X, y, reset=reset, dtype=np.float64)
+            )
+        except ValueError as exc:
+            raise DataError(f"{owner}: {exc}") from None
+        Xv = out if y is None else out[0]
+        if Xv.size and float(np.max(np.abs(Xv))) >= 1e100:
+            raise DataError(
+                f"{owner}: X holds values of magnitude 1e100 or more; rescale the features (e.g. "
+                "StandardScaler) first"
+            )
+        return out
+
+    def _validate_x(self, X: Any) -> Array:
+        out: Array = self._validate(X, reset=False)
         return out
 
     # -- fitting ----------------------------------------------------------------------------------------
@@ -219,12 +250,14 @@ class _TorchClassifier(ClassifierMixin, SaveMixin, BaseEstimator):
         -------
         self
         """
-        self._check_numeric_frame(X)
-        Xv, yv = validate_data(self, X, y, reset=True, dtype=np.float64)
-        check_classification_targets(yv)
+        Xv, yv = self._validate(X, y, reset=True)
+        try:
+            check_classification_targets(yv)
+        except ValueError as exc:
+            raise DataError(f"{type(self).__name__}: {exc}") from None
         classes, codes = np.unique(yv, return_inverse=True)
         if len(classes) < 2:
-            raise ValueError(
+            raise DataError(
                 f"{type(self).__name__} needs samples of at least 2 classes in the data; got only one "
                 f"class: {classes.tolist()}"
             )
