@@ -104,8 +104,15 @@ def readmission_cf(df: pd.DataFrame, seed: int) -> pd.DataFrame:
     L_cf = L + ((1.0 * 0.0 - 0.4 * F) - h_l)
     X_cf = np.where(same, X, L_cf + R_ART[E])
     Y_cf = _int_where(same, Y, u_y < expit(_r_logit_y(L_cf, Z_cf, 0.0, F, E)))
-    out = {"A": np.zeros(len(A), dtype=np.int64), "E": E, "F": F, "Z": Z_cf, "X": X_cf, "Y": Y_cf}
-    return pd.DataFrame(out, index=df.index)[list(df.columns)]
+    out = {
+        "A": np.zeros(len(A), dtype=np.int64),
+        "E": E.copy(),
+        "F": F.copy(),
+        "Z": Z_cf,
+        "X": X_cf,
+        "Y": Y_cf,
+    }
+    return pd.DataFrame(out, index=df.index, copy=False)[list(df.columns)]
 
 
 # -- lending -------------------------------------------------------------------------------------------------
@@ -160,7 +167,8 @@ def lending_sample(n: int, seed: int) -> pd.DataFrame:
     default = rng.random(n) < expit(_l_logit(S, income, savings, zc, race, branch))
     return pd.DataFrame(
         {"race": RACE[race], "branch": BRANCH[branch], "zip": ZIP[zc], "income": income, "savings": savings,
-         "S": S, "score": score, "default": default.astype(np.int64)}
+         "S": S, "score": score, "default": default.astype(np.int64)},
+        copy=False,
     )  # fmt: skip
 
 
@@ -187,10 +195,10 @@ def lending_cf(df: pd.DataFrame, seed: int) -> pd.DataFrame:
     score_cf = np.where(same, score, S_cf + L_ART[branch])
     new = u_d < expit(_l_logit(S_cf, income_cf, savings_cf, zc_cf, 0, branch))
     default_cf = _int_where(same, default, new)
-    out = {"race": RACE[np.zeros(len(race), dtype=np.int64)], "branch": df["branch"].to_numpy(),
+    out = {"race": RACE[np.zeros(len(race), dtype=np.int64)], "branch": df["branch"].to_numpy().copy(),
            "zip": ZIP[zc_cf], "income": income_cf, "savings": savings_cf, "score": score_cf,
            "default": default_cf}  # fmt: skip
-    return pd.DataFrame(out, index=df.index)[list(df.columns)]
+    return pd.DataFrame(out, index=df.index, copy=False)[list(df.columns)]
 
 
 # -- hiring ----------------------------------------------------------------------------------------------------
@@ -214,7 +222,8 @@ def hiring_sample(n: int, seed: int) -> pd.DataFrame:
     Y = rng.random(n) < expit(_h_logit(M, K, G, P, O))
     return pd.DataFrame(
         {"G": G.astype(np.int64), "O": O, "P": P.astype(np.int64), "C": C, "M": M, "K": K, "T": T,
-         "Y": Y.astype(np.int64)}
+         "Y": Y.astype(np.int64)},
+        copy=False,
     )  # fmt: skip
 
 
@@ -229,9 +238,9 @@ def hiring_cf(df: pd.DataFrame, seed: int) -> pd.DataFrame:
     P_cf = _int_where(same, P, u_p < expit(-1.5 + 1.6 * 0.0))
     M_cf = M + ((5.0 + 1.5 * 0.0 - 2.5 * P_cf) - h_m)
     Y_cf = _int_where(same, Y, u_y < expit(_h_logit(M_cf, K, 0.0, P_cf, O)))
-    out = {"G": np.zeros(len(G), dtype=np.int64), "O": O, "P": P_cf, "C": df["C"].to_numpy(), "M": M_cf,
-           "T": T, "Y": Y_cf}  # fmt: skip
-    return pd.DataFrame(out, index=df.index)[list(df.columns)]
+    out = {"G": np.zeros(len(G), dtype=np.int64), "O": O.copy(), "P": P_cf, "C": df["C"].to_numpy().copy(), "M": M_cf,
+           "T": T.copy(), "Y": Y_cf}  # fmt: skip
+    return pd.DataFrame(out, index=df.index, copy=False)[list(df.columns)]
 
 
 SCENARIOS: dict[str, tuple[Callable[..., pd.DataFrame], Callable[..., pd.DataFrame], str, Any, str]] = {
