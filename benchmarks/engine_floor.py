@@ -195,7 +195,7 @@ def lending_cf(df: pd.DataFrame, seed: int) -> pd.DataFrame:
     score_cf = np.where(same, score, S_cf + L_ART[branch])
     new = u_d < expit(_l_logit(S_cf, income_cf, savings_cf, zc_cf, 0, branch))
     default_cf = _int_where(same, default, new)
-    out = {"race": RACE[np.zeros(len(race), dtype=np.int64)], "branch": df["branch"].to_numpy().copy(),
+    out = {"race": RACE[np.zeros(len(race), dtype=np.int64)], "branch": df["branch"].array.copy(),
            "zip": ZIP[zc_cf], "income": income_cf, "savings": savings_cf, "score": score_cf,
            "default": default_cf}  # fmt: skip
     return pd.DataFrame(out, index=df.index, copy=False)[list(df.columns)]

@@ -182,11 +182,22 @@ def codes_to_values(codes: Array, m: VariableMeta) -> Array:
 
 
 def columns_to_frame(
-    cols: Mapping[str, Array], meta: Mapping[str, VariableMeta], names: Iterable[str], index: pd.Index | None
+    cols: Mapping[str, Array],
+    meta: Mapping[str, VariableMeta],
+    names: Iterable[str],
+    index: pd.Index | None,
+    *,
+    given: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """Build the user-facing DataFrame: binary as int64, categorical as category values."""
-    data: dict[str, Array] = {}
+    """Build the user-facing DataFrame: binary as int64, categorical as category values.
+
+    ``given`` maps names to finished output columns (the caller's own copies) used as they are.
+    """
+    data: dict[str, Any] = {}
     for name in names:
+        if given and name in given:
+            data[name] = given[name]
+            continue
         v = cols[name]
         m = meta[name]
         if m.vtype == "binary":
