@@ -105,6 +105,11 @@ def _column(df: pd.DataFrame, name: str, m: VariableMeta, context: str) -> Array
             f"{context}: column {name!r} is {m.vtype} but holds {s.dtype} values (e.g. {sample}); convert it "
             "to numbers, or declare the variable categorical with its categories"
         )
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "biu":
+        # Integers and bools are finite: two reductions check a binary column (no per-row masks).
+        ints = s.to_numpy()
+        if m.vtype != "binary" or len(ints) == 0 or (ints.min() >= 0 and ints.max() <= 1):
+            return s.to_numpy(dtype=np.float64)
     values = s.to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~np.isfinite(values)
     if bad.any():
