@@ -425,11 +425,22 @@ class CategoricalMechanism(Mechanism):
             raise DataError(f"{self.variable!r}: expected {self.k} category probabilities, got {p.shape[-1]}")
         return p
 
+    def rowwise(self) -> bool:
+        """Whether each unit's probabilities depend on its own parents only, by elementwise arithmetic
+        (a spec equation), so they may be computed once per combination of categorical parents."""
+        return isinstance(self.probs, _EqProbs)
+
+    def cdf(self, env: Env, n: int) -> Array:
+        """Cumulative category probabilities, (n, K) or (1, K)."""
+        return np.cumsum(self._probs(env, n), axis=1)
+
     def sample(self, env: Env, n: int, rng: np.random.Generator) -> Array:
-        p = self._probs(env, n)
-        cdf = np.cumsum(p, axis=1)
+        return self.sample_cdf(self.cdf(env, n), n, rng)
+
+    def sample_cdf(self, cdf: Array, n: int, rng: np.random.Generator) -> Array:
+        """Inverse-CDF draws given the cumulative probabilities (one row, or one per unit)."""
         u = rng.random(n)
-        if p.shape[0] == 1:
+        if cdf.shape[0] == 1:
             codes = np.searchsorted(cdf[0], u, side="right")
         else:
             codes = (cdf < u[:, None]).sum(axis=1)

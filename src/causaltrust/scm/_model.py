@@ -17,6 +17,7 @@ from causaltrust._random import purpose_rng
 from causaltrust.exceptions import DataError, GraphError, IdentificationError, SpecError
 from causaltrust.scm._data import VariableMeta, columns_to_frame, frame_to_columns, value_to_internal
 from causaltrust.scm._mechanisms import (
+    CategoricalMechanism,
     ConstantMechanism,
     DeterministicMechanism,
     Mechanism,
@@ -229,8 +230,20 @@ class SCM:
     def _simulate(self, n: int, rng: np.random.Generator) -> dict[str, Array]:
         cols: dict[str, Array] = {}
         for v in self.order:
+            mech = self.mechanisms[v]
+            cat = mech if isinstance(mech, CategoricalMechanism) and mech.rowwise() else None
+            table = self._code_table(mech.parents, cols) if cat is not None else None
             with np.errstate(all="ignore"):  # checked just below, naming the variable
-                cols[v] = self.mechanisms[v].sample(cols, n, rng)
+                cdf = None
+                if cat is not None and table is not None:
+                    # Probabilities of categorical parents only: computed per combination, looked up.
+                    small = table[0]
+                    with contextlib.suppress(DataError):  # a combination no unit has may be invalid
+                        cdf = cat.cdf(small, len(next(iter(small.values()))))
+                if cat is not None and table is not None and cdf is not None:
+                    cols[v] = cat.sample_cdf(cdf if cdf.shape[0] == 1 else cdf[table[1]], n, rng)
+                else:
+                    cols[v] = mech.sample(cols, n, rng)
             _check_finite(v, cols[v], self.mechanisms[v])
         return cols
 
@@ -653,6 +666,22 @@ class SCM:
             "(a measurement such as X = L + artifact(E)); otherwise include the column in the data."
         )
 
+    def _code_table(
+        self, parents: Sequence[str], cols: Mapping[str, Array]
+    ) -> tuple[dict[str, Array], Array] | None:
+        """Every combination of the (all categorical) ``parents`` as small columns, and each unit's row.
+
+        None when a parent is not categorical or there are more than 4,096 combinations.
+        """
+        sizes = [len(self.meta[p].categories) for p in parents if self.meta[p].vtype == "categorical"]
+        if not parents or len(sizes) != len(parents) or not 0 < int(np.prod(sizes)) <= 4096:
+            return None
+        grid = np.indices(sizes).reshape(len(sizes), -1)
+        small = {p: grid[i].astype(np.int64) for i, p in enumerate(parents)}
+        if len(parents) == 1:
+            return small, np.asarray(cols[parents[0]])
+        return small, np.ravel_multi_index(tuple(np.asarray(cols[p]) for p in parents), sizes)
+
     def _measurement_line(
         self, child: str, latent: str, others: Sequence[str], cols: Mapping[str, Array], n: int
     ) -> tuple[Array, Array]:
@@ -664,17 +693,12 @@ class SCM:
         evaluating the equation twice over every unit.
         """
         mech = self.mechanisms[child]
-        sizes = [len(self.meta[p].categories) for p in others if self.meta[p].vtype == "categorical"]
-        if others and len(sizes) == len(others) and 0 < int(np.prod(sizes)) <= 4096:
-            grid = np.indices(sizes).reshape(len(sizes), -1)
-            m = grid.shape[1]
-            small = {p: grid[i].astype(np.int64) for i, p in enumerate(others)}
+        table = self._code_table(others, cols)
+        if table is not None:
+            small, idx = table
+            m = len(next(iter(small.values())))
             h0_k = np.broadcast_to(mech.mean({**small, latent: np.zeros(m)}, m, child), (m,))
             c_k = np.broadcast_to(mech.mean({**small, latent: np.ones(m)}, m, child), (m,)) - h0_k
-            if len(others) == 1:
-                idx = np.asarray(cols[others[0]])
-            else:
-                idx = np.ravel_multi_index(tuple(np.asarray(cols[p]) for p in others), sizes)
             c_const = c_k[0] if np.all(c_k == c_k[0]) else None
             return h0_k[idx], (np.full(1, c_const) if c_const is not None else c_k[idx])
         env0 = {**{p: cols[p] for p in others}, latent: np.zeros(n)}
