@@ -70,11 +70,17 @@ bench: venv $(PEERS)/.installed
 	$(BIN)/python benchmarks/unit_draws.py
 	$(BIN)/python benchmarks/datasets.py
 	$(BIN)/python benchmarks/decompose.py
+	$(BIN)/python benchmarks/dr_exact.py
 	$(BIN)/python benchmarks/discovery.py
 	$(BIN)/python benchmarks/sensitivity.py
 	$(BIN)/python benchmarks/text.py --seeds 3 --n-train 600 --n-test 300 --finetune-n 300 --write
 	$(BIN)/python benchmarks/mediation.py --prompts 100 --speed-prompts 1
+	$(BIN)/python benchmarks/lm_front.py
 	$(BIN)/python benchmarks/reward.py
+	$(BIN)/python benchmarks/law_school.py --write
+	$(BIN)/python benchmarks/berkeley.py --write
+	$(BIN)/python benchmarks/regression_audit_speed.py --write
+	$(BIN)/python benchmarks/frontier.py
 
 clean:
 	rm -rf $(VENV) $(PEERS) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

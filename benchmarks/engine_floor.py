@@ -1,6 +1,6 @@
 """The SCM engine against a hand-written NumPy floor, bit for bit, on every built-in scenario (issue 30).
 
-For each scenario (readmission, lending, hiring) the floor is written out by hand in NumPy: ``sample(n)`` and
+For each scenario (readmission, lending, hiring, credit_limit) the floor is written out by hand in NumPy: ``sample(n)`` and
 ``counterfactual(observed, do={protected: baseline})``. Each floor reproduces the library's output bit for
 bit (asserted with ``DataFrame.equals`` and identical dtypes), so it does the same work and no less
 (the same random draws in the same order, the same formulas in the same order of operations). Within that it
@@ -243,11 +243,41 @@ def hiring_cf(df: pd.DataFrame, seed: int) -> pd.DataFrame:
     return pd.DataFrame(out, index=df.index, copy=False)[list(df.columns)]
 
 
+# -- credit_limit (no latent) -----------------------------------------------------------------------------
+def _c_mean_y(i: Any, h: Any, z: Any, a: Any) -> Any:
+    return 2.0 + 1.5 * i + 0.2 * h - 1.0 * z - 0.6 * a
+
+
+def credit_limit_sample(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    A = rng.random(n) < 0.4
+    H = 2.0 * rng.standard_normal(n) + 5.0
+    I = rng.standard_normal(n) + (4.0 - 0.8 * A)
+    Z = rng.random(n) < expit(-0.5 + 1.5 * A)
+    Y = 0.8 * rng.standard_normal(n) + _c_mean_y(I, H, Z, A)
+    out = {"A": A.astype(np.int64), "H": H, "I": I, "Z": Z.astype(np.int64), "Y": Y}
+    return pd.DataFrame(out, copy=False)
+
+
+def credit_limit_cf(df: pd.DataFrame, seed: int) -> pd.DataFrame:
+    rng = purpose_rng(seed, "abduction")
+    A, H, I, Z, Y = (df[c].to_numpy() for c in ("A", "H", "I", "Z", "Y"))
+    h_i = 4.0 - 0.8 * A
+    u_z = _post_uniform(rng, Z, expit(-0.5 + 1.5 * A))
+    h_y = _c_mean_y(I, H, Z, A)
+    I_cf = I + ((4.0 - 0.8 * 0.0) - h_i)
+    Z_cf = _int_where(A == 0, Z, u_z < expit(-0.5 + 1.5 * 0.0))
+    Y_cf = Y + (_c_mean_y(I_cf, H, Z_cf, 0.0) - h_y)
+    out = {"A": np.zeros(len(A), dtype=np.int64), "H": H.copy(), "I": I_cf, "Z": Z_cf, "Y": Y_cf}
+    return pd.DataFrame(out, index=df.index, copy=False)[list(df.columns)]
+
+
 SCENARIOS: dict[str, tuple[Callable[..., pd.DataFrame], Callable[..., pd.DataFrame], str, Any, str]] = {
     # name: (floor sample, floor counterfactual, protected, baseline, latent)
     "readmission": (readmission_sample, readmission_cf, "A", 0, "L"),
     "lending": (lending_sample, lending_cf, "race", "white", "S"),
     "hiring": (hiring_sample, hiring_cf, "G", 0, "K"),
+    "credit_limit": (credit_limit_sample, credit_limit_cf, "A", 0, ""),
 }
 
 
@@ -273,7 +303,7 @@ def _cpu(fn: Callable[[], Any]) -> float:
 def measure(name: str, n: int, repeats: int) -> list[tuple[str, float, float, float]]:
     floor_sample, floor_cf, protected, baseline, latent = SCENARIOS[name]
     _spec, scm = ct.scenarios.load(name)
-    observed = scm.sample(n, random_state=DATA_SEED).drop(columns=latent)
+    observed = scm.sample(n, random_state=DATA_SEED).drop(columns=[latent] if latent else [])
     ops = {
         "sample": (lambda: scm.sample(n, random_state=SEED), lambda: floor_sample(n, SEED)),
         f"counterfactual do({protected}={baseline})": (

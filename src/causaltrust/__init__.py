@@ -8,8 +8,6 @@ Names are imported on first use (``ct.audit`` imports the audit machinery, ``ct.
 DuckDB), so ``import causaltrust`` and every CLI call start fast.
 """
 
-import sys
-import types
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +48,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "report": ("causaltrust.report", None),
     "scenarios": ("causaltrust.scenarios", None),
     "TrustReport": ("causaltrust.audit", "TrustReport"),
-    "audit": ("causaltrust.audit", "audit"),  # ct.audit is the function; the subpackage stays importable
+    "audit": ("causaltrust.audit", None),  # the package, callable as the function (causaltrust._callable)
     "SCM": ("causaltrust.scm", "SCM"),
     "Effect": ("causaltrust.scm", "Effect"),
     "EffectDecomposition": ("causaltrust.scm", "EffectDecomposition"),
@@ -65,11 +63,9 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "discover": ("causaltrust.discovery", "discover"),
     "DisparityDecomposition": ("causaltrust.decompose", "DisparityDecomposition"),
     "decompose_disparity": ("causaltrust.decompose", "decompose_disparity"),
-    "sensitivity": ("causaltrust.sensitivity", "sensitivity"),  # the function, like ct.audit
+    "sensitivity": ("causaltrust.sensitivity", None),  # callable, like ct.audit
     "text": ("causaltrust.text", None),
 }
-# Names that are a function on the package and a subpackage of the same name.
-_FUNCTIONS_OVER_MODULES = ("audit", "sensitivity")
 
 
 def __getattr__(name: str) -> Any:
@@ -84,22 +80,6 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
-
-
-class _Face(types.ModuleType):
-    """The package module: ``ct.audit`` (``ct.sensitivity``) stays the function when the subpackage loads.
-
-    Importing ``causaltrust.audit`` binds the subpackage as an attribute of its parent; the eager face
-    used to rebind the function after that, the lazy one refuses the rebinding instead.
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _FUNCTIONS_OVER_MODULES and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Face
 
 
 __all__ = [

@@ -6,11 +6,15 @@ import zlib
 
 import numpy as np
 
+from causaltrust.exceptions import DataError
+
 __all__ = ["derive_seed", "purpose_rng", "purpose_sequence"]
 
 
 def purpose_sequence(seed: int, purpose: str) -> np.random.SeedSequence:
     """The SeedSequence of ``purpose`` under ``seed``: streams of different purposes are independent."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise DataError(f"random_state: expected a non-negative integer, got {seed!r}")
     return np.random.SeedSequence([int(seed), zlib.crc32(purpose.encode())])
 
 

@@ -29,7 +29,8 @@ def test_validate_a_dataset_spec() -> None:
 def test_unknown_name_lists_scenarios_and_datasets() -> None:
     code, _, err = invoke("validate", "compass")
     assert code == 2
-    assert "or dataset (adult, adult_nabi, compas, german)" in err
+    assert "(did you mean 'compas'?)" in err
+    assert "datasets: adult, adult_nabi, berkeley, compas, german, law_school, ricci" in err
 
 
 def test_audit_fits_the_reference_on_the_held_out_rows(tmp_path: Path) -> None:

@@ -97,7 +97,9 @@ def test_german_codes_are_readable() -> None:
 
 # -- specs ---------------------------------------------------------------------------------------------
 def test_available_and_unknown_names() -> None:
-    assert datasets.available() == ["adult", "adult_nabi", "compas", "german"]
+    assert datasets.available() == [
+        "adult", "adult_nabi", "berkeley", "compas", "german", "law_school", "ricci"
+    ]  # fmt: skip
     with pytest.raises(ct.SpecError, match=r"unknown dataset 'compass'; available: adult, adult_nabi"):
         datasets.spec("compass")
     with pytest.raises(ct.DataError, match="available: adult"):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 import causaltrust as ct
+from causaltrust.cli import app
 from causaltrust.exceptions import SpecError
 
 BASE = "target: Y\nvariables:\n  X: {type: continuous, equation: 'normal(0, 1)'}\n"
@@ -123,9 +126,58 @@ def test_non_finite_draws_name_the_variable(equation: str) -> None:
 
 
 def test_too_many_variables() -> None:
-    many = {"target": "Y", "variables": {f"V{i}": {"type": "continuous"} for i in range(20_001)}}
-    with pytest.raises(SpecError, match="20,001 variables; the limit is 20,000"):
+    many = {"target": "Y", "variables": {f"V{i}": {"type": "continuous"} for i in range(2_001)}}
+    with pytest.raises(SpecError, match="2,001 variables; the limit is 2,000"):
         ct.load_spec(many)
+    with pytest.raises(ValueError, match="2,001 variables; the limit is 2,000"):
+        ct.TrustSpec.model_validate(many)  # the schema holds the limit too, not only the loader
+
+
+def _chain(n: int) -> dict[str, object]:
+    """The reported hang: a chain A -> X0 -> ... -> Y of ``n`` + 2 variables, with A -> every node."""
+    v: dict[str, object] = {
+        "A": {"type": "categorical", "categories": [0, 1], "equation": "categorical([0.5, 0.5])"}
+    }
+    prev = "A"
+    for i in range(n):
+        v[f"X{i}"] = {"type": "continuous", "equation": f"{prev} + A + normal(0, 1)"}
+        prev = f"X{i}"
+    v["Y"] = {"type": "continuous", "equation": f"{prev} + A + normal(0, 1)"}
+    return {
+        "target": "Y",
+        "variables": v,
+        "fairness": {"protected": "A", "baseline": 0, "unfair_paths": [["A", "Y"]]},
+    }
+
+
+def test_twenty_thousand_variable_chain_is_refused_before_parsing_equations(tmp_path: Path) -> None:
+    path = tmp_path / "chain.yaml"
+    path.write_text(json.dumps(_chain(19_998)), encoding="utf-8")  # JSON is YAML, and quick to write
+    with pytest.raises(SpecError, match="20,000 variables; the limit is 2,000"):
+        ct.load_spec(path)
+    res = CliRunner().invoke(app, ["validate", str(path)])
+    assert res.exit_code == 2
+    assert "20,000 variables; the limit is 2,000" in res.output
+
+
+def test_long_chain_within_the_variable_limit_is_refused_by_path_work(tmp_path: Path) -> None:
+    # 1,998 paths from A to Y of 1,000 nodes on average: ~2e6 nodes to list, past the 1e6 limit.
+    spec = ct.load_spec(_chain(1_997))
+    with pytest.raises(ct.GraphError, match=r"1,998 directed paths from A to Y have 1,998,999 nodes in all"):
+        spec.fair_paths()
+    path = tmp_path / "chain.yaml"
+    path.write_text(json.dumps(_chain(1_997)), encoding="utf-8")
+    res = CliRunner().invoke(app, ["validate", str(path)])
+    assert res.exit_code == 2
+    assert "nodes in all; the limit is 1,000,000" in res.output
+
+
+def test_deep_chain_is_refused_by_path_specific_worlds() -> None:
+    # 500 paths of at most 501 edges: few enough to list, too deep for the recursive path-specific worlds.
+    spec = ct.load_spec(_chain(500))
+    assert len(spec.all_paths("A")) == 501  # listing is fine: A -> Y and A -> Xi -> ... -> Y
+    with pytest.raises(ct.GraphError, match=r"a directed path from A has 501 edges; .* at most 400"):
+        ct.decompose_effects(ct.SCM.from_spec(spec), n=10, random_state=0)
 
 
 @pytest.mark.parametrize(

@@ -40,7 +40,7 @@ def test_supports_adapt_follows_the_robustness_mode(world):
     assert not off.supports_adapt_  # it has an adapt method, but nothing to re-estimate
     with pytest.raises(ct.DataError, match="supports_adapt_ is False"):
         off.adapt(train[spec.features])
-    with pytest.raises(ValueError, match="robustness must be 'map', 'drop', False or None"):
+    with pytest.raises(ValueError, match="robustness must be 'map', 'bounded', 'drop', False or None"):
         _fit(SelectiveInvarianceClassifier(robustness="undo", **kw), spec, train)
 
 

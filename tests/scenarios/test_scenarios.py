@@ -12,7 +12,7 @@ from scipy.special import expit, softmax
 import causaltrust as ct
 
 ROOT = Path(__file__).resolve().parents[2]
-NAMES = ["hiring", "lending", "readmission"]
+NAMES = ["credit_limit", "hiring", "lending", "readmission"]
 
 
 def test_available_lists_the_three() -> None:

@@ -263,7 +263,7 @@ def test_bad_arguments(small: tuple[ct.TrustSpec, pd.DataFrame]) -> None:
     spec, data = small
     with pytest.raises(ValueError, match="cv must be an integer >= 2"):
         ct.SCM.fit(spec, data, cv=1)
-    with pytest.raises(ValueError, match="mechanisms must be 'auto', 'linear' or a mapping"):
+    with pytest.raises(ValueError, match="mechanisms must be 'auto', 'linear', 'gbm' or a mapping"):
         ct.SCM.fit(spec, data, mechanisms="boosted")
     with pytest.raises(ct.SpecError, match=r"mechanisms\['Q'\]|'Q' is not a variable"):
         ct.SCM.fit(spec, data, mechanisms={"Q": Ridge()})

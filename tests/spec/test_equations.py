@@ -192,7 +192,7 @@ def test_bernoulli_and_categorical_frequencies():
                 "categories": [1, 2, 3],
                 "equation": "categorical(logits=[0, 1, 2])",
             },
-            "P": {"type": "categorical", "categories": [0, 1], "equation": "categorical(p=[1, 3])"},
+            "P": {"type": "categorical", "categories": [0, 1], "equation": "categorical(p=[0.25, 0.75])"},
         },
     }
     df = ct.SCM.from_spec(spec).sample(n, random_state=1)
@@ -206,7 +206,7 @@ def test_bernoulli_and_categorical_frequencies():
     soft = np.exp([0.0, 1.0, 2.0]) / np.exp([0.0, 1.0, 2.0]).sum()
     for level, p in zip([1, 2, 3], soft, strict=True):
         close((df["D"] == level).mean(), p)
-    close((df["P"] == 1).mean(), 0.75)  # unnormalised probabilities are normalised
+    close((df["P"] == 1).mean(), 0.75)  # (constant probabilities must sum to 1: issue 32)
 
 
 def test_string_categories_round_trip_through_sampling():

@@ -1,5 +1,10 @@
-"""Trust audits: accuracy, fairness, robustness, privacy and explainability as interventional tests."""
+"""Trust audits: accuracy, fairness, robustness, privacy and explainability as interventional tests.
 
+The package is callable: ``ct.audit(model, spec=..., scm=..., data=...)`` calls :func:`audit`, and its
+subpackages import as usual (``import causaltrust.audit.privacy``).
+"""
+
+from causaltrust._callable import make_callable
 from causaltrust.audit._audit import OBJECTIVES, audit, build_context
 from causaltrust.audit._bootstrap import bootstrap_interval
 from causaltrust.audit._context import AuditContext
@@ -23,3 +28,5 @@ __all__ = [
     "build_context",
     "metric_info",
 ]
+
+make_callable(__name__, "audit")

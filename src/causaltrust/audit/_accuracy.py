@@ -51,7 +51,8 @@ def score_metrics(
             tot = float(((yi - yi.mean()) ** 2).sum())
             return 1.0 - float(sq[i].sum()) / tot if tot > 0 else float("nan")
 
-        return [rmse, ctx.stat_metric("accuracy.r2", r2, len(y))]
+        mae = ctx.mean_metric("accuracy.mae", np.abs(scores - y))
+        return [rmse, mae, ctx.stat_metric("accuracy.r2", r2, len(y))]
     labels = model.labels(X, scores)  # type: ignore[arg-type]
     out = [ctx.mean_metric(prefix_name, (labels == y).astype(np.float64))]
     if prefix_name == "accuracy.observational":
@@ -86,7 +87,7 @@ def accuracy_metrics(ctx: AuditContext) -> list[Metric]:
     X = ctx.data[spec.features]
     metrics = score_metrics(ctx, "accuracy.observational", y, ctx.model, X)
     if ctx.model.task == "regression":
-        return metrics
+        return metrics + _regression_worlds(ctx)
     metrics.extend(_shift_metrics(ctx))
     if spec.fairness is not None:
         y_fw = fair_world_labels(ctx)
@@ -105,6 +106,44 @@ def accuracy_metrics(ctx: AuditContext) -> list[Metric]:
             "assumptions, not facts learnable from data."
         )
     return metrics
+
+
+def _rmse_metric(ctx: AuditContext, name: str, pred: Array, target: Array, method: str) -> Metric:
+    sq = (pred - target) ** 2
+    return ctx.stat_metric(name, lambda i: float(np.sqrt(sq[i].mean())), len(sq), method=method)
+
+
+def _regression_worlds(ctx: AuditContext) -> list[Metric]:
+    """Regression: RMSE on each shift (no target data, and adapted) and against fair-world targets."""
+    spec = ctx.spec
+    out: list[Metric] = []
+    for name in spec.shifts:
+        df = shift_data(ctx, name, "evaluate")
+        ys = df[spec.target].to_numpy(dtype=np.float64)  # type: ignore[index]
+        Xs = df[spec.features]  # type: ignore[index]
+        out.append(
+            _rmse_metric(ctx, f"accuracy.shift_rmse[{name}]", ctx.model.scores(Xs), ys, "no target data")
+        )
+        adapted = ctx.model.adapt(shift_data(ctx, name, "adapt")[spec.features])  # type: ignore[index]
+        if adapted is None:
+            nan = "not applicable: the model cannot use unlabeled target rows (supports_adapt_ is False)"
+            out.append(ctx.metric(f"accuracy.shift_rmse_adapted[{name}]", float("nan"), method=nan))
+        else:
+            how = "adapted on an unlabeled sample of the shift"
+            out.append(_rmse_metric(ctx, f"accuracy.shift_rmse_adapted[{name}]", adapted.scores(Xs), ys, how))
+    if spec.fairness is not None:
+        y_fw = fair_world_labels(ctx)
+        pred = np.repeat(ctx.model.scores(ctx.data[spec.features]), ctx.worlds.n_draws)
+        sq = ctx.worlds.per_unit((pred - y_fw) ** 2)
+        out.append(
+            ctx.stat_metric(
+                "accuracy.fair_world_rmse",
+                lambda i: float(np.sqrt(sq[i].mean())),
+                len(sq),
+                method="against path-counterfactual targets with the unfair paths blocked",
+            )
+        )
+    return out
 
 
 def _shift_metrics(ctx: AuditContext) -> list[Metric]:

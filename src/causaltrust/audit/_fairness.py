@@ -18,6 +18,8 @@ __all__ = [
     "fairness_metrics",
     "group_rates",
     "levels",
+    "mean_difference",
+    "standardized_mean_difference",
 ]
 
 Array = np.ndarray
@@ -29,6 +31,43 @@ def _group_rates(values: Array, groups: Array, k: int) -> Array:
     sums = np.bincount(groups, weights=values, minlength=k)
     with np.errstate(invalid="ignore", divide="ignore"):
         return sums / counts
+
+
+def mean_difference(pred: Array, groups: Array, k: int) -> float:
+    """max - min mean prediction over the groups present (a regression's demographic-parity gap).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mean_difference(np.array([1.0, 3.0, 10.0]), np.array([0, 0, 1]), 2)
+    8.0
+    """
+    means = _group_rates(pred, groups, k)
+    present = np.bincount(groups, minlength=k)[:k] > 0
+    return float(means[present].max() - means[present].min())
+
+
+def standardized_mean_difference(pred: Array, groups: Array, k: int) -> float:
+    """:func:`mean_difference` divided by the pooled within-group sd of the predictions (Cohen's d form).
+
+    0 when the predictions do not vary within any group and the groups agree; inf when only the groups
+    differ.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> standardized_mean_difference(np.array([0.0, 2.0, 2.0, 4.0]), np.array([0, 0, 1, 1]), 2)
+    1.0
+    """
+    counts = np.bincount(groups, minlength=k)[:k]
+    means = _group_rates(pred, groups, k)
+    within = float(((pred - means[groups]) ** 2).sum())
+    dof = int(counts.sum()) - int((counts > 0).sum())
+    diff = mean_difference(pred, groups, k)
+    if diff == 0.0:
+        return 0.0
+    sd = float(np.sqrt(within / dof)) if dof > 0 else 0.0
+    return diff / sd if sd > 0 else float("inf")
 
 
 def demographic_parity_difference(y_pred: Array, groups: Array, k: int) -> float:
@@ -140,6 +179,23 @@ def fairness_metrics(ctx: AuditContext) -> list[Metric]:
             )
         )
         ctx.extras["group_rates"] = group_rates(y, labels, groups, meta.categories or [0, 1], a)
+    else:
+        metrics.append(
+            ctx.stat_metric(
+                "fairness.mean_difference",
+                lambda i: mean_difference(scores[i], groups[i], k),
+                len(y),
+                method="max - min mean prediction over groups present (outcome units)",
+            )
+        )
+        metrics.append(
+            ctx.stat_metric(
+                "fairness.standardized_mean_difference",
+                lambda i: standardized_mean_difference(scores[i], groups[i], k),
+                len(y),
+                method="mean difference / pooled within-group sd of the predictions",
+            )
+        )
     w = ctx.worlds
     unfair = w.full_paths(a, spec.unfair_paths())
     fair = w.complement(a, spec.unfair_paths())

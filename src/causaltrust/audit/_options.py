@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
+from causaltrust.exceptions import DataError
+
 __all__ = ["AuditOptions"]
 
 
 @dataclass(frozen=True)
 class AuditOptions:
-    """Knobs of an audit (defaults follow DESIGN.md)."""
+    """Knobs of an audit (defaults follow DESIGN.md).
+
+    ``n_draws`` is the number of abduction draws per test unit of the counterfactual worlds; ``unit_draws``
+    the posterior draws per unit of the per-unit metrics (``*_abs``, ``*_p95``) when their noise cannot be
+    integrated exactly: default ``max(64, n_draws)``. Fewer draws make a boosted SCM's audit much faster
+    (its mechanisms are evaluated once per draw) at the price of noisier per-unit values.
+    """
 
     n_bootstrap: int = 200
     n_draws: int = 1
@@ -18,3 +28,25 @@ class AuditOptions:
     shadow_rows: int | None = None  # rows per shadow training set (default: the training size)
     recourse_units: int = 200
     confidence: float = 0.95
+    unit_draws: int | None = None  # posterior draws per unit of per-unit metrics (default max(64, n_draws))
+
+    def __post_init__(self) -> None:
+        at_least = {"n_bootstrap": 1, "n_draws": 1, "n_shadow": 0, "recourse_units": 0}
+        optional = {"shift_n": 1, "shadow_rows": 1, "unit_draws": 1}
+        for name, low in [*at_least.items(), *optional.items()]:
+            value = getattr(self, name)
+            if value is None and name in optional:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+                raise DataError(f"{name}: expected an integer >= {low}, got {value!r}")
+        if not isinstance(self.confidence, float | int) or not 0.0 < float(self.confidence) < 1.0:
+            raise DataError(
+                f"confidence: expected a number strictly between 0 and 1, got {self.confidence!r}"
+            )
+
+    @property
+    def draws_per_unit(self) -> int:
+        """Posterior draws per unit of the per-unit metrics (``unit_draws``, else ``max(64, n_draws)``)."""
+        from causaltrust.audit._worlds import MIN_DRAWS
+
+        return int(self.unit_draws) if self.unit_draws is not None else max(MIN_DRAWS, int(self.n_draws))

@@ -45,6 +45,18 @@ METRICS: dict[str, MetricInfo] = {
     "accuracy.log_loss": MetricInfo("lower", "log-loss on the test data", _NONNEG),
     "accuracy.rmse": MetricInfo("lower", "root mean squared error on the test data", _NONNEG),
     "accuracy.r2": MetricInfo("higher", "coefficient of determination on the test data"),
+    "accuracy.mae": MetricInfo("lower", "mean absolute error on the test data (regression)", _NONNEG),
+    "accuracy.shift_rmse": MetricInfo(
+        "lower", "root mean squared error on a shifted SCM's data (regression; no target data)", _NONNEG
+    ),
+    "accuracy.shift_rmse_adapted": MetricInfo(
+        "lower",
+        "RMSE on a shift after adapting on its unlabeled sample (regression; NaN: cannot adapt)",
+        _NONNEG,
+    ),
+    "accuracy.fair_world_rmse": MetricInfo(
+        "lower", "RMSE against fair-world targets (regression; path counterfactuals)", _NONNEG
+    ),
     "accuracy.shift": MetricInfo(
         "higher", "accuracy on data sampled from a shifted SCM (no target data)", _UNIT
     ),
@@ -80,6 +92,12 @@ METRICS: dict[str, MetricInfo] = {
     ),
     "fairness.equalized_odds_difference": MetricInfo(
         "zero", "max of the TPR and FPR group differences (fairlearn's definition)", _UNIT
+    ),
+    "fairness.mean_difference": MetricInfo(
+        "zero", "max - min mean prediction over protected groups, in outcome units (regression)"
+    ),
+    "fairness.standardized_mean_difference": MetricInfo(
+        "zero", "mean difference divided by the pooled within-group sd of the predictions (regression)"
     ),
     "fairness.counterfactual_effect": MetricInfo(
         "zero",

@@ -9,7 +9,6 @@ from causaltrust.audit._accuracy import shift_data
 from causaltrust.audit._context import AuditContext
 from causaltrust.audit._fairness import levels
 from causaltrust.audit._report import Metric
-from causaltrust.audit._worlds import MIN_DRAWS
 from causaltrust.scm._data import codes_to_values, frame_to_columns
 from causaltrust.spec import TrustSpec
 
@@ -128,7 +127,7 @@ def _unit_draws(ctx: AuditContext, shifts: list[str]) -> int:
         replaced = set(ctx.spec.shifts[name].equations)
         changed = (_dag.descendants(scm.parents, replaced) | replaced) & read
         if any(scm.meta[v].vtype != "continuous" for v in changed):
-            return max(MIN_DRAWS, ctx.options.n_draws)
+            return ctx.options.draws_per_unit
     return 1
 
 

@@ -37,9 +37,17 @@ class UnitWorlds:
     """
 
     def __init__(
-        self, scm: SCM, data: pd.DataFrame, features: Sequence[str], n_draws: int, seed: int
+        self,
+        scm: SCM,
+        data: pd.DataFrame,
+        features: Sequence[str],
+        n_draws: int,
+        seed: int,
+        unit_draws: int | None = None,
     ) -> None:
         self.scm = scm
+        # posterior draws per unit of the per-unit metrics when their noise is not integrated exactly
+        self.unit_draws = int(unit_draws) if unit_draws is not None else max(MIN_DRAWS, n_draws)
         self.spec = scm.spec
         self.features = list(features)
         self.n_units = len(data)
@@ -148,7 +156,8 @@ class UnitWorlds:
         node split it into cells on which all copies agree, so one midpoint per cell, weighted by the cell's
         width, integrates it out. That holds when every discrete descendant is binary and the product of
         cell counts is at most ``MAX_COMBINATIONS``; otherwise (or with ``draws`` given) the mean is over
-        ``max(MIN_DRAWS, n_draws)`` (``draws``) posterior draws. Returns the arrays and the method string.
+        ``unit_draws`` (default ``max(MIN_DRAWS, n_draws)``; ``draws`` when given) posterior draws.
+        Returns the arrays and the method string.
         """
         scm = self.scm
         meta = scm.meta[source]
@@ -189,7 +198,7 @@ class UnitWorlds:
             exact = combos <= MAX_COMBINATIONS
             why = f"; {combos} noise cell combinations exceed {MAX_COMBINATIONS}"
         if not exact:
-            k = draws if draws is not None else max(MIN_DRAWS, self.n_draws)
+            k = draws if draws is not None else self.unit_draws
             out: dict[str, Array] = {name: np.empty(self.n_units) for name in names}
             step = max(1, CHUNK_ROWS // k)  # units per block; one block (one abduction) when they all fit
             for start in range(0, self.n_units, step):

@@ -28,6 +28,7 @@ from causaltrust.bench._pareto import (
     ranks,
     to_minimisation,
 )
+from causaltrust.bench._regression import REGRESSION_METHODS
 from causaltrust.bench._runner import expand_grid, plan, run
 from causaltrust.bench._summary import (
     config_frame,
@@ -43,6 +44,7 @@ __all__ = [
     "DEMO_QUICK",
     "LEDGER_FORMAT",
     "METHODS",
+    "REGRESSION_METHODS",
     "SCHEMA_VERSION",
     "BenchError",
     "CellTask",

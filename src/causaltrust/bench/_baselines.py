@@ -8,6 +8,7 @@ from typing import Any
 from sklearn.pipeline import Pipeline
 
 from causaltrust.bench._methods import MethodSpec, _categorical_features, _logistic, register
+from causaltrust.bench._regression import build_bgl, is_continuous, regressor_twin
 from causaltrust.scm import SCM
 from causaltrust.spec import TrustSpec
 
@@ -35,6 +36,8 @@ def _encoded(spec: TrustSpec, model: Any) -> Pipeline:
 
 
 def build_unaware(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
+    if is_continuous(spec):
+        return regressor_twin("unaware", spec, scm, params, seed)
     from causaltrust.learners import UnawareClassifier
 
     return UnawareClassifier(spec=spec, estimator=_logistic(params["C"], seed))
@@ -61,6 +64,8 @@ def build_threshold(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any],
 
 
 def build_cf_fair(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
+    if is_continuous(spec):
+        return regressor_twin("cf_fair", spec, scm, params, seed)
     from causaltrust.learners import CounterfactualFairClassifier
 
     return CounterfactualFairClassifier(
@@ -69,6 +74,8 @@ def build_cf_fair(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], s
 
 
 def build_cf_augment(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
+    if is_continuous(spec):
+        return regressor_twin("cf_augment", spec, scm, params, seed)
     from causaltrust.learners import CounterfactualAugmentationClassifier
 
     return CounterfactualAugmentationClassifier(
@@ -79,12 +86,38 @@ def build_cf_augment(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any]
 def build_torch_invariance(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
     from causaltrust import learners
 
+    algorithm = params["algorithm"]
     cls = {
         "irm": learners.IRMClassifier,
         "vrex": learners.VRExClassifier,
         "groupdro": learners.GroupDROClassifier,
-    }[params["algorithm"]]
-    return cls(spec=spec, epochs=int(params["epochs"]), random_state=seed)
+    }[algorithm]
+    # The knob that trades accuracy for invariance (None: the class default): IRM / V-REx's penalty weight
+    # λ, GroupDRO's step size η.
+    knob = (
+        {}
+        if params.get("penalty") is None
+        else {"eta" if algorithm == "groupdro" else "lambda_": params["penalty"]}
+    )
+    return cls(
+        spec=spec,
+        epochs=int(params["epochs"]),
+        use_environment_as_feature=bool(params.get("env_feature", False)),
+        random_state=seed,
+        **knob,
+    )
+
+
+def build_anchor(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
+    """Anchor classification (linear logistic), the environment as anchor, no path knowledge."""
+    from causaltrust.learners import AnchorClassifier
+
+    return AnchorClassifier(
+        spec=spec,
+        gamma=float(params["gamma"]),
+        C=float(params["C"]),
+        use_environment_as_feature=bool(params["env_feature"]),
+    )
 
 
 def build_dp_lr(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
@@ -196,6 +229,13 @@ _BASELINES: list[MethodSpec] = [
         "fitted",
     ),
     MethodSpec(
+        "bgl",
+        "fairlearn bounded group loss (continuous target): every group's squared error at most a bound",
+        "group loss parity (every A-path)",
+        build_bgl,
+        {"C": 1.0, "upper_bound": None, "max_iter": 20},
+    ),
+    MethodSpec(
         "recenter",
         "per-environment re-centering and scaling of continuous features (adapts on unlabeled target rows)",
         "environment shift of feature location and scale",
@@ -214,21 +254,28 @@ _BASELINES: list[MethodSpec] = [
         "invariant risk minimisation (DomainBed)",
         "invariance across environments",
         build_torch_invariance,
-        {"algorithm": "irm", "epochs": 300},
+        {"algorithm": "irm", "epochs": 300, "penalty": None, "env_feature": False},
     ),
     MethodSpec(
         "vrex",
         "V-REx: variance of environment risks (DomainBed)",
         "invariance across environments",
         build_torch_invariance,
-        {"algorithm": "vrex", "epochs": 300},
+        {"algorithm": "vrex", "epochs": 300, "penalty": None, "env_feature": False},
     ),
     MethodSpec(
         "groupdro",
         "GroupDRO (DomainBed)",
         "worst-environment risk",
         build_torch_invariance,
-        {"algorithm": "groupdro", "epochs": 300},
+        {"algorithm": "groupdro", "epochs": 300, "penalty": None, "env_feature": False},
+    ),
+    MethodSpec(
+        "anchor",
+        "anchor classification: logistic loss + (gamma - 1) x environment-mean residual penalty",
+        "invariance across environments (anchor = environment)",
+        build_anchor,
+        {"gamma": 5.0, "C": 1.0, "env_feature": False},
     ),
     MethodSpec(
         "dp_lr",

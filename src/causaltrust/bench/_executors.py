@@ -69,6 +69,7 @@ class CellTask:
     audit_kwargs: Mapping[str, Any] = field(default_factory=dict)
     data_digest: str | None = None  # identifies ``data`` in the fitted-SCM cache of a worker
     scm_mechanisms: str = "auto"  # SCM.fit mechanisms for the SCMs fitted on given data
+    audit_mechanisms: str | None = None  # the audit's reference SCM on given data (None: scm_mechanisms)
 
 
 _SCM_CACHE: dict[str, SCM] = {}
@@ -83,19 +84,21 @@ def _reference_scm(task: CellTask) -> SCM:
     return _SCM_CACHE[key]
 
 
-def _fitted_scm(task: CellTask, rows: pd.DataFrame, part: str) -> SCM:
+def _fitted_scm(task: CellTask, rows: pd.DataFrame, part: str, mechanisms: str | None = None) -> SCM:
     """An SCM fitted on one part (``"train"`` / ``"test"``) of a cell's split of the given data.
 
     Cached per worker: every method at one seed shares the split, so it shares the fitted SCMs too.
+    ``mechanisms`` defaults to the task's ``scm_mechanisms``.
     """
+    mechanisms = mechanisms or task.scm_mechanisms
     settings = (int(task.settings["n_train"]), int(task.settings["n_test"]))
     data = task.data_digest or id(task.data)
-    key = f"{task.spec.hash}:{data}:{task.seed}:{settings}:{task.scm_mechanisms}:{part}"
+    key = f"{task.spec.hash}:{data}:{task.seed}:{settings}:{mechanisms}:{part}"
     if key not in _SCM_CACHE:
         if len(_SCM_CACHE) > 32:
             _SCM_CACHE.clear()
         seed = derive_seed(task.seed, f"scm-{part}")
-        _SCM_CACHE[key] = SCM.fit(task.spec, rows, mechanisms=task.scm_mechanisms, random_state=seed)
+        _SCM_CACHE[key] = SCM.fit(task.spec, rows, mechanisms=mechanisms, random_state=seed)
     return _SCM_CACHE[key]
 
 
@@ -206,7 +209,7 @@ def run_cell(task: CellTask) -> dict[str, Any]:
                 # that wants an SCM ("true" or "fitted") gets the one fitted on its training rows, shared
                 # by every method at this seed.
                 train, test = _cell_data(task, None)
-                scm = _fitted_scm(task, test, "test")
+                scm = _fitted_scm(task, test, "test", task.audit_mechanisms)
                 given = _fitted_scm(task, train, "train") if task.method.needs_scm is not None else None
             t0, c0 = time.perf_counter(), time.process_time()
             model = task.method.build(spec, given, dict(task.params), int(task.seed))
@@ -240,11 +243,18 @@ def run_cell(task: CellTask) -> dict[str, Any]:
     ]
     notes = list(report.notes)
     if task.data is not None:
+        audited_with = task.audit_mechanisms or task.scm_mechanisms
         notes.append(
             f"Data given: the reference SCM of this audit is fitted (SCM.fit on the {len(test)} held-out "
-            "test rows), not a true SCM; counterfactual metrics are estimates under the spec's graph and "
-            "inherit the fit's errors."
+            f"test rows), not a true SCM (mechanisms={audited_with!r}); counterfactual metrics are estimates "
+            "under the spec's graph and inherit the fit's errors."
         )
+        if audited_with != task.scm_mechanisms:
+            notes.append(
+                f"Cross-class audit: the reference SCM's mechanisms ({audited_with!r}) differ from those of "
+                f"the SCMs the methods learn from ({task.scm_mechanisms!r}), so a method is not graded by "
+                "the model class it was trained on."
+            )
         if task.method.needs_scm is not None:
             notes.append(
                 f"Data given: {task.method.name!r} received an SCM fitted on its {len(train)} training rows "
@@ -461,13 +471,19 @@ class LocalExecutor:
         )
 
     def _top_up(
-        self, source: TaskSource, in_flight: dict[Future[list[dict[str, Any]]], list[CellTask]]
+        self,
+        source: TaskSource,
+        in_flight: dict[Future[list[dict[str, Any]]], list[CellTask]],
+        *,
+        may_block: bool,
     ) -> None:
         # Keep exactly one group (usually one cell) per worker: "running" is then true, and a kill loses at
         # most those. Cells that fit the same SCMs go to one worker together (see `affinity`).
+        # ``may_block`` is False while this sweep holds finished results it has not written yet: waiting
+        # then for cells another sweep holds could wait forever, as that sweep may be waiting on ours.
         assert self._pool is not None
         while len(in_flight) < self.n_workers:
-            group = self._grouper.take(source, block=not in_flight)
+            group = self._grouper.take(source, block=may_block and not in_flight)
             if not group:
                 return
             in_flight[self._pool.submit(run_cells, group)] = group
@@ -479,7 +495,7 @@ class LocalExecutor:
         self._grouper = Grouper()
         self._pool = self._new_pool()
         while True:
-            self._top_up(source, in_flight)
+            self._top_up(source, in_flight, may_block=True)  # every result so far is written
             if not in_flight:
                 return
             self.running = sum(len(g) for g in in_flight.values())
@@ -505,8 +521,9 @@ class LocalExecutor:
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = self._new_pool()
             else:
-                # Top up before handing results back, so workers compute while the client writes.
-                self._top_up(source, in_flight)
+                # Top up before handing results back, so workers compute while the client writes; without
+                # waiting for cells other sweeps hold (the loop's next top-up waits, once these are written).
+                self._top_up(source, in_flight, may_block=False)
             self.running = sum(len(g) for g in in_flight.values())
             yield from out
 
@@ -572,7 +589,9 @@ class DaskExecutor:
         self.running = min(len(in_flight), self.n_workers)
         for fut in queue:
             task = in_flight.pop(fut)
-            nxt = submit(block=not in_flight)
+            # Never wait for cells other sweeps hold while this result is unwritten (they may be waiting on
+            # ours): take a free cell now if there is one, and wait only after the result is written.
+            nxt = submit(block=False)
             if nxt is not None:
                 queue.add(nxt)
             self.running = min(len(in_flight), self.n_workers)
@@ -582,6 +601,9 @@ class DaskExecutor:
                 res = failed_result(task, exc, traceback.format_exc())
             fut.release()
             yield res
+            if not in_flight and (nxt := submit(block=True)) is not None:
+                queue.add(nxt)
+                self.running = 1
 
     def close(self) -> None:
         self.client.close()

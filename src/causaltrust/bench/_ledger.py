@@ -551,6 +551,27 @@ class Ledger:
         values.columns.name = None
         return cells.merge(values, left_on="cell_id", right_index=True, how="left").reset_index(drop=True)
 
+    def verify(self) -> None:
+        """Read every row once and parse its JSON: :class:`BenchError` naming the file if it is damaged.
+
+        A truncated file, overwritten bytes (DuckDB's block checksums) or a JSON column that no longer
+        parses would otherwise surface in the middle of a sweep, or in its summary, as an internal error.
+        Costs one full read of the ledger.
+        """
+        import json
+
+        duckdb = _duckdb()
+        try:
+            data = self.data()
+            for column in ("params_json", "settings_json", "extras_json"):
+                for text in data.cells[column].dropna():
+                    json.loads(text)
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise BenchError(f"ledger {str(self.path)!r} is damaged and cannot be read ({first})") from None
+        except ValueError as exc:  # json.JSONDecodeError is one
+            raise BenchError(f"ledger {str(self.path)!r} holds invalid JSON in a row ({exc})") from None
+
     def data(self) -> LedgerData:
         """Everything in the ledger as plain DataFrames (one consistent read)."""
         with _connect(self.path, read_only=True) as con:

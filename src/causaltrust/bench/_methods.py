@@ -112,6 +112,10 @@ def _logistic(C: float, seed: int) -> Any:
 
 def build_erm(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
     """Logistic regression on the spec's features, categorical features one-hot encoded."""
+    from causaltrust.bench._regression import is_continuous, regressor_twin
+
+    if is_continuous(spec):  # a continuous target: least squares (ERMRegressor)
+        return regressor_twin("erm", spec, scm, params, seed)
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
@@ -127,8 +131,11 @@ def build_erm(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed:
 
 def build_selective(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
     """SelectiveInvarianceClassifier; ``scm`` is the true SCM, or None to fit one from the training rows."""
+    from causaltrust.bench._regression import is_continuous, regressor_twin
     from causaltrust.learners import SelectiveInvarianceClassifier
 
+    if is_continuous(spec):
+        return regressor_twin("selective", spec, scm, params, seed)
     return SelectiveInvarianceClassifier(
         spec=spec,
         estimator=_logistic(params["C"], seed),
@@ -136,6 +143,23 @@ def build_selective(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any],
         fairness=bool(params["fairness"]),
         # A spec without a robustness section (real datasets) has nothing to hold invariant there.
         robustness=_robustness_mode(params["robustness"]) if spec.robustness is not None else None,
+        fair_labels=bool(params["fair_labels"]),
+        n_draws=int(params["n_draws"]),
+        random_state=seed,
+    )
+
+
+def build_selective_bounded(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
+    """SelectiveInvarianceClassifier, ``robustness="bounded"``; ``shift_strength`` is the γ grid's knob."""
+    from causaltrust.learners import SelectiveInvarianceClassifier
+
+    return SelectiveInvarianceClassifier(
+        spec=spec,
+        estimator=_logistic(params["C"], seed),
+        scm=scm,
+        fairness=bool(params["fairness"]),
+        robustness="bounded" if spec.robustness is not None else None,
+        shift_strength=float(params["shift_strength"]),
         fair_labels=bool(params["fair_labels"]),
         n_draws=int(params["n_draws"]),
         random_state=seed,
@@ -204,6 +228,31 @@ register(
         "fairness (unfair paths) + robustness (spurious paths)",
         build_selective,
         _SELECTIVE_PARAMS,
+        "fitted",
+        causal=True,
+    )
+)
+
+
+_BOUNDED_PARAMS = {**{k: v for k, v in _SELECTIVE_PARAMS.items() if k != "robustness"}, "shift_strength": 1.0}
+register(
+    MethodSpec(
+        "selective_bounded",
+        "selective invariance, bounded robustness: trained for spurious shifts up to shift_strength noise sd",
+        "fairness (unfair paths) + bounded robustness (spurious paths)",
+        build_selective_bounded,
+        _BOUNDED_PARAMS,
+        "true",
+        causal=True,
+    )
+)
+register(
+    MethodSpec(
+        "selective_bounded_fitted",
+        "selective invariance, bounded robustness, SCM fitted on the training rows",
+        "fairness (unfair paths) + bounded robustness (spurious paths)",
+        build_selective_bounded,
+        _BOUNDED_PARAMS,
         "fitted",
         causal=True,
     )

@@ -148,6 +148,11 @@ def _resolve_spec(
     else:
         spec = load_spec(spec_or_scenario)
         key = spec.name or spec.hash[:16]
+    if not spec.features:
+        raise BenchError(
+            f"spec {spec.name!r} has no model inputs (its only observed variable is the target "
+            f"{spec.target!r}); declare the features the methods learn from"
+        )
     if data is None:
         try:
             SCM.from_spec(spec)  # cells rebuild it in their worker; check once here that they can
@@ -163,6 +168,11 @@ def _resolve_spec(
     digest = hashlib.sha256(pd.util.hash_pandas_object(data, index=True).to_numpy().tobytes()).hexdigest()
     # Checked once here; each cell fits its reference SCM on its own held-out rows.
     check_data(spec, data, context="data")
+    if spec.variables[spec.target].type != "continuous" and data[spec.target].nunique() < 2:
+        raise BenchError(
+            f"data: the target {spec.target!r} takes one value ({str(data[spec.target].iloc[0])!r}) in all "
+            f"{len(data)} rows; a classifier needs rows of at least two classes"
+        )
     return key, spec, data, digest
 
 
@@ -217,6 +227,7 @@ def plan(
     audit_kwargs: Mapping[str, Any] | None = None,
     pin_threads: bool = True,
     scm_mechanisms: str = "auto",
+    audit_mechanisms: str | None = None,
 ) -> list[CellTask]:
     """The cells of a sweep, validated, in run order; runs nothing.
 
@@ -253,12 +264,19 @@ def plan(
     kwargs = _check_audit_kwargs(audit_kwargs)
     key, spec, data, digest = _resolve_spec(spec_or_scenario, data)
     all_settings: dict[str, Any] = {**settings, "audit": kwargs}
-    if scm_mechanisms not in ("auto", "linear"):
+    if scm_mechanisms not in ("auto", "linear", "gbm"):
         raise BenchError(
-            f"scm_mechanisms: expected 'auto' or 'linear' (SCM.fit mechanisms), got {scm_mechanisms!r}"
+            f"scm_mechanisms: expected 'auto', 'linear' or 'gbm' (SCM.fit mechanisms), got {scm_mechanisms!r}"
+        )
+    if audit_mechanisms not in (None, "auto", "linear", "gbm"):
+        raise BenchError(
+            f"audit_mechanisms: expected None, 'auto', 'linear' or 'gbm' (the audit's reference SCM), got "
+            f"{audit_mechanisms!r}"
         )
     if data is not None:  # only fitted SCMs have mechanisms to choose (simulated cells keep their ids)
         all_settings["scm_mechanisms"] = scm_mechanisms
+        if audit_mechanisms not in (None, scm_mechanisms):  # the default keeps existing cell ids
+            all_settings["audit_mechanisms"] = audit_mechanisms
     settings_json = _canonical(all_settings, "audit_kwargs")
     # Methods that learn their SCM from the training rows run first at each seed and next to each other, so
     # the executors can give them to one worker that fits their shared SCMs once (`affinity`).
@@ -291,6 +309,7 @@ def plan(
                     data=data,
                     data_digest=digest,
                     scm_mechanisms=scm_mechanisms,
+                    audit_mechanisms=audit_mechanisms if data is not None else None,
                     pin_threads=pin_threads,
                     audit_kwargs=kwargs,
                 )
@@ -440,6 +459,7 @@ def run(
     scheduler_timeout: float = 5.0,
     claim_ttl: float = 60.0,
     scm_mechanisms: str = "auto",
+    audit_mechanisms: str | None = None,
 ) -> Ledger:
     """Run a sweep: every (method, parameters, seed) cell trained, audited and written to a ledger.
 
@@ -487,10 +507,15 @@ def run(
         Seconds a claim on a cell lives without a heartbeat. Sweeps sharing ``store`` claim each cell
         before running it, so every cell is computed once; a claim by a process that is gone (same host)
         is free at once, one from another host after ``claim_ttl`` seconds without a heartbeat.
-    scm_mechanisms : {"auto", "linear"}
+    scm_mechanisms : {"auto", "linear", "gbm"}
         With ``data``: the ``mechanisms`` of every :meth:`SCM.fit` of the sweep (the reference on the test
         rows, and the training-rows SCM of methods that need one). ``"linear"`` is much faster on wide
         categorical data; part of each data cell's identity.
+    audit_mechanisms : {"auto", "linear", "gbm"}, optional
+        With ``data``: the ``mechanisms`` of the audit's reference SCM only, e.g. ``"gbm"`` to grade
+        methods that learn a linear SCM with a boosted one (a cross-class audit: no method is graded by
+        its own model class). Default: ``scm_mechanisms``. Part of each data cell's identity when it
+        differs from ``scm_mechanisms``.
 
     Returns
     -------
@@ -528,6 +553,7 @@ def run(
         recourse_units=recourse_units,
         audit_kwargs=audit_kwargs,
         scm_mechanisms=scm_mechanisms,
+        audit_mechanisms=audit_mechanisms,
     )
     path = check_store(store)
     if executor not in ("local", "dask"):
@@ -541,6 +567,8 @@ def run(
         raise BenchError(f"scheduler_timeout: expected seconds, got {scheduler_timeout!r}")
     if not (isinstance(claim_ttl, int | float) and math.isfinite(claim_ttl) and claim_ttl > 0):
         raise BenchError(f"claim_ttl: expected a positive number of seconds, got {claim_ttl!r}")
+    if path.exists():
+        Ledger(path).verify()  # a damaged ledger is refused before anything runs (BenchError)
     existing = Ledger(path).finished_ids() if path.exists() else set()
     todo = [t for t in tasks if t.cell_id not in existing]
     runner: InProcessExecutor | LocalExecutor | DaskExecutor

@@ -15,6 +15,7 @@ __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_INTERNAL", "EXIT_OK", "app", "
 from causaltrust.cli import (
     _decompose,  # noqa: F401  (registers `causaltrust decompose`)
     _discover,  # noqa: F401  (registers `causaltrust discover`)
+    _lm_audit,  # noqa: F401  (registers `causaltrust lm-audit`)
     _sensitivity,  # noqa: F401  (registers `causaltrust sensitivity`)
     _text_audit,  # noqa: F401  (registers `text-audit`)
 )

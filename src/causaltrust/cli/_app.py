@@ -90,8 +90,18 @@ SpecArg = Annotated[
         help="A spec YAML file, a built-in scenario (e.g. readmission) or dataset (e.g. compas).",
     ),
 ]
+
+
+def _seed(value: int) -> int:
+    # A negative seed reached NumPy's SeedSequence and ended as an internal error (exit 3).
+    if value < 0:
+        raise ct.DataError(f"--seed: expected a non-negative integer, got {value}")
+    return value
+
+
 SeedOpt = Annotated[
-    int, typer.Option("--seed", "-s", help="Random seed; the same seed gives the same output.")
+    int,
+    typer.Option("--seed", "-s", help="Random seed; the same seed gives the same output.", callback=_seed),
 ]
 DebugOpt = Annotated[
     bool, typer.Option("--debug", help="Show the traceback of an error (accepted anywhere on the line).")
@@ -320,6 +330,17 @@ DEMO_METRICS = [
     ("privacy.epsilon", "eps"),
 ]
 
+# The demo's columns for a continuous target (issue 26): errors in outcome units, effects as |Δ| per unit.
+DEMO_REGRESSION_METRICS = [
+    ("accuracy.rmse", "RMSE"),
+    ("accuracy.r2", "R2"),
+    ("accuracy.fair_world_rmse", "fair-world RMSE"),
+    ("fairness.unfair_path_effect_abs", "unfair |d|"),
+    ("fairness.fair_path_effect_abs", "fair |d|"),
+    ("fairness.mean_difference", "mean diff"),
+    ("privacy.mia_advantage", "MIA adv"),
+]
+
 # Options bench and demo share (one meaning per flag).
 SeedsOpt = Annotated[
     str,
@@ -416,9 +437,13 @@ def demo(
     ] = None,
     jobs: JobsOpt = None,
     methods: MethodsOpt = None,
+    scenario: Annotated[
+        str,
+        typer.Option("--scenario", help="Built-in scenario to run (e.g. credit_limit: a continuous target)."),
+    ] = "readmission",
     debug: DebugOpt = False,
 ) -> None:
-    """The main job: every learner on the readmission scenario, audited, compared, reported.
+    """The main job: every learner on a built-in scenario (default readmission), audited, compared, reported.
 
     Runs each registered method for each seed (train, then audit against the true SCM), records every
     metric in OUT/results.duckdb (a killed run resumes where it stopped), writes OUT/report.html and
@@ -427,6 +452,8 @@ def demo(
     rows) give the verdicts of --full except where its intervals nearly touch (benchmarks/RESULTS.md).
 
     Example: causaltrust demo -o reports/demo
+
+    Example: causaltrust demo --scenario credit_limit --seeds 1 --shadows 0 -o reports/credit
     """
     console = Console()
     kind = "full" if full else "quick"
@@ -457,16 +484,20 @@ def demo(
     from causaltrust import bench
     from causaltrust import report as ct_report
 
+    spec, scm = ct.scenarios.load(scenario)
+    continuous = spec.variables[spec.target].type == "continuous"
+    if continuous and methods is None:
+        methods = list(bench.REGRESSION_METHODS)
     chosen = _chosen_methods(methods)
     bench.expand_grid(chosen, None)  # unknown methods fail before anything is written
     out.mkdir(parents=True, exist_ok=True)
     store = out / "results.duckdb"
-    spec, scm = ct.scenarios.load("readmission")
     dec = ct.decompose_effects(scm, n=100_000, random_state=0)
-    _wide(console).print(_render.decomposition_table(dec, title="Effects on Y in the true SCM (n=100,000)"))
+    title = f"Effects on {spec.target} in the true SCM (n=100,000)"
+    _wide(console).print(_render.decomposition_table(dec, title=title))
     _io.write_json(_io.effects_payload(spec, dec, seed=0), out / "effects.json")
     console.print(
-        f"[bold]readmission[/]: {len(chosen)} methods x {len(seed_list)} seeds, {n_train:,} train / "
+        f"[bold]{escape(scenario)}[/]: {len(chosen)} methods x {len(seed_list)} seeds, {n_train:,} train / "
         f"{n_test:,} test rows per cell; ledger {escape(str(store))}"
     )
     chosen_settings = (len(seed_list), n_train, n_test, n_shadow, n_bootstrap, recourse_units)
@@ -476,6 +507,7 @@ def demo(
             preset[k] for k in ("seeds", "n_train", "n_test", "n_shadow", "n_bootstrap", "recourse_units")
         )
         and methods is None
+        and scenario == "readmission"
     ):
         console.print(
             "About 5 minutes on 2 cores, most of it the shadow-model attack."
@@ -485,7 +517,7 @@ def demo(
             highlight=False,
         )
     ledger = bench.run(
-        "readmission",
+        scenario,
         methods=chosen,
         seeds=seed_list,
         store=store,
@@ -499,7 +531,8 @@ def demo(
         audit_kwargs=None if preset["shadow_rows"] is None else {"shadow_rows": preset["shadow_rows"]},
     )
     report = ct_report.write_html(ledger, out / "report.html")
-    _wide(console).print(_render.headline_table(ledger, DEMO_METRICS, title="Mean over seeds"))
+    columns = DEMO_REGRESSION_METRICS if continuous else DEMO_METRICS
+    _wide(console).print(_render.headline_table(ledger, columns, title="Mean over seeds"))
     _render.print_story(console, ledger)
     all_failed = _report_failures(console, ledger)
     typer.echo(f"Ledger: {store.resolve()}")
@@ -542,15 +575,26 @@ def bench_cmd(
     recourse_units: RecourseOpt = 200,
     scm_mechanisms: Annotated[
         str,
-        typer.Option("--scm-mechanisms", help="Real data: SCM.fit mechanisms, 'auto' or 'linear' (faster)."),
+        typer.Option(
+            "--scm-mechanisms", help="Real data: SCM.fit mechanisms, 'auto', 'linear' (faster) or 'gbm'."
+        ),
     ] = "auto",
+    audit_mechanisms: Annotated[
+        str | None,
+        typer.Option(
+            "--audit-mechanisms",
+            help="Real data: the audit's reference SCM mechanisms ('auto', 'linear', 'gbm'); default "
+            "--scm-mechanisms. Another class than the methods' own gives a cross-class audit.",
+        ),
+    ] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Run a sweep (methods x grid x seeds), recording every audited metric in a ledger.
 
     Without -o the ledger is named after the spec (readmission.duckdb), so sweeps of two scenarios never
     share a file. Sweeps sharing a ledger claim cells, so each cell is computed once. Exits 0 when cells ran
-    (thresholds are reported, not enforced), 3 when every cell failed.
+    (thresholds are reported, not enforced), 2 when every cell failed on bad input (a grid value a method
+    refuses), 3 when every cell failed otherwise.
 
     Example: causaltrust bench readmission -m erm -m selective --seeds 3 -o results.duckdb --jobs 2
 
@@ -591,13 +635,26 @@ def bench_cmd(
         recourse_units=recourse_units,
         progress=True,
         scm_mechanisms=scm_mechanisms,
+        audit_mechanisms=audit_mechanisms,
     )
-    _wide(console).print(_render.headline_table(ledger, DEMO_METRICS, title=escape(str(store))))
+    # Columns a ledger lacks are dropped: a classifier's sweep shows accuracy, a regressor's RMSE.
+    columns = [*DEMO_METRICS, *(c for c in DEMO_REGRESSION_METRICS if c not in DEMO_METRICS)]
+    _wide(console).print(_render.headline_table(ledger, columns, title=escape(str(store))))
     _render.print_story(console, ledger)
     all_failed = _report_failures(console, ledger)
     typer.echo(f"Ledger: {store.resolve()}")
     if all_failed:
-        raise typer.Exit(EXIT_INTERNAL)
+        raise typer.Exit(EXIT_BAD_INPUT if _input_errors_only(ledger) else EXIT_INTERNAL)
+
+
+# Errors of a cell that mean the sweep's input was bad (a grid value a method refuses, data it cannot
+# use), not that causaltrust failed: when every cell failed with one of these, bench exits 2, not 3.
+_INPUT_ERRORS = ("InvalidParameterError", "DataError", "SpecError", "GraphError", "BenchError")
+
+
+def _input_errors_only(ledger: Any) -> bool:
+    errors = ledger.cells("failed")["error"].astype(str)
+    return len(errors) > 0 and bool(errors.str.startswith(tuple(f"{e}:" for e in _INPUT_ERRORS)).all())
 
 
 @app.command("report")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from causaltrust.datasets._classic import load_berkeley, load_law_school, load_ricci
 from causaltrust.datasets._tabular import data_path, load_adult, load_compas, load_german
 from causaltrust.exceptions import DataError, SpecError
 from causaltrust.spec import TrustSpec, load_spec
@@ -28,8 +29,11 @@ def _compas_frame() -> pd.DataFrame:
 _FRAMES: dict[str, Callable[[], pd.DataFrame]] = {
     "adult": load_adult,
     "adult_nabi": load_adult,
+    "berkeley": load_berkeley,
     "compas": _compas_frame,
     "german": load_german,
+    "law_school": load_law_school,
+    "ricci": load_ricci,
 }
 
 
@@ -40,7 +44,7 @@ def available() -> list[str]:
     --------
     >>> import causaltrust as ct
     >>> ct.datasets.available()
-    ['adult', 'adult_nabi', 'compas', 'german']
+    ['adult', 'adult_nabi', 'berkeley', 'compas', 'german', 'law_school', 'ricci']
     """
     return sorted(_FRAMES)
 
@@ -63,10 +67,13 @@ def spec(name: str) -> TrustSpec:
 
     Parameters
     ----------
-    name : {"adult", "adult_nabi", "compas", "german"}
+    name : {"adult", "adult_nabi", "berkeley", "compas", "german", "law_school", "ricci"}
         ``"compas"`` and ``"adult"``: Plečko & Bareinboim's standard fairness model (protected X,
         confounders Z, mediators W, outcome Y; the bidirected X↔Z written as Z → X). ``"adult_nabi"``:
-        Adult after Nabi & Shpitser (2018). ``"german"``: a documented expert graph. Which paths are unfair
+        Adult after Nabi & Shpitser (2018). ``"german"``: a documented expert graph. ``"law_school"``:
+        Kusner et al.'s (2017) level-3 graph (race, sex → UGPA, LSAT, ZFYA; continuous target ZFYA).
+        ``"berkeley"``: gender → dept → admitted, gender → admitted. ``"ricci"``: race, position → oral,
+        written → passed. Which paths are unfair
         is a normative choice, stated in each spec's description and ``fairness.unfair_paths``.
 
     Returns
@@ -94,7 +101,8 @@ def load(name: str) -> pd.DataFrame:
     """The rows that :func:`spec` ``(name)`` describes (every spec variable is a column; others may follow).
 
     ``"compas"``: ProPublica's filter, African-American and Caucasian defendants (5,278 rows);
-    ``"adult"`` / ``"adult_nabi"``: rows without a missing value (45,222); ``"german"``: all 1,000.
+    ``"adult"`` / ``"adult_nabi"``: rows without a missing value (45,222); ``"german"``: all 1,000;
+    ``"law_school"``: Kusner's 21,790; ``"berkeley"``: 4,526 applicants; ``"ricci"``: 118 candidates.
 
     Examples
     --------

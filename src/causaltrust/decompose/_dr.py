@@ -25,7 +25,7 @@ import pandas as pd
 from causaltrust.decompose._structure import Structure
 from causaltrust.exceptions import DataError
 
-__all__ = ["LEARNERS", "design", "dr_scores"]
+__all__ = ["CLIP", "LEARNERS", "design", "dr_scores"]
 
 Array = np.ndarray
 LEARNERS = ("boosting", "linear")
@@ -84,8 +84,12 @@ def _fit_predict(learner: str, task: str, X: Array, y: Array, X_new: Array, seed
 
 def dr_scores(
     Z: Array, W: Array, y: Array, x1: Array, *, binary: bool, learner: str, folds: int, seed: int
-) -> tuple[Array, Array, list[str]]:
-    """``(s_de, s_se, notes)``: cross-fitted doubly robust per-unit scores (see the module docstring)."""
+) -> tuple[Array, Array, list[str], Array]:
+    """``(s_de, s_se, notes, e)``: cross-fitted doubly robust per-unit scores (module docstring).
+
+    ``e`` is ``(n, 2)``: each unit's out-of-fold propensities ``e(z)`` and ``e(z, w)`` before clipping to
+    ``[CLIP, 1 - CLIP]``.
+    """
     from sklearn.model_selection import StratifiedKFold
     from threadpoolctl import threadpool_limits
 
@@ -124,8 +128,9 @@ def dr_scores(
             f"{int(clipped.sum())} of {n} units ({100 * clipped.mean():.1f}%) have an estimated propensity "
             f"outside [{CLIP}, {1 - CLIP}] (clipped): overlap between the groups is poor there"
         )
+    raw = np.column_stack([e_z, e_zw])
     e_z = np.clip(e_z, CLIP, 1 - CLIP)
     e_zw = np.clip(e_zw, CLIP, 1 - CLIP)
     s_de = (1 - t) * mu + t * (1 - e_zw) / e_zw * (y - mu)
     s_se = (1 - t) * m + t * (1 - e_z) / e_z * (y - m)
-    return s_de, s_se, notes
+    return s_de, s_se, notes, raw

@@ -43,7 +43,10 @@ def outcome_mean(
     frame = data[cols].copy()
     if st.binary_outcome:
         frame[st.outcome] = frame[st.outcome].astype(np.float64)
-    fitted = SCM.fit(mini, frame, random_state=random_state)
+    from causaltrust.decompose._saturated import plugin_mechanisms
+    from causaltrust.spec import load_spec
+
+    fitted = SCM.fit(mini, frame, mechanisms=plugin_mechanisms(load_spec(mini)), random_state=random_state)
     model = fitted.provenance.get("mechanisms", {}).get(st.outcome, "learned")
     note = (
         f"the mechanism of {st.outcome!r} (outside the spec) was learned from the data ({model}) with "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +66,14 @@ class LevelDecomposition:
     ie: Estimate
     se: Estimate
     scores: pd.DataFrame = field(repr=False, compare=False)
+    # Terms the graph fixes at exactly 0 for this outcome, with the reason (the estimate is then 0 [0, 0]).
+    exact: Mapping[str, str] = field(default_factory=dict)
+    # ``"dr"``: share of the units whose estimated propensity was clipped to [0.01, 0.99].
+    clipped: float = 0.0
+    # ``"dr"`` with poor overlap: the four terms on the units whose propensities lie in [0.1, 0.9] (Crump
+    # et al. 2009 trimming), ``(tv, de, ie, se)``, and how many units that keeps; None when overlap is good.
+    trimmed: tuple[Estimate, Estimate, Estimate, Estimate] | None = None
+    n_trimmed: int = 0
 
 
 @dataclass(frozen=True)
@@ -169,12 +178,15 @@ class DisparityDecomposition:
         for lv in self.levels:
             for t in TERMS:
                 e: Estimate = getattr(lv, t)
-                rows.append(
-                    {
-                        "value": lv.value, "term": t, "estimate": e.value, "low": e.low, "high": e.high,
-                        "n0": lv.n0, "n1": lv.n1, "method": self.method,
-                    }
-                )  # fmt: skip
+                row = {
+                    "value": lv.value, "term": t, "estimate": e.value, "low": e.low, "high": e.high,
+                    "n0": lv.n0, "n1": lv.n1, "method": self.method, "exact": lv.exact.get(t),
+                    "clipped": lv.clipped,
+                }  # fmt: skip
+                if lv.trimmed is not None:
+                    tr = lv.trimmed[TERMS.index(t)]
+                    row.update(trimmed=tr.value, trimmed_low=tr.low, trimmed_high=tr.high)
+                rows.append(row)
         return pd.DataFrame(rows)
 
     def per_unit(self, value: Any = None) -> pd.DataFrame:
@@ -196,7 +208,8 @@ class DisparityDecomposition:
         for lv in self.levels:
             lines.append(f"  {self.baseline!r} -> {lv.value!r} (n0={lv.n0}, n1={lv.n1}):")
             for t in TERMS:
-                lines.append(f"    {t.upper()} = {getattr(lv, t)}")
+                why = f"  (exactly 0: {lv.exact[t]})" if t in lv.exact else ""
+                lines.append(f"    {t.upper()} = {getattr(lv, t)}{why}")
         lines.append("  TV = DE - IE - SE; 95% intervals: " + self.interval)
         return "\n".join(lines)
 

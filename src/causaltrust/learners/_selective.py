@@ -41,6 +41,12 @@ from causaltrust.learners._base import (
     resolve_spec,
     row_keys,
 )
+from causaltrust.learners._bounded import (
+    augment_spurious,
+    check_shift_strength,
+    shift_scales,
+    spurious_inputs,
+)
 from causaltrust.scm import SCM, MultiPathWorld, Noise, fair_world_labels
 from causaltrust.scm._data import value_to_internal
 
@@ -63,6 +69,8 @@ class _SelectiveBase(BaseEstimator):
         *,
         fairness: bool | None = None,
         robustness: bool | str | None = None,
+        shift_strength: float = 1.0,
+        shift_center: str = "training",
         fair_labels: bool = True,
         environment_reference: Any = None,
         n_draws: int = 4,
@@ -75,6 +83,8 @@ class _SelectiveBase(BaseEstimator):
         self.scm = scm
         self.fairness = fairness
         self.robustness = robustness
+        self.shift_strength = shift_strength
+        self.shift_center = shift_center
         self.fair_labels = fair_labels
         self.environment_reference = environment_reference
         self.n_draws = n_draws
@@ -115,10 +125,17 @@ class _SelectiveBase(BaseEstimator):
             raise SpecError(
                 f"{name}(fairness=True) needs a 'fairness' section in the spec (or fairness=None)"
             )
-        if self.robustness not in (None, True, False, "map", "drop"):
+        if self.robustness not in (None, True, False, "map", "drop", "bounded"):
             raise ValueError(
-                f"{name}: robustness must be 'map', 'drop', False or None (True means 'map'), got "
+                f"{name}: robustness must be 'map', 'bounded', 'drop', False or None (True means 'map'), got "
                 f"{self.robustness!r}"
+            )
+        gamma = check_shift_strength(self.shift_strength, name)
+        if self.shift_center not in ("training", "reference"):
+            raise ValueError(
+                f"{name}: shift_center must be 'training' (offsets move around their training values) or "
+                "'reference' (a new device re-drawn around the reference level's offsets), got "
+                f"{self.shift_center!r}"
             )
         if self.robustness and spec.robustness is None:
             raise SpecError(f"{name}(robustness={self.robustness!r}) needs a 'robustness' section (or None)")
@@ -151,6 +168,9 @@ class _SelectiveBase(BaseEstimator):
         self._train_draws = 1 if _is_private(self.estimator_) else self.n_draws
         mapped, keys = self._mapped(X, cols, seed, draws=self._train_draws)
         target = self._training_target(X, y_arr, cols, seed)
+        self._copies = 1
+        if self.robustness_mode_ == "bounded":
+            mapped, target = self._bounded(cols, mapped, target, gamma, seed)
         if self._task == "binary" and not hasattr(self.estimator_, "predict_proba"):
             raise DataError(
                 f"{name}: the estimator {type(self.estimator_).__name__} has no predict_proba; the selective "
@@ -180,7 +200,7 @@ class _SelectiveBase(BaseEstimator):
         dropped = set(spec.features) & {e[1] for e in spec.spurious_paths()} if mode == "drop" else set()
         # "drop": the inputs whose mechanisms the spec declares spurious are not inputs at all.
         self.inputs_ = [f for f in spec.features if f not in dropped]
-        if mode == "map":
+        if mode in ("map", "bounded"):
             assert spec.robustness is not None
             e = spec.robustness.environment
             meta = self.scm_.meta[e]
@@ -194,17 +214,18 @@ class _SelectiveBase(BaseEstimator):
 
     @property
     def robustness_mode_(self) -> str | None:
-        """``"map"``, ``"drop"`` or None (off, or no robustness section in the spec)."""
+        """``"map"``, ``"bounded"``, ``"drop"`` or None (off, or no robustness section in the spec)."""
         spec = self.spec_
         if self.robustness is False or spec.robustness is None:
             return None
-        return "drop" if self.robustness == "drop" else "map"
+        return self.robustness if self.robustness in ("drop", "bounded") else "map"
 
     @property
     def supports_adapt_(self) -> bool:
-        """Whether :meth:`adapt` can use unlabeled rows: robustness ``"map"`` with spurious paths."""
+        """Whether :meth:`adapt` can use unlabeled rows: robustness ``"map"`` or ``"bounded"`` with spurious
+        paths."""
         check_is_fitted(self, "estimator_")
-        return self.robustness_mode_ == "map" and bool(self.spec_.spurious_paths())
+        return self.robustness_mode_ in ("map", "bounded") and bool(self.spec_.spurious_paths())
 
     @property
     def target_world_(self) -> str:
@@ -249,6 +270,35 @@ class _SelectiveBase(BaseEstimator):
         world = MultiPathWorld(parents, mechanisms, noises, full, switches, n * draws)
         mapped = world.into(PREDICTION, self.active_)
         return {f: mapped[f] for f in self.spec_.features}, keys
+
+    def _bounded(
+        self, cols: dict[str, Array], mapped: dict[str, Array], target: Array, gamma: float, seed: int
+    ) -> tuple[dict[str, Array], Array]:
+        """Bounded robustness: the mapped units, copied with the spurious offsets moved (``_bounded``)."""
+        name = type(self).__name__
+        nodes = spurious_inputs(self.spec_, self.scm_.parents, name)
+        full = self.scm_.recover_latents(cols, self.needed_)
+        self.shift_scales_ = shift_scales(self.scm_, self.spec_, full, nodes)
+        draws = self._train_draws
+        if self.shift_center == "reference" and nodes:
+            # Centre the moves on the reference level's offsets: a unit of environment e measured by such a
+            # device and then mapped reads 2·x̃ - x (for additive offsets), x its factual value.
+            mapped = {**mapped, **{v: 2.0 * mapped[v] - np.repeat(cols[v], draws) for v in nodes}}
+        elif gamma == 0.0 or not nodes:
+            return mapped, target  # nothing moves: exactly robustness="map"
+        # A DP estimator accounts per row: one shifted copy per person; else an antithetic pair.
+        self._copies = 1 if _is_private(self.estimator_) or gamma == 0.0 else 2
+        units = len(target) // draws
+        return augment_spurious(
+            mapped,
+            target,
+            self.shift_scales_,
+            gamma,
+            units=units,
+            draws=draws,
+            copies=self._copies,
+            seed=seed,
+        )
 
     def _training_target(self, X: pd.DataFrame, y: Array, cols: dict[str, Array], seed: int) -> Array:
         """Per unit and draw: the fair-world label (soft probability for a binary target)."""
@@ -301,7 +351,8 @@ class _SelectiveBase(BaseEstimator):
         return out
 
     def _fit_estimator(self, Z: Array, target: Array) -> None:
-        weights = np.full(len(target), 1.0 / self._train_draws)
+        # Each person weighs 1 in total, over its draws and (bounded robustness) its shifted copies.
+        weights = np.full(len(target), 1.0 / (self._train_draws * getattr(self, "_copies", 1)))
         takes_weight = "sample_weight" in inspect.signature(self.estimator_.fit).parameters
         if _is_private(self.estimator_):
             takes_weight = False  # one row per person, hard labels: the accountant's unit is a person
@@ -318,7 +369,9 @@ class _SelectiveBase(BaseEstimator):
             else:
                 rng = np.random.default_rng(0 if self.random_state is None else self.random_state)
                 hard = (rng.random(len(target)) < target).astype(np.float64)
-                self.estimator_.fit(Z, hard)
+                # Shifted copies (bounded robustness) share their person's weight of 1.
+                copies = getattr(self, "_copies", 1) > 1 and takes_weight
+                self.estimator_.fit(Z, hard, **({"sample_weight": weights} if copies else {}))
             self.classes_ = np.array([0, 1])
         elif takes_weight:
             self.estimator_.fit(Z, target, sample_weight=weights)
@@ -507,12 +560,25 @@ class SelectiveInvarianceClassifier(ClassifierMixin, _SelectiveBase):
     fairness : bool or None
         Switch the fairness mapping on or off (to measure what it buys); None (default) enforces it when the
         spec has the section.
-    robustness : {"map", "drop", False} or None
+    robustness : {"map", "bounded", "drop", False} or None
         ``"map"`` (None and True mean it when the spec has the section): map each unit to the reference
         environment along the spurious paths; :meth:`adapt` can re-estimate the artifact from unlabeled rows
         of a new environment. ``"drop"``: train without the inputs whose mechanisms the spec declares
         spurious (invariant to any artifact shift without target data, at the cost of their signal).
+        ``"bounded"``: map as ``"map"`` does, and train to hold up under shifts of the spurious mechanisms of
+        size up to ``shift_strength`` (each environment's offset may move from its training value by that
+        many noise standard deviations): the mapped units are augmented along the spurious paths only,
+        labels and every other column untouched (``causaltrust.learners._bounded``).
         False: no robustness invariance.
+    shift_center : {"training", "reference"}, default "training"
+        Where bounded shifts are centred. ``"training"``: each environment's offset moves by up to γ noise sd
+        from its training value (γ = 0 is ``"map"``). ``"reference"``: a new device is re-drawn within γ noise
+        sd of the *reference* level's offset in every environment (an assumption that the training offsets say
+        nothing about the new ones; γ = 0 is then not ``"map"``). Exact for additive offsets.
+    shift_strength : float, default 1.0
+        γ >= 0 of ``robustness="bounded"``, in units of the shifted variable's noise sd (for a measurement
+        node: its latent's). 0 is exactly ``"map"``; large values approach ``"drop"`` while keeping what the
+        rest of the graph says about the latent. Ignored by the other modes.
     fair_labels : bool
         Train on fair-world labels (True) or on the observed labels.
     environment_reference : optional

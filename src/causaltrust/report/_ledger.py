@@ -45,10 +45,14 @@ HEADLINE = [
     "accuracy.interventional",
     "accuracy.interventional_adapted",
     "accuracy.fair_world",
+    "accuracy.rmse",
+    "accuracy.r2",
+    "accuracy.fair_world_rmse",
     "fairness.unfair_path_effect",
     "fairness.unfair_path_effect_abs",
     "fairness.fair_path_effect",
     "fairness.demographic_parity_difference",
+    "fairness.mean_difference",
     "robustness.spurious_path_effect",
     "robustness.spurious_path_effect_adapted",
     "privacy.epsilon",
@@ -60,7 +64,7 @@ HEADLINE = [
 ]
 # The metric each objective's headline sentence compares, in order of preference.
 _SENTENCE_METRICS = {
-    "accuracy": ["accuracy.interventional", "accuracy.observational"],
+    "accuracy": ["accuracy.interventional", "accuracy.observational", "accuracy.rmse"],
     "fairness": ["fairness.unfair_path_effect"],
     "robustness": ["robustness.spurious_path_effect"],
     "robustness with unlabeled target data": ["accuracy.interventional_adapted"],
@@ -83,6 +87,9 @@ PAIRS = [
     ("accuracy.observational", "fairness.unfair_path_effect"),
     ("accuracy.fair_world", "fairness.demographic_parity_difference"),
     ("accuracy.observational", "privacy.mia_advantage"),
+    # A continuous target (issue 26): errors in outcome units.
+    ("accuracy.rmse", "fairness.unfair_path_effect"),
+    ("accuracy.fair_world_rmse", "fairness.mean_difference"),
 ]
 DOMINANCE = ["accuracy.interventional", "fairness.unfair_path_effect", "robustness.spurious_path_effect"]
 # Plots inside a grid are drawn before their neighbours exist, at the full page width; resize them to their

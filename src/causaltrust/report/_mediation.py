@@ -108,12 +108,13 @@ def _ranked_table(res: Any, kind: str, k: int) -> str:
         f"<tr><td>{r.rank}</td><td>{r.layer}</td><td>{'' if kind != 'head' else r.head}</td>"
         f'<td class="num">{_fmt(r.indirect)}</td>'
         f'<td class="num">[{_fmt(r.indirect_low)}, {_fmt(r.indirect_high)}]</td>'
+        f'<td class="num">{_fmt(r.indirect_log)}</td>'
         f'<td class="num">{_fmt(r.direct)}</td><td class="num">{_fmt(r.indirect_share)}</td></tr>'
         for r in df.itertuples()
     )
     head = (
         "<tr><th>rank</th><th>layer</th><th>head</th><th>indirect (NIE)</th><th>95% interval</th>"
-        "<th>direct (NDE)</th><th>NIE / TE</th></tr>"
+        "<th>NIE, mean log-ratio</th><th>direct (NDE)</th><th>NIE / TE</th></tr>"
     )
     return f"<table>{head}{rows}</table>"
 
@@ -162,7 +163,8 @@ def render_mediation(res: Any) -> str:
         "Effects are relative changes of y (Vig et al., 2020): TE = y(u')/y(u) − 1, "
         "NIE = y(u, z ← z(u'))/y(u) − 1, NDE = y(u', z ← z(u))/y(u) − 1, averaged over pairs "
         "(Student-t 95% intervals over pairs). Effects are not "
-        "additive: NIE + NDE need not equal TE.",
+        "additive: NIE + NDE need not equal TE. The mean of ratios is dominated by the few pairs with the "
+        "largest ratios; the mean log-ratio (log y_patched − log y(u)) beside it is not.",
         "A head's component is its output (its slice of the attention output projection's input), not its "
         "attention weights.",
     ]

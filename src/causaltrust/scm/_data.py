@@ -11,6 +11,7 @@ import pandas as pd
 from causaltrust.exceptions import DataError, did_you_mean
 
 __all__ = [
+    "MAX_ABS_VALUE",
     "VariableMeta",
     "check_data",
     "codes_to_values",
@@ -20,6 +21,9 @@ __all__ = [
 ]
 
 Array = np.ndarray
+# The largest magnitude a number in the data may have (the learners' limit too): squares and sums of
+# squares of larger values overflow float64, so every fit, scaler and audit on them would return NaN.
+MAX_ABS_VALUE = 1e100
 VarType = Literal["continuous", "binary", "categorical"]
 
 
@@ -59,6 +63,13 @@ def frame_to_columns(
     """Validate ``df`` and return internal columns for ``columns`` (plus ``optional`` ones if present)."""
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"{context}: expected a pandas DataFrame, got {type(df).__name__}")
+    if isinstance(df.columns, pd.MultiIndex):
+        # df["X"] on MultiIndex columns returns a sub-frame (or the first level's match): silently wrong.
+        raise DataError(
+            f"{context}: the columns are a {df.columns.nlevels}-level MultiIndex (e.g. "
+            f"{list(df.columns[:2])}); give one level of variable names, e.g. df.columns = "
+            "df.columns.get_level_values(0)"
+        )
     columns = list(columns)
     missing = [c for c in columns if c not in df.columns]
     if missing:
@@ -111,11 +122,24 @@ def _column(df: pd.DataFrame, name: str, m: VariableMeta, context: str) -> Array
         if m.vtype != "binary" or len(ints) == 0 or (ints.min() >= 0 and ints.max() <= 1):
             return s.to_numpy(dtype=np.float64)
     values = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    if (
+        len(values)
+        and m.vtype == "continuous"
+        and -MAX_ABS_VALUE <= values.min() <= values.max() <= MAX_ABS_VALUE
+    ):
+        return values  # two reductions: a NaN makes them NaN, failing the test, so the checks below run
     bad = ~np.isfinite(values)
     if bad.any():
         raise DataError(
             f"{context}: column {name!r} has NaN or infinite values in {_rows(s.index, bad)}; drop or impute "
             "them first"
+        )
+    big = np.abs(values) > MAX_ABS_VALUE
+    if big.any():
+        raise DataError(
+            f"{context}: column {name!r} holds values as large as {values[big][0]:.3g}; above "
+            f"{MAX_ABS_VALUE:.0e} sums of squares overflow to inf and every fit turns to NaN "
+            f"({_rows(s.index, big)}). Rescale the column (e.g. to standard units or a log scale)"
         )
     if m.vtype == "binary":
         bad = (values != 0.0) & (values != 1.0)

@@ -48,6 +48,15 @@ _MODES = ("auto", "linear", "gbm")
 # extrapolates sanely and is far cheaper to sample from, so a tie (noise in the CV score) goes to it.
 _MARGIN = 1e-3
 _EPS = 1e-15
+# Every category a fitted discrete mechanism saw in its training rows keeps at least this probability (the
+# row is then renormalised): a boosted model can round a category's probability to exactly 0 on a row where
+# it occurs, and abducting that row would fail (issue 32). 1e-6 is far below any frequency a fit of fewer
+# than a million rows can estimate, so it never changes a reported effect beyond 1e-6. Noted in provenance.
+PROBABILITY_FLOOR = 1e-6
+# A class with fewer training rows than this is pooled with the other rare classes before a boosted or
+# user-given classifier is fitted (:class:`_PooledRare`): calibration splits each fit in 3 and early
+# stopping holds out 10% stratified, which fail on classes of one or two rows.
+_MIN_CLASS_ROWS = 10
 # Every fit runs with one BLAS/OpenMP thread. Threads oversubscribe the cores whenever other processes
 # run (tests, benchmarks, a shared machine): on Adult (45k rows), a multinomial logistic fit of occupation
 # took 1.9 CPU s single-threaded and 33 CPU s (58 s wall) with default threads on a loaded 2-core machine.
@@ -181,6 +190,9 @@ class _Probs:
                 proba = softmax(z, axis=1)
         else:
             proba = np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
+        if proba.shape[1] > 1 and proba.min(initial=1.0) < PROBABILITY_FLOOR:
+            proba = np.maximum(proba, PROBABILITY_FLOOR)
+            proba /= proba.sum(axis=1, keepdims=True)
         if len(self.classes) == self.k and np.array_equal(self.classes, np.arange(self.k)):
             return proba
         out = np.zeros((proba.shape[0], self.k))
@@ -264,12 +276,76 @@ def _classifier(kind: Any, seed: int) -> Any:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     if not isinstance(kind, str):
-        return clone(kind)
+        return _PooledRare(clone(kind))
     if kind == "logistic":
         return scaled_logistic()
-    return CalibratedClassifierCV(
-        HistGradientBoostingClassifier(**_boosting_kwargs(seed)), method="sigmoid", cv=3
+    return _PooledRare(
+        CalibratedClassifierCV(
+            HistGradientBoostingClassifier(**_boosting_kwargs(seed)), method="sigmoid", cv=3
+        )
     )
+
+
+class _PooledRare:
+    """A classifier fitted with the classes of fewer than ``_MIN_CLASS_ROWS`` rows pooled into one.
+
+    The pooled class's probability is shared among its members by their training frequencies. When the
+    pool itself is still too small, the classifier is fitted on the other classes' rows and the rare classes
+    keep their training frequencies (constant in the parents); with fewer than two common classes the whole
+    mechanism is those frequencies. A fit that would crash on rare categories (calibration, early stopping)
+    thus never does, and every class it saw keeps a positive probability.
+    """
+
+    def __init__(self, estimator: Any) -> None:
+        self.estimator = estimator
+
+    def fit(self, X: Array, y: Array) -> _PooledRare:
+        y = np.asarray(y, dtype=np.intp)
+        classes, counts = np.unique(y, return_counts=True)
+        self.classes_ = classes
+        rare = counts < _MIN_CLASS_ROWS
+        n = len(y)
+        self.pool_: int | None = None  # the code that stands for the pooled classes
+        self.share_ = np.zeros(len(classes))  # of the pool (pooled) or of all rows (left out)
+        self.fitted_ = True
+        if not rare.any():
+            self.mode_ = "plain"
+            self.estimator.fit(X, y)
+            return self
+        if counts[rare].sum() >= _MIN_CLASS_ROWS:
+            self.mode_ = "pooled"
+            self.pool_ = int(classes[rare][0])
+            self.share_[rare] = counts[rare] / counts[rare].sum()
+            self.estimator.fit(X, np.where(np.isin(y, classes[rare]), self.pool_, y))
+            return self
+        self.mode_ = "left out"
+        self.share_[rare] = counts[rare] / n
+        if (~rare).sum() >= 2:
+            keep = np.isin(y, classes[~rare])
+            self.estimator.fit(X[keep], y[keep])
+        else:
+            self.mode_ = "frequencies"
+            self.share_ = counts / n
+        return self
+
+    def predict_proba(self, X: Array) -> Array:
+        n = X.shape[0]
+        if self.mode_ == "frequencies":
+            return np.tile(self.share_, (n, 1))
+        inner = np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
+        if self.mode_ == "plain":
+            return inner
+        col = {int(c): j for j, c in enumerate(self.estimator.classes_)}
+        out = np.zeros((n, len(self.classes_)))
+        rare = self.share_ > 0
+        common = ~rare
+        out[:, common] = inner[:, [col[int(c)] for c in self.classes_[common]]]
+        if self.pool_ is not None:
+            out[:, rare] = inner[:, [col[self.pool_]]] * self.share_[rare]
+        else:
+            out[:, common] *= 1.0 - self.share_.sum()
+            out[:, rare] = self.share_[rare]
+        return out
 
 
 def _proba(est: Any, X: Array, k: int) -> Array:
@@ -427,7 +503,7 @@ class _NodeFit:
                     f"predict_proba (a classifier); got {choice!r}"
                 )
             self.score = _cv_log_loss(choice, X, y, k, folds, self.seed)
-            est = clone(choice).fit(self.X, codes)
+            est = _PooledRare(clone(choice)).fit(self.X, codes)
             return repr(choice), _Probs(self.design, k, est.classes_, estimator=est, n_rows=len(codes))
         kind = {"auto": "auto", "linear": "logistic", "gbm": "calibrated-gbm"}[choice]
         # Calibration splits each training fold in 3 again; tiny classes cannot support that.
@@ -441,7 +517,7 @@ class _NodeFit:
                 }
                 kind = _choose(self.scores, "logistic")
         self.score = self.scores.get(kind)
-        if self.score is None and (kind == "logistic" or calibratable):
+        if self.score is None:  # rare classes are pooled for boosting (_PooledRare): always scorable
             self.score = _cv_log_loss(kind, X, y, k, folds, self.seed)
         est = _classifier(kind, self.seed).fit(self.X, codes)
         self.fitted = est
@@ -459,16 +535,16 @@ def _check_args(
     if isinstance(cv, bool) or not isinstance(cv, int | np.integer) or cv < 2:
         raise ValueError(f"SCM.fit: cv must be an integer >= 2 (the number of CV folds), got {cv!r}")
     if isinstance(mechanisms, str):
-        if mechanisms not in ("auto", "linear"):
-            raise ValueError(
-                f"SCM.fit: mechanisms must be 'auto', 'linear' or a mapping {{variable: estimator}}, got "
-                f"{mechanisms!r}"
+        if mechanisms not in _MODES:
+            raise SpecError(
+                f"SCM.fit: mechanisms must be 'auto', 'linear', 'gbm' or a mapping {{variable: estimator}}, "
+                f"got {mechanisms!r}"
             )
         return mechanisms, {}
     if not isinstance(mechanisms, Mapping):
-        raise ValueError(
-            f"SCM.fit: mechanisms must be 'auto', 'linear' or a mapping {{variable: estimator}}, got "
-            f"{type(mechanisms).__name__}"
+        raise SpecError(
+            f"SCM.fit: mechanisms must be 'auto', 'linear', 'gbm' or a mapping {{variable: estimator}}, "
+            f"got {type(mechanisms).__name__}"
         )
     per_node = dict(mechanisms)
     for name, choice in per_node.items():
@@ -731,14 +807,18 @@ def fit_scm(
         otherwise ignored), and ``measures: L`` marks the measurement of each latent L.
     data : DataFrame
         One column per observed variable (extra columns are ignored), no missing values.
-    mechanisms : {"auto", "linear"} or mapping, default "auto"
+    mechanisms : {"auto", "linear", "gbm"} or mapping, default "auto"
         ``"auto"`` picks, per node, the model with the best ``cv``-fold score: linear regression vs
         histogram gradient boosting (mean squared error) for continuous nodes, logistic regression vs
         sigmoid-calibrated gradient boosting (log-loss) for binary and categorical ones. ``"linear"``
-        fits linear / logistic models only. A mapping ``{node: estimator}`` uses a clone of the estimator
-        for that node (a classifier with ``predict_proba`` for discrete nodes), or ``"auto"`` / ``"linear"``
-        / ``"gbm"``; unlisted nodes are ``"auto"``. The same choice is made for the nuisance regressions of
-        each measurement's offsets.
+        fits linear / logistic models only, ``"gbm"`` boosted ones only (categories with fewer than 10
+        rows pooled for the fit, their probability shared by frequency). A mapping ``{node: estimator}``
+        uses a clone of the estimator for that node (a classifier with ``predict_proba`` for discrete
+        nodes, its rare categories pooled the same way), or ``"auto"`` / ``"linear"`` / ``"gbm"``;
+        unlisted nodes are ``"auto"``. The same choice is made for the nuisance regressions of each
+        measurement's offsets. Every category seen in the data keeps a probability of at least
+        ``PROBABILITY_FLOOR`` (1e-6; ``provenance["probability_floor"]``), so abducting a training row
+        never fails.
         With ``"auto"`` / ``"linear"`` / ``"gbm"``, a continuous node whose values are non-negative with
         skewness above 1 (a count, an amount) is modelled on the log1p scale, ``expm1(h(parents) + N)``;
         logistic models are fitted on standardised columns.
@@ -885,6 +965,8 @@ def fit_scm(
             v: nodes[v]["model"] if nodes[v]["status"] == "learned" else "equation" for v in spec.variables
         },
         "cv_scores": scores,
+        # every category seen in the data keeps at least this probability in a fitted discrete mechanism
+        "probability_floor": PROBABILITY_FLOOR,
         "assumptions": assumptions,
         "support": support,
     }

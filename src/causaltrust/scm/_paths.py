@@ -72,6 +72,13 @@ class MultiPathWorld:
             factual[s] if b is None else _full(b, n, factual.get(s)) for s, (_, b) in switches.items()
         ]
         self.factual_baseline = all(b is None for _, b in switches.values())
+        for s in self.sources:
+            depth = _dag.longest_path(parents, s)
+            if depth > _dag.MAX_PATH_DEPTH:
+                raise _dag.PathLimitError(
+                    f"a directed path from {s} has {depth:,} edges; path-specific worlds follow paths of at "
+                    f"most {_dag.MAX_PATH_DEPTH:,}: the graph is too deep for them (shorten its chains)"
+                )
         self.desc = [_dag.descendants(parents, [s]) for s in self.sources]
         self.any_desc = set().union(*self.desc)
         self.memo: dict[tuple[str, tuple[Signature, ...]], Array] = {}
@@ -138,6 +145,16 @@ def reporting_signatures(
     not reach the target).
     """
     children = _dag.children_map(parents)
+    # The signatures hold every path from the source to each node: refuse before building them when their
+    # total size is past the limit (a long chain with an edge from the source to every node is cubic).
+    sizes = _dag.path_sizes(parents, source, children=children)
+    total = sum(t for v, (_, t) in sizes.items() if v != source)
+    if total > _dag.MAX_PATH_NODES:
+        raise _dag.PathLimitError(
+            f"the directed paths from {source} to the nodes below it have {total:,} nodes in all; the limit "
+            f"is {_dag.MAX_PATH_NODES:,}: the graph is too large for path-specific counterfactuals "
+            "(shorten its chains or drop edges)"
+        )
     desc = _dag.descendants(parents, [source])
     out: dict[str, Signature] = {}
     for v in nodes:

@@ -49,6 +49,7 @@ SKOPS_TRUSTED: tuple[str, ...] = (
     "sklearn.utils._bunch.Bunch",
 )
 _PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+_MAX_DEPTH = 200  # JSON nesting an SCM file may have (save_scm writes fewer than 20 levels)
 # An SCM file never needs more than this unpacked (1e6 rows of residuals per node is 8 MB): larger archives
 # are refused from their headers, before anything is decompressed.
 MAX_ARCHIVE_BYTES = 512 * 2**20
@@ -123,6 +124,7 @@ class _Decoder:
     def __init__(self, arrays: dict[str, np.ndarray], origin: str) -> None:
         self.arrays = arrays
         self.origin = origin
+        self.depth = 0  # nesting of the JSON being decoded: a crafted file must not exhaust the stack
 
     def fail(self, what: str) -> DataError:
         return DataError(f"{self.origin!r} is not a valid causaltrust SCM file: {what}")
@@ -138,11 +140,23 @@ class _Decoder:
         key = node.get("key")
         if key not in self.arrays:
             raise self.fail(f"array {key!r} is missing")
-        return self.arrays[key]
+        out = self.arrays[key]
+        if not isinstance(out, np.ndarray):  # a member that is not a .npy array (raw bytes, a pickle)
+            raise self.fail(f"array {key!r} is not a NumPy array member")
+        return out
 
     def __call__(self, node: Any) -> Any:
         if node is None or isinstance(node, bool | int | float | str):
             return node
+        self.depth += 1
+        try:
+            if self.depth > _MAX_DEPTH:
+                raise self.fail(f"its JSON is nested more than {_MAX_DEPTH} levels deep")
+            return self._decode(node)
+        finally:
+            self.depth -= 1
+
+    def _decode(self, node: Any) -> Any:
         if isinstance(node, list):
             return [self(x) for x in node]
         if not isinstance(node, dict):
@@ -155,7 +169,13 @@ class _Decoder:
         if tag == "int":
             return int(node["v"])
         if tag == "scalar":
-            return np.dtype(str(node["dtype"])).type(self(node["v"]))
+            try:
+                dtype = np.dtype(str(node["dtype"]))
+            except TypeError:
+                raise self.fail(f"unknown scalar dtype {str(node['dtype'])[:40]!r}") from None
+            if dtype.kind not in "biuf":  # save_scm writes booleans and numbers only
+                raise self.fail(f"scalar dtype {dtype.str!r} is not a boolean or number")
+            return dtype.type(self(node["v"]))
         if tag == "tuple":
             return tuple(self(x) for x in node["v"])
         if tag in ("frozenset", "set"):
@@ -165,7 +185,14 @@ class _Decoder:
             return {self(k): self(v) for k, v in node["v"]}
         if tag == "equation":
             infos = {str(n): VarInfo(t, tuple(self(c))) for n, t, c in node["infos"]}
-            return compile_equation(str(node["variable"]), str(node["text"]), infos)
+            variable = str(node["variable"])
+            try:
+                return compile_equation(variable, str(node["text"]), infos)
+            except KeyError as exc:  # the text names a variable its stored list does not declare
+                raise self.fail(
+                    f"the stored equation of {variable[:40]!r} refers to {exc}, which its own variable list "
+                    "does not declare (a tampered file?); refused"
+                ) from None
         if tag == "spec":
             return load_spec(self(node["v"]))
         if tag == "skops":
@@ -278,7 +305,7 @@ def load_scm(cls: type[SCM], path: str | os.PathLike[str]) -> SCM:
         doc = json.loads(arrays.pop(_DOC).tobytes().decode("utf-8"))
     except DataError:
         raise
-    except (KeyError, ValueError, OSError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile, UnicodeDecodeError, RecursionError) as exc:
         raise DataError(f"{origin!r} is not a causaltrust SCM file ({type(exc).__name__}: {exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise DataError(f"{origin!r} is not a causaltrust SCM file (no {FORMAT!r} header)")

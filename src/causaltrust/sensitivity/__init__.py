@@ -8,9 +8,14 @@ Sits above ``audit`` and ``scm`` (it uses both) and below ``report`` and ``cli``
 >>> spec, _ = ct.scenarios.load("readmission")
 >>> default_edits(spec)[0]
 {'op': 'drop_edge', 'edge': ['A', 'Z']}
+
+The package is callable: ``ct.sensitivity(...)`` calls :func:`sensitivity`.
 """
 
+from causaltrust._callable import make_callable
 from causaltrust.sensitivity._edits import apply_edit, default_edits, describe_edit
 from causaltrust.sensitivity._sensitivity import SENSITIVITY_COLUMNS, sensitivity
 
 __all__ = ["SENSITIVITY_COLUMNS", "apply_edit", "default_edits", "describe_edit", "sensitivity"]
+
+make_callable(__name__, "sensitivity")

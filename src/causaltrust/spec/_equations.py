@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from causaltrust.exceptions import SpecError
+from causaltrust.exceptions import DataError, SpecError
 
 __all__ = [
     "DISCRETE",
@@ -168,6 +168,16 @@ class NoiseTerm(Expr):
         eps = noise[self.index]
         loc = self.loc.evaluate(env, noise)
         scale = self.scale.evaluate(env, noise)
+        if not isinstance(scale, float) and np.any(scale < 0):
+            # A constant negative scale is refused when the spec loads; one that depends on the parents
+            # can only be caught here, on the units where it is negative.
+            neg = np.asarray(scale < 0)
+            what = "b < a" if self.kind == "uniform" else "its scale is negative"
+            raise DataError(
+                f"{self.kind}(...): {what} for {int(neg.sum())} of {neg.size} units (e.g. "
+                f"{float(np.asarray(scale)[neg][0]):.3g}); a noise scale cannot be negative: wrap it in "
+                "abs(...) or make it positive for every value of the parents"
+            )
         if isinstance(loc, float) and loc == 0.0:
             return eps if isinstance(scale, float) and scale == 1.0 else scale * eps
         return loc + scale * eps
@@ -350,6 +360,15 @@ class _Compiler:
             for e, p in zip(arg.elts, probs, strict=True):
                 if isinstance(p, Const) and p.value < 0:
                     raise self.error(e, f"probability {p.value} is negative")
+            consts = [p.value for p in probs if isinstance(p, Const)]
+            if len(consts) == len(probs):
+                total = float(sum(consts))
+                if abs(total - 1.0) > 1e-6:
+                    raise self.error(
+                        arg,
+                        f"the probabilities sum to {total:g}, not 1",
+                        "Give probabilities that sum to 1, or use categorical(logits=[...]) for weights.",
+                    )
         return CompiledEquation(
             self.variable, self.text, "categorical", tuple(dict.fromkeys(self.names_seen)),
             probs=probs, logits=logits,

@@ -11,20 +11,24 @@ import yaml
 from pydantic import ValidationError
 
 from causaltrust.exceptions import CausalTrustError, SpecError, did_you_mean
-from causaltrust.spec._schema import TrustSpec
+from causaltrust.spec._schema import MAX_VARIABLES, TrustSpec
 
 __all__ = ["MAX_SPEC_CHARS", "MAX_VARIABLES", "dump_spec", "load_spec"]
 
-# Documented limits (DESIGN.md "Spec schema"): loading is linear in the spec's size, these keep it short.
+# Documented limit (DESIGN.md "Spec schema"): loading is linear in the spec's size; this keeps it short.
 MAX_SPEC_CHARS = 10_000_000
-MAX_VARIABLES = 20_000
+MAX_NESTING = 100  # levels of mappings and lists (a real spec has fewer than 10)
 
 
 class _DuplicateKeyError(Exception):
     pass
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (about 10x faster on large specs); same safe constructor.
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeyLoader(_SafeLoader):
     """Safe YAML that refuses a key given twice in one mapping (YAML's "last one wins" hides mistakes)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -116,16 +120,35 @@ def load_spec(source: str | os.PathLike[str] | Mapping[str, Any] | TrustSpec) ->
             raise SpecError(f"{origin}:{where}: not valid YAML ({problem})") from None
     else:
         raise SpecError(f"load_spec expects a YAML path, YAML text or a dict, got {type(source).__name__}")
+    if _too_deep(data):
+        raise SpecError(f"{origin}: the YAML is nested too deeply to read (more than {MAX_NESTING} levels)")
     if not isinstance(data, Mapping):
         raise SpecError(f"{origin}: the spec must be a mapping with 'target:' and 'variables:' at the top")
     variables = data.get("variables")
     if isinstance(variables, Mapping) and len(variables) > MAX_VARIABLES:
-        raise SpecError(f"{origin}: {len(variables):,} variables; the limit is {MAX_VARIABLES:,}")
+        raise SpecError(
+            f"{origin}: {len(variables):,} variables; the limit is {MAX_VARIABLES:,} (split the model, or "
+            "leave out variables that do not bear on the target)"
+        )
     data = _reject_unoriented(dict(data), origin)
     try:
         return TrustSpec.model_validate(data)
     except ValidationError as exc:
         raise _to_spec_error(exc, text, origin) from None
+
+
+def _too_deep(data: Any) -> bool:
+    # Iterative: a spec nested thousands of levels deep must not exhaust the stack of whoever walks it.
+    stack = [(data, 0)]
+    while stack:
+        obj, depth = stack.pop()
+        if depth > MAX_NESTING:
+            return True
+        if isinstance(obj, Mapping):
+            stack.extend((v, depth + 1) for v in obj.values())
+        elif isinstance(obj, list | tuple):
+            stack.extend((v, depth + 1) for v in obj)
+    return False
 
 
 def _is_name_or_path(text: str) -> bool:

@@ -11,6 +11,7 @@ import hashlib
 import itertools
 import json
 import math
+import warnings
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Any, Literal
@@ -22,6 +23,7 @@ from causaltrust.exceptions import GraphError, SpecError
 from causaltrust.spec._equations import CompiledEquation, VarInfo, compile_equation
 
 __all__ = [
+    "MAX_VARIABLES",
     "ExplainabilitySpec",
     "FairnessSpec",
     "PrivacySpec",
@@ -37,6 +39,9 @@ Category = int | float | str
 VarType = Literal["continuous", "binary", "categorical"]
 Path = tuple[str, ...]
 _STRICT = ConfigDict(extra="forbid", frozen=True)
+# Documented limit (DESIGN.md, issue 32): 2,000 variables load in about a second on one core; path work
+# on them is bounded separately (causaltrust._dag.MAX_PATH_NODES).
+MAX_VARIABLES = 2_000
 
 
 class VariableSpec(BaseModel):
@@ -112,7 +117,7 @@ class PrivacySpec(BaseModel):
 
     model_config = _STRICT
 
-    epsilon: float | None = Field(default=None, gt=0)
+    epsilon: float | None = Field(default=None, gt=0, allow_inf_nan=False)  # inf would promise nothing
     delta: float = Field(default=1e-5, ge=0, lt=1)
     sensitive: tuple[str, ...] = ()
 
@@ -127,6 +132,9 @@ class RecourseSpec(BaseModel):
     costs: dict[str, float] = Field(default_factory=dict)
     bounds: dict[str, tuple[float, float]] = Field(default_factory=dict)
     favorable: Category = 1
+    # A continuous target: the outcome is favourable above (or below) this threshold (issue 26).
+    favorable_threshold: float | None = None
+    favorable_direction: Literal["above", "below"] = "above"
 
     @field_validator("costs")
     @classmethod
@@ -224,6 +232,11 @@ class TrustSpec(BaseModel):
     def _check(self) -> TrustSpec:
         if not self.variables:
             raise ValueError("'variables:' is empty; declare at least the target and its causes")
+        if len(self.variables) > MAX_VARIABLES:
+            raise ValueError(
+                f"{len(self.variables):,} variables; the limit is {MAX_VARIABLES:,} (split the model, or "
+                "leave out variables that do not bear on the target)"
+            )
         for name in self.variables:
             if not name.isidentifier() or name.startswith("__"):
                 raise ValueError(
@@ -305,6 +318,11 @@ class TrustSpec(BaseModel):
             self._check_category(self.fairness.protected, self.fairness.baseline, "fairness.baseline")
         if self.recourse is not None:
             self._check_category(self.target, self.recourse.favorable, "recourse.favorable")
+            if self.recourse.favorable_threshold is not None and v[self.target].type != "continuous":
+                raise SpecError(
+                    f"recourse.favorable_threshold applies to a continuous target; {self.target!r} is "
+                    f"{v[self.target].type}: use recourse.favorable (the favourable label)"
+                )
         for name, var in v.items():
             if not var.observed:
                 self._check_latent(name)
@@ -419,6 +437,7 @@ class TrustSpec(BaseModel):
                         )
                 if len(set(path)) != len(path):
                     raise GraphError(f"{label}: a directed path visits each node once")
+                self._warn_dead_end(label, path)
         if self.robustness is not None:
             for s in self.robustness.spurious_paths:
                 for c in self.robustness.contextual_paths:
@@ -428,6 +447,22 @@ class TrustSpec(BaseModel):
                             f"robustness: spurious entry {list(s)} and contextual entry {list(c)} overlap "
                             "(one is a prefix of the other), so some paths would be both; split them"
                         )
+
+    def _warn_dead_end(self, label: str, path: Path) -> None:
+        """Warn about an entry that selects no path: its last node reaches neither the target nor an input.
+
+        An entry ending at a model input that does not cause the target is legitimate (a proxy, or the
+        spurious feature of a robustness spec): it selects paths to the prediction.
+        """
+        below = _dag.descendants(self._parents, [path[-1]]) | {path[-1]}
+        if self.target in below or below & set(self.features):
+            return
+        warnings.warn(
+            f"{label}: {path[-1]!r} has no directed path to the target {self.target!r} nor to any model "
+            "input, so this entry selects no path; check it",
+            UserWarning,
+            stacklevel=2,
+        )
 
     def _check_sections(self) -> None:
         v = self.variables

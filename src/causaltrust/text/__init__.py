@@ -32,6 +32,15 @@ from causaltrust.text._interventions import (
     swap_words,
 )
 from causaltrust.text._learners import EmbeddingClassifier, TextClassifier
+from causaltrust.text._lm_audit import lm_audit, lm_compare, next_token_log_odds, sequence_nll
+from causaltrust.text._lm_interventions import (
+    HeadAblation,
+    LeaceEraser,
+    ResidualErasure,
+    gendered_token_ids,
+    residual_activations,
+)
+from causaltrust.text._lm_prompts import PRONOUNS, dedupe_prompts, lm_prompts, neutral_corpus
 from causaltrust.text._mediation import MediationResult, mediation
 from causaltrust.text._mediation_models import SMOLLM2_NOTE, load_smollm2, smollm2_path
 from causaltrust.text._models import (
@@ -47,22 +56,31 @@ from causaltrust.text._reward_sim import FeedbackData, FeedbackSimulator
 
 __all__ = [
     "MINILM_LICENCE",
+    "PRONOUNS",
     "SKILL_SWAP",
     "SMOLLM2_NOTE",
     "Edit",
     "EmbeddingClassifier",
     "FeedbackData",
     "FeedbackSimulator",
+    "HeadAblation",
     "Intervened",
+    "LeaceEraser",
     "MediationResult",
     "MiniLMEncoder",
+    "ResidualErasure",
     "RewardModel",
     "TextClassifier",
     "apply_intervention",
     "audit",
     "counterfactual_pairs",
     "data_path",
+    "dedupe_prompts",
     "gender_swap_accuracy",
+    "gendered_token_ids",
+    "lm_audit",
+    "lm_compare",
+    "lm_prompts",
     "load_biographies",
     "load_crows_pairs",
     "load_first_names",
@@ -75,10 +93,14 @@ __all__ = [
     "minilm_encoder",
     "minilm_path",
     "name_pairs",
+    "neutral_corpus",
     "neutralize_gender",
+    "next_token_log_odds",
     "predict_positive",
     "register_word_swap",
     "replace_entities",
+    "residual_activations",
+    "sequence_nll",
     "smollm2_path",
     "substitute_names",
     "swap_gender",

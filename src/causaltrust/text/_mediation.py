@@ -91,16 +91,45 @@ class MediationResult:
         return np.expm1(self.log_y_direct - self.log_y_factual[:, None])
 
     @property
+    def log_total_per_pair(self) -> np.ndarray:
+        """TE of every pair on the log scale: ``log y(u') - log y(u)`` (0 = no effect)."""
+        return np.asarray(self.log_y_counterfactual - self.log_y_factual)
+
+    @property
+    def log_indirect_per_pair(self) -> np.ndarray:
+        """NIE on the log scale, ``(n_pairs, n_components)``: ``log y(u, z <- z(u')) - log y(u)``."""
+        return np.asarray(self.log_y_indirect - self.log_y_factual[:, None])
+
+    @property
+    def log_direct_per_pair(self) -> np.ndarray:
+        """NDE on the log scale, ``(n_pairs, n_components)``."""
+        return np.asarray(self.log_y_direct - self.log_y_factual[:, None])
+
+    @property
+    def log_total(self) -> tuple[float, float, float]:
+        """Mean log-ratio TE over pairs with a Student-t 95% interval (``exp`` of it is the geometric mean
+        ratio), less dominated by a few prompts than :attr:`total`."""
+        mean, low, high = _mean_ci(self.log_total_per_pair[:, None])
+        return float(mean[0]), float(low[0]), float(high[0])
+
+    @property
     def total(self) -> tuple[float, float, float]:
         """Mean TE over pairs with a Student-t 95% interval: ``(mean, low, high)``."""
         mean, low, high = _mean_ci(self.total_per_pair[:, None])
         return float(mean[0]), float(low[0]), float(high[0])
 
     def to_frame(self) -> pd.DataFrame:
-        """Components with mean indirect and direct effects (95% intervals over pairs), the indirect share of
-        the total effect, and ``rank`` (1 = largest absolute mean indirect effect within its kind)."""
+        """Components with mean indirect and direct effects (95% intervals over pairs), the same on the log
+        scale (``indirect_log``, ``direct_log`` and their intervals: mean log-ratio effects, which a few
+        prompts with huge ratios cannot dominate), the indirect share of the total effect, and ``rank`` (1 =
+        largest absolute mean indirect effect within its kind)."""
         df = self.components.copy()
-        for name, values in (("indirect", self.indirect_per_pair), ("direct", self.direct_per_pair)):
+        for name, values in (
+            ("indirect", self.indirect_per_pair),
+            ("direct", self.direct_per_pair),
+            ("indirect_log", self.log_indirect_per_pair),
+            ("direct_log", self.log_direct_per_pair),
+        ):
             mean, low, high = _mean_ci(values)
             df[name], df[f"{name}_low"], df[f"{name}_high"] = mean, low, high
         te = self.total[0]
@@ -118,11 +147,18 @@ class MediationResult:
         df = df[df["kind"] == kind].sort_values("rank")
         return df if k is None else df.head(k)
 
-    def heatmap(self, kind: str = "head", effect: str = "indirect") -> np.ndarray:
-        """Mean effect as a ``(n_layers, n_heads)`` array for heads, ``(n_layers,)`` for layers and MLPs."""
+    def heatmap(self, kind: str = "head", effect: str = "indirect", scale: str = "ratio") -> np.ndarray:
+        """Mean effect as a ``(n_layers, n_heads)`` array for heads, ``(n_layers,)`` for layers and MLPs.
+
+        ``scale="ratio"`` gives the mean relative change of y (Vig et al.), ``"log"`` the mean log-ratio.
+        """
         _check_kind(kind, self.components)
         if effect not in ("indirect", "direct"):
             raise DataError(f"effect must be 'indirect' or 'direct', got {effect!r}")
+        if scale not in ("ratio", "log"):
+            raise DataError(f"scale must be 'ratio' or 'log', got {scale!r}")
+        if scale == "log":
+            effect = f"{effect}_log"
         df = self.to_frame()
         df = df[df["kind"] == kind]
         if kind != "head":
@@ -143,7 +179,11 @@ class MediationResult:
     def headline(self) -> str:
         """One sentence: total effect and the components that carry most of it."""
         te, low, high = self.total
-        parts = [f"total effect {te:+.3f} (95% CI {low:+.3f} to {high:+.3f}) over {len(self.pairs)} pairs"]
+        lte = self.log_total[0]
+        parts = [
+            f"total effect {te:+.3f} (95% CI {low:+.3f} to {high:+.3f}) over {len(self.pairs)} pairs, "
+            f"mean log-ratio {lte:+.3f} (geometric-mean ratio {math.exp(lte):.3g})"
+        ]
         kinds = list(dict.fromkeys(self.components["kind"]))
         if "head" in kinds:
             top = self.ranked("head", 3)

@@ -103,8 +103,8 @@ def model_notes(model: Any) -> tuple[str, ...]:
 
 @contextlib.contextmanager
 def hooks(registrations: list[tuple[Any, str, Callable[..., Any]]]) -> Iterator[None]:
-    """Register ``(module, "pre" | "post", fn)`` hooks for the duration of a ``with`` block, then remove them
-    all.
+    """Register ``(module, "pre" | "pre_kwargs" | "post", fn)`` hooks for the duration of a ``with`` block,
+    then remove them all.
 
     The handles are removed even when the block raises, so a patched model never leaks into the next call.
     """
@@ -113,6 +113,8 @@ def hooks(registrations: list[tuple[Any, str, Callable[..., Any]]]) -> Iterator[
         for module, when, fn in registrations:
             if when == "pre":
                 handles.append(module.register_forward_pre_hook(fn))
+            elif when == "pre_kwargs":  # fn(module, args, kwargs): sees keyword inputs too
+                handles.append(module.register_forward_pre_hook(fn, with_kwargs=True))
             else:
                 handles.append(module.register_forward_hook(fn))
         yield
@@ -172,6 +174,9 @@ class _LlamaAdapter(_Adapter):
         self.n_heads = int(cfg.num_attention_heads)
         self.hidden = int(cfg.hidden_size)
         self.head_dim = int(getattr(cfg, "head_dim", None) or self.hidden // self.n_heads)
+        # Gemma2-style final logit soft-capping: logits <- cap * tanh(logits / cap) before the softmax
+        cap = getattr(cfg, "final_logit_softcapping", None)
+        self.softcap = float(cap) if cap else None
 
     def embed(self, ids: Any) -> Any:
         return self.base.embed_tokens(ids)
@@ -204,6 +209,8 @@ class _LlamaAdapter(_Adapter):
         """log P(numerator token) - log P(denominator token) for the next token after the last position."""
         torch = torch_or_raise()
         logits = self.model.lm_head(self.base.norm(h[:, -1, :]))
+        if self.softcap is not None:
+            logits = torch.tanh(logits / self.softcap) * self.softcap
         logp = torch.log_softmax(logits.double(), dim=-1)
         num, den = readout_args[:, 0], readout_args[:, 1]
         rows = torch.arange(h.shape[0], device=h.device)
@@ -256,6 +263,16 @@ def make_adapter(model: Any, classifier: Any, normalize: bool) -> _Adapter:
     """Pick the adapter for ``model``; a classifier (``coef_``, ``intercept_``) is required for encoders."""
     torch = torch_or_raise()
     if hasattr(model, "model") and hasattr(model.model, "layers") and hasattr(model, "lm_head"):
+        model_type = str(getattr(model.config, "model_type", ""))
+        if model_type.startswith("gemma"):
+            # Gemma scales the embeddings by sqrt(hidden) inside its model forward, and Gemma2/3 alternate
+            # sliding-window and global attention masks per layer: a block-by-block run from embed_tokens
+            # with one causal mask would compute a different model, so refuse rather than patch it wrongly.
+            raise DataError(
+                f"mediation does not support {model_type!r} models: their embedding scaling and per-layer "
+                "sliding-window masks are not reproduced by the block-by-block runner; use a Llama-family "
+                "model (Llama, SmolLM2, Mistral, Qwen2)"
+            )
         if classifier is not None:
             raise DataError("classifier= is for encoder models; a causal LM is read through targets=")
         return _LlamaAdapter(model)

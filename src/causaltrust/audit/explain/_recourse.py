@@ -170,11 +170,21 @@ def cheapest_actions(
     return RecourseResult(values=out, found=found, cost=final_cost)
 
 
-def _rejected(ctx: AuditContext) -> tuple[Array, float]:
-    assert ctx.spec.recourse is not None
-    favorable = float(ctx.spec.recourse.favorable)
-    labels = ctx.model.labels(ctx.data[ctx.spec.features])
-    return np.flatnonzero(labels != favorable), favorable
+def _favorable(ctx: AuditContext, X: Any) -> Array:
+    """Whether the model's outcome for each row of X is favourable: the favourable label (binary target),
+    or a prediction above (below) ``recourse.favorable_threshold`` (continuous target)."""
+    r = ctx.spec.recourse
+    assert r is not None
+    if ctx.model.task == "binary":
+        return np.asarray(ctx.model.labels(X) == float(r.favorable))
+    assert r.favorable_threshold is not None
+    pred = ctx.model.scores(X)
+    t = float(r.favorable_threshold)
+    return np.asarray(pred >= t if r.favorable_direction == "above" else pred <= t)
+
+
+def _rejected(ctx: AuditContext) -> Array:
+    return np.flatnonzero(~_favorable(ctx, ctx.data[ctx.spec.features]))
 
 
 def _plain(x: Any) -> Any:
@@ -209,10 +219,11 @@ def recourse_metrics(ctx: AuditContext) -> list[Metric]:
             "variables (recourse: {actionable: [...], favorable: ...})."
         )
         return []
-    if ctx.model.task != "binary":
+    if ctx.model.task != "binary" and r.favorable_threshold is None:
         ctx.notes.append(
-            "explainability recourse metrics skipped: the target is continuous, so there is no decision to "
-            "flip (recourse needs a binary target and a favourable label)."
+            "explainability recourse metrics skipped: the target is continuous and the spec sets no "
+            "recourse.favorable_threshold (the outcome is favourable above it; favorable_direction: below "
+            "reverses that)."
         )
         return []
     actionable = [v for v in r.actionable if ctx.scm.meta[v].vtype != "categorical"]
@@ -223,7 +234,7 @@ def recourse_metrics(ctx: AuditContext) -> list[Metric]:
         )
     if not actionable:
         return []
-    rejected, favorable = _rejected(ctx)
+    rejected = _rejected(ctx)
     if len(rejected) == 0:
         ctx.notes.append("explainability recourse metrics skipped: the model rejects no test unit.")
         return []
@@ -258,7 +269,7 @@ def recourse_metrics(ctx: AuditContext) -> list[Metric]:
         cf = ctx.scm.counterfactual(
             batch, do={v: values[:, j] for j, v in enumerate(actionable)}, random_state=seed
         )
-        return np.asarray(ctx.model.labels(cf[feats]) == favorable)
+        return _favorable(ctx, cf[feats])
 
     in_model = [j for j, v in enumerate(actionable) if v in feats]
 
@@ -267,7 +278,7 @@ def recourse_metrics(ctx: AuditContext) -> list[Metric]:
         for j in in_model:
             # Binary inputs keep their integer dtype, as the model saw them in training.
             X[actionable[j]] = values[:, j].astype(np.int64) if discrete[j] else values[:, j]
-        return np.asarray(ctx.model.labels(X) == favorable)
+        return _favorable(ctx, X)
 
     causal = cheapest_actions(lambda u, x: causal_labels(u, x, search_seed), old, lo, hi, weights, discrete)
     idx = np.flatnonzero(causal.found)

@@ -1,0 +1,120 @@
+"""Audit of a regressor: RMSE / MAE / R², fair-world RMSE, shift RMSE, mean and standardised mean difference.
+
+Ground truth from NumPy on the same rows, and from the credit_limit scenario's linear equations (the
+fair-world targets in closed form, bounded over the unidentified coupling of the binary proxy).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import causaltrust as ct
+from causaltrust.audit._fairness import mean_difference, standardized_mean_difference
+
+SPEC, SCM = ct.scenarios.load("credit_limit")
+
+
+@pytest.fixture(scope="module")
+def report() -> tuple[ct.TrustReport, pd.DataFrame, np.ndarray]:
+    train = SCM.sample(2_000, random_state=1)
+    test = SCM.sample(1_500, random_state=2)
+    model = ct.learners.ERMRegressor(spec=SPEC).fit(train[SPEC.features], train[SPEC.target])
+    rep = ct.audit(
+        model, spec=SPEC, scm=SCM, data=test, train_data=train, objectives=["accuracy", "fairness"],
+        n_bootstrap=30,
+    )  # fmt: skip
+    return rep, test, model.predict(test[SPEC.features])
+
+
+def test_accuracy_metrics_match_numpy(report: tuple[ct.TrustReport, pd.DataFrame, np.ndarray]) -> None:
+    rep, test, pred = report
+    y = test["Y"].to_numpy()
+    assert rep.metric("accuracy.rmse").value == pytest.approx(np.sqrt(np.mean((pred - y) ** 2)), rel=1e-12)
+    assert rep.metric("accuracy.mae").value == pytest.approx(np.mean(np.abs(pred - y)), rel=1e-12)
+    r2 = 1 - np.sum((pred - y) ** 2) / np.sum((y - y.mean()) ** 2)
+    assert rep.metric("accuracy.r2").value == pytest.approx(r2, rel=1e-12)
+    assert rep.metric("accuracy.mae").better == "lower"
+
+
+def test_fair_world_rmse_uses_the_closed_form_targets(
+    report: tuple[ct.TrustReport, pd.DataFrame, np.ndarray],
+) -> None:
+    rep, test, pred = report
+    # credit_limit is linear with additive noise: blocking A -> Y and A -> Z at baseline 0 gives, per unit,
+    # Y_fw = Y + 0.6·A + 1.0·(Z - Z_{A=0}); Z's counterfactual is abducted from a uniform, so for A = 1
+    # units with Z = 1 it is random: the test bounds the metric between the two extreme couplings.
+    y, a, z = test["Y"].to_numpy(), test["A"].to_numpy(), test["Z"].to_numpy()
+    base = y + 0.6 * a
+    lo_t, hi_t = base, base + 1.0 * z * a  # Z_{A=0} = Z or 0 for A = 1, Z = 1 units
+    rmses = [np.sqrt(np.mean((pred - t) ** 2)) for t in (lo_t, hi_t)]
+    value = rep.metric("accuracy.fair_world_rmse").value
+    assert min(rmses) - 1e-9 <= value <= max(rmses) + 1e-9
+    assert rep.metric("accuracy.fair_world_rmse").better == "lower"
+
+
+def test_group_metrics_match_groupby(report: tuple[ct.TrustReport, pd.DataFrame, np.ndarray]) -> None:
+    rep, test, pred = report
+    means = pd.Series(pred).groupby(test["A"].to_numpy()).mean()
+    diff = float(means.max() - means.min())
+    assert rep.metric("fairness.mean_difference").value == pytest.approx(diff, rel=1e-12)
+    resid = pred - means.loc[test["A"].to_numpy()].to_numpy()
+    pooled = np.sqrt(np.sum(resid**2) / (len(pred) - 2))
+    assert rep.metric("fairness.standardized_mean_difference").value == pytest.approx(
+        diff / pooled, rel=1e-12
+    )
+    # No classification metrics on a regressor.
+    assert "fairness.demographic_parity_difference" not in set(rep.to_frame()["name"])
+
+
+def test_standardized_mean_difference_edge_cases() -> None:
+    g = np.array([0, 0, 1, 1])
+    assert standardized_mean_difference(np.array([1.0, 1.0, 1.0, 1.0]), g, 2) == 0.0
+    assert standardized_mean_difference(np.array([0.0, 0.0, 1.0, 1.0]), g, 2) == np.inf
+    assert mean_difference(np.array([0.0, 2.0, 5.0, 7.0]), g, 3) == 5.0  # empty third group ignored
+
+
+def test_shift_rmse_on_a_regression_shift() -> None:
+    d = SPEC.to_dict()
+    d["shifts"] = {"poorer": {"equations": {"I": "3 - 0.8*A + normal(0, 1)"}}}
+    spec = ct.load_spec(d)
+    scm = ct.SCM.from_spec(spec)
+    train, test = scm.sample(1_000, random_state=1), scm.sample(800, random_state=2)
+    model = ct.learners.ERMRegressor(spec=spec).fit(train[spec.features], train[spec.target])
+    rep = ct.audit(model, spec=spec, scm=scm, data=test, objectives=["accuracy"], n_bootstrap=20, shift_n=800)
+    # A shift of income only moves X along the true linear mechanism: least squares stays right, so the
+    # shift RMSE is close to the noise sd 0.8 (n = 800: the RMSE's sd is about 0.8 / sqrt(2·800) = 0.02).
+    assert rep.metric("accuracy.shift_rmse[poorer]").value == pytest.approx(0.8, abs=0.08)
+    assert np.isnan(rep.metric("accuracy.shift_rmse_adapted[poorer]").value)
+
+
+def test_recourse_above_the_specs_threshold_matches_the_linear_closed_form() -> None:
+    # credit_limit: favourable = predicted limit >= 8; the lever H (credit history, bounds [0, 20]) has no
+    # other child, so for least squares the cheapest action is ΔH = (8 - pred) / b_H, valid iff H + ΔH <= 20.
+    train, test = SCM.sample(2_000, random_state=1), SCM.sample(100, random_state=2)
+    model = ct.learners.ERMRegressor(spec=SPEC).fit(train[SPEC.features], train[SPEC.target])
+    rep = ct.audit(
+        model,
+        spec=SPEC,
+        scm=SCM,
+        data=test,
+        objectives=["explainability"],
+        n_bootstrap=20,
+        recourse_units=300,
+    )
+    pred = model.predict(test[SPEC.features])
+    b_h = model.estimator_.coef_[model.design_.names.index("H")]
+    rejected = pred < 8.0
+    need = (8.0 - pred[rejected]) / b_h
+    feasible = test["H"].to_numpy()[rejected] + need <= 20.0
+    assert rep.metric("explainability.recourse_validity").value == pytest.approx(feasible.mean(), abs=1e-9)
+    # The search bisects to a small tolerance above the exact action.
+    assert rep.metric("explainability.recourse_cost").value == pytest.approx(need[feasible].mean(), rel=0.01)
+
+
+def test_favorable_threshold_needs_a_continuous_target() -> None:
+    d = ct.scenarios.load("readmission")[0].to_dict()
+    d["recourse"]["favorable_threshold"] = 0.5
+    with pytest.raises(ct.SpecError, match="favorable_threshold applies to a continuous target"):
+        ct.load_spec(d)
