@@ -54,6 +54,7 @@ $(PEERS)/.installed: pyproject.toml benchmarks/constraints-peers.txt
 
 bench: venv $(PEERS)/.installed
 	$(PEERS)/bin/python benchmarks/scm_engine.py
+	$(BIN)/python benchmarks/engine_floor.py
 	$(PEERS)/bin/python benchmarks/audit.py
 	$(BIN)/python benchmarks/learners.py
 	$(BIN)/python benchmarks/learners.py --fit-rows 30000 --repeats 1 --heading "## Learners with the SCM learned from structure (issue 8)"

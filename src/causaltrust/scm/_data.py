@@ -125,7 +125,18 @@ def _column(df: pd.DataFrame, name: str, m: VariableMeta, context: str) -> Array
             f"{context}: column {name!r} is {m.vtype} but holds {s.dtype} values (e.g. {sample}); convert it "
             "to numbers, or declare the variable categorical with its categories"
         )
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "biu":
+        # Integers and bools are finite: two reductions check a binary column (no per-row masks).
+        ints = s.to_numpy()
+        if m.vtype != "binary" or len(ints) == 0 or (ints.min() >= 0 and ints.max() <= 1):
+            return s.to_numpy(dtype=np.float64)
     values = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    if (
+        len(values)
+        and m.vtype == "continuous"
+        and -MAX_ABS_VALUE <= values.min() <= values.max() <= MAX_ABS_VALUE
+    ):
+        return values  # two reductions: a NaN makes them NaN, failing the test, so the checks below run
     bad = ~np.isfinite(values)
     if bad.any():
         raise DataError(
@@ -216,11 +227,22 @@ def codes_to_values(codes: Array, m: VariableMeta) -> Array:
 
 
 def columns_to_frame(
-    cols: Mapping[str, Array], meta: Mapping[str, VariableMeta], names: Iterable[str], index: pd.Index | None
+    cols: Mapping[str, Array],
+    meta: Mapping[str, VariableMeta],
+    names: Iterable[str],
+    index: pd.Index | None,
+    *,
+    given: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """Build the user-facing DataFrame: binary as int64, categorical as category values."""
-    data: dict[str, Array] = {}
+    """Build the user-facing DataFrame: binary as int64, categorical as category values.
+
+    ``given`` maps names to finished output columns (the caller's own copies) used as they are.
+    """
+    data: dict[str, Any] = {}
     for name in names:
+        if given and name in given:
+            data[name] = given[name]
+            continue
         v = cols[name]
         m = meta[name]
         if m.vtype == "binary":

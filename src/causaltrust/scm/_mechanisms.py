@@ -111,6 +111,13 @@ class Mechanism:
         """Parents this mechanism is noise-free and affine in (what latent inversion needs)."""
         return frozenset()
 
+    def accepts_scalars(self) -> bool:
+        """Whether ``evaluate`` takes a parent given as one number for every unit (a ``do()`` value).
+
+        Then a counterfactual computes what depends only on that parent once, not once per unit.
+        """
+        return False
+
     def _anchor_parents(self, env: Env) -> dict[str, Array]:
         return {p: env[p] for p in self.parents}
 
@@ -132,6 +139,9 @@ class ConstantMechanism(Mechanism):
         self.value = value
         self.vtype = vtype
         self.description = "do()"
+
+    def accepts_scalars(self) -> bool:
+        return True
 
     def draw_noise(self, n: int, rng: np.random.Generator) -> Noise:
         return Noise(None)
@@ -178,6 +188,9 @@ class DeterministicMechanism(Mechanism):
         if expr is None or self.vtype != "continuous":
             return frozenset()
         return frozenset(p for p in self.parents if _degree(expr, p) == 1)
+
+    def accepts_scalars(self) -> bool:
+        return isinstance(self.fn, _EqPart)
 
     def draw_noise(self, n: int, rng: np.random.Generator) -> Noise:
         return Noise(None)
@@ -239,6 +252,9 @@ class AdditiveNoiseMechanism(Mechanism):
         self.vtype = "continuous"
         self.description = description
 
+    def accepts_scalars(self) -> bool:
+        return isinstance(self.h, _EqPart)
+
     def draw_noise(self, n: int, rng: np.random.Generator) -> Noise:
         return Noise(self.draw(n, rng))
 
@@ -275,6 +291,9 @@ class NoiseEquationMechanism(Mechanism):
         self.vtype = "continuous"
         self.terms: tuple[NoiseTerm, ...] = eq.noise_terms
         self.description = f"equation {eq.text!r}"
+
+    def accepts_scalars(self) -> bool:
+        return True
 
     def draw_noise(self, n: int, rng: np.random.Generator) -> Noise:
         return Noise({t.index: t.draw(n, rng) for t in self.terms})
@@ -329,8 +348,20 @@ class BernoulliMechanism(Mechanism):
         self.vtype = "binary"
         self.description = description
 
+    def accepts_scalars(self) -> bool:
+        return isinstance(self.p, _EqPart)
+
     def _prob(self, env: Env, n: int) -> Array:
-        p = _broadcast(self.p(env), n)
+        return _broadcast(self._p(env, n), n)
+
+    def _p(self, env: Env, n: int) -> Array | float:
+        """P(node = 1): one number when it is the same for every unit, else per unit (checked)."""
+        raw = self.p(env)
+        if not isinstance(raw, np.ndarray) or raw.ndim == 0:
+            value = float(raw)
+            if 0.0 <= value <= 1.0:
+                return value
+        p = _broadcast(raw, n)
         if not (p.min() >= 0.0 and p.max() <= 1.0):
             bad = np.flatnonzero(~((p >= 0) & (p <= 1)))
             raise DataError(
@@ -355,7 +386,7 @@ class BernoulliMechanism(Mechanism):
         return Noise(eps, value=value, parents=self._anchor_parents(env))
 
     def evaluate(self, env: Env, noise: Noise, n: int) -> Array:
-        out = (noise.eps < self._prob(env, n)).astype(np.float64)
+        out = (noise.eps < self._p(env, n)).astype(np.float64)
         return self._keep_factual(env, noise, out)
 
     def expectation(self, env: Env, noise: Noise, n: int, variable: str) -> Array:
@@ -394,15 +425,26 @@ class CategoricalMechanism(Mechanism):
             raise DataError(f"{self.variable!r}: expected {self.k} category probabilities, got {p.shape[-1]}")
         return p
 
+    def rowwise(self) -> bool:
+        """Whether each unit's probabilities depend on its own parents only, by elementwise arithmetic
+        (a spec equation), so they may be computed once per combination of categorical parents."""
+        return isinstance(self.probs, _EqProbs)
+
+    def cdf(self, env: Env, n: int) -> Array:
+        """Cumulative category probabilities, (n, K) or (1, K)."""
+        return np.cumsum(self._probs(env, n), axis=1)
+
     def sample(self, env: Env, n: int, rng: np.random.Generator) -> Array:
-        p = self._probs(env, n)
-        cdf = np.cumsum(p, axis=1)
+        return self.sample_cdf(self.cdf(env, n), n, rng)
+
+    def sample_cdf(self, cdf: Array, n: int, rng: np.random.Generator) -> Array:
+        """Inverse-CDF draws given the cumulative probabilities (one row, or one per unit)."""
         u = rng.random(n)
-        if p.shape[0] == 1:
+        if cdf.shape[0] == 1:
             codes = np.searchsorted(cdf[0], u, side="right")
         else:
             codes = (cdf < u[:, None]).sum(axis=1)
-        return np.minimum(codes, self.k - 1).astype(np.int64)
+        return np.minimum(codes, self.k - 1).astype(np.int64, copy=False)
 
     def draw_noise(self, n: int, rng: np.random.Generator) -> Noise:
         return Noise(rng.gumbel(size=(n, self.k)))
@@ -434,9 +476,8 @@ class CategoricalMechanism(Mechanism):
         return Noise(eps, value=value, parents=self._anchor_parents(env))
 
     def evaluate(self, env: Env, noise: Noise, n: int) -> Array:
-        p = np.broadcast_to(self._probs(env, n), (n, self.k))
-        with np.errstate(divide="ignore"):
-            scores = np.log(p) + noise.eps
+        with np.errstate(divide="ignore"):  # the log before broadcasting: once when p is the same for all
+            scores = np.broadcast_to(np.log(self._probs(env, n)), (n, self.k)) + noise.eps
         out = np.argmax(scores, axis=1).astype(np.int64)
         return self._keep_factual(env, noise, out)
 
@@ -520,6 +561,9 @@ class MeasurementMechanism(Mechanism):
 
     def affine_in(self) -> frozenset[str]:
         return frozenset({self.latent})
+
+    def accepts_scalars(self) -> bool:
+        return True
 
     def draw_noise(self, n: int, rng: np.random.Generator) -> Noise:
         return Noise(None)

@@ -17,6 +17,7 @@ from causaltrust._random import purpose_rng
 from causaltrust.exceptions import DataError, GraphError, IdentificationError, SpecError
 from causaltrust.scm._data import VariableMeta, columns_to_frame, frame_to_columns, value_to_internal
 from causaltrust.scm._mechanisms import (
+    CategoricalMechanism,
     ConstantMechanism,
     DeterministicMechanism,
     Mechanism,
@@ -306,8 +307,20 @@ class SCM:
     def _simulate(self, n: int, rng: np.random.Generator) -> dict[str, Array]:
         cols: dict[str, Array] = {}
         for v in self.order:
+            mech = self.mechanisms[v]
+            cat = mech if isinstance(mech, CategoricalMechanism) and mech.rowwise() else None
+            table = self._code_table(mech.parents, cols) if cat is not None else None
             with np.errstate(all="ignore"):  # checked just below, naming the variable
-                cols[v] = self.mechanisms[v].sample(cols, n, rng)
+                cdf = None
+                if cat is not None and table is not None:
+                    # Probabilities of categorical parents only: computed per combination, looked up.
+                    small = table[0]
+                    with contextlib.suppress(DataError):  # a combination no unit has may be invalid
+                        cdf = cat.cdf(small, len(next(iter(small.values()))))
+                if cat is not None and table is not None and cdf is not None:
+                    cols[v] = cat.sample_cdf(cdf if cdf.shape[0] == 1 else cdf[table[1]], n, rng)
+                else:
+                    cols[v] = mech.sample(cols, n, rng)
             _check_finite(v, cols[v], self.mechanisms[v])
         return cols
 
@@ -428,17 +441,24 @@ class SCM:
         for v in replaced:
             noises[v] = _portable_noise(self.mechanisms[v], target_model.mechanisms[v], noises[v], n, rng)
         out = dict(cols)
+        # A do() value the same for every unit stays one number while the changed mechanisms are evaluated
+        # (what depends only on it is computed once), where they all accept that; a column for the output.
+        scalar = all(target_model.mechanisms[v].accepts_scalars() for v in changed)
         for v, value in do_internal.items():
-            out[v] = (
-                value if isinstance(value, np.ndarray) else np.full(n, value, dtype=cols_dtype(self.meta[v]))
-            )
+            if isinstance(value, np.ndarray) or not scalar:
+                out[v] = _do_column(value, n, self.meta[v])
+            else:
+                out[v] = value  # type: ignore[assignment]
         # A shifted model may have more categories (a new hospital): decode with its metadata.
         meta = target_model.meta
         for v in target_model.order:
             if v in changed:
                 out[v] = target_model.mechanisms[v].evaluate(out, noises[v], n)
+        for v, value in do_internal.items():
+            out[v] = _do_column(value, n, self.meta[v])
         extra = [v for v in self.latent if include_latent and v in out and v not in data.columns]
-        return self._output(data, out, index, n_draws, extra=extra, meta=meta)
+        same = [c for c in data.columns if c in self.meta and c not in changed and c not in do_internal]
+        return self._output(data, out, index, n_draws, extra=extra, meta=meta, unchanged=same)
 
     def path_counterfactual(
         self,
@@ -755,13 +775,12 @@ class SCM:
             if any(p not in cols for p in others):
                 reasons.append(f"{child}'s other parents {others} are not all observed")
                 continue
-            env0 = {**{p: cols[p] for p in others}, latent: np.zeros(n)}
-            env1 = {**env0, latent: np.ones(n)}
-            h0 = np.broadcast_to(mech.mean(env0, n, child), (n,))
-            c = np.broadcast_to(mech.mean(env1, n, child), (n,)) - h0
+            h0, c = self._measurement_line(child, latent, others, cols, n)
             if np.any(c == 0):
                 reasons.append(f"{child}'s coefficient on {latent} is 0 for some units")
                 continue
+            if np.all(c == 1.0):  # a unit slope (every measurement so far): x / 1.0 is x, skip the pass
+                return np.asarray(cols[child] - h0, dtype=np.float64)
             return np.asarray((cols[child] - h0) / c, dtype=np.float64)
         raise IdentificationError(
             f"the latent variable {latent!r} is not identified, and this counterfactual needs it: "
@@ -769,6 +788,46 @@ class SCM:
             + ". A latent is identified when an observed child has a noise-free equation additive in it "
             "(a measurement such as X = L + artifact(E)); otherwise include the column in the data."
         )
+
+    def _code_table(
+        self, parents: Sequence[str], cols: Mapping[str, Array]
+    ) -> tuple[dict[str, Array], Array] | None:
+        """Every combination of the (all categorical) ``parents`` as small columns, and each unit's row.
+
+        None when a parent is not categorical or there are more than 4,096 combinations.
+        """
+        sizes = [len(self.meta[p].categories) for p in parents if self.meta[p].vtype == "categorical"]
+        if not parents or len(sizes) != len(parents) or not 0 < int(np.prod(sizes)) <= 4096:
+            return None
+        grid = np.indices(sizes).reshape(len(sizes), -1)
+        small = {p: grid[i].astype(np.int64) for i, p in enumerate(parents)}
+        if len(parents) == 1:
+            return small, np.asarray(cols[parents[0]])
+        return small, np.ravel_multi_index(tuple(np.asarray(cols[p]) for p in parents), sizes)
+
+    def _measurement_line(
+        self, child: str, latent: str, others: Sequence[str], cols: Mapping[str, Array], n: int
+    ) -> tuple[Array, Array]:
+        """Intercept ``h0`` and slope ``c`` per unit of ``child = h0 + c * latent`` (affine in the latent).
+
+        The slope is ``h(1) - h(0)``, as the mechanism computes it. When every other parent is categorical
+        (the measurement artifacts of the built-in scenarios), both are computed once per category and
+        looked up by code: the same numbers (elementwise arithmetic does not depend on the array), without
+        evaluating the equation twice over every unit.
+        """
+        mech = self.mechanisms[child]
+        table = self._code_table(others, cols)
+        if table is not None:
+            small, idx = table
+            m = len(next(iter(small.values())))
+            h0_k = np.broadcast_to(mech.mean({**small, latent: np.zeros(m)}, m, child), (m,))
+            c_k = np.broadcast_to(mech.mean({**small, latent: np.ones(m)}, m, child), (m,)) - h0_k
+            c_const = c_k[0] if np.all(c_k == c_k[0]) else None
+            return h0_k[idx], (np.full(1, c_const) if c_const is not None else c_k[idx])
+        env0 = {**{p: cols[p] for p in others}, latent: np.zeros(n)}
+        env1 = {**env0, latent: np.ones(n)}
+        h0 = np.broadcast_to(mech.mean(env0, n, child), (n,))
+        return h0, np.broadcast_to(mech.mean(env1, n, child), (n,)) - h0
 
     def _output(
         self,
@@ -779,10 +838,16 @@ class SCM:
         *,
         extra: Sequence[str] = (),
         meta: Mapping[str, VariableMeta] | None = None,
+        unchanged: Sequence[str] = (),
     ) -> pd.DataFrame:
         meta = meta or self.meta
         names = [c for c in data.columns if c in self.meta]
-        frame = columns_to_frame(cols, meta, [*names, *extra], None)
+        given = (
+            {c: v for c in unchanged if (v := _as_given(data[c], meta[c])) is not None}
+            if n_draws == 1
+            else {}
+        )
+        frame = columns_to_frame(cols, meta, [*names, *extra], None, given=given)
         other = [c for c in data.columns if c not in self.meta]
         if other:
             passthrough = data[other].reset_index(drop=True)
@@ -874,6 +939,9 @@ def _check_finite(variable: str, values: Array, mechanism: Mechanism) -> None:
     arr = np.asarray(values)
     if arr.dtype.kind != "f":
         return
+    with np.errstate(all="ignore"):
+        if np.isfinite(np.add.reduce(arr, axis=None)):  # one pass: a NaN or inf anywhere makes the sum one
+            return
     bad = ~np.isfinite(arr)
     if bad.any():
         raise SpecError(
@@ -895,6 +963,36 @@ def _is_array(x: Any) -> bool:
 
 def _plain(x: Any) -> Any:
     return x.tolist() if isinstance(x, np.ndarray | pd.Series) else x
+
+
+def _as_given(column: pd.Series, meta: VariableMeta) -> Any:
+    """A copy of an unchanged data column when it is, value for value and in dtype, what decoding its internal
+    column would give (binary as integers or bool, categories as their values); None otherwise.
+
+    Decoding (int -> float -> int, codes -> values) would spend passes to rebuild the same column.
+    """
+    dtype = column.dtype
+    if meta.vtype == "binary":
+        ok = isinstance(dtype, np.dtype) and dtype.kind in "biu"
+    elif meta.vtype == "categorical" and meta.numeric_categories:
+        ok = dtype == np.int64 and meta.categories == tuple(range(len(meta.categories)))
+    elif meta.vtype == "categorical":
+        ok = dtype == _string_dtype()
+    else:
+        ok = False
+    return column.array.copy() if ok else None
+
+
+def _string_dtype() -> Any:
+    """The dtype pandas gives a column built from an object array of strings (``str`` under pandas 3)."""
+    return pd.Series(np.array(["a"], dtype=object)).dtype
+
+
+def _do_column(value: float | Array, n: int, meta: VariableMeta) -> Array:
+    """A do() value as an internal column of ``n`` units."""
+    if isinstance(value, np.ndarray):
+        return value
+    return np.full(n, value, dtype=cols_dtype(meta))
 
 
 def cols_dtype(meta: VariableMeta) -> type:
