@@ -13,11 +13,18 @@ import causaltrust as ct
 def test_every_data_folder_carries_a_licence():
     root = Path(ct.text.data_path())
     folders = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith("_")]
-    assert {p.name for p in folders} == {"winogender", "winobias", "crows_pairs", "genderswaps", "names"}
+    assert {p.name for p in folders} == {
+        "winogender",
+        "winobias",
+        "crows_pairs",
+        "genderswaps",
+        "names",
+        "neutral",
+    }
     for folder in folders:
         assert (folder / "LICENSE").is_file(), folder
     sources = (root / "SOURCES.md").read_text(encoding="utf-8")
-    for licence in ("MIT", "CC BY-SA 4.0", "CC BY 4.0"):
+    for licence in ("MIT", "CC BY-SA 4.0", "CC BY 4.0", "Apache-2.0"):
         assert licence in sources
 
 

@@ -112,6 +112,7 @@ grid-template-columns:repeat(auto-fit,minmax(min(560px,100%),1fr));gap:1rem}.gri
 table.wide{font-size:.78rem;width:auto}table.wide th,table.wide td{padding:.3rem .35rem}
 table.wide th{white-space:normal;min-width:4.2rem;max-width:7rem;
 overflow-wrap:normal;word-break:normal;hyphens:none;vertical-align:bottom}table.wide td{white-space:nowrap}
+table.ranks th{min-width:0;font-size:.7rem}table.ranks td.num{padding:.3rem .2rem}
 table.wide th.group{text-align:center;border-left:2px solid #d5d9e2;background:#eef1f6}
 table.wide td.first,table.wide th.first{position:sticky;left:0;background:#fff;z-index:1;
 white-space:normal;min-width:8rem;max-width:12rem;overflow-wrap:break-word;box-shadow:1px 0 0 #e4e7ee}
@@ -529,7 +530,7 @@ def _thresholds(agg: pd.DataFrame, thresholds: Mapping[str, Thresholds]) -> str:
             tag = "pass" if k == n else "fail"
             word = "pass" if k == n else "FAIL"
             cells.append(
-                f'<td><span class="tag {tag}">{word}</span> {k}/{n} seeds '
+                f'<td><span class="tag {tag}">{word}</span> {k}/{n} seeds<br>'
                 f'<small class="ci">({fmt_num(r.get(c), 3)})</small></td>'
             )
         every = '<span class="tag pass">yes</span>' if meets.iloc[i] else '<span class="tag fail">no</span>'
@@ -787,14 +788,15 @@ def _best_marks(agg: pd.DataFrame, c: str) -> dict[int, str]:
 
 
 _ARROWS = {"higher": "↑", "lower": "↓", "zero": "|·| → 0", "informative": "info"}
-_MAX_COLUMNS = 8  # metric columns per table: eight fit a 1,366 px screen with the interval lines
+_MAX_COLUMNS = 7  # metric columns per table: seven fit a 1,366 px screen with the interval lines and settings
 
 
 def _headline_table(agg: pd.DataFrame, metrics: Sequence[str]) -> str:
-    """The headline metrics, split by objective into tables of at most eight metric columns each."""
+    """The headline metrics, split by objective into tables of at most seven metric columns each."""
     cols = [m for m in metrics if m in agg.columns and agg[m].notna().any()]
     groups = [(o, [c for c in cols if c.startswith(o + ".")]) for o in OBJECTIVES]
-    groups = [(o, cs) for o, cs in groups if cs]
+    # An objective with more metrics than fit one table is split over several (same group heading).
+    groups = [(o, cs[i : i + _MAX_COLUMNS]) for o, cs in groups for i in range(0, len(cs), _MAX_COLUMNS)]
     chunks: list[list[tuple[str, list[str]]]] = []
     for o, cs in groups:
         if chunks and sum(len(x) for _, x in chunks[-1]) + len(cs) <= _MAX_COLUMNS:
@@ -922,7 +924,8 @@ def _ranks(agg: pd.DataFrame) -> str:
         "of configurations clearly better on that objective (95% intervals over seeds apart), so ties "
         "share a rank; an infinite value (ε of a model without a privacy accountant) ranks last. "
         '"Closer to 0 is better" ranks |value|. Rows sorted by mean rank; darker is better.</p>'
-        f'<div class="scroll"><table class="wide"><tr><th class="first">configuration</th><th>mean rank</th>'
+        '<div class="scroll"><table class="wide ranks">'
+        f'<tr><th class="first">configuration</th><th>mean rank</th>'
         f"{head}</tr>{''.join(rows)}</table></div>"
     )
 
