@@ -206,9 +206,17 @@ class _TorchClassifier(ClassifierMixin, SaveMixin, BaseEstimator):
         magnitude (the limit the spec-aware learners and the audit apply: beyond it the logits overflow).
         """
         owner = type(self).__name__
+        if y is None and reset:
+            raise DataError(f"{owner} requires y to be passed, but the target y is None")
         if isinstance(X, pd.DataFrame):
             cols = list(X.columns)
-            if isinstance(X.columns, pd.MultiIndex) or not all(isinstance(c, str) for c in cols):
+            # Positional names 0..n-1 mean an unnamed array, as in scikit-learn; any other non-string name
+            # (or a MultiIndex) would be matched by position while looking like a name.
+            index: Any = X.columns  # pandas-stubs type DataFrame columns as Index[str]
+            positional = isinstance(index, pd.RangeIndex) and index.start == 0
+            if isinstance(X.columns, pd.MultiIndex) or not (
+                positional or all(isinstance(c, str) for c in cols)
+            ):
                 raise DataError(f"{owner}: X's column names must be strings; got {cols[:5]}")
             dups = sorted({c for c in cols if cols.count(c) > 1})
             if dups:
@@ -250,7 +258,7 @@ class _TorchClassifier(ClassifierMixin, SaveMixin, BaseEstimator):
         -------
         self
         """
-        Xv, yv = self._validate(X, y, reset=True)
+        Xv, yv = self._validate(X, y, reset=True)  # y None: a DataError
         try:
             check_classification_targets(yv)
         except ValueError as exc:

@@ -134,6 +134,7 @@ def _column(df: pd.DataFrame, name: str, m: VariableMeta, context: str) -> Array
     if (
         len(values)
         and m.vtype == "continuous"
+        and not getattr(m, "count", False)  # counts also need the integer check below
         and -MAX_ABS_VALUE <= values.min() <= values.max() <= MAX_ABS_VALUE
     ):
         return values  # two reductions: a NaN makes them NaN, failing the test, so the checks below run
