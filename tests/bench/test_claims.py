@@ -24,7 +24,10 @@ linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /
 def _children(pid: int) -> set[int]:
     out = set()
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        out |= {int(x) for x in task.read_text().split()}
+        try:
+            out |= {int(x) for x in task.read_text().split()}
+        except FileNotFoundError:  # the thread ended between the listing and the read
+            continue
     return out
 
 
