@@ -380,8 +380,9 @@ def load_model(path: str | os.PathLike[str], *, allow_pickle: bool = False) -> A
         )
     if not allow_pickle:
         raise DataError(
-            f"model file {origin!r} is a pickle, which runs code when loaded; save the model with skops "
-            "(skops.io.dump(model, 'model.skops')) or, if you trust the file, allow pickles (--allow-pickle)"
+            f"model file {origin!r} is a pickle, which runs code when loaded; save a causaltrust learner"
+            " with model.save('model.ctm'), any other scikit-learn model with skops (skops.io.dump(model, "
+            "'model.skops')), or, if you trust the file, allow pickles (--allow-pickle)"
         )
     import joblib
 
