@@ -155,3 +155,14 @@ def test_a_saved_scm_still_round_trips(tmp_path: Path) -> None:
     scm.save(tmp_path / "scm.npz")
     again = ct.SCM.load(tmp_path / "scm.npz")
     pd.testing.assert_frame_equal(scm.sample(200, random_state=1), again.sample(200, random_state=1))
+
+
+def test_a_deeply_nested_model_file_is_refused_cleanly(tmp_path: Path) -> None:
+    # .ctm model files share the SCM files' checked reader: nesting that overflows json is one DataError.
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, np.frombuffer(("[" * 100_000 + "]" * 100_000).encode(), dtype=np.uint8))
+    _npz_with(tmp_path / "deep.ctm", {"model.json.npy": buf.getvalue()})
+    with pytest.raises(ct.DataError, match="is not a causaltrust model file"):
+        load_model(tmp_path / "deep.ctm")

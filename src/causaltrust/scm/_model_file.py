@@ -227,20 +227,7 @@ def load_model_file(path: str | os.PathLike[str]) -> Any:
             f"{origin!r} is not a causaltrust model file (not a zip archive); write one with "
             "estimator.save(path)"
         )
-    try:
-        arrays = _persist._read_arrays(p, origin)
-        doc = json.loads(arrays.pop(_DOC).tobytes().decode("utf-8"))
-    except DataError:
-        raise
-    except (KeyError, ValueError, OSError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
-        raise DataError(f"{origin!r} is not a causaltrust model file ({type(exc).__name__}: {exc})") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise DataError(f"{origin!r} is not a causaltrust model file (no {FORMAT!r} header)")
-    if doc.get("version") != VERSION:
-        raise DataError(
-            f"{origin!r} was written in model format version {doc.get('version')!r}; this causaltrust reads "
-            f"version {VERSION}"
-        )
+    arrays, doc = _persist.read_document(p, origin, "model", doc_name=_DOC, fmt=FORMAT, version=VERSION)
     dec = _ModelDecoder(arrays, origin)
     try:
         return dec(doc["model"])

@@ -287,6 +287,32 @@ def _read_arrays(p: Path, origin: str) -> dict[str, np.ndarray]:
     return arrays
 
 
+def read_document(
+    p: Path, origin: str, kind: str, *, doc_name: str, fmt: str, version: int
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The arrays and the JSON header of a causaltrust archive (an SCM or a model file), checked.
+
+    One :class:`DataError` for anything that is not such a file: damaged archives, oversized members
+    (:func:`_read_arrays`), undecodable or deeply nested JSON, a foreign format tag or another version.
+    """
+    try:
+        arrays = _read_arrays(p, origin)
+        doc = json.loads(arrays.pop(doc_name).tobytes().decode("utf-8"))
+    except DataError:
+        raise
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile, UnicodeDecodeError, RecursionError) as exc:
+        why = f"{type(exc).__name__}: {exc}"
+        raise DataError(f"{origin!r} is not a causaltrust {kind} file ({why})") from None
+    if not isinstance(doc, dict) or doc.get("format") != fmt:
+        raise DataError(f"{origin!r} is not a causaltrust {kind} file (no {fmt!r} header)")
+    if doc.get("version") != version:
+        raise DataError(
+            f"{origin!r} was written in {kind} format version {doc.get('version')!r}; this causaltrust reads "
+            f"version {version}"
+        )
+    return arrays, doc
+
+
 def load_scm(cls: type[SCM], path: str | os.PathLike[str]) -> SCM:
     """Read an SCM written by :func:`save_scm` without unpickling anything (see :meth:`SCM.load`)."""
     p = Path(path)
@@ -301,20 +327,7 @@ def load_scm(cls: type[SCM], path: str | os.PathLike[str]) -> SCM:
             f"{origin!r} is not a causaltrust SCM file ({kind}); SCM files are written by SCM.save (JSON + "
             "arrays): re-create the SCM (ct.SCM.fit or ct.SCM.from_spec) and save it again"
         )
-    try:
-        arrays = _read_arrays(p, origin)
-        doc = json.loads(arrays.pop(_DOC).tobytes().decode("utf-8"))
-    except DataError:
-        raise
-    except (KeyError, ValueError, OSError, zipfile.BadZipFile, UnicodeDecodeError, RecursionError) as exc:
-        raise DataError(f"{origin!r} is not a causaltrust SCM file ({type(exc).__name__}: {exc})") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise DataError(f"{origin!r} is not a causaltrust SCM file (no {FORMAT!r} header)")
-    if doc.get("version") != VERSION:
-        raise DataError(
-            f"{origin!r} was written in SCM format version {doc.get('version')!r}; this causaltrust reads "
-            f"version {VERSION}"
-        )
+    arrays, doc = read_document(p, origin, "SCM", doc_name=_DOC, fmt=FORMAT, version=VERSION)
     dec = _Decoder(arrays, origin)
     try:
         spec = load_spec(dec(doc["spec"]))
