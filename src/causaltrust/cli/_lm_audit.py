@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 
 import causaltrust as ct
-from causaltrust.cli import _io
-from causaltrust.cli._app import EXIT_FAILED, _user_errors, _wide, app
+from causaltrust.cli._app import _user_errors, app
+from causaltrust.cli._text_audit import write_and_print
 
 __all__ = ["lm_audit"]
 
@@ -114,17 +114,4 @@ def lm_audit(
             lm, tokenizer, prompts, split=None if split == "all" else split, n_bootstrap=bootstrap,
             device=device, thresholds=bounds, label=model, random_state=seed,
         )  # fmt: skip
-        if out is not None:
-            if out.suffix.lower() == ".json":
-                _io.write_text(report.to_json(), out)
-            else:
-                ct.report.write_html(report, out)
-    _wide(console).print(report)
-    for note in report.notes:
-        console.print(f"note: {note}", markup=False, highlight=False)
-    if out is not None:
-        typer.echo(f"Report: {out.resolve()}")
-    if not report.passed:
-        failed = ", ".join(m.name for m in report.failures())
-        Console(stderr=True).print(f"FAILED thresholds: {failed}", markup=False, highlight=False)
-        raise typer.Exit(EXIT_FAILED)
+    write_and_print(console, report, out)

@@ -13,7 +13,7 @@ from causaltrust.cli import _io
 from causaltrust.cli._app import EXIT_FAILED, AllowPickleOpt, _user_errors, _wide, app
 from causaltrust.scm import load_model
 
-__all__ = ["text_audit"]
+__all__ = ["text_audit", "write_and_print"]
 
 _TEXT_SUFFIXES = (".txt", ".csv", ".parquet")
 
@@ -131,11 +131,19 @@ def text_audit(
             Console(stderr=True).print(f"error: {type(exc).__name__}: {exc}", markup=False, highlight=False)
             raise typer.Exit(3) from None
         report = ct.TrustReport(report.metrics, report.notes, {**report.meta, "corpus": corpus})
-        if out is not None:
-            if out.suffix.lower() == ".json":
-                _io.write_text(report.to_json(), out)
-            else:
-                ct.report.write_html(report, out)
+    write_and_print(console, report, out)
+
+
+def write_and_print(console: Console, report: ct.TrustReport, out: Path | None) -> None:
+    """Write a text report (.json or .html), print it with its notes; exit 1 on a failed threshold.
+
+    Shared by ``text-audit`` and ``lm-audit``.
+    """
+    if out is not None:
+        if out.suffix.lower() == ".json":
+            _io.write_text(report.to_json(), out)
+        else:
+            ct.report.write_html(report, out)
     _wide(console).print(report)
     for note in report.notes:
         console.print(f"note: {note}", markup=False, highlight=False)
