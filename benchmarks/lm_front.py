@@ -18,6 +18,8 @@ Interventions (each a reversible context manager; the model is the same object t
   word, so what "woman" says survives while what "nurse" suggests is erased.
 * ``selective-occ a``: LEACE fitted on occupation positions with the occupation's stereotype as the concept,
   applied at non-gendered positions.
+* ``ablate-selective k``: mean ablation of the top-k heads of ``ct.text.select_heads`` on development prompts
+  (stereotype path's indirect-effect share minus the referent path's), added on day 2.
 * ``selective-sink a`` / ``leace-all-sink a``: as ``selective`` / ``leace-all`` but leaving the first position
   (the attention sink, which sees only the first token) untouched. Added after the first run showed that the
   erasures multiply perplexity: a change informed by held-out numbers, reported as such.
@@ -55,10 +57,11 @@ STRENGTHS = {
     "selective-occ": (0.5, 0.8, 1.0),
     "selective-sink": (0.5, 0.8, 1.0),
     "leace-all-sink": (0.5, 0.8, 1.0),
+    "ablate-selective": (2, 5, 10),
 }
 ORDER = (
     "selective", "leace-all", "ablate-mean", "selective-occ", "ablate-resample", "selective-sink",
-    "leace-all-sink",
+    "leace-all-sink", "ablate-selective",
 )  # fmt: skip
 
 
@@ -133,12 +136,44 @@ def last_vs_all(lm: Any, tok: Any, dev: pd.DataFrame, heads: list[tuple[int, int
     return pd.DataFrame(out)
 
 
+def choose_selective_heads(lm: Any, tok: Any, dev: pd.DataFrame, n: int, out: Path) -> pd.DataFrame:
+    """``ct.text.select_heads`` on ``n`` development prompts per path, cached in ``out``."""
+    path = out / "dev_heads_selective.csv"
+    if path.exists():
+        return pd.read_csv(path)
+    ranked = ct.text.select_heads(lm, tok, dev, split=None, n_prompts=n)
+    ranked.to_csv(path, index=False)
+    print(f"select_heads: {ranked.attrs}", flush=True)
+    return ranked
+
+
 def build(
-    lm: Any, tok: Any, dev: pd.DataFrame, heads: list[tuple[int, int]], n_layers: int, seed: int
-) -> dict[str, Any]:
+    lm: Any, tok: Any, dev: pd.DataFrame, heads: list[tuple[int, int]], n_layers: int, seed: int,
+    names: tuple[str, ...] = ORDER, selective_heads: list[tuple[int, int]] | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Interventions by name → a factory of strength, all fitted on development prompts."""
     stop = min(layer for layer, _ in heads[:3])
     layers = list(range(0, max(stop, 1), 2))
+    keep = ct.text.gendered_token_ids(tok)
+    reference = list(dev["neutral"])
+    fitted: dict[Any, Any] = {}
+
+    def ablation(method: str, k: int, chosen: list[tuple[int, int]] | None = None) -> Any:
+        key = (method, k, chosen is None)
+        if key not in fitted:
+            fitted[key] = ct.text.HeadAblation(
+                lm, (heads if chosen is None else chosen)[:k], method=method, random_state=seed
+            ).fit(tok, reference)
+        return fitted[key]
+
+    made: dict[str, Any] = {
+        "layers": layers,
+        "ablate-mean": lambda k: ablation("mean", int(k)),
+        "ablate-resample": lambda k: ablation("resample", int(k)),
+        "ablate-selective": lambda k: ablation("mean", int(k), selective_heads),
+    }
+    if not any(n.startswith(("leace", "selective")) for n in names):
+        return made  # nothing to erase: skip the erasers' activations
     texts = [*dev["female_ref"], *dev["male_ref"]]
     words = ["woman"] * len(dev) + ["man"] * len(dev)
     acts, owner = ct.text.residual_activations(
@@ -151,22 +186,8 @@ def build(
     )
     occ_z = (dev["stereotype"].to_numpy()[occ_owner] == "female").astype(int)
     occupation = {v: ct.text.LeaceEraser().fit(occ_acts[v], occ_z) for v in layers}
-    keep = ct.text.gendered_token_ids(tok)
-    reference = list(dev["neutral"])
-    fitted = {}
-
-    def ablation(method: str, k: int) -> Any:
-        key = (method, k)
-        if key not in fitted:
-            fitted[key] = ct.text.HeadAblation(lm, heads[:k], method=method, random_state=seed).fit(
-                tok, reference
-            )
-        return fitted[key]
-
     return {
-        "layers": layers,
-        "ablate-mean": lambda k: ablation("mean", int(k)),
-        "ablate-resample": lambda k: ablation("resample", int(k)),
+        **made,
         "leace-all": lambda a: ct.text.ResidualErasure(lm, gender, alpha=a),
         "selective": lambda a: ct.text.ResidualErasure(lm, gender, alpha=a, keep_tokens=keep),
         "selective-occ": lambda a: ct.text.ResidualErasure(lm, occupation, alpha=a, keep_tokens=keep),
@@ -197,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--winobias", type=int, default=30, help="WinoBias templates per split (all Winogender)")
     ap.add_argument("--heads-prompts", type=int, default=8, help="development prompts for head choice")
+    ap.add_argument(
+        "--select-prompts", type=int, default=16, help="development prompts per path for select_heads"
+    )
     ap.add_argument("--profile-prompts", type=int, default=4, help="prompts of the before/after profile")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--device", default=None, help="torch device (default: cuda when present, else cpu)")
@@ -257,8 +281,14 @@ def main(argv: list[str] | None = None) -> int:
         lva = last_vs_all(lm, tok, dev, heads[:3], 20)
         lva.to_csv(lva_path, index=False)
     print(lva, flush=True)
+    names = tuple(n for n in ORDER if args.only is None or n in args.only)
+    selective = None
+    if "ablate-selective" in names:
+        sel = choose_selective_heads(lm, tok, dev, args.select_prompts, out)
+        selective = [(int(r.layer), int(r.head)) for r in sel.head(10).itertuples()]
+        print("top development heads by stereotype - referent share:", selective[:5], flush=True)
     t_fit = time.perf_counter()
-    made = build(lm, tok, dev, heads, lm.config.num_hidden_layers, args.seed)
+    made = build(lm, tok, dev, heads, lm.config.num_hidden_layers, args.seed, names, selective)
     fit_s = time.perf_counter() - t_fit
     print(f"interventions fitted in {fit_s:.0f} s; erased layers {made['layers']}", flush=True)
 
@@ -273,7 +303,6 @@ def main(argv: list[str] | None = None) -> int:
         base_path.write_text(base.to_json())
     points = [_point(base, None, "none", 0, float(base.meta["seconds"]))]
     print(f"baseline: {points[0]}", flush=True)
-    names = [n for n in ORDER if args.only is None or n in args.only]
     for name in names:
         for strength in STRENGTHS[name]:
             path = out / f"{name}_{strength}.json"

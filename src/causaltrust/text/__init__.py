@@ -33,6 +33,8 @@ from causaltrust.text._interventions import (
 )
 from causaltrust.text._learners import EmbeddingClassifier, TextClassifier
 from causaltrust.text._lm_audit import lm_audit, lm_compare, next_token_log_odds, sequence_nll
+from causaltrust.text._lm_finetune import LMFinetune, causal_finetune
+from causaltrust.text._lm_heads import select_heads
 from causaltrust.text._lm_interventions import (
     HeadAblation,
     LeaceEraser,
@@ -65,6 +67,7 @@ __all__ = [
     "FeedbackSimulator",
     "HeadAblation",
     "Intervened",
+    "LMFinetune",
     "LeaceEraser",
     "MediationResult",
     "MiniLMEncoder",
@@ -73,6 +76,7 @@ __all__ = [
     "TextClassifier",
     "apply_intervention",
     "audit",
+    "causal_finetune",
     "counterfactual_pairs",
     "data_path",
     "dedupe_prompts",
@@ -100,6 +104,7 @@ __all__ = [
     "register_word_swap",
     "replace_entities",
     "residual_activations",
+    "select_heads",
     "sequence_nll",
     "smollm2_path",
     "substitute_names",
