@@ -52,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--tiny", action="store_true", help="smoke test on a random 4-layer Llama")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--report-only",
+        action="store_true",
+        help="no model: write the section from the points saved in --out",
+    )
     args = ap.parse_args(argv)
     import torch
 
@@ -60,10 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     load_avg = os.getloadavg()[0]
+    print(f"load average {load_avg:.1f} at the start", flush=True)
     t0 = time.perf_counter()
     dev, held = lm_front._prompts(args.winobias, args.seed)
     print(f"{len(dev)} development and {len(held)} held-out prompts", flush=True)
-    tok, lm = lm_front._tiny() if args.tiny else ct.text.load_smollm2()
+    tok, lm = (None, None) if args.report_only else lm_front._tiny() if args.tiny else ct.text.load_smollm2()
     load_s = time.perf_counter() - t0
     print(f"loaded in {load_s:.0f} s", flush=True)
     kw = {"split": None, "n_bootstrap": 1000, "batch_size": 32}
@@ -75,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
                 base, base_from = cand, folder / "baseline.json"
                 break
     if base is None:
+        if args.report_only:
+            raise SystemExit("--report-only: no saved baseline.json for these prompts")
         t = time.perf_counter()
         base = ct.text.lm_audit(lm, tok, held, label="none", **kw)
         base.meta["seconds"] = time.perf_counter() - t
@@ -89,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         if path.exists() and fpath.exists() and not args.tiny:
             rep = ct.TrustReport.from_json(path.read_text())
             fits[f"{name} {steps}"] = json.loads(fpath.read_text())
+        elif args.report_only:
+            continue
         else:
             ft = ct.text.causal_finetune(
                 lm, tok, dev, objective=objective, split=None, steps=steps, batch_size=args.batch,
@@ -126,11 +136,37 @@ def main(argv: list[str] | None = None) -> int:
             points.append(lm_front._point(rep, base, "ablate-selective", k, float(rep.meta["seconds"])))
     total_s = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if args.report_only:
+        load_s, total_s, peak_mb, load_avg, argv = _timings(args.report_only)
+        if "--threads" in argv:  # the header names the run's thread count, not this process's
+            torch.set_num_threads(int(argv[argv.index("--threads") + 1]))
     text = section(points, fits, base, args, argv, load_s, total_s, peak_mb, load_avg, heads_csv, base_from)
     print(text)
     if not args.no_write and not args.tiny:
         _results.write_section(text + "\n")
     return 0
+
+
+def _timings(log_path: Path) -> tuple[float, float, float, float, list[str]]:
+    """Model load, wall time, peak memory, load average and arguments of the run that wrote ``log_path``."""
+    import re
+
+    log = log_path.read_text(errors="replace")
+    found = [
+        re.search(p, log)
+        for p in (
+            r"loaded in (\d+) s",
+            r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)",
+            r"Maximum resident set size \(kbytes\): (\d+)",
+            r'Command being timed: ".*?lm_finetune\.py ?(.*?)"',
+        )
+    ]
+    if any(m is None for m in found):
+        raise SystemExit(f"{log_path}: not the log of a run under /usr/bin/time -v")
+    load, wall, rss, cmd = (m.group(1) for m in found if m is not None)
+    total = sum(float(x) * 60**i for i, x in enumerate(reversed(wall.split(":"))))
+    avg = re.search(r"load average ([\d.]+) at the start", log)
+    return float(load), total, float(rss) / 1024, float(avg.group(1)) if avg else float("nan"), cmd.split()
 
 
 def _meets(p: dict[str, Any]) -> bool:
@@ -155,8 +191,13 @@ def section(
         "",
         f"Command: `.venv/bin/python benchmarks/lm_finetune.py {cmd}` ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
         f"{platform.machine()}, cpu, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"os.cpu_count()={os.cpu_count()}, load average {load_avg:.1f} at the start"
-        + (": a shared machine, so wall times are upper bounds)" if load_avg > 2 else ")"),
+        f"os.cpu_count()={os.cpu_count()}, "
+        + (
+            f"load average {load_avg:.1f} at the start"
+            if load_avg == load_avg
+            else "load average not logged by the run; `uptime` showed 20 to 26 during it"
+        )
+        + (": a shared machine, so wall times are upper bounds)" if not load_avg <= 2 else ")"),
         "",
         f"Wall time {total_s:.0f} s (model load {load_s:.0f} s; saved points in `{args.out}` are reused), peak "
         f"resident memory {peak_mb:.0f} MB. Unmodified model's audit: `{base_from}`. Held-out audit: "

@@ -66,8 +66,8 @@ def select_heads(
     >>> tok, lm = ct.text.load_smollm2()  # doctest: +SKIP
     >>> ranked = ct.text.select_heads(lm, tok, n_prompts=16)  # doctest: +SKIP
     >>> heads = [(int(r.layer), int(r.head)) for r in ranked.head(5).itertuples()]  # doctest: +SKIP
-    >>> abl = ct.text.HeadAblation(lm, heads).fit(tok, list(ct.text.lm_prompts(split="dev")["neutral"]))
-    ...     # doctest: +SKIP
+    >>> reference = list(ct.text.lm_prompts(split="dev")["neutral"])  # doctest: +SKIP
+    >>> abl = ct.text.HeadAblation(lm, heads).fit(tok, reference)  # doctest: +SKIP
     """
     from causaltrust.text._mediation import mediation
 
