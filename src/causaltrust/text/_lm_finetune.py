@@ -128,7 +128,7 @@ def causal_finetune(
     steps: int = 30,
     batch_size: int = 8,
     rank: int = 4,
-    lora_alpha: float | None = None,
+    lora_alpha: int | None = None,
     target_modules: Sequence[str] = ("q_proj", "v_proj"),
     layers: Sequence[int] | None = None,
     lr: float = 1e-3,
@@ -152,7 +152,7 @@ def causal_finetune(
         Train on this half only (default the development occupations); None uses every row.
     steps, batch_size : int
         Optimizer steps, and prompts per step (each prompt contributes four texts).
-    rank, lora_alpha : int, float
+    rank, lora_alpha : int
         LoRA rank and scale (default ``lora_alpha = 2 * rank``).
     target_modules : sequence of str
         Linear layers that get adapters (default the attention query and value projections).
@@ -196,14 +196,19 @@ def causal_finetune(
     if not layer_list or any(not 0 <= v < n_layers for v in layer_list):
         raise DataError(f"layers must be a non-empty subset of 0..{n_layers - 1}, got {layers!r}")
     device = next(model.parameters()).device
-    tokenize = lambda texts: [[int(t) for t in tokenizer(x)["input_ids"]] for x in texts]  # noqa: E731
+
+    def tokenize(texts: Any) -> list[list[int]]:
+        return [[int(t) for t in tokenizer(x)["input_ids"]] for x in texts]
+
     male = [_single_token(tokenizer, w) for w in df["male"]]
     female = [_single_token(tokenizer, w) for w in df["female"]]
     if objective == "causal":
         groups = {c: tokenize(df[c]) for c in ("prompt", "neutral", "female_ref", "male_ref")}
     else:
         # the pronoun is appended as a token id, so it sits exactly where lm_audit reads the next token
-        plus = lambda col, ids: [[*s, i] for s, i in zip(tokenize(df[col]), ids, strict=True)]  # noqa: E731
+        def plus(col: str, ids: list[int]) -> list[list[int]]:
+            return [[*s, i] for s, i in zip(tokenize(df[col]), ids, strict=True)]
+
         groups = {
             "prompt_female": plus("prompt", female),
             "prompt_male": plus("prompt", male),
@@ -214,7 +219,9 @@ def causal_finetune(
     if any(len(s) < short for g in groups.values() for s in g):
         raise DataError("a training text tokenizes to too few tokens; give non-empty prompts")
     pad = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
-    alpha = float(2 * rank if lora_alpha is None else lora_alpha)
+    alpha = 2 * rank if lora_alpha is None else lora_alpha
+    if not isinstance(alpha, int) or isinstance(alpha, bool) or alpha < 1:
+        raise DataError(f"lora_alpha must be a positive int or None, got {lora_alpha!r}")
 
     rng = np.random.default_rng(random_state)
     with torch.random.fork_rng(devices=[]):

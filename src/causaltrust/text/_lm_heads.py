@@ -26,7 +26,9 @@ __all__ = ["select_heads"]
 
 
 def _aligned(tokenizer: Any, rows: list[Any], col: str, k: int) -> list[Any]:
-    n = lambda t: len(tokenizer(t)["input_ids"])  # noqa: E731
+    def n(text: str) -> int:
+        return len(tokenizer(text)["input_ids"])
+
     return [r for r in rows if n(getattr(r, col)) == n(r.neutral)][:k]
 
 
