@@ -161,10 +161,13 @@ def _timings(log_path: Path) -> tuple[float, float, float, float, list[str]]:
             r'Command being timed: ".*?lm_finetune\.py ?(.*?)"',
         )
     ]
-    if any(m is None for m in found):
-        raise SystemExit(f"{log_path}: not the log of a run under /usr/bin/time -v")
-    load, wall, rss, cmd = (m.group(1) for m in found if m is not None)
+    if found[0] is None:
+        raise SystemExit(f"{log_path}: the run did not load its model")
+    # a run still going (or killed) has no /usr/bin/time summary: its wall time and memory are NaN
+    load, wall, rss, cmd = (m.group(1) if m is not None else "nan" for m in found)
     total = sum(float(x) * 60**i for i, x in enumerate(reversed(wall.split(":"))))
+    if cmd == "nan":
+        cmd = " ".join(sys.argv[1:])
     avg = re.search(r"load average ([\d.]+) at the start", log)
     return float(load), total, float(rss) / 1024, float(avg.group(1)) if avg else float("nan"), cmd.split()
 
@@ -199,7 +202,12 @@ def section(
         )
         + (": a shared machine, so wall times are upper bounds)" if not load_avg <= 2 else ")"),
         "",
-        f"Wall time {total_s:.0f} s (model load {load_s:.0f} s; saved points in `{args.out}` are reused), peak "
+        (
+            f"Wall time {total_s:.0f} s"
+            if total_s == total_s
+            else "Wall time not known (the run had not finished when this section was written)"
+        )
+        + f" (model load {load_s:.0f} s; saved points in `{args.out}` are reused), peak "
         f"resident memory {peak_mb:.0f} MB. Unmodified model's audit: `{base_from}`. Held-out audit: "
         f"{base.meta['n_prompts']} prompts ({base.meta['n_templates']} templates), occupations disjoint from "
         f"the development prompts that every method trains or chooses on. LoRA: rank {args.rank} on q_proj and "
