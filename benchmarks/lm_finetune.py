@@ -54,8 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
         "--report-only",
-        action="store_true",
-        help="no model: write the section from the points saved in --out",
+        type=Path,
+        default=None,
+        metavar="RUN_LOG",
+        help="no model: write the section from the points saved in --out and the timings in RUN_LOG (the "
+        "output of the run that computed them under /usr/bin/time -v)",
     )
     args = ap.parse_args(argv)
     import torch
