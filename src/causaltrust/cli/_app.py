@@ -193,7 +193,11 @@ class _SweepCommand(TyperCommand):
         self.help = base + "\n\nMethods (-m):\n\n\b\n" + "\n".join(lines)
         if self.name == "demo":
             quick, full = bench.demo_settings(), bench.demo_settings(full=True)
-            rows = [f"  {k}: {quick[k] or 'all'} (quick), {full[k] or 'all'} (--full)" for k in quick]
+            rows = [
+                f"  {k}: {'all' if quick[k] is None else quick[k]} (quick), "
+                f"{'all' if full[k] is None else full[k]} (--full)"
+                for k in quick
+            ]
             self.help += "\n\nSettings:\n\n\b\n" + "\n".join(rows)
         super().format_help(ctx, formatter)
 
@@ -512,7 +516,7 @@ def demo(
         console.print(
             "About 5 minutes on 2 cores, most of it the shadow-model attack."
             if full
-            else "About 2 minutes on 2 cores (`--full`: about 5).",
+            else "About a minute on 2 cores (`--full`: about 5).",
             markup=False,
             highlight=False,
         )
