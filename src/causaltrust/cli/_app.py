@@ -516,7 +516,7 @@ def demo(
         console.print(
             "About 5 minutes on 2 cores, most of it the shadow-model attack."
             if full
-            else "About a minute on 2 cores (`--full`: about 5).",
+            else "About a minute or two on 2 cores (`--full`: about 5).",
             markup=False,
             highlight=False,
         )
