@@ -54,6 +54,7 @@ $(PEERS)/.installed: pyproject.toml benchmarks/constraints-peers.txt
 
 bench: venv $(PEERS)/.installed
 	$(PEERS)/bin/python benchmarks/scm_engine.py
+	$(PEERS)/bin/python benchmarks/fit_vs_dowhy.py
 	$(BIN)/python benchmarks/engine_floor.py
 	$(PEERS)/bin/python benchmarks/audit.py
 	$(BIN)/python benchmarks/learners.py
