@@ -72,6 +72,7 @@ bench: venv $(PEERS)/.installed
 	$(BIN)/python benchmarks/datasets.py
 	$(BIN)/python benchmarks/decompose.py
 	$(BIN)/python benchmarks/dr_exact.py
+	$(BIN)/python benchmarks/per_path.py
 	$(BIN)/python benchmarks/discovery.py
 	$(BIN)/python benchmarks/sensitivity.py
 	$(BIN)/python benchmarks/text.py --seeds 3 --n-train 600 --n-test 300 --finetune-n 300 --write
