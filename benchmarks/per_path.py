@@ -1,7 +1,7 @@
 """Per-path blocking on adult_nabi (issue 32): each unfair path's effect beside the total, and what it costs.
 
 Adult after Nabi & Shpitser: sex's direct path to income and every path through marital status are unfair.
-Per seed, 1,500 training and 1,500 test rows (3,000 would take ~25 minutes on one shared core); four models:
+Per seed, 1,500 training and 1,500 test rows; four models:
 
 * ERM and unawareness (sex dropped): logistic regression on one-hot categories and scaled numbers;
 * the selective learner with ``fairness="map"`` (the old behaviour: sex held at its baseline along all
@@ -15,8 +15,9 @@ mean effect and per-unit mean |Δ| (16 posterior draws per unit: an unbiased est
 mean |Δ|, averaged over 1,500 units). The model-free DR check decomposes the predictions
 (``ct.decompose_disparity``, outcome parents = the features the model reads): its ctf-DE is the direct path.
 
-Run: ``PYTHONPATH=src nice python benchmarks/per_path.py [--seeds 0 1 2] [--rows 1500]`` (about 9 minutes
-on one core). Prints markdown tables for RESULTS.md.
+Run: ``PYTHONPATH=src nice python benchmarks/per_path.py [--seeds 0 1 2] [--rows 1500]`` (24 minutes on a
+shared two-core machine with other jobs running; most of it is the three audits of the "map" learner, whose
+every prediction abducts the categorical mediators). Prints markdown tables for RESULTS.md.
 """
 
 from __future__ import annotations
