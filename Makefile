@@ -73,6 +73,7 @@ bench: venv $(PEERS)/.installed
 	$(BIN)/python benchmarks/datasets.py --datasets german adult_nabi --adult-rows 1000 --audits linear gbm --learners linear gbm --more-learners-on german --only adult_nabi=erm,unaware,selective_fitted
 	$(BIN)/python benchmarks/decompose.py
 	$(BIN)/python benchmarks/dr_exact.py
+	$(BIN)/python benchmarks/per_path.py
 	$(BIN)/python benchmarks/discovery.py
 	$(BIN)/python benchmarks/sensitivity.py
 	$(BIN)/python benchmarks/text.py --seeds 3 --n-train 600 --n-test 300 --finetune-n 300 --write
