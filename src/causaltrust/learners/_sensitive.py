@@ -85,7 +85,7 @@ def randomized_response(codes: Array, k: int, epsilon: float, rng: np.random.Gen
     --------
     >>> import numpy as np
     >>> out = randomized_response(np.zeros(10_000, dtype=int), 2, 1.0, np.random.default_rng(0))
-    >>> abs(out.mean() - 1 / (1 + math.e)) < 0.02
+    >>> bool(abs(out.mean() - 1 / (1 + math.e)) < 0.02)  # flipped with probability 1 / (1 + e)
     True
     """
     codes = np.asarray(codes, dtype=np.int64)
