@@ -176,3 +176,29 @@ def test_model_file_round_trip(world: Any, tmp_path: Path) -> None:
     back = ct.load_model(tmp_path / "m.ctm")
     assert np.array_equal(back.predict_proba(test[spec.features]), clf.predict_proba(test[spec.features]))
     assert back.privacy_sensitive_epsilon_ == clf.privacy_sensitive_epsilon_
+
+
+def test_with_a_dp_estimator_both_guarantees_hold(world: Any) -> None:
+    # Randomized response on A, then DP-SGD on the reports and every other column: the row-level ε is
+    # DP-SGD's (replayed by a fresh Opacus accountant), and A is protected by the smaller of ε_RR and
+    # 2 ε_row (group privacy over a substitution).
+    pytest.importorskip("opacus")
+    from opacus.accountants import RDPAccountant
+
+    from causaltrust.learners import DPLogisticRegression
+
+    spec, scm, train, test = world
+    dp = DPLogisticRegression(target_epsilon=0.5, epochs=2, dp_noise_seed=1)
+    clf = SensitiveDPClassifier(spec, estimator=dp, sensitive_epsilon=4.0, debias=False, dp_noise_seed=2)
+    clf.fit(train[spec.features], train[spec.target])
+    replay = RDPAccountant()
+    est = clf.estimator_
+    replay.history = [(est.noise_multiplier_, est.sample_rate_, est.n_steps_)]
+    row = float(replay.get_epsilon(delta=est.target_delta))
+    rep = ct.audit(clf, spec=spec, scm=scm, data=test, objectives=["privacy"], n_shadow=0, n_bootstrap=10)
+    assert rep.metric("privacy.epsilon").value == pytest.approx(row, rel=1e-12)
+    assert rep.metric("privacy.epsilon_parts[encoders]").value == 0.0
+    assert rep.metric("privacy.sensitive_epsilon").value == pytest.approx(min(4.0, 2 * row), rel=1e-12)
+    # debias=True fits a posterior on the rows without row-level DP; DP-SGD takes no sample_weight.
+    with pytest.raises(ct.DataError, match="sample_weight"):
+        SensitiveDPClassifier(spec, estimator=dp).fit(train[spec.features], train[spec.target])

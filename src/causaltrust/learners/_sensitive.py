@@ -165,9 +165,14 @@ class SensitiveDPClassifier(BinaryClassifierMixin, SpecEstimator):
     privacy_sensitive_mechanism_ : str
         The mechanism, its keep probability and its domain size, in words.
     privacy_epsilon_ : float
-        ``inf``: no row-level guarantee.
+        Row-level ε: ``inf`` (the other columns and the label are not protected) unless the estimator is
+        DP and ``debias=False``.
     privacy_epsilon_parts_ : dict
-        Row-level parts: ``{"model": (inf or the estimator's ε, how), "posterior": (inf, how)}``.
+        Row-level parts: ``{"model": (inf or the estimator's ε, how)}``, plus ``"encoders"`` (0) with a DP
+        estimator and ``"posterior"`` (inf: fitted without row-level DP) with ``debias=True``. With
+        ``debias=False`` and a DP estimator (e.g. :class:`~causaltrust.learners.DPLogisticRegression`) the
+        row-level ε is the estimator's, and the audit's ``privacy.sensitive_epsilon`` is the smaller of
+        the two bounds on the sensitive values.
     keep_probability_ : float
         ``e^ε / (e^ε + K - 1)``.
     sensitive_ : list of str
@@ -308,12 +313,14 @@ class SensitiveDPClassifier(BinaryClassifierMixin, SpecEstimator):
         del true
         private = {**cols, **self._split(reports)}
         self.design_ = Design(self.meta_, self.spec_.features).fit(private)
-        # One-hot frequencies of unseen-category pooling: uniform for the sensitive variables, whose
-        # training frequencies are true values.
-        for v in self.sensitive_:
-            if v in self.design_.freq:
-                self.design_.freq[v] = np.full(len(self.design_.freq[v]), 1.0 / len(self.design_.freq[v]))
         self.estimator_: Any = self._clone(self.estimator, lambda: LogisticRegression(max_iter=1000))
+        # Weights of unseen-category pooling: uniform for the sensitive variables (their training
+        # frequencies are true values) and, with a DP estimator, for every variable (nothing learned from
+        # the rows outside its accountant).
+        private_model = "target_epsilon" in self.estimator_.get_params(deep=False)
+        for v, w in self.design_.freq.items():
+            if private_model or v in self.sensitive_:
+                self.design_.freq[v] = np.full(len(w), 1.0 / len(w))
         if not self.debias:
             self.estimator_.fit(self.design_.transform(private), y_arr)
         else:
@@ -351,9 +358,11 @@ class SensitiveDPClassifier(BinaryClassifierMixin, SpecEstimator):
     # -- privacy --------------------------------------------------------------------------------------
     @property
     def privacy_epsilon_(self) -> float:
-        """Row-level ε: inf (the other columns and the label are not protected)."""
+        """Row-level ε (add or remove a whole row): the composition of :attr:`privacy_epsilon_parts_`,
+        inf unless the estimator is DP and nothing else is learned from the rows (``debias=False``)."""
         check_is_fitted(self, "estimator_")
-        return math.inf
+        values = [e for e, _ in self.privacy_epsilon_parts_.values()]
+        return math.inf if any(math.isinf(e) for e in values) else math.fsum(values)
 
     @property
     def privacy_epsilon_parts_(self) -> dict[str, tuple[float, str]]:
@@ -367,6 +376,8 @@ class SensitiveDPClassifier(BinaryClassifierMixin, SpecEstimator):
             else (math.inf, "non-private estimator on the other columns and the label")
         )
         parts = {"model": model}
+        if eps is not None:
+            parts["encoders"] = (0.0, "categories from the spec; unseen-category weights uniform")
         if self.debias:
             parts["posterior"] = (
                 math.inf,

@@ -97,7 +97,8 @@ def sensitive_epsilon_metric(ctx: AuditContext, row_epsilon: float) -> Metric | 
 
     Neighbouring data sets differ in one person's sensitive values, every other column the same (the
     threat model of DESIGN.md "Issue 33: day 2"). A model that privatises those values itself reports
-    ``privacy_sensitive_epsilon_`` (e.g. randomized response: a closed form). Otherwise the whole row's
+    ``privacy_sensitive_epsilon_`` (e.g. randomized response: a closed form); when its row-level ε is
+    also finite the smaller of the two bounds is reported. Otherwise the whole row's
     guarantee bounds it: changing one person's sensitive values replaces their row (remove it, add the
     changed one), so by group privacy ε_sensitive <= 2 ε_row (at δ' = (1 + e^ε_row) δ); NaN or inf when
     the row-level ε is.
@@ -110,6 +111,10 @@ def sensitive_epsilon_metric(ctx: AuditContext, row_epsilon: float) -> Metric | 
     own = getattr(ctx.model.model, "privacy_sensitive_epsilon_", None)
     if own is not None:
         how = str(getattr(ctx.model.model, "privacy_sensitive_mechanism_", "the model's own mechanism"))
+        if math.isfinite(row_epsilon) and 2.0 * row_epsilon < float(own):
+            # Both bounds hold (the row-level accountant's covers a substitution at 2ε): the smaller.
+            how = f"2 x privacy.epsilon (group privacy over a substitution), below {how} at {float(own):.4g}"
+            return ctx.metric(name, 2.0 * row_epsilon, None, method=how)
         return ctx.metric(name, float(own), None, method=f"{how}; neighbours differ in {who} of one person")
     if math.isnan(row_epsilon):
         method = f"not private: privacy.epsilon is NaN, so nothing bounds the release of {who}"
