@@ -60,6 +60,8 @@ bench: venv $(PEERS)/.installed
 	$(BIN)/python benchmarks/learners.py --fit-rows 30000 --repeats 1 --heading "## Learners with the SCM learned from structure (issue 8)"
 	$(BIN)/python benchmarks/learners_dp.py
 	$(BIN)/python benchmarks/mia_power.py
+	$(BIN)/python benchmarks/mia_variants.py
+	$(BIN)/python benchmarks/privacy_front.py
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/demo.py
 	$(BIN)/python benchmarks/demo.py --heading "## Demo (main job, --full)" -- --full

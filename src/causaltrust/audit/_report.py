@@ -172,6 +172,11 @@ METRICS: dict[str, MetricInfo] = {
         "epsilon of one part learned from the training rows (0: costs nothing, NaN: not private)",
         _NONNEG,
     ),
+    "privacy.sensitive_epsilon": MetricInfo(
+        "lower",
+        "DP epsilon for the spec's privacy.sensitive variables (neighbours differ in one person's values)",
+        _NONNEG,
+    ),
     "privacy.mia_advantage": MetricInfo(
         "lower", "loss-threshold membership advantage (Yeom et al. 2018)", _SIGNED_UNIT
     ),

@@ -19,6 +19,7 @@ AnchorClassifier, AnchorRegressor   anchor regression / classification, the envi
 TorchERMClassifier                  none: pooled ERM with the same torch model (their reference)
 DPLogisticRegression, DPMLPClassifier  differential privacy (DP-SGD with an Opacus accountant)
 InputNoiseClassifier                uniform input obfuscation (no DP guarantee)
+SensitiveDPClassifier               DP for the sensitive variables only (randomized response, de-biased)
 RecenteringClassifier               unlabeled target rows: per-environment re-centering and scaling
 ImportanceWeightedClassifier        unlabeled target rows: importance-weighted ERM (domain classifier)
 ==================================  =====================================================================
@@ -63,6 +64,7 @@ from causaltrust.learners._regressors import (
     UnawareRegressor,
 )
 from causaltrust.learners._selective import SelectiveInvarianceClassifier, SelectiveInvarianceRegressor
+from causaltrust.learners._sensitive import SensitiveDPClassifier
 from causaltrust.learners._shift_baselines import ImportanceWeightedClassifier, RecenteringClassifier
 
 __all__ = [
@@ -85,6 +87,7 @@ __all__ = [
     "ReductionsClassifier",
     "SelectiveInvarianceClassifier",
     "SelectiveInvarianceRegressor",
+    "SensitiveDPClassifier",
     "ThresholdOptimizerClassifier",
     "TorchERMClassifier",
     "TorchLogisticRegression",
