@@ -21,6 +21,7 @@ Pyro and torch are imported inside the functions that need them (extra ``causalt
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -923,7 +924,9 @@ def nuts_reference(
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as the SVI fit: threads only oversubscribe a shared machine
     try:
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+            # Pyro's jit_compile calls torch.jit.trace, which torch 2.13 marks deprecated; not the caller's.
+            warnings.filterwarnings("ignore", "`torch.jit.trace` is deprecated", DeprecationWarning)
             for c in range(num_chains):
                 torch.manual_seed(random_state * 1000 + c)
                 pyro.set_rng_seed(random_state * 1000 + c)
