@@ -11,7 +11,7 @@ ERMClassifier                       none (empirical risk minimisation)
 UnawareClassifier                   direct use of the protected attribute (drops it)
 ReductionsClassifier                demographic parity / equalized odds (fairlearn reductions)
 ThresholdOptimizerClassifier        demographic parity / equalized odds (fairlearn post-processing)
-CounterfactualFairClassifier        counterfactual fairness, Kusner et al. level 3
+CounterfactualFairClassifier        counterfactual fairness, Kusner et al. level 3 (level=2: Fair K)
 CounterfactualAugmentationClassifier  counterfactual invariance by data augmentation through the SCM
 IRMClassifier, VRExClassifier       invariance across environments (DomainBed definitions)
 GroupDROClassifier                  worst-environment risk
