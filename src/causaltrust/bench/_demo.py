@@ -22,7 +22,7 @@ DEMO_FULL: MappingProxyType[str, int | None] = MappingProxyType(
     }
 )
 # The quick settings tell the same story (``ct.report.story_verdicts``: who meets the thresholds, the best and
-# tied configurations per objective and their verdicts) in about 70 s on 2 quiet cores (benchmarks/RESULTS.md,
+# tied configurations per objective and their verdicts) in 60-70 s on 2 quiet cores (benchmarks/RESULTS.md,
 # "Speed (issue 30)" and "Speed (issue 30, day 2)"). Three seeds stay: the story's ties and wins come from
 # Student-t intervals over seeds. The shadow-model (LiRA) attack is left to --full: it is not part of the
 # story, whose privacy line is the loss-threshold attack on every row, and retraining each model four more
