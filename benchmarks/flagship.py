@@ -63,8 +63,9 @@ GRID: dict[str, dict[str, list[Any]]] = {
 
 
 # --light (used for lending on the shared machine: its fairness audit took 160-200 s a cell at 64 unit draws):
-# fewer per-unit draws (the judged thresholds are on means and on recourse, not on the per-unit metrics)
-# and the grid without the settings that measured as inert or redundant on readmission.
+# fewer per-unit draws (the judged thresholds are on means and on recourse, not on the per-unit metrics),
+# half as many test rows, 50 recourse units, and the grid without the settings that measured as inert or
+# redundant on readmission.
 LIGHT_GRID: dict[str, dict[str, list[Any]]] = {
     **GRID,
     "anchor": {"gamma": [1.0, 10.0, 100.0], "env_feature": [False], "groups": GROUPS},
@@ -85,10 +86,10 @@ def run(name: str, seeds: int, rows: int, light: bool = False) -> Any:
         audit_kwargs=LIGHT_AUDIT if light else None,
         store=store,
         n_train=rows,
-        n_test=rows,
+        n_test=rows // 2 if light else rows,
         n_bootstrap=50,
         n_shadow=0,
-        recourse_units=100,
+        recourse_units=50 if light else 100,
         n_jobs=1,
         progress=False,
     )
@@ -199,6 +200,31 @@ def summarise(name: str, led: Any) -> list[str]:
     return out
 
 
+def screenshot(report: Path, out: Path) -> bool:
+    """The report's frontier plots as a PNG (Debian Chromium through playwright); False when unavailable."""
+    import shutil
+
+    chromium = shutil.which("chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return False
+    if chromium is None:
+        return False
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--headless"])
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 900})
+            page.goto(report.resolve().as_uri())
+            page.wait_for_selector("#frontier-0-0.js-plotly-plot", timeout=60_000)
+            page.wait_for_load_state("load")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            page.locator("h2#frontiers ~ div.grid2").first.screenshot(path=str(out))
+        finally:
+            browser.close()
+    return True
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--scenarios", nargs="+", default=["readmission", "lending"])
@@ -208,21 +234,31 @@ def main() -> None:
     ap.add_argument("--assemble", action="store_true", help="write the section from the ledgers")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--light", nargs="*", default=[], help="scenarios run with LIGHT_GRID and LIGHT_AUDIT")
+    ap.add_argument("--light-seeds", type=int, default=1, help="seeds of the --light scenarios")
     args = ap.parse_args()
     if args.part:
         t0 = time.perf_counter()
-        run(args.part, args.seeds, args.rows, args.part in args.light)
+        run(
+            args.part,
+            args.light_seeds if args.part in args.light else args.seeds,
+            args.rows,
+            args.part in args.light,
+        )
         print(f"{args.part}: {time.perf_counter() - t0:.0f} s", flush=True)
         return
-    ledgers = {}
+    ledgers: dict[str, Any] = {}
+    shots: dict[str, bool] = {}
     for name in args.scenarios:
         ledgers[name] = (
             ct.bench.Ledger.open(HERE / f".flagship-{name}.duckdb")
             if args.assemble
-            else run(name, args.seeds, args.rows, name in args.light)
+            else run(
+                name, args.light_seeds if name in args.light else args.seeds, args.rows, name in args.light
+            )
         )
         Path("reports").mkdir(exist_ok=True)
-        ct.report.write_html(ledgers[name], Path("reports") / f"flagship-{name}.html")
+        report = ct.report.write_html(ledgers[name], Path("reports") / f"flagship-{name}.html")
+        shots[name] = screenshot(report, HERE / "img" / f"flagship-{name}-frontiers.png")
     section = [
         "## Fair + robust flagship on the feasible set, no target data (issue 25, day 2)",
         "",
@@ -241,10 +277,28 @@ def main() -> None:
         "methods. `groups=environment_protected`: every environment × protected group is a group (GroupDRO), "
         "an environment (IRM, V-REx) or an anchor level (anchor). Reports with the frontier plots: "
         "`reports/flagship-NAME.html`.",
+        *(
+            [
+                f"- Light (shared machine): {', '.join(args.light)} with {args.light_seeds} seed(s), "
+                f"{args.rows // 2:,} test rows, 50 recourse units, {LIGHT_AUDIT['unit_draws']} posterior draws "
+                "per unit for the per-unit metrics (no threshold is on them), and a smaller grid (anchor without "
+                "the environment as an input only, IRM / V-REx λ ∈ {1, 10⁴}, GroupDRO η = 0.01)."
+            ]
+            if args.light
+            else []
+        ),
         "",
     ]
     for name in args.scenarios:
         section += summarise(name, ledgers[name])
+        if shots[name]:
+            section += [
+                f"Frontiers (the report's section, `reports/flagship-{name}.html`): accuracy per shift and "
+                "its mean vs |spurious-path effect|, one curve per method over its own settings.",
+                "",
+                f"![{name} frontiers](img/flagship-{name}-frontiers.png)",
+                "",
+            ]
     text = "\n".join(section)
     print(text)
     if not args.no_write:
