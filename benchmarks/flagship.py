@@ -219,7 +219,18 @@ def screenshot(report: Path, out: Path) -> bool:
             page.wait_for_selector("#frontier-0-0.js-plotly-plot", timeout=60_000)
             page.wait_for_load_state("load")
             out.parent.mkdir(parents=True, exist_ok=True)
-            page.locator("h2#frontiers ~ div.grid2").first.screenshot(path=str(out))
+            # The section's legend and its plots in one picture.
+            top = page.locator("h2#frontiers ~ .mlegend").first.bounding_box()
+            bottom = page.locator("h2#frontiers ~ div.grid2").first.bounding_box()
+            if top is None or bottom is None:
+                return False
+            clip = {
+                "x": bottom["x"],
+                "y": top["y"],
+                "width": bottom["width"],
+                "height": bottom["y"] + bottom["height"] - top["y"],
+            }
+            page.screenshot(path=str(out), clip=clip, full_page=True)
         finally:
             browser.close()
     return True
