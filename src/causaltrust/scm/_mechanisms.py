@@ -582,13 +582,15 @@ class MeasurementMechanism(Mechanism):
 class _EqPart:
     """A picklable callable evaluating one part of a compiled equation on parent columns."""
 
-    def __init__(self, eq: CompiledEquation, part: Literal["p", "expr", "h"]) -> None:
+    def __init__(self, eq: CompiledEquation, part: Literal["p", "expr", "h", "rate"]) -> None:
         self.eq = eq
         self.part = part
 
     def __call__(self, env: Env) -> Array | float:
         if self.part == "p":
             expr = self.eq.p
+        elif self.part == "rate":
+            expr = self.eq.rate
         elif self.part == "expr":
             expr = self.eq.expr
         else:
@@ -654,6 +656,10 @@ def from_equation(
     """The mechanism of a compiled spec equation (picklable: it keeps the equation, not closures)."""
     if eq.kind == "bernoulli":
         return BernoulliMechanism(eq.parents, _EqPart(eq, "p"), variable, f"bernoulli: {eq.text}")
+    if eq.kind == "poisson":
+        from causaltrust.scm._factor import PoissonMechanism  # it imports this module
+
+        return PoissonMechanism(eq.parents, _EqPart(eq, "rate"), variable, f"poisson: {eq.text}")
     if eq.kind == "categorical":
         return CategoricalMechanism(
             eq.parents, _EqProbs(eq), len(categories), variable, f"categorical: {eq.text}"
