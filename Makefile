@@ -72,6 +72,7 @@ bench: venv $(PEERS)/.installed
 	$(BIN)/python benchmarks/learners_shift.py --scenario lending
 	$(BIN)/python benchmarks/unit_draws.py
 	$(BIN)/python benchmarks/datasets.py
+	$(BIN)/python benchmarks/datasets.py --datasets german adult_nabi --adult-rows 1000 --audits linear gbm --learners linear gbm --more-learners-on german --only adult_nabi=erm,unaware,selective_fitted
 	$(BIN)/python benchmarks/decompose.py
 	$(BIN)/python benchmarks/dr_exact.py
 	$(BIN)/python benchmarks/per_path.py

@@ -9,6 +9,7 @@ finished cell is one transaction in the ledger, so a killed sweep resumes where 
 ``hypervolume``, ``ranks`` and ``dominance_summary`` compare the methods on any chosen metrics.
 """
 
+from causaltrust.bench._crosscheck import DR_METRICS, OTHER_CLASS, audit_label, default_audit_mechanisms
 from causaltrust.bench._demo import DEMO_FULL, DEMO_QUICK, demo_settings
 from causaltrust.bench._executors import CellTask, run_cell
 from causaltrust.bench._ledger import LEDGER_FORMAT, SCHEMA_VERSION, Ledger, LedgerData, SweepStats
@@ -42,8 +43,10 @@ from causaltrust.bench._text import run_text
 __all__ = [
     "DEMO_FULL",
     "DEMO_QUICK",
+    "DR_METRICS",
     "LEDGER_FORMAT",
     "METHODS",
+    "OTHER_CLASS",
     "REGRESSION_METHODS",
     "SCHEMA_VERSION",
     "BenchError",
@@ -52,9 +55,11 @@ __all__ = [
     "LedgerData",
     "MethodSpec",
     "SweepStats",
+    "audit_label",
     "causal_methods",
     "config_frame",
     "cost_of_win",
+    "default_audit_mechanisms",
     "demo_settings",
     "directions",
     "dominance_summary",

@@ -140,7 +140,7 @@ def build_selective(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any],
         spec=spec,
         estimator=_logistic(params["C"], seed),
         scm=scm,
-        fairness=bool(params["fairness"]),
+        fairness=_fairness_mode(params["fairness"]),
         # A spec without a robustness section (real datasets) has nothing to hold invariant there.
         robustness=_robustness_mode(params["robustness"]) if spec.robustness is not None else None,
         fair_labels=bool(params["fair_labels"]),
@@ -157,13 +157,21 @@ def build_selective_bounded(spec: TrustSpec, scm: SCM | None, params: Mapping[st
         spec=spec,
         estimator=_logistic(params["C"], seed),
         scm=scm,
-        fairness=bool(params["fairness"]),
+        fairness=_fairness_mode(params["fairness"]),
         robustness="bounded" if spec.robustness is not None else None,
         shift_strength=float(params["shift_strength"]),
         fair_labels=bool(params["fair_labels"]),
         n_draws=int(params["n_draws"]),
         random_state=seed,
     )
+
+
+def _fairness_mode(value: Any) -> bool | str:
+    """Grid values "block" (each unfair path blocked, the default for True) and "map" (the paths' sum
+    held at the baseline) pass through; False switches fairness off."""
+    if value in ("block", "map"):
+        return str(value)
+    return bool(value)
 
 
 def _robustness_mode(value: Any) -> bool | str:

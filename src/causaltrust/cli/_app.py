@@ -583,10 +583,18 @@ def bench_cmd(
         str | None,
         typer.Option(
             "--audit-mechanisms",
-            help="Real data: the audit's reference SCM mechanisms ('auto', 'linear', 'gbm'); default "
-            "--scm-mechanisms. Another class than the methods' own gives a cross-class audit.",
+            help="Real data: the audit's reference SCM mechanisms ('auto', 'linear', 'gbm'); default: the "
+            "other class than --scm-mechanisms (linear <-> gbm; auto -> gbm), so no method is graded by its "
+            "own model class. Give --scm-mechanisms' value for a same-class audit.",
         ),
     ] = None,
+    dr_check: Annotated[
+        bool,
+        typer.Option(
+            "--dr-check/--no-dr-check",
+            help="Real data: also record the model-free DR decomposition of each model's predictions (dr.*).",
+        ),
+    ] = True,
     debug: DebugOpt = False,
 ) -> None:
     """Run a sweep (methods x grid x seeds), recording every audited metric in a ledger.
@@ -636,10 +644,14 @@ def bench_cmd(
         progress=True,
         scm_mechanisms=scm_mechanisms,
         audit_mechanisms=audit_mechanisms,
+        dr_check=dr_check,
     )
     # Columns a ledger lacks are dropped: a classifier's sweep shows accuracy, a regressor's RMSE.
     columns = [*DEMO_METRICS, *(c for c in DEMO_REGRESSION_METRICS if c not in DEMO_METRICS)]
+    columns.append(("dr.ctf_de", "direct ctf-DE [DR check]"))  # real data: the model-free check beside them
     _wide(console).print(_render.headline_table(ledger, columns, title=escape(str(store))))
+    for label in sorted(set(ledger.cells()["settings_json"].map(bench.audit_label))):
+        console.print(escape(f"Audit: {label}"), soft_wrap=True)  # which audit every effect above holds under
     _render.print_story(console, ledger)
     all_failed = _report_failures(console, ledger)
     typer.echo(f"Ledger: {store.resolve()}")

@@ -25,6 +25,7 @@ import pandas as pd
 from causaltrust._format import fmt_interval, fmt_num
 from causaltrust.audit import metric_info
 from causaltrust.exceptions import CausalTrustError
+from causaltrust.report._audits import audits_html
 from causaltrust.report._frontier import frontier_section
 from causaltrust.report._graph import EDGE_COLOURS, graph_svg
 from causaltrust.report._html import _CSS, DIRECTION_TEXT, _examples, notes_html
@@ -1221,6 +1222,9 @@ def render_ledger(led: Any, *, title: str | None = None, plotlyjs: str = "inline
             "headline",
             "Headline: mean over seeds [95% interval]",
             _headline_table(agg, HEADLINE) if have else "",
+        ),
+        section(
+            "audits", "Audits: reference SCM and DR check side by side", audits_html(agg) if have else ""
         ),
         section(
             "pareto", "More trade-offs, one point per seed", _pareto_plots(go, wide, agg) if have else ""
