@@ -17,11 +17,15 @@ from typing import Any
 import causaltrust as ct
 from causaltrust.learners import (
     AnchorClassifier,
+    BoundedGroupLossRegressor,
     CounterfactualAugmentationClassifier,
+    CounterfactualAugmentationRegressor,
     CounterfactualFairClassifier,
+    CounterfactualFairRegressor,
     DPLogisticRegression,
     DPMLPClassifier,
     ERMClassifier,
+    ERMRegressor,
     GroupDROClassifier,
     ImportanceWeightedClassifier,
     InputNoiseClassifier,
@@ -34,17 +38,29 @@ from causaltrust.learners import (
     TorchLogisticRegression,
     TorchMLPClassifier,
     UnawareClassifier,
+    UnawareRegressor,
     VRExClassifier,
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
 import pytest
+from sklearn.linear_model import LinearRegression
 from test_invariance import COLORED
 
-from sklearn_checks import BINARY, MULTICLASS, NO_ENVIRONMENT, WIDTH, Why, contract_cases, run_check
+from sklearn_checks import (
+    BINARY,
+    CATEGORIES,
+    MULTICLASS,
+    NO_ENVIRONMENT,
+    WIDTH,
+    Why,
+    contract_cases,
+    run_check,
+)
 
 # The spec as a path keeps the estimators' reprs (and so the test ids) short.
 READMISSION = str(Path(ct.scenarios.__file__).parent / "readmission.yaml")
+LAW_SCHOOL = ct.datasets.spec_path("law_school")
 
 # Checks whose arrays do not fit the readmission spec (5 typed features), for every spec-aware learner.
 _MULTICLASS_CHECKS = (
@@ -124,6 +140,46 @@ _WITH_ENVIRONMENTS: dict[str, Why] = {
         NO_ENVIRONMENT,
     ),
 }
+# The regressors read the law school spec (race: eight categories written as text, sex, UGPA, LSAT):
+# arrays of another width, or integers in the race column, cannot fit it.
+_REGRESSOR: dict[str, Why] = {
+    **dict.fromkeys(
+        (
+            "check_dict_unchanged",
+            "check_dont_overwrite_parameters",
+            "check_dtype_object",
+            "check_estimators_dtypes",
+            "check_estimators_fit_returns_self",
+            "check_estimators_nan_inf",
+            "check_estimators_overwrite_params",
+            "check_estimators_pickle",
+            "check_f_contiguous_array_estimator",
+            "check_fit2d_1sample",
+            "check_fit2d_predict1d",
+            "check_fit_check_is_fitted",
+            "check_fit_idempotent",
+            "check_fit_score_takes_y",
+            "check_methods_sample_order_invariance",
+            "check_methods_subset_invariance",
+            "check_n_features_in",
+            "check_pipeline_consistency",
+            "check_readonly_memmap_input",
+            "check_regressor_data_not_an_array",
+            "check_regressors_int",
+            "check_regressors_train",
+            "check_supervised_y_2d",
+        ),
+        WIDTH,
+    ),
+    **dict.fromkeys(
+        (
+            "check_n_features_in_after_fitting",
+            "check_positive_only_tag_during_fit",
+            "check_regressors_no_decision_function",
+        ),
+        CATEGORIES,
+    ),
+}
 _DP_MLP = {
     "check_classifiers_train": Why(
         "DP-SGD noise at epsilon=1 in two epochs on ~100 rows stays below the check's accuracy threshold",
@@ -155,11 +211,20 @@ ESTIMATORS: list[Any] = [
     DPMLPClassifier(hidden=(8,), dp_noise_seed=0, **_CHECK_KW),
     TorchLogisticRegression(epochs=20, random_state=0),
     TorchMLPClassifier(hidden=(8,), epochs=20, random_state=0),
+    ERMRegressor(spec=LAW_SCHOOL),
+    UnawareRegressor(spec=LAW_SCHOOL),
+    CounterfactualFairRegressor(spec=LAW_SCHOOL),
+    CounterfactualAugmentationRegressor(spec=LAW_SCHOOL),
+    BoundedGroupLossRegressor(spec=LAW_SCHOOL, estimator=LinearRegression()),
 ]
 
 
 def expected(est: Any) -> dict[str, Why]:
     """The checks that cannot apply to ``est``, each with its verified reason."""
+    if isinstance(est, BoundedGroupLossRegressor):  # it has max_iter, so the n_iter check runs
+        return {**_REGRESSOR, "check_non_transformer_estimators_n_iter": CATEGORIES}
+    if "Regressor" in type(est).__name__:
+        return _REGRESSOR
     if isinstance(est, TorchERMClassifier):
         return _TORCH_ERM
     if isinstance(est, IRMClassifier | VRExClassifier | GroupDROClassifier):
