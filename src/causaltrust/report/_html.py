@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from causaltrust._files import atomic_write
 from causaltrust._format import fmt_interval, fmt_num
 from causaltrust.audit import Metric, TrustReport
 from causaltrust.decompose import DisparityDecomposition
@@ -88,10 +89,8 @@ def write_html(obj: Any, path: str | os.PathLike[str], *, plotlyjs: str = "inlin
             f"MediationResult, got {type(obj).__name__}"
         )
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, out)
+    with atomic_write(out) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return out
 
 

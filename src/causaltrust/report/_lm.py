@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from causaltrust._files import atomic_write
 from causaltrust._format import fmt_num
 from causaltrust.audit import TrustReport
 from causaltrust.exceptions import CausalTrustError
@@ -178,8 +179,6 @@ def write_lm_front(reports: Mapping[str, TrustReport], path: str | os.PathLike[s
     """
     text = render_lm_front(reports, **kw)
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, out)
+    with atomic_write(out) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return out

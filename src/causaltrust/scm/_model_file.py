@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from causaltrust._files import atomic_write
 from causaltrust.exceptions import DataError
 from causaltrust.scm import _persist
 from causaltrust.spec import TrustSpec
@@ -197,14 +198,8 @@ def save_model(estimator: Any, path: str | os.PathLike[str]) -> None:
         "model": enc(estimator),
     }
     arrays = {_DOC: np.frombuffer(json.dumps(doc, allow_nan=False).encode(), dtype=np.uint8), **enc.arrays}
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, allow_pickle=False, **arrays)
-        os.replace(tmp, target)  # never leave a half-written model behind
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_write(path) as tmp, open(tmp, "wb") as fh:  # never leave a half-written model behind
+        np.savez_compressed(fh, allow_pickle=False, **arrays)
 
 
 def is_model_file(path: str | os.PathLike[str]) -> bool:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from causaltrust._files import atomic_write
 from causaltrust.exceptions import DataError
 from causaltrust.spec import TrustSpec, load_spec
 from causaltrust.spec._equations import CompiledEquation, VarInfo, compile_equation
@@ -239,14 +240,8 @@ def save_scm(scm: SCM, path: str | os.PathLike[str]) -> None:
     state = {k: v for k, v in vars(scm).items() if k not in ("spec",)}
     doc = {"format": FORMAT, "version": VERSION, "spec": enc(scm.spec.to_dict()), "state": enc(state)}
     arrays = {_DOC: np.frombuffer(json.dumps(doc, allow_nan=False).encode(), dtype=np.uint8), **enc.arrays}
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, allow_pickle=False, **arrays)
-        os.replace(tmp, target)  # never leave a half-written model behind
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_write(path) as tmp, open(tmp, "wb") as fh:  # never leave a half-written model behind
+        np.savez_compressed(fh, allow_pickle=False, **arrays)
 
 
 def _read_arrays(p: Path, origin: str) -> dict[str, np.ndarray]:
