@@ -25,7 +25,7 @@ import pandas as pd
 
 from causaltrust._random import derive_seed
 from causaltrust._version import __version__
-from causaltrust.bench._methods import BenchError, MethodSpec
+from causaltrust.bench._registry import BenchError, MethodSpec
 from causaltrust.scm import SCM
 from causaltrust.spec import TrustSpec
 

@@ -24,7 +24,7 @@ from causaltrust.bench._executors import (
     connect_dask,
 )
 from causaltrust.bench._ledger import Claim, Ledger, SweepStats, check_store
-from causaltrust.bench._methods import (
+from causaltrust.bench._registry import (
     METHODS,
     BenchError,
     MethodSpec,

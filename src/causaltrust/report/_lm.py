@@ -19,9 +19,9 @@ from causaltrust._files import atomic_write
 from causaltrust._format import fmt_num
 from causaltrust.audit import TrustReport
 from causaltrust.exceptions import CausalTrustError
-from causaltrust.report._html import _CSS as BASE_CSS
-from causaltrust.report._html import notes_html
 from causaltrust.report._mediation import heatmap_svg
+from causaltrust.report._page import CSS as BASE_CSS
+from causaltrust.report._page import notes_html
 
 __all__ = ["render_lm_front", "write_lm_front"]
 

@@ -12,9 +12,9 @@ from causaltrust.scm._factor import (
 from causaltrust.scm._fair_world import fair_world_labels
 from causaltrust.scm._mechanisms import BernoulliMechanism, Mechanism, Noise
 from causaltrust.scm._model import SCM, Abduction
-from causaltrust.scm._model_file import save_model
+from causaltrust.scm._model_file import load_model, save_model
 from causaltrust.scm._paths import MultiPathWorld
-from causaltrust.scm._persist import MAX_ARCHIVE_BYTES, load_model
+from causaltrust.scm._persist import MAX_ARCHIVE_BYTES
 from causaltrust.scm._reuse import reuse_fits
 
 __all__ = [
