@@ -39,7 +39,7 @@ from causaltrust.spec import TrustSpec, load_spec
 __all__ = ["expand_grid", "plan", "run"]
 
 # Set by the runner itself; audit_kwargs may not override them.
-_RESERVED_AUDIT = {"model", "spec", "scm", "data", "train_data", "random_state"}
+_RESERVED_AUDIT = {"model", "spec", "scm", "data", "train_data", "random_state", "options"}
 _SETTINGS = ("n_train", "n_test", "n_bootstrap", "n_shadow", "recourse_units")
 
 
