@@ -31,6 +31,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from causaltrust import _dag
 from causaltrust.exceptions import DataError, SpecError
+from causaltrust.learners import _fairlearn as fairlearn
 from causaltrust.learners._base import (
     ESTIMATOR_CONSTRAINT,
     BinaryClassifierMixin,
@@ -360,18 +361,14 @@ class ReductionsClassifier(_Randomized):
 
     def _fit_encoded(self, X: pd.DataFrame, cols: dict[str, Array], y: Array) -> None:
         """Run exponentiated gradient with the protected column as the sensitive feature."""
-        from fairlearn.reductions import DemographicParity, EqualizedOdds, ExponentiatedGradient
-
         Z = self._encode_fit(cols, self._inputs(self.spec_))
-        moment = DemographicParity() if self.constraint == "demographic_parity" else EqualizedOdds()
-        self.estimator_ = ExponentiatedGradient(
-            self._estimator(), constraints=moment, eps=float(self.eps), max_iter=int(self.max_iter)
+        self.estimator_ = fairlearn.reduction(
+            self._estimator(), self.constraint, eps=float(self.eps), max_iter=int(self.max_iter)
         )
         self.estimator_.fit(Z, y, sensitive_features=self._sensitive(cols))
 
     def _p1(self, X: pd.DataFrame, cols: dict[str, Array]) -> Array:
-        pmf = self.estimator_._pmf_predict(self.design_.transform(cols))
-        return np.asarray(pmf, dtype=np.float64)[:, 1]
+        return fairlearn.mixture_mean(self.estimator_, self.design_.transform(cols))
 
 
 class ThresholdOptimizerClassifier(_Randomized):
@@ -434,21 +431,13 @@ class ThresholdOptimizerClassifier(_Randomized):
 
     def _fit_encoded(self, X: pd.DataFrame, cols: dict[str, Array], y: Array) -> None:
         """Fit the base estimator and the group thresholds (sensitive feature: the protected column)."""
-        from fairlearn.postprocessing import ThresholdOptimizer
-
         Z = self._encode_fit(cols, self._inputs(self.spec_))
-        base = self._estimator()
-        method = "predict_proba" if hasattr(base, "predict_proba") else "decision_function"
-        self.estimator_ = ThresholdOptimizer(
-            estimator=base, constraints=self.constraint, prefit=False, predict_method=method
-        )
+        self.estimator_ = fairlearn.threshold_optimizer(self._estimator(), self.constraint)
         self.estimator_.fit(Z, y, sensitive_features=self._sensitive(cols))
 
     def _p1(self, X: pd.DataFrame, cols: dict[str, Array]) -> Array:
-        pmf = self.estimator_._pmf_predict(
-            self.design_.transform(cols), sensitive_features=self._sensitive(cols)
-        )
-        return np.asarray(pmf, dtype=np.float64)[:, 1]
+        Z = self.design_.transform(cols)
+        return fairlearn.threshold_positive_rate(self.estimator_, Z, self._sensitive(cols))
 
 
 class _SCMCore(_FairCore):

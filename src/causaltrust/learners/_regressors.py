@@ -29,6 +29,7 @@ from sklearn.linear_model import LinearRegression
 from sklearn.utils._param_validation import Interval, Options
 
 from causaltrust.exceptions import SpecError
+from causaltrust.learners import _fairlearn as fairlearn
 from causaltrust.learners._base import pooled
 from causaltrust.learners._fair_baselines import (
     AUGMENT_PARAMS,
@@ -373,26 +374,19 @@ class BoundedGroupLossRegressor(_RegressorBase):
 
     def _fit_encoded(self, X: pd.DataFrame, cols: dict[str, Array], y: Array) -> None:
         """Run exponentiated gradient with a bounded-group-loss constraint on the protected column."""
-        from fairlearn.reductions import BoundedGroupLoss, ExponentiatedGradient, SquareLoss
-
         Z = self._encode_fit(cols, self._inputs(self.spec_))
         bound = self.upper_bound
         if bound is None:
             bound = float(np.mean((y - self._estimator().fit(Z, y).predict(Z)) ** 2))
         self.upper_bound_ = float(bound)
-        loss = SquareLoss(float(y.min()), float(y.max()))
-        self.estimator_ = ExponentiatedGradient(
+        self.estimator_ = fairlearn.bounded_group_loss(
             self._estimator(),
-            constraints=BoundedGroupLoss(loss, upper_bound=self.upper_bound_),
+            low=float(y.min()),
+            high=float(y.max()),
+            upper_bound=self.upper_bound_,
             max_iter=int(self.max_iter),
         )
         self.estimator_.fit(Z, y, sensitive_features=self._sensitive(cols))
 
     def _predict_known(self, X: pd.DataFrame, cols: dict[str, Array]) -> Array:
-        Z = self.design_.transform(cols)
-        weights = np.asarray(self.estimator_.weights_, dtype=np.float64)
-        out = np.zeros(len(X))
-        for w, predictor in zip(weights, self.estimator_.predictors_, strict=True):
-            if w > 0:
-                out += w * np.asarray(predictor.predict(Z), dtype=np.float64)
-        return out / weights.sum()
+        return fairlearn.mixture_mean(self.estimator_, self.design_.transform(cols))
