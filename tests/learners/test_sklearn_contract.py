@@ -142,43 +142,22 @@ _WITH_ENVIRONMENTS: dict[str, Why] = {
 }
 # The regressors read the law school spec (race: eight categories written as text, sex, UGPA, LSAT):
 # arrays of another width, or integers in the race column, cannot fit it.
+_REGRESSOR_CATEGORIES = (
+    "check_n_features_in_after_fitting",
+    "check_positive_only_tag_during_fit",
+    "check_regressors_no_decision_function",
+)
+_REGRESSOR_WIDTH = (
+    *(c for c in _WIDTH_CHECKS if c != "check_classifiers_train" and c not in _REGRESSOR_CATEGORIES),
+    "check_estimators_dtypes",
+    "check_fit2d_1sample",
+    "check_regressor_data_not_an_array",
+    "check_regressors_int",
+    "check_regressors_train",
+)
 _REGRESSOR: dict[str, Why] = {
-    **dict.fromkeys(
-        (
-            "check_dict_unchanged",
-            "check_dont_overwrite_parameters",
-            "check_dtype_object",
-            "check_estimators_dtypes",
-            "check_estimators_fit_returns_self",
-            "check_estimators_nan_inf",
-            "check_estimators_overwrite_params",
-            "check_estimators_pickle",
-            "check_f_contiguous_array_estimator",
-            "check_fit2d_1sample",
-            "check_fit2d_predict1d",
-            "check_fit_check_is_fitted",
-            "check_fit_idempotent",
-            "check_fit_score_takes_y",
-            "check_methods_sample_order_invariance",
-            "check_methods_subset_invariance",
-            "check_n_features_in",
-            "check_pipeline_consistency",
-            "check_readonly_memmap_input",
-            "check_regressor_data_not_an_array",
-            "check_regressors_int",
-            "check_regressors_train",
-            "check_supervised_y_2d",
-        ),
-        WIDTH,
-    ),
-    **dict.fromkeys(
-        (
-            "check_n_features_in_after_fitting",
-            "check_positive_only_tag_during_fit",
-            "check_regressors_no_decision_function",
-        ),
-        CATEGORIES,
-    ),
+    **dict.fromkeys(_REGRESSOR_WIDTH, WIDTH),
+    **dict.fromkeys(_REGRESSOR_CATEGORIES, CATEGORIES),
 }
 _DP_MLP = {
     "check_classifiers_train": Why(
