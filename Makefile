@@ -60,6 +60,8 @@ bench: venv $(PEERS)/.installed
 	$(BIN)/python benchmarks/learners.py --fit-rows 30000 --repeats 1 --heading "## Learners with the SCM learned from structure (issue 8)"
 	$(BIN)/python benchmarks/learners_dp.py
 	$(BIN)/python benchmarks/mia_power.py
+	$(BIN)/python benchmarks/mia_variants.py
+	$(BIN)/python benchmarks/privacy_front.py
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/demo.py
 	$(BIN)/python benchmarks/demo.py --heading "## Demo (main job, --full)" -- --full
@@ -72,6 +74,7 @@ bench: venv $(PEERS)/.installed
 	$(BIN)/python benchmarks/datasets.py
 	$(BIN)/python benchmarks/decompose.py
 	$(BIN)/python benchmarks/dr_exact.py
+	$(BIN)/python benchmarks/per_path.py
 	$(BIN)/python benchmarks/discovery.py
 	$(BIN)/python benchmarks/sensitivity.py
 	$(BIN)/python benchmarks/text.py --seeds 3 --n-train 600 --n-test 300 --finetune-n 300 --write

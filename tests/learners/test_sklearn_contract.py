@@ -33,6 +33,7 @@ from causaltrust.learners import (
     RecenteringClassifier,
     ReductionsClassifier,
     SelectiveInvarianceClassifier,
+    SensitiveDPClassifier,
     ThresholdOptimizerClassifier,
     TorchERMClassifier,
     TorchLogisticRegression,
@@ -179,6 +180,8 @@ ESTIMATORS: list[Any] = [
     RecenteringClassifier(spec=READMISSION),
     ImportanceWeightedClassifier(spec=READMISSION),
     InputNoiseClassifier(spec=READMISSION),
+    # check_fit_idempotent refits: the randomized response is seeded through the test switch.
+    SensitiveDPClassifier(spec=READMISSION, dp_noise_seed=0),
     AnchorClassifier(spec=READMISSION),
     SelectiveInvarianceClassifier(spec=READMISSION, robustness="bounded", n_draws=1, random_state=0),
     TorchERMClassifier(COLORED, epochs=3),

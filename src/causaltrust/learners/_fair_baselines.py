@@ -26,7 +26,7 @@ from typing import Any, ClassVar, cast
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from causaltrust import _dag
@@ -42,6 +42,7 @@ from causaltrust.learners._base import (
     pooled,
     row_keys,
 )
+from causaltrust.learners._level2 import factor_columns, require_factor
 from causaltrust.scm import SCM, BernoulliMechanism
 from causaltrust.spec import TrustSpec
 
@@ -460,6 +461,12 @@ class _CounterfactualFair(_SCMCore):
 
     _pool = True
     n_draws: int
+    level: int
+
+    def _check_spec(self, spec: TrustSpec) -> None:
+        super()._check_spec(spec)
+        if self.level == 2:
+            require_factor(spec, type(self).__name__)
 
     def _fit_counterfactual(self, X: pd.DataFrame, cols: dict[str, Array], y: Array) -> None:
         """Abduct the noise of the protected descendants; fit the estimator on it and the non-descendants."""
@@ -467,7 +474,8 @@ class _CounterfactualFair(_SCMCore):
         desc = _dag.descendants(scm.parents, self.protected_)
         self.nondescendants_ = [f for f in spec.features if f not in desc and f not in self.protected_]
         needed = _dag.ancestral_closure(scm.parents, spec.features)
-        self.abducted_ = [v for v in scm.order if v in desc and v in needed]
+        # Level 2 abducts nothing: the factors' posterior means stand in for the descendants.
+        self.abducted_ = [] if self.level == 2 else [v for v in scm.order if v in desc and v in needed]
         self._encode_fit(cols, self.nondescendants_)
         Z, self.representation_ = self._abduct(X, cols)
         self.estimator_ = self._estimator().fit(Z, y)
@@ -479,8 +487,14 @@ class _CounterfactualFair(_SCMCore):
         return self._abduct(X, cols)[0]
 
     def _abduct(self, X: pd.DataFrame, cols: dict[str, Array]) -> tuple[Array, list[str]]:
-        """Non-descendants (encoded) and the abducted noise of each descendant, one block per node."""
+        """Non-descendants (encoded) and the abducted noise of each descendant, one block per node.
+
+        Level 2: the latent factors' posterior means, then the encoded non-descendants.
+        """
         scm, n = self.scm_, len(X)
+        if self.level == 2:
+            means, factors = factor_columns(scm, X, protected=self.protected_)
+            return np.hstack([means, self.design_.transform(cols)]), [*factors, *self.design_.names]
         full = scm.recover_latents(cols, self.abducted_)
         keys = row_keys(X, self.spec_.features, self.seed_ ^ 0xC0F)
         blocks = [self.design_.transform(cols)]
@@ -554,14 +568,17 @@ class _Augmentation(_SCMCore):
         self.n_train_rows_ = len(t)
 
 
-#: Settings of the counterfactual learners (both targets).
+#: Settings of the counterfactual learners (both targets); FAIR_ADD_PARAMS: Kusner level 3 or 2.
 SCM_PARAMS: dict[str, list[Any]] = {"scm": [SCM, None]}
-DRAWS_PARAMS: dict[str, list[Any]] = {"n_draws": [Interval(Integral, 1, None, closed="left")]}
+FAIR_ADD_PARAMS: dict[str, list[Any]] = {
+    "n_draws": [Interval(Integral, 1, None, closed="left")],
+    "level": [Options(Integral, {2, 3})],
+}
 AUGMENT_PARAMS: dict[str, list[Any]] = {"n_augment": [Interval(Integral, 1, None, closed="left")]}
 
 
 class CounterfactualFairClassifier(_CounterfactualFair, _FairBase):
-    """Kusner et al.'s (2017) level-3 counterfactual fairness through an SCM.
+    """Kusner et al.'s (2017) level-3 counterfactual fairness through an SCM (``level=2``: Fair K).
 
     Targets counterfactual (rung-3) invariance under do(A) along **every** path: the estimator sees only
     the protected attribute's non-descendants among the features and the abducted noise terms of its
@@ -583,12 +600,20 @@ class CounterfactualFairClassifier(_CounterfactualFair, _FairBase):
     not unit by unit: the counterfactual effect is near zero, not exactly zero (it is exactly zero when
     every descendant is continuous with additive noise).
 
+    ``level=2`` ("Fair K"): the estimator sees each latent factor's posterior mean given the indicators
+    among the features (the spec needs ``indicators:`` on a latent that A does not cause), then A's
+    non-descendants; see :func:`level2_design`. The posterior is the same in every counterfactual world of
+    the unit, so the prediction's counterfactual effect of A is zero under the SCM used, whatever the
+    indicators' families.
+
     Parameters
     ----------
     spec : TrustSpec, dict or path
     estimator : classifier with predict_proba, default LogisticRegression(max_iter=1000)
     scm : SCM, optional
         The causal model. When None, learned with ``SCM.fit`` from the training rows (X and y).
+    level : {3, 2}, default 3
+        Kusner's level of causal assumptions (3: additive noise; 2: latent factors with indicators).
     n_draws : int
         Posterior draws averaged for categorical descendants.
     random_state : int, optional
@@ -611,19 +636,21 @@ class CounterfactualFairClassifier(_CounterfactualFair, _FairBase):
         estimator: Any = None,
         scm: SCM | None = None,
         *,
+        level: int = 3,
         n_draws: int = 16,
         random_state: int | None = None,
     ) -> None:
         self.spec = spec
         self.estimator = estimator
         self.scm = scm
+        self.level = level
         self.n_draws = n_draws
         self.random_state = random_state
 
     _parameter_constraints: ClassVar[dict[str, Any]] = {
         **_FairBase._parameter_constraints,
         **SCM_PARAMS,
-        **DRAWS_PARAMS,
+        **FAIR_ADD_PARAMS,
     }
 
 

@@ -26,14 +26,14 @@ import numpy as np
 import pandas as pd
 from sklearn.base import RegressorMixin
 from sklearn.linear_model import LinearRegression
-from sklearn.utils._param_validation import Interval, Options
+from sklearn.utils._param_validation import Interval
 
 from causaltrust.exceptions import SpecError
 from causaltrust.learners import _fairlearn as fairlearn
 from causaltrust.learners._base import pooled
 from causaltrust.learners._fair_baselines import (
     AUGMENT_PARAMS,
-    DRAWS_PARAMS,
+    FAIR_ADD_PARAMS,
     SCM_PARAMS,
     _Augmentation,
     _CounterfactualFair,
@@ -220,20 +220,9 @@ class CounterfactualFairRegressor(_CounterfactualFair, _RegressorBase):
     _parameter_constraints: ClassVar[dict[str, Any]] = {
         **_RegressorBase._parameter_constraints,
         **SCM_PARAMS,
-        **DRAWS_PARAMS,
-        "level": [Options(Integral, {2, 3})],
+        **FAIR_ADD_PARAMS,
         "scm_mechanisms": [str, dict],
     }
-
-    def _check_spec(self, spec: TrustSpec) -> None:
-        super()._check_spec(spec)
-        if self.level == 2 and not any(spec.indicators(v) for v in spec.latent):
-            raise SpecError(
-                f"{type(self).__name__}(level=2) predicts from the posterior of latent factors (Kusner's "
-                "Fair K), which needs a latent variable with indicators in the spec (K: {observed: false, "
-                "indicators: [...]}); this spec has none. Add one, or use level=3 (Fair Add: residuals of "
-                "the protected attributes' descendants)"
-            )
 
     def _abduct(self, X: pd.DataFrame, cols: dict[str, Array]) -> tuple[Array, list[str]]:
         if self.level == 3:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -445,10 +446,36 @@ def headline_sentences(
                 others = [m for m in headline if m is not None and m not in (c, *_ACCURACY_COST)]
                 sentence += _against_reference(best, top[0], c, acc, others, judged)
             sentence += _causal_vs_baseline(elig, causal, c)
+            if objective == "privacy":
+                sentence += _epsilon_scope(best)
             out.append((context, sentence))
         if (g["n_seeds"] <= 1).all():
             out.append((context, "One seed: point estimates only, no intervals, so nothing is called a tie."))
     return out
+
+
+def _epsilon_scope(best: pd.Series) -> str:
+    """What the privacy sentence's best configuration's ε covers (issue 33): a guarantee, not an attack."""
+    eps = best.get("privacy.epsilon")
+    if eps is None or pd.isna(eps):
+        what = (
+            "NaN: a part of its pipeline (e.g. an SCM) was fitted on the training rows without DP, so no ε "
+            "covers the whole model"
+            if eps is not None
+            else "not measured"
+        )
+    elif math.isinf(float(eps)):
+        what = "∞: no DP accountant, the attack above is the only evidence"
+    else:
+        what = (
+            f"{fmt_num(float(eps), 3)}, the accountant's ε for adding or removing one training row (inputs "
+            "and label) over the whole fitted pipeline"
+        )
+    sens = best.get("privacy.sensitive_epsilon")
+    tail = ""
+    if sens is not None and not pd.isna(sens) and math.isfinite(float(sens)):
+        tail = f"; for the sensitive variables' values alone ε = {fmt_num(float(sens), 3)}"
+    return f" Its privacy.epsilon: {what}{tail}."
 
 
 def _meets(g: pd.DataFrame) -> pd.Series:
