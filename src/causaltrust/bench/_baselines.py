@@ -8,7 +8,8 @@ from typing import Any
 
 from sklearn.pipeline import Pipeline
 
-from causaltrust.bench._methods import MethodSpec, _categorical_features, _logistic, register
+from causaltrust.bench._methods import _categorical_features, _logistic
+from causaltrust.bench._registry import MethodSpec, register
 from causaltrust.bench._regression import build_bgl, is_continuous, regressor_twin
 from causaltrust.exceptions import BenchError
 from causaltrust.scm import SCM

@@ -28,7 +28,9 @@ from causaltrust.exceptions import CausalTrustError
 from causaltrust.report._audits import audits_html
 from causaltrust.report._frontier import frontier_section
 from causaltrust.report._graph import EDGE_COLOURS, graph_svg
-from causaltrust.report._html import _CSS, DIRECTION_TEXT, _examples, notes_html
+from causaltrust.report._page import CSS as _CSS
+from causaltrust.report._page import DIRECTION_TEXT, notes_html
+from causaltrust.report._page import examples_html as _examples
 from causaltrust.report._style import PALETTE, SYMBOLS, legend_html
 
 __all__ = [
