@@ -88,6 +88,7 @@ bench: venv $(PEERS)/.installed
 	$(BIN)/python benchmarks/berkeley.py --write
 	$(BIN)/python benchmarks/regression_audit_speed.py --write
 	$(BIN)/python benchmarks/frontier.py
+	$(BIN)/python benchmarks/flagship.py --seeds 3 --rows 2000 --light lending
 
 clean:
 	rm -rf $(VENV) $(PEERS) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -9,18 +9,11 @@ finished cell is one transaction in the ledger, so a killed sweep resumes where 
 ``hypervolume``, ``ranks`` and ``dominance_summary`` compare the methods on any chosen metrics.
 """
 
+from causaltrust.bench import _baselines  # noqa: F401  (registers the baselines)
 from causaltrust.bench._crosscheck import DR_METRICS, OTHER_CLASS, audit_label, default_audit_mechanisms
 from causaltrust.bench._demo import DEMO_FULL, DEMO_QUICK, demo_settings
 from causaltrust.bench._executors import CellTask, run_cell
 from causaltrust.bench._ledger import LEDGER_FORMAT, SCHEMA_VERSION, Ledger, LedgerData, SweepStats
-from causaltrust.bench._methods import (
-    METHODS,
-    BenchError,
-    MethodSpec,
-    causal_methods,
-    get_method,
-    register,
-)
 from causaltrust.bench._pareto import (
     directions,
     dominance_summary,
@@ -28,6 +21,14 @@ from causaltrust.bench._pareto import (
     pareto_front,
     ranks,
     to_minimisation,
+)
+from causaltrust.bench._registry import (
+    METHODS,
+    BenchError,
+    MethodSpec,
+    causal_methods,
+    get_method,
+    register,
 )
 from causaltrust.bench._regression import REGRESSION_METHODS
 from causaltrust.bench._runner import expand_grid, plan, run

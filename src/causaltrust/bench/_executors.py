@@ -25,7 +25,7 @@ import pandas as pd
 
 from causaltrust._random import derive_seed
 from causaltrust._version import __version__
-from causaltrust.bench._methods import BenchError, MethodSpec
+from causaltrust.bench._registry import BenchError, MethodSpec
 from causaltrust.scm import SCM
 from causaltrust.spec import TrustSpec
 
@@ -35,6 +35,7 @@ __all__ = [
     "InProcessExecutor",
     "LocalExecutor",
     "TaskSource",
+    "audit_options",
     "connect_dask",
     "pin_threads",
     "run_cell",
@@ -184,6 +185,24 @@ def _float(x: Any) -> float | None:
     return None if x is None else float(x)
 
 
+def audit_options(task: CellTask) -> tuple[Any, dict[str, Any]]:
+    """The cell's audit settings as one ``AuditOptions`` (the sweep's settings and any option among
+    ``audit_kwargs``), and the other audit keywords (``objectives``, ...)."""
+    from dataclasses import fields
+
+    from causaltrust.audit import AuditOptions
+
+    names = {f.name for f in fields(AuditOptions)}
+    given = dict(task.audit_kwargs)
+    options = AuditOptions(
+        n_bootstrap=int(task.settings["n_bootstrap"]),
+        n_shadow=int(task.settings["n_shadow"]),
+        recourse_units=int(task.settings["recourse_units"]),
+        **{k: v for k, v in given.items() if k in names},
+    )
+    return options, {k: v for k, v in given.items() if k not in names}
+
+
 def run_cell(task: CellTask) -> dict[str, Any]:
     """Run one cell: data, fit, audit. Pure: returns a plain dict and never raises for a failing cell.
 
@@ -216,6 +235,7 @@ def run_cell(task: CellTask) -> dict[str, Any]:
             model = task.method.build(spec, given, dict(task.params), int(task.seed))
             model.fit(train[spec.features], train[spec.target])
             t1 = time.perf_counter()
+            options, rest = audit_options(task)
             report = audit(
                 model,
                 spec=spec,
@@ -223,10 +243,8 @@ def run_cell(task: CellTask) -> dict[str, Any]:
                 data=test,
                 train_data=train,
                 random_state=int(task.seed),
-                n_bootstrap=int(task.settings["n_bootstrap"]),
-                n_shadow=int(task.settings["n_shadow"]),
-                recourse_units=int(task.settings["recourse_units"]),
-                **dict(task.audit_kwargs),
+                options=options,
+                **rest,
             )
             t2, c2 = time.perf_counter(), time.process_time()
             dr_metrics, dr_notes = _dr_check(task, model, test)

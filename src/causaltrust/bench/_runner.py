@@ -25,7 +25,7 @@ from causaltrust.bench._executors import (
     connect_dask,
 )
 from causaltrust.bench._ledger import Claim, Ledger, SweepStats, check_store
-from causaltrust.bench._methods import (
+from causaltrust.bench._registry import (
     METHODS,
     BenchError,
     MethodSpec,
@@ -40,7 +40,7 @@ from causaltrust.spec import TrustSpec, load_spec
 __all__ = ["expand_grid", "plan", "run"]
 
 # Set by the runner itself; audit_kwargs may not override them.
-_RESERVED_AUDIT = {"model", "spec", "scm", "data", "train_data", "random_state"}
+_RESERVED_AUDIT = {"model", "spec", "scm", "data", "train_data", "random_state", "options"}
 _SETTINGS = ("n_train", "n_test", "n_bootstrap", "n_shadow", "recourse_units")
 
 

@@ -775,9 +775,12 @@ def audit(
     elif not fit_scm and all(ts.equation(v) is not None for v in ts.variables):
         scm = ct.SCM.from_spec(ts)
     # No SCM given and none simulable: fit the reference on the held-out test rows, not the training rows.
+    from causaltrust.audit import AuditOptions
+
     report = ct.audit(
         estimator, spec=ts, scm=scm, data=test, train_data=train_df, objectives=objectives,
-        random_state=seed, n_bootstrap=bootstrap, scm_data=test if scm is None else None,
+        random_state=seed, options=AuditOptions(n_bootstrap=bootstrap),
+        scm_data=test if scm is None else None,
     )  # fmt: skip
     if json_out is not None:
         _io.write_text(report.to_json(), json_out)

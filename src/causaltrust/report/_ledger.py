@@ -26,8 +26,11 @@ from causaltrust._format import fmt_interval, fmt_num
 from causaltrust.audit import metric_info
 from causaltrust.exceptions import CausalTrustError
 from causaltrust.report._audits import audits_html
+from causaltrust.report._frontier import frontier_section
 from causaltrust.report._graph import EDGE_COLOURS, graph_svg
-from causaltrust.report._html import _CSS, DIRECTION_TEXT, _examples, notes_html
+from causaltrust.report._page import CSS as _CSS
+from causaltrust.report._page import DIRECTION_TEXT, notes_html
+from causaltrust.report._page import examples_html as _examples
 from causaltrust.report._style import PALETTE, SYMBOLS, legend_html
 
 __all__ = [
@@ -759,6 +762,16 @@ def _tradeoffs(go: Any, agg: pd.DataFrame) -> str:
     return intro + grid + note
 
 
+def _frontiers(go: Any, agg: pd.DataFrame) -> str:
+    """Per context (spec and settings): each method's accuracy-vs-spurious-effect curve over its settings."""
+    parts = []
+    for k, (ctx, g) in enumerate(_contexts(agg)):
+        body = frontier_section(go, g, _div, ident=f"frontier-{k}")
+        if body:
+            parts.append((f"<h3>{html.escape(ctx)}</h3>" if ctx else "") + body)
+    return "".join(parts)
+
+
 def _pareto_plots(go: Any, wide: pd.DataFrame, agg: pd.DataFrame) -> str:
     """Other pairs of objectives, one point per cell (seed)."""
     from causaltrust.bench import pareto_front
@@ -1201,6 +1214,11 @@ def render_ledger(led: Any, *, title: str | None = None, plotlyjs: str = "inline
     sections = [
         section("summary", "The story in brief", _story(agg) if have else "<p>No finished cells.</p>"),
         section("tradeoffs", "Trade-offs", _tradeoffs(go, agg) if have else ""),
+        section(
+            "frontiers",
+            "Robustness frontiers: accuracy per shift vs spurious-path effect",
+            _frontiers(go, agg) if have else "",
+        ),
         section("graph", "Causal graph and path roles", graph),
         section(
             "headline",
