@@ -32,3 +32,16 @@ def test_map_and_block_are_different_learners():
     assert spec.fairness is not None
     assert spec.fairness.protected in inputs["map"]
     assert spec.fairness.protected not in inputs["block"]
+
+
+@pytest.mark.parametrize(("scenario", "continuous"), [("readmission", False), ("credit_limit", True)])
+def test_default_method_list_builds_on_the_scenarios_target(scenario, continuous):
+    """`demo` / `bench` without -m run only methods that take the target (bgl needs a continuous one)."""
+    from causaltrust.cli._app import _chosen_methods
+
+    spec, scm = ct.scenarios.load(scenario)
+    chosen = _chosen_methods(None, continuous)
+    assert ("bgl" in chosen) is continuous
+    for name in chosen:
+        method = ct.bench.get_method(name)
+        method.build(spec, scm if method.needs_scm == "true" else None, dict(method.params), 0)

@@ -30,7 +30,7 @@ from causaltrust.bench._registry import (
     get_method,
     register,
 )
-from causaltrust.bench._regression import REGRESSION_METHODS
+from causaltrust.bench._regression import REGRESSION_METHODS, REGRESSION_ONLY
 from causaltrust.bench._runner import expand_grid, plan, run
 from causaltrust.bench._summary import (
     config_frame,
@@ -49,6 +49,7 @@ __all__ = [
     "METHODS",
     "OTHER_CLASS",
     "REGRESSION_METHODS",
+    "REGRESSION_ONLY",
     "SCHEMA_VERSION",
     "BenchError",
     "CellTask",

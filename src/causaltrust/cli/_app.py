@@ -371,11 +371,18 @@ def _check_sweep_options(n_train: int, n_test: int, n_shadow: int, n_bootstrap: 
     _check_min(recourse, "--recourse", 1)
 
 
-def _chosen_methods(methods: list[str] | None) -> list[str]:
+def _chosen_methods(methods: list[str] | None, continuous: bool) -> list[str]:
+    """The user's methods, else every method that takes the target: text methods need a text corpus,
+    regression-only ones a continuous target, and a continuous target takes the regression methods."""
     from causaltrust import bench
 
-    # Without a choice, every tabular method: text methods need a text corpus, not a scenario.
-    return list(methods) if methods else sorted(n for n, m in bench.METHODS.items() if m.data == "tabular")
+    if methods:
+        return list(methods)
+    if continuous:
+        return list(bench.REGRESSION_METHODS)
+    return sorted(
+        n for n, m in bench.METHODS.items() if m.data == "tabular" and n not in bench.REGRESSION_ONLY
+    )
 
 
 def _sweep_summary(ledger: Any) -> tuple[str, bool]:
@@ -490,9 +497,7 @@ def demo(
 
     spec, scm = ct.scenarios.load(scenario)
     continuous = spec.variables[spec.target].type == "continuous"
-    if continuous and methods is None:
-        methods = list(bench.REGRESSION_METHODS)
-    chosen = _chosen_methods(methods)
+    chosen = _chosen_methods(methods, continuous)
     bench.expand_grid(chosen, None)  # unknown methods fail before anything is written
     out.mkdir(parents=True, exist_ok=True)
     store = out / "results.duckdb"
@@ -634,7 +639,7 @@ def bench_cmd(
     ledger = bench.run(
         target,
         data=frame,
-        methods=_chosen_methods(methods),
+        methods=_chosen_methods(methods, ts.variables[ts.target].type == "continuous"),
         seeds=seed_list,
         grid=parsed,
         store=store,
