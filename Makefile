@@ -54,12 +54,15 @@ $(PEERS)/.installed: pyproject.toml benchmarks/constraints-peers.txt
 
 bench: venv $(PEERS)/.installed
 	$(PEERS)/bin/python benchmarks/scm_engine.py
+	$(PEERS)/bin/python benchmarks/fit_vs_dowhy.py
 	$(BIN)/python benchmarks/engine_floor.py
 	$(PEERS)/bin/python benchmarks/audit.py
 	$(BIN)/python benchmarks/learners.py
 	$(BIN)/python benchmarks/learners.py --fit-rows 30000 --repeats 1 --heading "## Learners with the SCM learned from structure (issue 8)"
 	$(BIN)/python benchmarks/learners_dp.py
 	$(BIN)/python benchmarks/mia_power.py
+	$(BIN)/python benchmarks/mia_variants.py
+	$(BIN)/python benchmarks/privacy_front.py
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/demo.py
 	$(BIN)/python benchmarks/demo.py --heading "## Demo (main job, --full)" -- --full
@@ -70,8 +73,10 @@ bench: venv $(PEERS)/.installed
 	$(BIN)/python benchmarks/learners_shift.py --scenario lending
 	$(BIN)/python benchmarks/unit_draws.py
 	$(BIN)/python benchmarks/datasets.py
+	$(BIN)/python benchmarks/datasets.py --datasets german adult_nabi --adult-rows 1000 --audits linear gbm --learners linear gbm --more-learners-on german --only adult_nabi=erm,unaware,selective_fitted
 	$(BIN)/python benchmarks/decompose.py
 	$(BIN)/python benchmarks/dr_exact.py
+	$(BIN)/python benchmarks/per_path.py
 	$(BIN)/python benchmarks/discovery.py
 	$(BIN)/python benchmarks/sensitivity.py
 	$(BIN)/python benchmarks/text.py --seeds 3 --n-train 600 --n-test 300 --finetune-n 300 --write
@@ -84,6 +89,7 @@ bench: venv $(PEERS)/.installed
 	$(BIN)/python benchmarks/berkeley.py --write
 	$(BIN)/python benchmarks/regression_audit_speed.py --write
 	$(BIN)/python benchmarks/frontier.py
+	$(BIN)/python benchmarks/flagship.py --seeds 3 --rows 2000 --light lending
 
 clean:
 	rm -rf $(VENV) $(PEERS) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -14,6 +14,7 @@ Run: ``.venv/bin/python benchmarks/datasets.py [--seeds 3] [--adult-rows 3000] [
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -75,6 +76,7 @@ def sweep(name: str, seeds: list[int], adult_rows: int, mechanisms: str, out: Pa
         recourse_units=10,
         audit_kwargs={"objectives": ["accuracy", "fairness"]},
         scm_mechanisms=mechanisms,
+        audit_mechanisms=mechanisms,  # issue 11's same-class audit; --audits gives the cross-class tables
         progress=False,
     )
     wall = time.perf_counter() - t0
@@ -162,7 +164,8 @@ def section(results: dict[str, dict[str, Any]], times: dict[str, dict[str, float
         "written in each spec. Every method is trained on a seeded split "
         "and audited against an SCM **fitted on the held-out rows** (`SCM.fit`, mechanisms "
         f"`{args.mechanisms}`), not a true SCM: the unfair-path effect is an estimate under the graph and the "
-        "fit. The selective learner gets the SCM fitted on its training rows. Mean over seeds "
+        'fit, and for the selective learner a same-class audit (see "Real datasets under three audits (issue '
+        '32)" for a boosted audit and the model-free DR check). The selective learner gets the SCM fitted on its training rows. Mean over seeds '
         f"{args.seeds_list}; ± is the sd over seeds. DP diff = fairlearn's demographic parity difference of the "
         "decisions; unfair path = signed mean effect of the protected attribute along the unfair paths on "
         "the model's probability"
@@ -294,6 +297,223 @@ def verdict(name: str, s: pd.DataFrame) -> list[str]:
     return out
 
 
+# -- issue 32: the same models under a linear audit, a boosted audit and the model-free DR check ---------
+CTF_DE, DR_DE, DR_IE, DR_TV, DR_CLIP = "fairness.ctf_de", "dr.ctf_de", "dr.ctf_ie", "dr.tv", "dr.clipped"
+AUDIT_NAMES = {"linear": "linear SCM", "gbm": "boosted SCM"}
+
+
+def cross_sweeps(name: str, args: Any) -> pd.DataFrame:
+    """Every (learner class, audit class) sweep of one dataset, stacked: one row per cell.
+
+    The methods' SCMs (only ``selective_fitted`` uses one) are fitted with ``learners[0]``; each further
+    learner class reruns ``selective_fitted`` alone, since no other method reads the SCM. Every sweep
+    records the model-free DR check (``dr.*``), which depends on the model and the test rows only.
+    """
+    df = ct.datasets.load(name)
+    n_train, n_test = _sizes(name, len(df), args.adult_rows)
+    frames = []
+    for i, learned in enumerate(args.learners):
+        if i > 0 and args.more_learners_on is not None and name not in args.more_learners_on:
+            continue
+        methods = METHODS if i == 0 else ["selective_fitted"]
+        if name in args.methods_for:
+            methods = [m for m in methods if m in args.methods_for[name]]
+        for audit in args.audits:
+            t0 = time.perf_counter()
+            led = ct.bench.run(
+                name, methods=methods, seeds=args.seeds_list, store=args.out / f"cross_{name}.duckdb", n_jobs=1,
+                n_train=n_train, n_test=n_test, n_bootstrap=50, n_shadow=0, recourse_units=10,
+                audit_kwargs={"objectives": ["accuracy", "fairness"], "unit_draws": args.unit_draws},
+                scm_mechanisms=learned, audit_mechanisms=audit, progress=False,
+            )  # fmt: skip
+            cells = led.cells()
+            pairs = [
+                (d.get("scm_mechanisms"), d.get("audit_mechanisms"))
+                for d in map(json.loads, cells["settings_json"])
+            ]
+            keep = cells[[p == (learned, audit) for p in pairs]]
+            keep = keep[keep["method"].isin(methods) & keep["seed"].isin(args.seeds_list)]
+            frame = led.to_frame()
+            frame = frame[frame["cell_id"].isin(set(keep.loc[keep["status"] == "ok", "cell_id"]))].copy()
+            frame["learned"], frame["audit"] = learned, audit
+            frame["cell_seconds"] = frame["cell_id"].map(
+                keep.set_index("cell_id")[["fit_seconds", "audit_seconds"]].sum(axis=1)
+            )
+            for m, sd, e in keep.loc[keep["status"] != "ok", ["method", "seed", "error"]].values:
+                print(f"FAILED {name} {learned}/{audit} {m} seed {sd}: {str(e)[:200]}", flush=True)
+            frames.append(frame)
+            print(f"[{datetime.now(UTC):%H:%M:%S}] {name} learned={learned} audit={audit}: {len(frame)} cells, "
+                  f"{time.perf_counter() - t0:.0f} s", flush=True)  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+def _ms(v: pd.Series, digits: int = 3) -> str:
+    v = v.dropna()
+    if v.empty:
+        return "n/a"
+    return f"{v.mean():.{digits}f}" + (f" ± {v.std(ddof=1):.{digits}f}" if len(v) > 1 else "")
+
+
+def cross_table(name: str, frame: pd.DataFrame, args: Any) -> list[str]:
+    """One row per (method, learner class): accuracy, then each audit's effects, then the DR check."""
+    audits = list(args.audits)
+    head = ["method (SCM it learned)", "obs acc"]
+    for a in audits:
+        head += [f"unfair, signed [{AUDIT_NAMES[a]}]", f"unfair, per unit [{AUDIT_NAMES[a]}]",
+                 f"direct ctf-DE [{AUDIT_NAMES[a]}]"]  # fmt: skip
+    head += ["ctf-DE [DR]", "DR intervals excluding 0", "ctf-IE [DR]", "TV [DR]", "clipped [DR]"]
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for method in METHODS:
+        for learned in args.learners:
+            rows = frame[(frame["method"] == method) & (frame["learned"] == learned)]
+            if rows.empty:
+                continue
+            label = LABELS[method] + (f" ({learned})" if method == "selective_fitted" else "")
+            first = rows[rows["audit"] == audits[0]].sort_values("seed")
+            cells = [label, _ms(first[ACC])]
+            for a in audits:
+                r = rows[rows["audit"] == a]
+                cells += [_ms(r.get(UPE, pd.Series(dtype=float)), 4), _ms(r.get(UPE_ABS, pd.Series(dtype=float)), 4),
+                          _ms(r.get(CTF_DE, pd.Series(dtype=float)), 4)]  # fmt: skip
+            excl = "n/a"
+            if DR_DE in first:
+                lo, hi = first[DR_DE + "::lo"], first[DR_DE + "::hi"]
+                excl = f"{int(((lo > 0) | (hi < 0)).sum())} of {len(first)}"
+            cells += [_ms(first.get(DR_DE, pd.Series(dtype=float)), 4), excl,
+                      _ms(first.get(DR_IE, pd.Series(dtype=float)), 4), _ms(first.get(DR_TV, pd.Series(dtype=float)), 4),
+                      _ms(first.get(DR_CLIP, pd.Series(dtype=float)), 3)]  # fmt: skip
+            lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _with_intervals(led_frame: pd.DataFrame, store: Path) -> pd.DataFrame:
+    """The DR ctf-DE's interval bounds per cell, from the ledger's tidy metrics."""
+    tidy = ct.bench.Ledger(store).to_frame(wide=False)
+    de = tidy[tidy["name"] == DR_DE].set_index("cell_id")[["low", "high"]]
+    out = led_frame.copy()
+    out[DR_DE + "::lo"] = out["cell_id"].map(de["low"])
+    out[DR_DE + "::hi"] = out["cell_id"].map(de["high"])
+    return out
+
+
+def cross_section(results: dict[str, pd.DataFrame], args: Any) -> str:
+    lines = [
+        "## Real datasets under three audits (issue 32)",
+        "",
+        'The same models as in "Real datasets (issue 11)", each graded three ways on the same held-out rows: '
+        "by a **linear** reference SCM and by a **boosted** (gbm) reference SCM, both fitted on the held-out "
+        'rows, and by the **model-free DR check** (`ct.decompose_disparity(method="dr")` of the model\'s '
+        "predicted probabilities, outcome parents = the columns the model reads; it uses the graph's "
+        "confounder and mediator sets but no fitted SCM). Every column header names its audit. Since issue "
+        "32 `ct.bench.run` on a dataset audits with the class the methods did *not* learn "
+        "(`audit_mechanisms` defaults to `OTHER_CLASS[scm_mechanisms]`) and records the `dr.*` check; here "
+        "both classes are given explicitly so they sit side by side. A method's `(linear)` / `(gbm)` is the "
+        "class of the SCM it learned from its training rows (only the selective learner uses one); the "
+        "cell under the audit of that same class is a **same-class** audit, the other a cross-class one.",
+        "",
+        f"- Seeds {args.seeds_list}; mean ± sd over seeds. Per-unit forms use {args.unit_draws} posterior "
+        "draws per unit (`audit_kwargs={'unit_draws': ...}`) under both audits, fewer than the default 64, "
+        "to keep the boosted audit inside the time budget: the mean over units of |Δ| stays unbiased with "
+        "fewer draws (only its Monte-Carlo noise grows; the p95 is not reported here).",
+        "- Rows and methods: "
+        + "; ".join(
+            f"{n}: {'all five methods' if n not in args.methods_for else ', '.join(args.methods_for[n])}"
+            + (
+                f", {args.adult_rows:,} train / {args.adult_rows:,} test rows"
+                if n.startswith("adult")
+                else ""
+            )
+            for n in args.datasets
+        )
+        + f". The selective learner is also trained on a {' / '.join(args.learners[1:]) or 'no other'} SCM on "
+        f"{', '.join(args.more_learners_on or args.datasets)}.",
+        "- direct ctf-DE [audit] = the audit's `fairness.ctf_de` (x-specific direct effect on the model's "
+        "probability, A switched along A → Ŷ only); ctf-DE [DR] = `dr.ctf_de` of the same model, with how "
+        "many seeds' 95% intervals exclude 0; a model that does not read the protected attribute gets "
+        "exactly 0 there (the graph fixes it).",
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: nproc {os.cpu_count()}, load average "
+        f"{os.getloadavg()[0]:.2f} (shared with other jobs); Python {platform.python_version()}, causaltrust "
+        f"{ct.__version__}",
+        f"- Command: `nice .venv/bin/python benchmarks/datasets.py {' '.join(sys.argv[1:])}`",
+        "",
+    ]
+    for name, frame in results.items():
+        df = ct.datasets.load(name)
+        n_train, n_test = _sizes(name, len(df), args.adult_rows)
+        lines += [
+            f"### {name} ({n_train:,} train / {n_test:,} test rows per seed; {len(frame)} cells, "
+            f"{frame['cell_seconds'].sum():.0f} s of cell time)",
+            "",
+            *cross_table(name, frame, args),
+            "",
+            *cross_claims(name, frame, args),
+            "",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _paired(frame: pd.DataFrame, a: str, b: tuple[str, str], c: tuple[str, str], metric: str) -> str:
+    """``|b|`` minus ``|c|`` (method, learner class) on ``metric`` under audit ``a``, paired by seed."""
+
+    def col(m: tuple[str, str]) -> pd.Series:
+        rows = frame[(frame["method"] == m[0]) & (frame["learned"] == m[1]) & (frame["audit"] == a)]
+        return rows.set_index("seed")[metric].abs() if metric in rows else pd.Series(dtype=float)
+
+    d = (col(b) - col(c)).dropna()
+    if d.empty:
+        return "n/a"
+    return f"{d.mean():+.4f} (smaller at {int((d < 0).sum())} of {len(d)} seeds)"
+
+
+def cross_claims(name: str, frame: pd.DataFrame, args: Any) -> list[str]:
+    """The per-unit comparisons the issue asks to restate, computed from the table's cells."""
+    out = []
+    first = args.learners[0]
+    for learned in args.learners:
+        sel = ("selective_fitted", learned)
+        if frame[(frame["method"] == sel[0]) & (frame["learned"] == learned)].empty:
+            continue
+        for a in args.audits:
+            kind = "same-class" if a == learned else "cross-class"
+            out.append(
+                f"- {name}, selective ({learned} SCM) minus unawareness, per unit, under the {AUDIT_NAMES[a]} "
+                f"audit ({kind}): {_paired(frame, a, sel, ('unaware', first), UPE_ABS)}; |signed unfair path|: "
+                f"{_paired(frame, a, sel, ('unaware', first), UPE)}."
+            )
+    sel = frame[(frame["method"] == "selective_fitted") & (frame["learned"] == first)]
+    una = frame[
+        (frame["method"] == "unaware") & (frame["learned"] == first) & (frame["audit"] == args.audits[0])
+    ]
+    if not sel.empty and DR_DE in sel:
+        own = sel[sel["audit"] == args.audits[0]]
+        excl = int(((own[DR_DE + "::lo"] > 0) | (own[DR_DE + "::hi"] < 0)).sum())
+        means = "; ".join(
+            f"{AUDIT_NAMES[a]}: signed {_ms(sel.loc[sel['audit'] == a, UPE], 4)}, per unit "
+            f"{_ms(sel.loc[sel['audit'] == a, UPE_ABS], 4)}, direct ctf-DE {_ms(sel.loc[sel['audit'] == a, CTF_DE], 4)}"
+            for a in args.audits
+        )
+        acc = own[ACC].mean() - una[ACC].mean() if not una.empty else float("nan")
+        out.append(
+            f"- {name}, selective ({first} SCM), total unfair effect vs its direct-path effect: {means}; DR "
+            f"ctf-DE {_ms(own[DR_DE], 4)} ({excl} of {len(own)} seeds' intervals exclude 0); accuracy "
+            f"{acc:+.3f} against unawareness."
+        )
+    return out
+
+
+def cross_main(args: Any) -> None:
+    results = {}
+    for name in args.datasets:
+        frame = cross_sweeps(name, args)
+        results[name] = _with_intervals(frame, args.out / f"cross_{name}.duckdb")
+        results[name].to_csv(args.out / f"cross_{name}.csv", index=False)
+        print("\n".join(cross_table(name, results[name], args)), flush=True)
+    text = cross_section(results, args)
+    print(text)
+    if not args.no_write:
+        _results.write_section(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
@@ -304,9 +524,24 @@ def main() -> None:
                         help="datasets whose SCM.fit(auto) is also timed")  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("out"))
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--audits", nargs="*", choices=["linear", "gbm"], default=[],
+                        help="issue 32: grade every model under each of these reference SCM classes and "
+                        "the DR check (writes the 'three audits' section instead)")  # fmt: skip
+    parser.add_argument("--learners", nargs="+", choices=["linear", "gbm"], default=None,
+                        help="with --audits: SCM classes the selective learner learns (default --mechanisms)")  # fmt: skip
+    parser.add_argument("--more-learners-on", nargs="*", default=None, metavar="DATASET",
+                        help="with --learners: datasets on which the further learner classes run (default all)")  # fmt: skip
+    parser.add_argument("--unit-draws", type=int, default=8)
+    parser.add_argument("--only", nargs="*", default=[], metavar="DATASET=M1,M2",
+                        help="with --audits: run only these methods on a dataset")  # fmt: skip
     args = parser.parse_args()
     args.seeds_list = list(range(args.seeds))
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.audits:
+        args.learners = args.learners or [args.mechanisms]
+        args.methods_for = {k: v.split(",") for k, v in (o.split("=", 1) for o in args.only)}
+        cross_main(args)
+        return
     results, times = {}, {}
     for name in args.datasets:
         print(f"[{datetime.now(UTC):%H:%M:%S}] {name}: sweep", flush=True)

@@ -70,8 +70,13 @@ NO_ENVIRONMENT = Why(
     DataError,
     r"environments missing at fit",
 )
-#: Every reason a check cannot apply to a spec-aware learner on the readmission-style specs of the tests.
-SPEC_REASONS = (WIDTH, BINARY, MULTICLASS, NO_ENVIRONMENT)
+CATEGORIES = Why(
+    "the check fills a categorical spec feature whose categories are text with integers",
+    DataError,
+    r"column '\w+' has values .* that are not among its declared categories",
+)
+#: Every reason a check cannot apply to a spec-aware learner on the specs of the tests.
+SPEC_REASONS = (WIDTH, BINARY, MULTICLASS, NO_ENVIRONMENT, CATEGORIES)
 
 
 def check_name(check: Any) -> str:

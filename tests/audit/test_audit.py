@@ -231,6 +231,26 @@ def test_same_seed_same_report(readmission):
     pd.testing.assert_frame_equal(a.to_frame(), b.to_frame())
 
 
+def test_options_are_the_one_route_of_audit_settings(readmission):
+    from causaltrust.audit import AuditOptions
+
+    spec, scm, train, test = readmission
+    model = _erm(spec, train)
+    kw = dict(spec=spec, scm=scm, data=test.iloc[:1000], objectives=["fairness"], random_state=3)
+    by_keywords = ct.audit(model, n_bootstrap=10, n_draws=2, **kw)
+    by_options = ct.audit(model, options=AuditOptions(n_bootstrap=10, n_draws=2), **kw)
+    pd.testing.assert_frame_equal(by_keywords.to_frame(), by_options.to_frame())
+    assert (by_options.meta["n_bootstrap"], by_options.meta["n_draws"]) == (10, 2)
+    # 10 resamples give other intervals than the default 200: the setting did reach the audit.
+    default = ct.audit(model, **kw)
+    assert default.meta["n_bootstrap"] == 200
+    assert not by_options.to_frame().equals(default.to_frame())
+    with pytest.raises(ct.DataError, match=r"\['n_bootstrap'\] were given both as keywords and through"):
+        ct.audit(model, options=AuditOptions(n_draws=2), n_bootstrap=10, **kw)
+    with pytest.raises(ct.DataError, match="options: expected an AuditOptions, got dict"):
+        ct.audit(model, options={"n_bootstrap": 10}, **kw)
+
+
 def test_audit_without_an_scm_fits_one_and_says_so(readmission):
     spec, scm, train, test = readmission
     model = _erm(spec, train)

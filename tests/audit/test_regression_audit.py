@@ -118,3 +118,32 @@ def test_favorable_threshold_needs_a_continuous_target() -> None:
     d["recourse"]["favorable_threshold"] = 0.5
     with pytest.raises(ct.SpecError, match="favorable_threshold applies to a continuous target"):
         ct.load_spec(d)
+
+
+def test_interventional_rmse_is_the_mean_and_worst_over_shifts() -> None:
+    d = SPEC.to_dict()
+    d["shifts"] = {
+        "poorer": {"equations": {"I": "3 - 0.8*A + normal(0, 1)"}},
+        "noisier": {"equations": {"Y": "2 + 1.5*I + 0.2*H - 1.0*Z - 0.6*A + normal(0, 2)"}},
+    }
+    spec = ct.load_spec(d)
+    scm = ct.SCM.from_spec(spec)
+    train, test = scm.sample(2_000, random_state=1), scm.sample(500, random_state=2)
+    model = ct.learners.ERMRegressor(spec=spec).fit(train[spec.features], train[spec.target])
+    rep = ct.audit(
+        model, spec=spec, scm=scm, data=test, objectives=["accuracy"], n_bootstrap=10, shift_n=2_000
+    )
+    # Least squares is the true linear mechanism up to O(sqrt(5 / 2,000)) coefficient error, so its RMSE on
+    # each shift is the shifted noise sd: 0.8 when income moves, 2.0 when Y's noise doubles. Closed form:
+    # mean 1.4, worst 2.0. An RMSE's sd at n = 2,000 is sd / sqrt(2n): 0.013 and 0.032; 5 SE below.
+    mean, worst = rep.metric("accuracy.interventional_rmse"), rep.metric("accuracy.interventional_rmse_worst")
+    assert mean.value == pytest.approx(1.4, abs=5 * np.hypot(0.013, 0.032) / 2)
+    assert worst.value == pytest.approx(2.0, abs=5 * 0.032)
+    shifts = [rep.metric(f"accuracy.shift_rmse[{s}]").value for s in ("poorer", "noisier")]
+    assert mean.value == pytest.approx(np.mean(shifts), rel=1e-12)
+    assert worst.value == max(shifts)
+    assert mean.better == worst.better == "lower"
+    # ERM cannot adapt on unlabeled rows: NaN, never its unadapted number.
+    assert np.isnan(rep.metric("accuracy.interventional_rmse_adapted").value)
+    # The classifiers' accuracy names are not reused for an RMSE.
+    assert "accuracy.interventional" not in set(rep.to_frame()["name"])

@@ -173,3 +173,20 @@ def test_categorical_descendants_fall_back_to_draws_and_say_so():
     assert m["fairness.counterfactual_effect_p95[hispanic]"].value == pytest.approx(0.0, abs=1e-12)
     assert "over 64 abduction draws" in value.method
     assert "Gumbel" in value.method
+
+
+def test_exact_enumeration_in_unit_blocks_matches_the_closed_form_unit_by_unit(readmission, monkeypatch):
+    # Memory bound (issue 30): the exact enumeration runs over blocks of units of at most CHUNK_ROWS cells.
+    # Blocks of 111 units (333 cells: A has 3 noise cells per unit; the last block partial) must give every
+    # unit its closed form.
+    from causaltrust.audit import _worlds
+
+    spec, scm, test = readmission
+    monkeypatch.setattr(_worlds, "CHUNK_ROWS", 333)
+    ctx = build_context(_mixed, spec=spec, scm=scm, data=test, random_state=0)
+    w = ctx.worlds
+    everything = w.full_paths("A", None)
+    out, how = w.unit_abs_effects("A", 1, 0, {"t": everything}, ctx.model.scores)
+    assert "exact: 3 noise cell combination(s)" in how
+    q = _expected_switch(test["A"].to_numpy(), test["Z"].to_numpy())
+    np.testing.assert_allclose(out["t"], 0.2 * (1 - q) + 0.3 * q, rtol=0, atol=1e-9)

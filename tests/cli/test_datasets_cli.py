@@ -54,11 +54,16 @@ def test_audit_fits_the_reference_on_the_held_out_rows(tmp_path: Path) -> None:
 
 def test_bench_on_a_dataset_then_report(tmp_path: Path) -> None:
     store = tmp_path / "r.duckdb"
-    code, _, err = invoke(
+    code, out, err = invoke(
         "bench", "german", "-m", "erm", "--seeds", "1", "--n-train", "300", "--n-test", "300",
         "--jobs", "1", "--scm-mechanisms", "linear", "--store", store,
     )  # fmt: skip
     assert code == 0, err
+    # The default on a dataset: a boosted reference SCM for methods that learn linear ones, and the DR check.
+    assert "Audit: reference SCM mechanisms='gbm' fitted on held-out rows (cross-class" in " ".join(
+        out.split()
+    )
+    assert "[DR check]" in out
     led = ct.bench.Ledger.open(store)
     assert led.cells()["status"].tolist() == ["ok"]
     assert led.cells()["scenario"].tolist() == ["german"]
@@ -66,3 +71,19 @@ def test_bench_on_a_dataset_then_report(tmp_path: Path) -> None:
     assert code == 0, err
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "held-out test rows), not a true SCM" in page
+    assert "Audits: reference SCM and DR check side by side" in page
+    assert "direct ctf-DE [DR check]" in page
+
+
+def test_bench_audit_class_and_dr_check_can_be_overridden(tmp_path: Path) -> None:
+    store = tmp_path / "r.duckdb"
+    code, out, err = invoke(
+        "bench", "german", "-m", "unaware", "--seeds", "1", "--n-train", "200", "--n-test", "200",
+        "--jobs", "1", "--scm-mechanisms", "linear", "--audit-mechanisms", "linear", "--no-dr-check",
+        "--shadows", "0", "--bootstrap", "5", "--recourse", "5", "--store", store,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "(same class: methods learn 'linear')" in " ".join(out.split())
+    led = ct.bench.Ledger.open(store)
+    assert not any(c.startswith("dr.") for c in led.to_frame().columns)
+    assert any(n.startswith("Same-class audit:") for n in led.notes()["note"])

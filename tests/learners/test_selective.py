@@ -197,8 +197,12 @@ def test_regressor_fair_world_targets_are_exact_for_additive_noise():
     scm = ct.SCM.from_spec(spec)
     df = scm.sample(5000, random_state=0)
     reg = SelectiveInvarianceRegressor(spec=spec, scm=scm, random_state=0).fit(df[["A", "M"]], df["Y"])
-    # Fair world: A's direct effect 2.0 removed, the mediated 1.5*M kept; mapped A is constant.
-    coef = reg.estimator_.coef_
+    # Fair world: A's direct effect 2.0 removed, the mediated 1.5*M kept; blocking: A is not an input.
+    assert reg.inputs_ == ["M"]
+    assert reg.estimator_.coef_[0] == pytest.approx(1.5, abs=0.05)
+    # fairness="map" keeps A as an input mapped to its baseline: a constant column.
+    mapped = SelectiveInvarianceRegressor(spec=spec, scm=scm, fairness="map", random_state=0)
+    coef = mapped.fit(df[["A", "M"]], df["Y"]).estimator_.coef_
     assert coef[1] == pytest.approx(1.5, abs=0.05)
     assert coef[0] == pytest.approx(0.0, abs=1e-9)
 

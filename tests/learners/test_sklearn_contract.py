@@ -17,11 +17,15 @@ from typing import Any
 import causaltrust as ct
 from causaltrust.learners import (
     AnchorClassifier,
+    BoundedGroupLossRegressor,
     CounterfactualAugmentationClassifier,
+    CounterfactualAugmentationRegressor,
     CounterfactualFairClassifier,
+    CounterfactualFairRegressor,
     DPLogisticRegression,
     DPMLPClassifier,
     ERMClassifier,
+    ERMRegressor,
     GroupDROClassifier,
     ImportanceWeightedClassifier,
     InputNoiseClassifier,
@@ -29,22 +33,35 @@ from causaltrust.learners import (
     RecenteringClassifier,
     ReductionsClassifier,
     SelectiveInvarianceClassifier,
+    SensitiveDPClassifier,
     ThresholdOptimizerClassifier,
     TorchERMClassifier,
     TorchLogisticRegression,
     TorchMLPClassifier,
     UnawareClassifier,
+    UnawareRegressor,
     VRExClassifier,
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
 import pytest
+from sklearn.linear_model import LinearRegression
 from test_invariance import COLORED
 
-from sklearn_checks import BINARY, MULTICLASS, NO_ENVIRONMENT, WIDTH, Why, contract_cases, run_check
+from sklearn_checks import (
+    BINARY,
+    CATEGORIES,
+    MULTICLASS,
+    NO_ENVIRONMENT,
+    WIDTH,
+    Why,
+    contract_cases,
+    run_check,
+)
 
 # The spec as a path keeps the estimators' reprs (and so the test ids) short.
 READMISSION = str(Path(ct.scenarios.__file__).parent / "readmission.yaml")
+LAW_SCHOOL = ct.datasets.spec_path("law_school")
 
 # Checks whose arrays do not fit the readmission spec (5 typed features), for every spec-aware learner.
 _MULTICLASS_CHECKS = (
@@ -124,6 +141,25 @@ _WITH_ENVIRONMENTS: dict[str, Why] = {
         NO_ENVIRONMENT,
     ),
 }
+# The regressors read the law school spec (race: eight categories written as text, sex, UGPA, LSAT):
+# arrays of another width, or integers in the race column, cannot fit it.
+_REGRESSOR_CATEGORIES = (
+    "check_n_features_in_after_fitting",
+    "check_positive_only_tag_during_fit",
+    "check_regressors_no_decision_function",
+)
+_REGRESSOR_WIDTH = (
+    *(c for c in _WIDTH_CHECKS if c != "check_classifiers_train" and c not in _REGRESSOR_CATEGORIES),
+    "check_estimators_dtypes",
+    "check_fit2d_1sample",
+    "check_regressor_data_not_an_array",
+    "check_regressors_int",
+    "check_regressors_train",
+)
+_REGRESSOR: dict[str, Why] = {
+    **dict.fromkeys(_REGRESSOR_WIDTH, WIDTH),
+    **dict.fromkeys(_REGRESSOR_CATEGORIES, CATEGORIES),
+}
 _DP_MLP = {
     "check_classifiers_train": Why(
         "DP-SGD noise at epsilon=1 in two epochs on ~100 rows stays below the check's accuracy threshold",
@@ -144,6 +180,8 @@ ESTIMATORS: list[Any] = [
     RecenteringClassifier(spec=READMISSION),
     ImportanceWeightedClassifier(spec=READMISSION),
     InputNoiseClassifier(spec=READMISSION),
+    # check_fit_idempotent refits: the randomized response is seeded through the test switch.
+    SensitiveDPClassifier(spec=READMISSION, dp_noise_seed=0),
     AnchorClassifier(spec=READMISSION),
     SelectiveInvarianceClassifier(spec=READMISSION, robustness="bounded", n_draws=1, random_state=0),
     TorchERMClassifier(COLORED, epochs=3),
@@ -155,11 +193,20 @@ ESTIMATORS: list[Any] = [
     DPMLPClassifier(hidden=(8,), dp_noise_seed=0, **_CHECK_KW),
     TorchLogisticRegression(epochs=20, random_state=0),
     TorchMLPClassifier(hidden=(8,), epochs=20, random_state=0),
+    ERMRegressor(spec=LAW_SCHOOL),
+    UnawareRegressor(spec=LAW_SCHOOL),
+    CounterfactualFairRegressor(spec=LAW_SCHOOL),
+    CounterfactualAugmentationRegressor(spec=LAW_SCHOOL),
+    BoundedGroupLossRegressor(spec=LAW_SCHOOL, estimator=LinearRegression()),
 ]
 
 
 def expected(est: Any) -> dict[str, Why]:
     """The checks that cannot apply to ``est``, each with its verified reason."""
+    if isinstance(est, BoundedGroupLossRegressor):  # it has max_iter, so the n_iter check runs
+        return {**_REGRESSOR, "check_non_transformer_estimators_n_iter": CATEGORIES}
+    if "Regressor" in type(est).__name__:
+        return _REGRESSOR
     if isinstance(est, TorchERMClassifier):
         return _TORCH_ERM
     if isinstance(est, IRMClassifier | VRExClassifier | GroupDROClassifier):

@@ -363,3 +363,24 @@ def test_notes_collapse_with_a_count_and_say_when_numbers_vary():
     assert "×2" in items[1]
     assert "2 variants differing in numbers" in items[1]
     assert items[2].startswith("once")
+
+
+def test_privacy_sentence_states_what_epsilon_covers():
+    # Issue 33: the privacy line says what its best configuration's ε is a guarantee for.
+    mia, eps, sens = "privacy__mia_advantage", "privacy__epsilon", "privacy__sensitive_epsilon"
+    rows = [
+        _row("dp", "dp_lr", **{OBS: (0.75, 0.74, 0.76), mia: (0.0, -0.01, 0.01), eps: (1.0, 1.0, 1.0)}),
+        _row("erm", "erm", **{OBS: (0.77, 0.76, 0.78), mia: (0.1, 0.09, 0.11), eps: (math.inf,) * 3}),
+        _row(
+            "rr",
+            "rr",
+            **{OBS: (0.77, 0.76, 0.78), mia: (0.2, 0.19, 0.21), eps: (math.inf,) * 3, sens: (0.5,) * 3},
+        ),
+    ]
+    sentences = [s for _, s in headline_sentences(_frame(rows, "privacy.mia_advantage"))]
+    privacy = next(s for s in sentences if s.startswith("<b>Privacy</b>"))
+    assert "best <b>dp</b>" in privacy
+    assert "Its privacy.epsilon: 1.000, the accountant's ε for adding or removing one training row" in privacy
+    worst = [r for r in rows if r["config"] != "dp"]
+    privacy = next(s for _, s in headline_sentences(_frame(worst, "privacy.mia_advantage")) if "Privacy" in s)
+    assert "Its privacy.epsilon: ∞: no DP accountant" in privacy

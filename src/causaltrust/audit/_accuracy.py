@@ -104,20 +104,41 @@ def _regression_worlds(ctx: AuditContext) -> list[Metric]:
     """Regression: RMSE on each shift (no target data, and adapted) and against fair-world targets."""
     spec = ctx.spec
     out: list[Metric] = []
+    plain: list[float] = []
+    adapted_values: list[float] = []
     for name in spec.shifts:
         df = shift_data(ctx, name, "evaluate")
         ys = df[spec.target].to_numpy(dtype=np.float64)  # type: ignore[index]
         Xs = df[spec.features]  # type: ignore[index]
-        out.append(
-            _rmse_metric(ctx, f"accuracy.shift_rmse[{name}]", ctx.model.scores(Xs), ys, "no target data")
-        )
+        m = _rmse_metric(ctx, f"accuracy.shift_rmse[{name}]", ctx.model.scores(Xs), ys, "no target data")
+        out.append(m)
+        plain.append(m.value)
         adapted = ctx.model.adapt(shift_data(ctx, name, "adapt")[spec.features])  # type: ignore[index]
         if adapted is None:
             nan = "not applicable: the model cannot use unlabeled target rows (supports_adapt_ is False)"
             out.append(ctx.metric(f"accuracy.shift_rmse_adapted[{name}]", float("nan"), method=nan))
+            adapted_values.append(float("nan"))
         else:
             how = "adapted on an unlabeled sample of the shift"
-            out.append(_rmse_metric(ctx, f"accuracy.shift_rmse_adapted[{name}]", adapted.scores(Xs), ys, how))
+            m = _rmse_metric(ctx, f"accuracy.shift_rmse_adapted[{name}]", adapted.scores(Xs), ys, how)
+            out.append(m)
+            adapted_values.append(m.value)
+    if plain:
+        # The regression twins of accuracy.interventional(_worst, _adapted): RMSE, so lower is better and
+        # the worst shift is the largest.
+        out.append(
+            ctx.metric("accuracy.interventional_rmse", float(np.mean(plain)), method="mean over shifts")
+        )
+        out.append(
+            ctx.metric("accuracy.interventional_rmse_worst", float(np.max(plain)), method="worst shift")
+        )
+        out.append(
+            ctx.metric(
+                "accuracy.interventional_rmse_adapted",
+                float(np.mean(adapted_values)),
+                method="mean over shifts, each model adapted on an unlabeled sample (NaN: cannot adapt)",
+            )
+        )
     if spec.fairness is not None:
         y_fw = fair_world_labels(ctx)
         pred = np.repeat(ctx.model.scores(ctx.data[spec.features]), ctx.worlds.n_draws)

@@ -144,10 +144,11 @@ def audit(
     scm_data: pd.DataFrame | None = None,
     objectives: Sequence[str] | None = None,
     random_state: int | None = 0,
-    n_bootstrap: int = 200,
-    n_draws: int = 1,
-    n_shadow: int = 8,
-    recourse_units: int = 200,
+    options: AuditOptions | None = None,
+    n_bootstrap: int | None = None,
+    n_draws: int | None = None,
+    n_shadow: int | None = None,
+    recourse_units: int | None = None,
     shift_n: int | None = None,
     shadow_rows: int | None = None,
     unit_draws: int | None = None,
@@ -176,9 +177,13 @@ def audit(
         the spec supports).
     random_state : int
         Seed of every random choice (abduction draws, bootstrap, shadow models).
-    n_bootstrap, n_draws, n_shadow, recourse_units, shift_n, shadow_rows
-        Bootstrap resamples, counterfactual draws per unit, shadow models, rejected units given recourse,
-        rows sampled per shift, members (and as many non-members) pooled for the shadow attack.
+    options : AuditOptions, optional
+        Every setting below in one object (``ct.audit.AuditOptions(n_bootstrap=20, ...)``): the route the
+        CLI and ``ct.bench.run`` use. The keywords below are a shorthand for it; giving both is refused.
+    n_bootstrap, n_draws, n_shadow, recourse_units, shift_n, shadow_rows : int, optional
+        Bootstrap resamples (default 200), counterfactual draws per unit (1), shadow models (8), rejected
+        units given recourse (200), rows sampled per shift (as many as ``data``), members (and as many
+        non-members) pooled for the shadow attack (the training size).
     unit_draws : int, optional
         Posterior draws per unit of the per-unit metrics (``*_abs``, ``*_p95``) when their noise is not
         integrated exactly; default ``max(64, n_draws)``. The cost of an audit against a boosted SCM grows
@@ -201,7 +206,8 @@ def audit(
     >>> round(rep.metric("accuracy.observational").value, 2) > 0.6
     True
     """
-    options = AuditOptions(
+    options = AuditOptions.resolve(
+        options,
         n_bootstrap=n_bootstrap,
         n_draws=n_draws,
         n_shadow=n_shadow,
@@ -240,8 +246,8 @@ def audit(
         "scm_fitted_on": ctx.scm_fitted_on,
         "objectives": list(chosen),
         "random_state": ctx.random_state,
-        "n_bootstrap": n_bootstrap,
-        "n_draws": n_draws,
+        "n_bootstrap": options.n_bootstrap,
+        "n_draws": options.n_draws,
         "unit_draws": options.draws_per_unit,
         "seconds": seconds,  # wall time of each objective's metrics (profiles of long sweeps read it)
     }

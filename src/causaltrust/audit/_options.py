@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -43,6 +44,30 @@ class AuditOptions:
             raise DataError(
                 f"confidence: expected a number strictly between 0 and 1, got {self.confidence!r}"
             )
+
+    @classmethod
+    def resolve(cls, options: AuditOptions | None = None, **given: Any) -> AuditOptions:
+        """The one route of settings into an audit: ``options`` as given, or one built from the keywords
+        that were set (None means not set). Both at once is refused, so no setting is silently ignored.
+
+        Examples
+        --------
+        >>> AuditOptions.resolve(n_bootstrap=20).n_bootstrap
+        20
+        >>> AuditOptions.resolve(AuditOptions(n_draws=4)).n_draws
+        4
+        """
+        set_ = {k: v for k, v in given.items() if v is not None}
+        if options is None:
+            return cls(**set_)
+        if not isinstance(options, AuditOptions):
+            raise DataError(f"options: expected an AuditOptions, got {type(options).__name__}")
+        if set_:
+            raise DataError(
+                f"audit settings {sorted(set_)} were given both as keywords and through options=; "
+                "put them all in AuditOptions(...)"
+            )
+        return options
 
     @property
     def draws_per_unit(self) -> int:

@@ -84,6 +84,15 @@ METRICS: dict[str, MetricInfo] = {
         "higher", "mean adapted accuracy over the spec's shifts (NaN: cannot adapt)", _UNIT
     ),
     "accuracy.interventional_worst": MetricInfo("higher", "worst accuracy over the spec's shifts", _UNIT),
+    "accuracy.interventional_rmse": MetricInfo(
+        "lower", "mean RMSE over the spec's shifts (regression; no target data)", _NONNEG
+    ),
+    "accuracy.interventional_rmse_adapted": MetricInfo(
+        "lower", "mean adapted RMSE over the spec's shifts (regression; NaN: cannot adapt)", _NONNEG
+    ),
+    "accuracy.interventional_rmse_worst": MetricInfo(
+        "lower", "largest RMSE over the spec's shifts (regression)", _NONNEG
+    ),
     "accuracy.fair_world": MetricInfo(
         "higher", "accuracy against fair-world labels (unfair paths blocked)", _UNIT
     ),
@@ -170,6 +179,11 @@ METRICS: dict[str, MetricInfo] = {
     "privacy.epsilon_parts": MetricInfo(
         "lower",
         "epsilon of one part learned from the training rows (0: costs nothing, NaN: not private)",
+        _NONNEG,
+    ),
+    "privacy.sensitive_epsilon": MetricInfo(
+        "lower",
+        "DP epsilon for the spec's privacy.sensitive variables (neighbours differ in one person's values)",
         _NONNEG,
     ),
     "privacy.mia_advantage": MetricInfo(

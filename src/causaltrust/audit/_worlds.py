@@ -215,8 +215,39 @@ class UnitWorlds:
                     out[name][block] = d.reshape(-1, k).mean(axis=1)
             why = "" if draws is not None else why
             return out, f"posterior mean of |Δ| per unit over {k} abduction draws{why}"
-        rows = np.arange(self.n_units)
-        weight = np.ones(self.n_units)
+        n_cells = int(np.prod([len(copies[v]) + 1 for v in discrete]))  # cells per unit, exactly
+        out = {name: np.empty(self.n_units) for name in names}
+        # Units in blocks of at most CHUNK_ROWS cells: memory stays bounded at any number of units, and each
+        # unit's cells are computed row by row as in one block (continuous noise is abducted exactly and the
+        # binary nodes' noise is replaced by the cell midpoints, so the abduction draws do not enter).
+        step = max(1, CHUNK_ROWS // n_cells)
+        for start in range(0, self.n_units, step):
+            stop = min(start + step, self.n_units)
+            parts = self._exact_block(
+                np.arange(start, stop), unit_cols, nodes, discrete, copies, rng, world, effects
+            )
+            for name, d in zip(names, parts, strict=True):
+                out[name][start:stop] = d
+        return out, (
+            f"posterior mean of |Δ| per unit, exact: {n_cells} noise cell combination(s) of {source}'s "
+            "binary descendants enumerated"
+        )
+
+    def _exact_block(
+        self,
+        units: Array,
+        unit_cols: Mapping[str, Array],
+        nodes: Sequence[str],
+        discrete: Sequence[str],
+        copies: Mapping[str, Sequence[tuple[Any, ...]]],
+        rng: np.random.Generator,
+        world: Callable[[dict[str, Array], Mapping[str, Any], int], MultiPathWorld],
+        effects: Callable[[MultiPathWorld], list[Array]],
+    ) -> list[Array]:
+        """The exact per-unit mean |Δ| of ``units`` (positions), one array per active set."""
+        scm = self.scm
+        rows = units
+        weight = np.ones(len(units))
         mids: dict[str, Array] = {}
         for v in discrete:
             cols = {k: c[rows] for k, c in unit_cols.items()}
@@ -245,15 +276,8 @@ class UnitWorlds:
         ab = scm.abduct(cols, nodes, random_state=rng)
         noise = {**ab.noise, **{d: dataclasses.replace(ab.noise[d], eps=m) for d, m in mids.items()}}
         diffs = effects(world(ab.columns, noise, len(rows)))
-        out = {
-            name: np.bincount(rows, weights=weight * d, minlength=self.n_units)
-            for name, d in zip(names, diffs, strict=True)
-        }
-        n_cells = len(rows) // max(self.n_units, 1)
-        return out, (
-            f"posterior mean of |Δ| per unit, exact: {n_cells} noise cell combination(s) of {source}'s "
-            "binary descendants enumerated"
-        )
+        first = int(units[0]) if len(units) else 0
+        return [np.bincount(rows - first, weights=weight * d, minlength=len(units)) for d in diffs]
 
 
 def _probability(n: int, node: str, mech: Any, env: Mapping[str, Array], noise: Any) -> Array:

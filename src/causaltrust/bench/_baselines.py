@@ -8,8 +8,10 @@ from typing import Any
 
 from sklearn.pipeline import Pipeline
 
-from causaltrust.bench._methods import MethodSpec, _categorical_features, _logistic, register
+from causaltrust.bench._methods import _categorical_features, _logistic
+from causaltrust.bench._registry import MethodSpec, register
 from causaltrust.bench._regression import build_bgl, is_continuous, regressor_twin
+from causaltrust.exceptions import BenchError
 from causaltrust.scm import SCM
 from causaltrust.spec import TrustSpec
 
@@ -124,9 +126,29 @@ def build_torch_invariance(spec: TrustSpec, scm: SCM | None, params: Mapping[str
         spec=spec,
         epochs=int(params["epochs"]),
         use_environment_as_feature=bool(params.get("env_feature", False)),
+        group_by=_group_by(spec, params.get("groups", "environment")),
         random_state=seed,
         **knob,
     )
+
+
+_GROUPS = ("environment", "environment_protected")
+
+
+def _group_by(spec: TrustSpec, groups: Any) -> list[str] | None:
+    """The ``groups`` grid value as the learners' ``group_by``: ``"environment"`` (the default: the spec's
+    environment) or ``"environment_protected"`` (every environment × protected group: the information about
+    the protected attribute that a method seeing only group labels can use)."""
+    if groups not in _GROUPS:
+        raise BenchError(f"groups: expected one of {list(_GROUPS)}, got {groups!r}")
+    if groups == "environment":
+        return None
+    if spec.protected is None or spec.environment is None:
+        raise BenchError(
+            f"groups='environment_protected' needs a spec with a protected attribute and an environment; "
+            f"spec {spec.name!r} has protected={spec.protected!r}, environment={spec.environment!r}"
+        )
+    return [spec.environment, spec.protected]
 
 
 def build_anchor(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
@@ -138,6 +160,7 @@ def build_anchor(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], se
         gamma=float(params["gamma"]),
         C=float(params["C"]),
         use_environment_as_feature=bool(params["env_feature"]),
+        group_by=_group_by(spec, params.get("groups", "environment")),
     )
 
 
@@ -276,28 +299,34 @@ _BASELINES: list[MethodSpec] = [
         "invariant risk minimisation (DomainBed)",
         "invariance across environments",
         build_torch_invariance,
-        {"algorithm": "irm", "epochs": 300, "penalty": None, "env_feature": False},
+        {"algorithm": "irm", "epochs": 300, "penalty": None, "env_feature": False, "groups": "environment"},
     ),
     MethodSpec(
         "vrex",
         "V-REx: variance of environment risks (DomainBed)",
         "invariance across environments",
         build_torch_invariance,
-        {"algorithm": "vrex", "epochs": 300, "penalty": None, "env_feature": False},
+        {"algorithm": "vrex", "epochs": 300, "penalty": None, "env_feature": False, "groups": "environment"},
     ),
     MethodSpec(
         "groupdro",
         "GroupDRO (DomainBed)",
         "worst-environment risk",
         build_torch_invariance,
-        {"algorithm": "groupdro", "epochs": 300, "penalty": None, "env_feature": False},
+        {
+            "algorithm": "groupdro",
+            "epochs": 300,
+            "penalty": None,
+            "env_feature": False,
+            "groups": "environment",
+        },
     ),
     MethodSpec(
         "anchor",
         "anchor classification: logistic loss + (gamma - 1) x environment-mean residual penalty",
         "invariance across environments (anchor = environment)",
         build_anchor,
-        {"gamma": 5.0, "C": 1.0, "env_feature": False},
+        {"gamma": 5.0, "C": 1.0, "env_feature": False, "groups": "environment"},
     ),
     MethodSpec(
         "dp_lr",

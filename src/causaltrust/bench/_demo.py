@@ -22,18 +22,18 @@ DEMO_FULL: MappingProxyType[str, int | None] = MappingProxyType(
     }
 )
 # The quick settings tell the same story (``ct.report.story_verdicts``: who meets the thresholds, the best and
-# tied configurations per objective and their verdicts) in about 2 minutes on 2 cores: equal to the full run's
-# in the "Speed (issue 30)" section of benchmarks/RESULTS.md; scaled down 10x (tests/bench/test_demo_story.py)
-# one verdict differs. Three seeds stay: the story's ties and wins come from Student-t intervals over seeds.
-# The shadow attack stays (its minimum of 4 shadows, each on 1,000 rows): it is not part of the story, whose
-# privacy sentence is the loss-threshold attack on every row.
+# tied configurations per objective and their verdicts) in 60-70 s on 2 quiet cores (benchmarks/RESULTS.md,
+# "Speed (issue 30)" and "Speed (issue 30, day 2)"). Three seeds stay: the story's ties and wins come from
+# Student-t intervals over seeds. The shadow-model (LiRA) attack is left to --full: it is not part of the
+# story, whose privacy line is the loss-threshold attack on every row, and retraining each model four more
+# times was 40% of the quick demo's CPU (each cell's notes say the attack was skipped).
 DEMO_QUICK: MappingProxyType[str, int | None] = MappingProxyType(
     {
         "seeds": 3,
         "n_train": 5_000,
         "n_test": 5_000,
-        "n_shadow": 4,
-        "shadow_rows": 1_000,
+        "n_shadow": 0,
+        "shadow_rows": None,
         "n_bootstrap": 100,
         "recourse_units": 100,
     }

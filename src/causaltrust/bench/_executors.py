@@ -25,7 +25,7 @@ import pandas as pd
 
 from causaltrust._random import derive_seed
 from causaltrust._version import __version__
-from causaltrust.bench._methods import BenchError, MethodSpec
+from causaltrust.bench._registry import BenchError, MethodSpec
 from causaltrust.scm import SCM
 from causaltrust.spec import TrustSpec
 
@@ -35,6 +35,7 @@ __all__ = [
     "InProcessExecutor",
     "LocalExecutor",
     "TaskSource",
+    "audit_options",
     "connect_dask",
     "pin_threads",
     "run_cell",
@@ -70,6 +71,7 @@ class CellTask:
     data_digest: str | None = None  # identifies ``data`` in the fitted-SCM cache of a worker
     scm_mechanisms: str = "auto"  # SCM.fit mechanisms for the SCMs fitted on given data
     audit_mechanisms: str | None = None  # the audit's reference SCM on given data (None: scm_mechanisms)
+    dr_check: bool = False  # given data: also the model-free DR decomposition of the model's predictions
 
 
 _SCM_CACHE: dict[str, SCM] = {}
@@ -183,6 +185,24 @@ def _float(x: Any) -> float | None:
     return None if x is None else float(x)
 
 
+def audit_options(task: CellTask) -> tuple[Any, dict[str, Any]]:
+    """The cell's audit settings as one ``AuditOptions`` (the sweep's settings and any option among
+    ``audit_kwargs``), and the other audit keywords (``objectives``, ...)."""
+    from dataclasses import fields
+
+    from causaltrust.audit import AuditOptions
+
+    names = {f.name for f in fields(AuditOptions)}
+    given = dict(task.audit_kwargs)
+    options = AuditOptions(
+        n_bootstrap=int(task.settings["n_bootstrap"]),
+        n_shadow=int(task.settings["n_shadow"]),
+        recourse_units=int(task.settings["recourse_units"]),
+        **{k: v for k, v in given.items() if k in names},
+    )
+    return options, {k: v for k, v in given.items() if k not in names}
+
+
 def run_cell(task: CellTask) -> dict[str, Any]:
     """Run one cell: data, fit, audit. Pure: returns a plain dict and never raises for a failing cell.
 
@@ -215,6 +235,7 @@ def run_cell(task: CellTask) -> dict[str, Any]:
             model = task.method.build(spec, given, dict(task.params), int(task.seed))
             model.fit(train[spec.features], train[spec.target])
             t1 = time.perf_counter()
+            options, rest = audit_options(task)
             report = audit(
                 model,
                 spec=spec,
@@ -222,12 +243,11 @@ def run_cell(task: CellTask) -> dict[str, Any]:
                 data=test,
                 train_data=train,
                 random_state=int(task.seed),
-                n_bootstrap=int(task.settings["n_bootstrap"]),
-                n_shadow=int(task.settings["n_shadow"]),
-                recourse_units=int(task.settings["recourse_units"]),
-                **dict(task.audit_kwargs),
+                options=options,
+                **rest,
             )
             t2, c2 = time.perf_counter(), time.process_time()
+            dr_metrics, dr_notes = _dr_check(task, model, test)
         except Exception as exc:
             return mark_failed(res, exc)
     res["metrics"] = [
@@ -240,8 +260,8 @@ def run_cell(task: CellTask) -> dict[str, Any]:
             "passed": m.passed,
         }
         for m in report.metrics
-    ]
-    notes = list(report.notes)
+    ] + dr_metrics
+    notes = list(report.notes) + dr_notes
     if task.data is not None:
         audited_with = task.audit_mechanisms or task.scm_mechanisms
         notes.append(
@@ -253,7 +273,21 @@ def run_cell(task: CellTask) -> dict[str, Any]:
             notes.append(
                 f"Cross-class audit: the reference SCM's mechanisms ({audited_with!r}) differ from those of "
                 f"the SCMs the methods learn from ({task.scm_mechanisms!r}), so a method is not graded by "
-                "the model class it was trained on."
+                "the model class it was trained on"
+                + (
+                    " (at the nodes where 'auto' chose a linear model; where it chose boosting the classes "
+                    "agree)."
+                    if task.scm_mechanisms == "auto"
+                    else "."
+                )
+                + " Every fairness.* effect of this cell holds under this audit; dr.* is the model-free "
+                "check."
+            )
+        else:
+            notes.append(
+                f"Same-class audit: the reference SCM has the mechanisms ({audited_with!r}) of the SCMs the "
+                "methods learn from, so a method that learned its SCM is graded by its own model class; "
+                "compare with a cross-class audit (audit_mechanisms) and the model-free dr.* check."
             )
         if task.method.needs_scm is not None:
             notes.append(
@@ -273,6 +307,16 @@ def run_cell(task: CellTask) -> dict[str, Any]:
         notes=notes,
     )
     return res
+
+
+def _dr_check(task: CellTask, model: Any, test: pd.DataFrame) -> tuple[list[dict[str, Any]], list[str]]:
+    """The model-free DR check of a data cell (empty for simulated cells or when switched off)."""
+    if not task.dr_check or task.data is None:
+        return [], []
+    from causaltrust.bench._crosscheck import dr_check
+
+    n_boot = int(task.settings["n_bootstrap"])
+    return dr_check(model, task.spec, test, random_state=int(task.seed), n_boot=n_boot)
 
 
 def run_cells(tasks: Sequence[CellTask]) -> list[dict[str, Any]]:

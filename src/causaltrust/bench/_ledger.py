@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from causaltrust._version import __version__
-from causaltrust.bench._methods import BenchError
+from causaltrust.exceptions import BenchError
 
 __all__ = [
     "LEDGER_FORMAT",

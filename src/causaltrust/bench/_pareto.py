@@ -12,8 +12,7 @@ from typing import Any, Literal, cast
 import numpy as np
 import pandas as pd
 
-from causaltrust.bench._methods import BenchError
-from causaltrust.exceptions import CausalTrustError, did_you_mean
+from causaltrust.exceptions import BenchError, CausalTrustError, did_you_mean
 
 __all__ = ["directions", "dominance_summary", "hypervolume", "pareto_front", "ranks", "to_minimisation"]
 

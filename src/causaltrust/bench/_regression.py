@@ -15,13 +15,16 @@ from causaltrust.exceptions import BenchError
 from causaltrust.scm import SCM
 from causaltrust.spec import TrustSpec
 
-__all__ = ["REGRESSION_METHODS", "build_bgl", "is_continuous", "regressor_twin"]
+__all__ = ["REGRESSION_METHODS", "REGRESSION_ONLY", "build_bgl", "is_continuous", "regressor_twin"]
 
 #: The sweep methods that run on a continuous target (their builders pick a regressor twin).
 REGRESSION_METHODS = (
     "bgl", "cf_augment", "cf_augment_fitted", "cf_fair", "cf_fair_fitted", "erm", "selective",
     "selective_fitted", "unaware",
 )  # fmt: skip
+
+#: The sweep methods that need a continuous target: a default method list on a binary target leaves them out.
+REGRESSION_ONLY = ("bgl",)
 
 
 def is_continuous(spec: TrustSpec) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from causaltrust.bench._crosscheck import default_audit_mechanisms
 from causaltrust.bench._executors import (
     CellTask,
     DaskExecutor,
@@ -24,7 +25,7 @@ from causaltrust.bench._executors import (
     connect_dask,
 )
 from causaltrust.bench._ledger import Claim, Ledger, SweepStats, check_store
-from causaltrust.bench._methods import (
+from causaltrust.bench._registry import (
     METHODS,
     BenchError,
     MethodSpec,
@@ -39,7 +40,7 @@ from causaltrust.spec import TrustSpec, load_spec
 __all__ = ["expand_grid", "plan", "run"]
 
 # Set by the runner itself; audit_kwargs may not override them.
-_RESERVED_AUDIT = {"model", "spec", "scm", "data", "train_data", "random_state"}
+_RESERVED_AUDIT = {"model", "spec", "scm", "data", "train_data", "random_state", "options"}
 _SETTINGS = ("n_train", "n_test", "n_bootstrap", "n_shadow", "recourse_units")
 
 
@@ -228,6 +229,7 @@ def plan(
     pin_threads: bool = True,
     scm_mechanisms: str = "auto",
     audit_mechanisms: str | None = None,
+    dr_check: bool = True,
 ) -> list[CellTask]:
     """The cells of a sweep, validated, in run order; runs nothing.
 
@@ -273,10 +275,14 @@ def plan(
             f"audit_mechanisms: expected None, 'auto', 'linear' or 'gbm' (the audit's reference SCM), got "
             f"{audit_mechanisms!r}"
         )
+    if not isinstance(dr_check, bool):
+        raise BenchError(f"dr_check: expected True or False, got {dr_check!r}")
     if data is not None:  # only fitted SCMs have mechanisms to choose (simulated cells keep their ids)
+        # Real data: the reference SCM defaults to the other class than the methods' own (issue 32).
+        audit_mechanisms = audit_mechanisms or default_audit_mechanisms(scm_mechanisms)
         all_settings["scm_mechanisms"] = scm_mechanisms
-        if audit_mechanisms not in (None, scm_mechanisms):  # the default keeps existing cell ids
-            all_settings["audit_mechanisms"] = audit_mechanisms
+        all_settings["audit_mechanisms"] = audit_mechanisms
+        all_settings["dr_check"] = dr_check
     settings_json = _canonical(all_settings, "audit_kwargs")
     # Methods that learn their SCM from the training rows run first at each seed and next to each other, so
     # the executors can give them to one worker that fits their shared SCMs once (`affinity`).
@@ -310,6 +316,7 @@ def plan(
                     data_digest=digest,
                     scm_mechanisms=scm_mechanisms,
                     audit_mechanisms=audit_mechanisms if data is not None else None,
+                    dr_check=dr_check and data is not None,
                     pin_threads=pin_threads,
                     audit_kwargs=kwargs,
                 )
@@ -460,6 +467,7 @@ def run(
     claim_ttl: float = 60.0,
     scm_mechanisms: str = "auto",
     audit_mechanisms: str | None = None,
+    dr_check: bool = True,
 ) -> Ledger:
     """Run a sweep: every (method, parameters, seed) cell trained, audited and written to a ledger.
 
@@ -512,10 +520,17 @@ def run(
         rows, and the training-rows SCM of methods that need one). ``"linear"`` is much faster on wide
         categorical data; part of each data cell's identity.
     audit_mechanisms : {"auto", "linear", "gbm"}, optional
-        With ``data``: the ``mechanisms`` of the audit's reference SCM only, e.g. ``"gbm"`` to grade
-        methods that learn a linear SCM with a boosted one (a cross-class audit: no method is graded by
-        its own model class). Default: ``scm_mechanisms``. Part of each data cell's identity when it
-        differs from ``scm_mechanisms``.
+        With ``data``: the ``mechanisms`` of the audit's reference SCM only. Default: the *other* class
+        than ``scm_mechanisms`` (``"linear"`` → ``"gbm"``, ``"gbm"`` → ``"linear"``, ``"auto"`` →
+        ``"gbm"``), a cross-class audit, so no method is graded by the model class it learned from
+        (:data:`~causaltrust.bench.OTHER_CLASS`); pass ``scm_mechanisms`` itself for a same-class audit.
+        Recorded in each cell's settings (part of its identity) and notes; simulated scenarios are
+        audited against their true SCM and ignore it.
+    dr_check : bool, default True
+        With ``data``: also record the model-free check of every cell, the cross-fitted doubly robust
+        decomposition of the model's predictions on the test rows (metrics ``dr.tv``, ``dr.ctf_de``,
+        ``dr.ctf_ie``, ``dr.ctf_se``, ``dr.clipped``; see :func:`causaltrust.decompose_disparity`),
+        beside the SCM audit's ``fairness.*`` metrics. Ignored for simulated scenarios.
 
     Returns
     -------
@@ -554,6 +569,7 @@ def run(
         audit_kwargs=audit_kwargs,
         scm_mechanisms=scm_mechanisms,
         audit_mechanisms=audit_mechanisms,
+        dr_check=dr_check,
     )
     path = check_store(store)
     if executor not in ("local", "dask"):

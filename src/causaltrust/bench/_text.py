@@ -18,7 +18,7 @@ import numpy as np
 
 from causaltrust.bench._executors import empty_result, mark_failed
 from causaltrust.bench._ledger import Ledger, check_store
-from causaltrust.bench._methods import METHODS, BenchError, MethodSpec, register, resolve_params
+from causaltrust.bench._registry import METHODS, BenchError, MethodSpec, register, resolve_params
 from causaltrust.exceptions import did_you_mean
 from causaltrust.scm import SCM
 from causaltrust.spec import TrustSpec

@@ -193,7 +193,11 @@ class _SweepCommand(TyperCommand):
         self.help = base + "\n\nMethods (-m):\n\n\b\n" + "\n".join(lines)
         if self.name == "demo":
             quick, full = bench.demo_settings(), bench.demo_settings(full=True)
-            rows = [f"  {k}: {quick[k] or 'all'} (quick), {full[k] or 'all'} (--full)" for k in quick]
+            rows = [
+                f"  {k}: {'all' if quick[k] is None else quick[k]} (quick), "
+                f"{'all' if full[k] is None else full[k]} (--full)"
+                for k in quick
+            ]
             self.help += "\n\nSettings:\n\n\b\n" + "\n".join(rows)
         super().format_help(ctx, formatter)
 
@@ -367,11 +371,18 @@ def _check_sweep_options(n_train: int, n_test: int, n_shadow: int, n_bootstrap: 
     _check_min(recourse, "--recourse", 1)
 
 
-def _chosen_methods(methods: list[str] | None) -> list[str]:
+def _chosen_methods(methods: list[str] | None, continuous: bool) -> list[str]:
+    """The user's methods, else every method that takes the target: text methods need a text corpus,
+    regression-only ones a continuous target, and a continuous target takes the regression methods."""
     from causaltrust import bench
 
-    # Without a choice, every tabular method: text methods need a text corpus, not a scenario.
-    return list(methods) if methods else sorted(n for n, m in bench.METHODS.items() if m.data == "tabular")
+    if methods:
+        return list(methods)
+    if continuous:
+        return list(bench.REGRESSION_METHODS)
+    return sorted(
+        n for n, m in bench.METHODS.items() if m.data == "tabular" and n not in bench.REGRESSION_ONLY
+    )
 
 
 def _sweep_summary(ledger: Any) -> tuple[str, bool]:
@@ -486,9 +497,7 @@ def demo(
 
     spec, scm = ct.scenarios.load(scenario)
     continuous = spec.variables[spec.target].type == "continuous"
-    if continuous and methods is None:
-        methods = list(bench.REGRESSION_METHODS)
-    chosen = _chosen_methods(methods)
+    chosen = _chosen_methods(methods, continuous)
     bench.expand_grid(chosen, None)  # unknown methods fail before anything is written
     out.mkdir(parents=True, exist_ok=True)
     store = out / "results.duckdb"
@@ -512,7 +521,7 @@ def demo(
         console.print(
             "About 5 minutes on 2 cores, most of it the shadow-model attack."
             if full
-            else "About 2 minutes on 2 cores (`--full`: about 5).",
+            else "About a minute or two on 2 cores (`--full`: about 5).",
             markup=False,
             highlight=False,
         )
@@ -583,10 +592,18 @@ def bench_cmd(
         str | None,
         typer.Option(
             "--audit-mechanisms",
-            help="Real data: the audit's reference SCM mechanisms ('auto', 'linear', 'gbm'); default "
-            "--scm-mechanisms. Another class than the methods' own gives a cross-class audit.",
+            help="Real data: the audit's reference SCM mechanisms ('auto', 'linear', 'gbm'); default: the "
+            "other class than --scm-mechanisms (linear <-> gbm; auto -> gbm), so no method is graded by its "
+            "own model class. Give --scm-mechanisms' value for a same-class audit.",
         ),
     ] = None,
+    dr_check: Annotated[
+        bool,
+        typer.Option(
+            "--dr-check/--no-dr-check",
+            help="Real data: also record the model-free DR decomposition of each model's predictions (dr.*).",
+        ),
+    ] = True,
     debug: DebugOpt = False,
 ) -> None:
     """Run a sweep (methods x grid x seeds), recording every audited metric in a ledger.
@@ -622,7 +639,7 @@ def bench_cmd(
     ledger = bench.run(
         target,
         data=frame,
-        methods=_chosen_methods(methods),
+        methods=_chosen_methods(methods, ts.variables[ts.target].type == "continuous"),
         seeds=seed_list,
         grid=parsed,
         store=store,
@@ -636,10 +653,14 @@ def bench_cmd(
         progress=True,
         scm_mechanisms=scm_mechanisms,
         audit_mechanisms=audit_mechanisms,
+        dr_check=dr_check,
     )
     # Columns a ledger lacks are dropped: a classifier's sweep shows accuracy, a regressor's RMSE.
     columns = [*DEMO_METRICS, *(c for c in DEMO_REGRESSION_METRICS if c not in DEMO_METRICS)]
+    columns.append(("dr.ctf_de", "direct ctf-DE [DR check]"))  # real data: the model-free check beside them
     _wide(console).print(_render.headline_table(ledger, columns, title=escape(str(store))))
+    for label in sorted(set(ledger.cells()["settings_json"].map(bench.audit_label))):
+        console.print(escape(f"Audit: {label}"), soft_wrap=True)  # which audit every effect above holds under
     _render.print_story(console, ledger)
     all_failed = _report_failures(console, ledger)
     typer.echo(f"Ledger: {store.resolve()}")
@@ -759,9 +780,12 @@ def audit(
     elif not fit_scm and all(ts.equation(v) is not None for v in ts.variables):
         scm = ct.SCM.from_spec(ts)
     # No SCM given and none simulable: fit the reference on the held-out test rows, not the training rows.
+    from causaltrust.audit import AuditOptions
+
     report = ct.audit(
         estimator, spec=ts, scm=scm, data=test, train_data=train_df, objectives=objectives,
-        random_state=seed, n_bootstrap=bootstrap, scm_data=test if scm is None else None,
+        random_state=seed, options=AuditOptions(n_bootstrap=bootstrap),
+        scm_data=test if scm is None else None,
     )  # fmt: skip
     if json_out is not None:
         _io.write_text(report.to_json(), json_out)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
 import re
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from causaltrust._files import atomic_write
 from causaltrust.exceptions import DataError, SpecError, did_you_mean
 
 if TYPE_CHECKING:  # imported lazily: every CLI call would pay for pandas and the SCM engine
@@ -96,32 +94,6 @@ def parse_do(items: Sequence[str], spec: TrustSpec) -> dict[str, int | float | s
             raise SpecError(f"--do: {name!r} is set twice")
         out[name] = parse_value(value)
     return out
-
-
-@contextlib.contextmanager
-def atomic_write(path: Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; on success move it over ``path``, on failure delete it.
-
-    The temporary file lives in the same folder, so ``os.replace`` is atomic: readers see the old file
-    or the complete new one, never a half-written one. Missing parent folders are created.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a finished file gets the usual mode
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def check_frame_path(path: Path) -> None:

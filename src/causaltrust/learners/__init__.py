@@ -11,7 +11,7 @@ ERMClassifier                       none (empirical risk minimisation)
 UnawareClassifier                   direct use of the protected attribute (drops it)
 ReductionsClassifier                demographic parity / equalized odds (fairlearn reductions)
 ThresholdOptimizerClassifier        demographic parity / equalized odds (fairlearn post-processing)
-CounterfactualFairClassifier        counterfactual fairness, Kusner et al. level 3
+CounterfactualFairClassifier        counterfactual fairness, Kusner et al. level 3 (level=2: Fair K)
 CounterfactualAugmentationClassifier  counterfactual invariance by data augmentation through the SCM
 IRMClassifier, VRExClassifier       invariance across environments (DomainBed definitions)
 GroupDROClassifier                  worst-environment risk
@@ -19,6 +19,7 @@ AnchorClassifier, AnchorRegressor   anchor regression / classification, the envi
 TorchERMClassifier                  none: pooled ERM with the same torch model (their reference)
 DPLogisticRegression, DPMLPClassifier  differential privacy (DP-SGD with an Opacus accountant)
 InputNoiseClassifier                uniform input obfuscation (no DP guarantee)
+SensitiveDPClassifier               DP for the sensitive variables only (randomized response, de-biased)
 RecenteringClassifier               unlabeled target rows: per-environment re-centering and scaling
 ImportanceWeightedClassifier        unlabeled target rows: importance-weighted ERM (domain classifier)
 ==================================  =====================================================================
@@ -63,6 +64,7 @@ from causaltrust.learners._regressors import (
     UnawareRegressor,
 )
 from causaltrust.learners._selective import SelectiveInvarianceClassifier, SelectiveInvarianceRegressor
+from causaltrust.learners._sensitive import SensitiveDPClassifier
 from causaltrust.learners._shift_baselines import ImportanceWeightedClassifier, RecenteringClassifier
 
 __all__ = [
@@ -85,6 +87,7 @@ __all__ = [
     "ReductionsClassifier",
     "SelectiveInvarianceClassifier",
     "SelectiveInvarianceRegressor",
+    "SensitiveDPClassifier",
     "ThresholdOptimizerClassifier",
     "TorchERMClassifier",
     "TorchLogisticRegression",

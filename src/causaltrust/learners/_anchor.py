@@ -25,6 +25,7 @@ makes every environment's mean residual zero (up to the L2 term), and the penalt
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -36,6 +37,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from causaltrust.exceptions import SpecError
 from causaltrust.learners._base import BinaryClassifierMixin, Design, SpecEstimator, fit_context
+from causaltrust.learners._invariance import group_labels
 from causaltrust.spec import TrustSpec
 
 __all__ = ["AnchorClassifier", "AnchorRegressor", "anchor_regression"]
@@ -93,6 +95,7 @@ class _AnchorBase(SpecEstimator):
         **SpecEstimator._parameter_constraints,
         "gamma": [Interval(Real, 0, None, closed="left")],
         "use_environment_as_feature": ["boolean"],
+        "group_by": [list, tuple, None],
     }
 
     def __init__(
@@ -101,11 +104,13 @@ class _AnchorBase(SpecEstimator):
         *,
         gamma: float = 5.0,
         use_environment_as_feature: bool = False,
+        group_by: Sequence[str] | None = None,
         random_state: int | None = None,
     ) -> None:
         self.spec = spec
         self.gamma = gamma
         self.use_environment_as_feature = use_environment_as_feature
+        self.group_by = group_by
         self.random_state = random_state
 
     def _check_spec(self, spec: TrustSpec) -> None:
@@ -139,9 +144,14 @@ class _AnchorBase(SpecEstimator):
         cols = self._columns(X)
         self.design_ = Design(self.meta_, inputs).fit(cols)
         Z = self.design_.transform(cols)
-        groups = cols[env].astype(np.int64)
+        if self.group_by is None:
+            groups, n_groups = cols[env].astype(np.int64), len(self.meta_[env].categories)
+        else:
+            # One anchor level per observed combination of the group_by columns (e.g. environment × A).
+            _, groups = np.unique(group_labels(X, self.group_by, type(self).__name__), return_inverse=True)
+            groups, n_groups = groups.astype(np.int64), int(groups.max()) + 1
         y_num = np.asarray(y_arr, dtype=np.float64)
-        self.coef_, self.intercept_ = self._solve(Z, y_num, groups, len(self.meta_[env].categories), gamma)
+        self.coef_, self.intercept_ = self._solve(Z, y_num, groups, n_groups, gamma)
         return self
 
     def _solve(self, Z: Array, y: Array, groups: Array, n_groups: int, gamma: float) -> tuple[Array, float]:
@@ -166,6 +176,9 @@ class AnchorRegressor(RegressorMixin, _AnchorBase):
         The anchor strength γ >= 0: 1 is least squares, larger is more invariant across environments.
     use_environment_as_feature : bool, default False
         Whether the environment is also an input (then the penalty has no effect).
+    group_by : list of str, optional
+        Columns of ``X`` whose value combinations are the anchor's levels, e.g. ``["E", "A"]`` (every
+        environment × protected group); default: the spec's environment.
     random_state : int, optional
         Unused: the fit is deterministic (kept for the estimators' common contract).
 
@@ -212,6 +225,9 @@ class AnchorClassifier(BinaryClassifierMixin, _AnchorBase):
         Inverse L2 strength, as in scikit-learn (on standardised inputs).
     use_environment_as_feature : bool, default False
         Whether the environment is also an input (then the penalty has no effect).
+    group_by : list of str, optional
+        Columns of ``X`` whose value combinations are the anchor's levels, e.g. ``["E", "A"]`` (every
+        environment × protected group); default: the spec's environment.
     max_iter : int, default 1000
         L-BFGS iterations.
     random_state : int, optional
@@ -240,6 +256,7 @@ class AnchorClassifier(BinaryClassifierMixin, _AnchorBase):
         gamma: float = 5.0,
         C: float = 1.0,
         use_environment_as_feature: bool = False,
+        group_by: Sequence[str] | None = None,
         max_iter: int = 1000,
         random_state: int | None = None,
     ) -> None:
@@ -247,6 +264,7 @@ class AnchorClassifier(BinaryClassifierMixin, _AnchorBase):
             spec,
             gamma=gamma,
             use_environment_as_feature=use_environment_as_feature,
+            group_by=group_by,
             random_state=random_state,
         )
         self.C = C

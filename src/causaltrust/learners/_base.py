@@ -220,7 +220,9 @@ def _array_frame(X: Any, features: list[str], owner: str) -> pd.DataFrame:
             f"{owner}: X has {arr.shape[1]} feature(s) (columns) but the spec has {len(features)} feature(s) "
             f"{features}; {hint}"
         )
-    return pd.DataFrame(arr, columns=features)
+    frame = pd.DataFrame(arr, columns=features)
+    # A mixed table as an object array (text categories beside numbers): numbers become numbers again.
+    return frame.infer_objects() if arr.dtype == object else frame
 
 
 def _num_rows(X: Any) -> int:
@@ -389,6 +391,8 @@ class Design:
                 blocks.append(onehot)
             else:
                 blocks.append(np.asarray(v, dtype=np.float64)[:, None])
+        if not blocks:  # no inputs (Fair Add where every feature descends from the protected attribute)
+            return np.empty((len(next(iter(cols.values()))), 0))
         return np.hstack(blocks)
 
 

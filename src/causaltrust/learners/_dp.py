@@ -130,10 +130,10 @@ def _poisson_indices(n: int, q: float, gen: torch.Generator) -> torch.Tensor:
     return idx[idx < n].long()
 
 
-def _noise_generators(torch: Any, dp_noise_seed: int | None, owner: str) -> tuple[Any, Any]:
-    """The generators of DP-SGD's Poisson sampling and Gaussian noise, seeded from a secret.
+def dp_noise_seeds(dp_noise_seed: int | None, owner: str, count: int = 2) -> list[int]:
+    """``count`` 64-bit seeds of a DP mechanism's randomness, from a secret unless a test asks otherwise.
 
-    By default each fit seeds both from 64 fresh bits of the operating system's cryptographic generator
+    By default each call draws 64 fresh bits per seed from the operating system's cryptographic generator
     (:mod:`secrets`), never from ``random_state``: ε assumes the adversary does not know the noise, and
     ``random_state`` values (benchmark seeds, ``0`` in examples) are public. ``dp_noise_seed`` (or the
     ``CAUSALTRUST_DP_NOISE_SEED`` environment variable) makes the noise reproducible for tests, with a
@@ -151,16 +151,20 @@ def _noise_generators(torch: Any, dp_noise_seed: int | None, owner: str) -> tupl
                     "non-negative integer seed for reproducible tests"
                 ) from None
     if seed is None:
-        sampling, noise = secrets.randbits(64), secrets.randbits(64)
-    else:
-        warnings.warn(
-            f"{owner}: DP noise seeded from dp_noise_seed={seed} (or {DP_NOISE_SEED_ENV}), for tests: the "
-            "privacy guarantee (privacy_epsilon_) then holds only if that seed is secret. Leave both unset "
-            "for noise from the operating system's cryptographic generator.",
-            UserWarning,
-            stacklevel=4,
-        )
-        sampling, noise = (int(v) for v in np.random.SeedSequence(int(seed)).generate_state(2, np.uint64))
+        return [secrets.randbits(64) for _ in range(count)]
+    warnings.warn(
+        f"{owner}: DP noise seeded from dp_noise_seed={seed} (or {DP_NOISE_SEED_ENV}), for tests: the "
+        "privacy guarantee (privacy_epsilon_) then holds only if that seed is secret. Leave both unset "
+        "for noise from the operating system's cryptographic generator.",
+        UserWarning,
+        stacklevel=5,
+    )
+    return [int(v) for v in np.random.SeedSequence(int(seed)).generate_state(count, np.uint64)]
+
+
+def _noise_generators(torch: Any, dp_noise_seed: int | None, owner: str) -> tuple[Any, Any]:
+    """The generators of DP-SGD's Poisson sampling and Gaussian noise, seeded by :func:`dp_noise_seeds`."""
+    sampling, noise = dp_noise_seeds(dp_noise_seed, owner)
     return torch.Generator().manual_seed(sampling), torch.Generator().manual_seed(noise)
 
 

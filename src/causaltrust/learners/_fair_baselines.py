@@ -26,11 +26,12 @@ from typing import Any, ClassVar, cast
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from causaltrust import _dag
 from causaltrust.exceptions import DataError, SpecError
+from causaltrust.learners import _fairlearn as fairlearn
 from causaltrust.learners._base import (
     ESTIMATOR_CONSTRAINT,
     BinaryClassifierMixin,
@@ -41,6 +42,7 @@ from causaltrust.learners._base import (
     pooled,
     row_keys,
 )
+from causaltrust.learners._level2 import factor_columns, require_factor
 from causaltrust.scm import SCM, BernoulliMechanism
 from causaltrust.spec import TrustSpec
 
@@ -65,75 +67,93 @@ def _takes(fn: Any, name: str) -> bool:
     return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
-class _FairBase(BinaryClassifierMixin, SpecEstimator):
-    """The fairness baselines' shared core: encode the features, fit the estimator, predict P(1)."""
+class _FairCore(SpecEstimator):
+    """The fairness baselines' shared core for both targets: the protected attribute(s), the encoding of
+    the features and the fit of the final estimator (``_RegressorBase`` in ``_regressors.py`` is the twin
+    of the classifiers' ``_FairBase``)."""
 
     _parameter_constraints: ClassVar[dict[str, Any]] = {
         **SpecEstimator._parameter_constraints,
         "estimator": ESTIMATOR_CONSTRAINT,
     }
-    #: whether the protected attribute is an input of the final estimator
+    #: whether the protected attribute(s) are inputs of the final estimator
     _uses_protected = True
-    #: whether the final estimator must expose predict_proba
-    _needs_proba = True
+    #: whether the spec must name a protected attribute (ERMRegressor works without one)
+    _needs_protected = True
+    #: whether the final estimator must take ``sample_weight`` (the reductions)
+    _needs_weights = False
 
-    def __init__(self, spec: Any = None, estimator: Any = None, *, random_state: int | None = None) -> None:
-        self.spec = spec
-        self.estimator = estimator
-        self.random_state = random_state
+    estimator: Any
 
-    # -- validation -----------------------------------------------------------------------------------
-    def _check_spec(self, spec: TrustSpec) -> None:
-        name = type(self).__name__
-        if spec.fairness is None or spec.protected is None:
-            raise SpecError(
-                f"{name} needs a spec with a 'fairness' section naming the protected attribute "
-                "(fairness: {protected: A, ...})"
-            )
-        if spec.protected not in spec.features:
-            raise SpecError(
-                f"{name} reads the protected attribute {spec.protected!r} from X, but it is not among the "
-                f"spec's features {spec.features}; add it to 'features:'"
-            )
-        if spec.variables[spec.protected].type == "continuous":
-            raise SpecError(f"{name} needs a binary or categorical protected attribute; "
-                            f"{spec.protected!r} is continuous")  # fmt: skip
-        est = self._base_estimator()
-        if self._needs_proba and not hasattr(est, "predict_proba"):
-            raise DataError(
-                f"{name} needs probabilities from its estimator, but {type(est).__name__} has no "
-                "predict_proba; wrap it in sklearn.calibration.CalibratedClassifierCV"
-            )
+    def _default_estimator(self) -> Any:
+        raise NotImplementedError
 
     def _base_estimator(self) -> Any:
-        return LogisticRegression(max_iter=1000) if self.estimator is None else self.estimator
+        return self._default_estimator() if self.estimator is None else self.estimator
 
     def _estimator(self) -> Any:
-        return self._clone(self.estimator, lambda: LogisticRegression(max_iter=1000))
+        return self._clone(self.estimator, self._default_estimator)
+
+    # -- validation -----------------------------------------------------------------------------------
+    def _protected_names(self, spec: TrustSpec) -> list[str]:
+        """The protected attribute(s): the ``protected`` setting where the learner has one, else the
+        spec's; each must be a binary or categorical feature."""
+        name = type(self).__name__
+        given = getattr(self, "protected", None)
+        if given is not None:
+            names = [given] if isinstance(given, str) else list(given)
+        elif spec.fairness is not None and spec.protected is not None:
+            names = [spec.protected]
+        elif self._needs_protected:
+            fix = " or pass protected=[...]" if hasattr(self, "protected") else ""
+            raise SpecError(
+                f"{name} needs a spec with a 'fairness' section naming the protected attribute "
+                f"(fairness: {{protected: A, ...}}){fix}"
+            )
+        else:
+            names = []
+        for p in names:
+            if p not in spec.features:
+                raise SpecError(
+                    f"{name} reads the protected attribute {p!r} from X, but it is not among the spec's "
+                    f"features {spec.features}; add it to 'features:'"
+                )
+            if spec.variables[p].type == "continuous":
+                raise SpecError(
+                    f"{name} needs binary or categorical protected attributes; {p!r} is continuous"
+                )
+        return names
+
+    def _check_spec(self, spec: TrustSpec) -> None:
+        self.protected_ = self._protected_names(spec)
+        name, est = type(self).__name__, self._base_estimator()
+        if self._needs_weights and not _takes(est.fit, "sample_weight"):
+            raise DataError(
+                f"{name}: the reductions approach reweights training rows, but "
+                f"{type(est).__name__}.fit takes no sample_weight"
+            )
 
     # -- the core step --------------------------------------------------------------------------------
     def _inputs(self, spec: TrustSpec) -> list[str]:
-        a = spec.protected
-        return [f for f in spec.features if self._uses_protected or f != a]
+        return [f for f in spec.features if self._uses_protected or f not in self.protected_]
 
     @fit_context(nested=True)
-    def fit(self, X: pd.DataFrame, y: Any) -> _FairBase:
+    def fit(self, X: pd.DataFrame, y: Any) -> Any:
         """Fit on the encoded features of ``X``.
 
         Parameters
         ----------
-        X : DataFrame
-            The spec's features (the protected attribute among them).
+        X : DataFrame or 2-D array
+            The spec's features (the protected attribute among them); an array in their order.
         y : array-like
-            Binary target coded 0/1.
+            The target: binary coded 0/1 for a classifier, continuous for a regressor.
 
         Returns
         -------
         self
         """
         X, y_arr = self._prepare(X, y)
-        cols = self._columns(X)
-        self._fit_encoded(X, cols, y_arr)
+        self._fit_encoded(X, self._columns(X), y_arr)
         return self
 
     def _encode_fit(self, cols: dict[str, Array], inputs: list[str]) -> Array:
@@ -144,6 +164,40 @@ class _FairBase(BinaryClassifierMixin, SpecEstimator):
     def _fit_encoded(self, X: pd.DataFrame, cols: dict[str, Array], y: Array) -> None:
         Z = self._encode_fit(cols, self._inputs(self.spec_))
         self.estimator_ = self._estimator().fit(Z, y)
+
+    def _represent(self, X: pd.DataFrame, cols: dict[str, Array]) -> Array:
+        """What the final estimator sees for the rows of ``X``."""
+        return self.design_.transform(cols)
+
+    def _sensitive(self, cols: dict[str, Array]) -> Array:
+        """The one protected column, fairlearn's ``sensitive_features``."""
+        return cols[self.protected_[0]]
+
+
+class _FairBase(BinaryClassifierMixin, _FairCore):
+    """The fairness baseline classifiers: encode the features, fit the estimator, predict P(1)."""
+
+    #: whether the final estimator must expose predict_proba
+    _needs_proba = True
+    #: whether prediction pools a row with an unseen category over the known ones (abduction needs them)
+    _pool = False
+
+    def __init__(self, spec: Any = None, estimator: Any = None, *, random_state: int | None = None) -> None:
+        self.spec = spec
+        self.estimator = estimator
+        self.random_state = random_state
+
+    def _default_estimator(self) -> Any:
+        return LogisticRegression(max_iter=1000)
+
+    def _check_spec(self, spec: TrustSpec) -> None:
+        super()._check_spec(spec)
+        est = self._base_estimator()
+        if self._needs_proba and not hasattr(est, "predict_proba"):
+            raise DataError(
+                f"{type(self).__name__} needs probabilities from its estimator, but {type(est).__name__} has "
+                "no predict_proba; wrap it in sklearn.calibration.CalibratedClassifierCV"
+            )
 
     def _positive(self, proba: Any, est: Any) -> Array:
         classes = list(np.asarray(est.classes_).tolist())
@@ -157,7 +211,12 @@ class _FairBase(BinaryClassifierMixin, SpecEstimator):
 
     # -- prediction -----------------------------------------------------------------------------------
     def _p1(self, X: pd.DataFrame, cols: dict[str, Array]) -> Array:
-        return self._positive(self.estimator_.predict_proba(self.design_.transform(cols)), self.estimator_)
+        if self._pool:
+            return pooled(self._p1_known, X, cols, self.meta_, self.category_freq_)
+        return self._p1_known(X, cols)
+
+    def _p1_known(self, X: pd.DataFrame, cols: dict[str, Array]) -> Array:
+        return self._positive(self.estimator_.predict_proba(self._represent(X, cols)), self.estimator_)
 
     def predict_proba(self, X: pd.DataFrame) -> Array:
         """Probabilities of classes 0 and 1 for the rows of ``X`` (a DataFrame of ``spec.features``)."""
@@ -299,30 +358,18 @@ class ReductionsClassifier(_Randomized):
         "eps": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
     }
-
-    def _check_spec(self, spec: TrustSpec) -> None:
-        super()._check_spec(spec)
-        name, est = type(self).__name__, self._base_estimator()
-        if not _takes(est.fit, "sample_weight"):
-            raise DataError(
-                f"{name}: the reductions approach reweights training rows, but "
-                f"{type(est).__name__}.fit takes no sample_weight"
-            )
+    _needs_weights = True
 
     def _fit_encoded(self, X: pd.DataFrame, cols: dict[str, Array], y: Array) -> None:
         """Run exponentiated gradient with the protected column as the sensitive feature."""
-        from fairlearn.reductions import DemographicParity, EqualizedOdds, ExponentiatedGradient
-
         Z = self._encode_fit(cols, self._inputs(self.spec_))
-        moment = DemographicParity() if self.constraint == "demographic_parity" else EqualizedOdds()
-        self.estimator_ = ExponentiatedGradient(
-            self._estimator(), constraints=moment, eps=float(self.eps), max_iter=int(self.max_iter)
+        self.estimator_ = fairlearn.reduction(
+            self._estimator(), self.constraint, eps=float(self.eps), max_iter=int(self.max_iter)
         )
-        self.estimator_.fit(Z, y, sensitive_features=cols[cast(str, self.spec_.protected)])
+        self.estimator_.fit(Z, y, sensitive_features=self._sensitive(cols))
 
     def _p1(self, X: pd.DataFrame, cols: dict[str, Array]) -> Array:
-        pmf = self.estimator_._pmf_predict(self.design_.transform(cols))
-        return np.asarray(pmf, dtype=np.float64)[:, 1]
+        return fairlearn.mixture_mean(self.estimator_, self.design_.transform(cols))
 
 
 class ThresholdOptimizerClassifier(_Randomized):
@@ -385,122 +432,69 @@ class ThresholdOptimizerClassifier(_Randomized):
 
     def _fit_encoded(self, X: pd.DataFrame, cols: dict[str, Array], y: Array) -> None:
         """Fit the base estimator and the group thresholds (sensitive feature: the protected column)."""
-        from fairlearn.postprocessing import ThresholdOptimizer
-
         Z = self._encode_fit(cols, self._inputs(self.spec_))
-        base = self._estimator()
-        method = "predict_proba" if hasattr(base, "predict_proba") else "decision_function"
-        self.estimator_ = ThresholdOptimizer(
-            estimator=base, constraints=self.constraint, prefit=False, predict_method=method
-        )
-        self.estimator_.fit(Z, y, sensitive_features=cols[cast(str, self.spec_.protected)])
+        self.estimator_ = fairlearn.threshold_optimizer(self._estimator(), self.constraint)
+        self.estimator_.fit(Z, y, sensitive_features=self._sensitive(cols))
 
     def _p1(self, X: pd.DataFrame, cols: dict[str, Array]) -> Array:
-        pmf = self.estimator_._pmf_predict(
-            self.design_.transform(cols), sensitive_features=cols[cast(str, self.spec_.protected)]
-        )
-        return np.asarray(pmf, dtype=np.float64)[:, 1]
+        Z = self.design_.transform(cols)
+        return fairlearn.threshold_positive_rate(self.estimator_, Z, self._sensitive(cols))
 
 
-class _SCMBase(_FairBase):
-    """The counterfactual learners: an SCM given, or learned from the training rows (X and y)."""
+class _SCMCore(_FairCore):
+    """The counterfactual learners (both targets): an SCM given, or learned from the training rows."""
 
-    _parameter_constraints: ClassVar[dict[str, Any]] = {
-        **_FairBase._parameter_constraints,
-        "scm": [SCM, None],
-    }
+    scm: SCM | None
 
     def _fit_encoded(self, X: pd.DataFrame, cols: dict[str, Array], y: Array) -> None:
-        self.scm_ = self._fit_scm(X, y)
+        # ``scm_mechanisms`` is a setting of the regressors only (``SCM.fit``'s ``mechanisms=``).
+        self.scm_ = self._fit_scm(X, y, mechanisms=getattr(self, "scm_mechanisms", "auto"))
         self._fit_counterfactual(X, cols, y)
 
     def _fit_counterfactual(self, X: pd.DataFrame, cols: dict[str, Array], y: Array) -> None:
         raise NotImplementedError
 
 
-class CounterfactualFairClassifier(_SCMBase):
-    """Kusner et al.'s (2017) level-3 counterfactual fairness through an SCM.
+class _CounterfactualFair(_SCMCore):
+    """Kusner et al.'s level 3 for both targets: the estimator sees the protected attributes'
+    non-descendants and the abducted noise of their descendants (the classes' docstrings say more)."""
 
-    Targets counterfactual (rung-3) invariance under do(A) along **every** path: the estimator sees only
-    the protected attribute's non-descendants among the features and the abducted noise terms of its
-    descendants, all of which are the same in the factual and the counterfactual world. Kusner's
-    definition constrains the *total* counterfactual effect of A, so the legitimate A→L→X variation is
-    removed along with the unfair paths (at a cost in accuracy); selective invariance keeps it.
+    _pool = True
+    n_draws: int
+    level: int
 
-    Path by path the picture differs: to abduct a descendant's noise the estimator reads A itself
-    (``N_L = L - h(A, F)``), so an audit that switches A along A→L→X only (A's own input held at the
-    baseline) moves the abducted noise. The fair-path effect is then clearly nonzero and is cancelled by
-    an opposite effect along the direct edge A→Ŷ: the total is zero, its decomposition is not.
-
-    Noise terms: continuous additive-noise descendants give ``N = value - h(parents)`` exactly (a latent
-    descendant such as the true lab value is first recovered from its measurement); noise-free
-    descendants (a measurement) carry no noise of their own. Binary descendants give the **posterior
-    mean** of their uniform noise given the observed value, ``p/2`` or ``(1 + p)/2`` (exact, no
-    sampling); categorical ones the mean of ``n_draws`` Gumbel draws from their posterior, keyed per row.
-    Discrete noise is not identified from data, so these inputs are invariant in the mean over units,
-    not unit by unit: the counterfactual effect is near zero, not exactly zero (it is exactly zero when
-    every descendant is continuous with additive noise).
-
-    Parameters
-    ----------
-    spec : TrustSpec, dict or path
-    estimator : classifier with predict_proba, default LogisticRegression(max_iter=1000)
-    scm : SCM, optional
-        The causal model. When None, learned with ``SCM.fit`` from the training rows (X and y).
-    n_draws : int
-        Posterior draws averaged for categorical descendants.
-    random_state : int, optional
-        Seeds the SCM fit, the per-row posterior draws and the estimator.
-
-    Examples
-    --------
-    >>> import causaltrust as ct
-    >>> spec, scm = ct.scenarios.load("readmission")
-    >>> train = scm.sample(2000, random_state=1)
-    >>> clf = ct.learners.CounterfactualFairClassifier(spec=spec, scm=scm, random_state=0)
-    >>> clf = clf.fit(train[spec.features], train[spec.target])
-    >>> clf.representation_
-    ['E=0', 'E=1', 'E=2', 'F', 'noise[Z]', 'noise[L]']
-    """
-
-    def __init__(
-        self,
-        spec: Any = None,
-        estimator: Any = None,
-        scm: SCM | None = None,
-        *,
-        n_draws: int = 16,
-        random_state: int | None = None,
-    ) -> None:
-        self.spec = spec
-        self.estimator = estimator
-        self.scm = scm
-        self.n_draws = n_draws
-        self.random_state = random_state
-
-    _parameter_constraints: ClassVar[dict[str, Any]] = {
-        **_SCMBase._parameter_constraints,
-        "n_draws": [Interval(Integral, 1, None, closed="left")],
-    }
+    def _check_spec(self, spec: TrustSpec) -> None:
+        super()._check_spec(spec)
+        if self.level == 2:
+            require_factor(spec, type(self).__name__)
 
     def _fit_counterfactual(self, X: pd.DataFrame, cols: dict[str, Array], y: Array) -> None:
-        """Abduct the noise of A's descendants and fit the estimator on it and A's non-descendants."""
+        """Abduct the noise of the protected descendants; fit the estimator on it and the non-descendants."""
         spec, scm = self.spec_, self.scm_
-        a = cast(str, spec.protected)
-        desc = _dag.descendants(scm.parents, [a])
-        self.nondescendants_ = [f for f in spec.features if f not in desc and f != a]
+        desc = _dag.descendants(scm.parents, self.protected_)
+        self.nondescendants_ = [f for f in spec.features if f not in desc and f not in self.protected_]
         needed = _dag.ancestral_closure(scm.parents, spec.features)
-        self.abducted_ = [v for v in scm.order if v in desc and v in needed]
+        # Level 2 abducts nothing: the factors' posterior means stand in for the descendants.
+        self.abducted_ = [] if self.level == 2 else [v for v in scm.order if v in desc and v in needed]
         self._encode_fit(cols, self.nondescendants_)
-        Z, self.representation_ = self._represent(X, cols)
+        Z, self.representation_ = self._abduct(X, cols)
         self.estimator_ = self._estimator().fit(Z, y)
 
     def _inputs(self, spec: TrustSpec) -> list[str]:
         return self.nondescendants_
 
-    def _represent(self, X: pd.DataFrame, cols: dict[str, Array]) -> tuple[Array, list[str]]:
-        """Non-descendants (encoded) and the abducted noise of each descendant, one block per node."""
+    def _represent(self, X: pd.DataFrame, cols: dict[str, Array]) -> Array:
+        return self._abduct(X, cols)[0]
+
+    def _abduct(self, X: pd.DataFrame, cols: dict[str, Array]) -> tuple[Array, list[str]]:
+        """Non-descendants (encoded) and the abducted noise of each descendant, one block per node.
+
+        Level 2: the latent factors' posterior means, then the encoded non-descendants.
+        """
         scm, n = self.scm_, len(X)
+        if self.level == 2:
+            means, factors = factor_columns(scm, X, protected=self.protected_)
+            return np.hstack([means, self.design_.transform(cols)]), [*factors, *self.design_.names]
         full = scm.recover_latents(cols, self.abducted_)
         keys = row_keys(X, self.spec_.features, self.seed_ ^ 0xC0F)
         blocks = [self.design_.transform(cols)]
@@ -534,22 +528,133 @@ class CounterfactualFairClassifier(_SCMBase):
         """The representation the estimator sees: encoded non-descendants, then abducted noise columns."""
         check_is_fitted(self, "estimator_")
         X, cols = self._predict_frame(X, "represent")
-        return self._represent(X, cols)[0]
-
-    def _p1(self, X: pd.DataFrame, cols: dict[str, Array]) -> Array:
-        # Abduction needs known categories: an unseen one gets the frequency-weighted average.
-        return pooled(self._p1_known, X, cols, self.meta_, self.category_freq_)
-
-    def _p1_known(self, X: pd.DataFrame, cols: dict[str, Array]) -> Array:
-        return self._positive(self.estimator_.predict_proba(self._represent(X, cols)[0]), self.estimator_)
+        return self._represent(X, cols)
 
 
-def _pooled(est: Any, X: pd.DataFrame, cols: dict[str, Array], fn: Any) -> Array:
-    """``pooled`` for an estimator with ``meta_`` and ``category_freq_`` (kept for ``_regressors.py``)."""
-    return pooled(fn, X, cols, est.meta_, est.category_freq_)
+class _Augmentation(_SCMCore):
+    """Counterfactual data augmentation for both targets: each unit joined by its twins with a protected
+    attribute set to each other level (noise abducted, target kept)."""
+
+    n_augment: int
+
+    def _fit_counterfactual(self, X: pd.DataFrame, cols: dict[str, Array], y: Array) -> None:
+        """Add each unit's counterfactual twins (protected attribute changed, target kept); fit on all."""
+        name, spec, scm = type(self).__name__, self.spec_, self.scm_
+        frame = X[spec.features].assign(**{spec.target: y}).reset_index(drop=True)
+        missing = [v for v in scm.observed if v not in frame.columns]
+        if missing:
+            raise DataError(f"{name}: counterfactuals need every observed variable; X lacks {missing}")
+        parts_X, parts_y, parts_w = [self._encode_fit(cols, self._inputs(spec))], [y], [np.ones(len(y))]
+        k = int(self.n_augment)
+        for j, a in enumerate(self.protected_):
+            meta = self.meta_[a]
+            levels: list[Any] = [0, 1] if meta.vtype == "binary" else list(meta.categories)
+            for i, level in enumerate(levels):
+                other = cols[a] != (float(level) if meta.vtype == "binary" else float(i))
+                if not other.any():
+                    continue
+                seed = self.seed_ + 1000 * j + i
+                cf = scm.counterfactual(frame[other], do={a: level}, random_state=seed, n_draws=k)
+                parts_X.append(self.design_.transform(self._columns(cf)))
+                parts_y.append(np.repeat(y[other], k))
+                parts_w.append(np.full(len(cf), 1.0 / k))
+        Z, t, w = np.vstack(parts_X), np.concatenate(parts_y), np.concatenate(parts_w)
+        est = self._estimator()
+        if k > 1 and _takes(est.fit, "sample_weight"):
+            est.fit(Z, t, sample_weight=w)
+        else:
+            est.fit(Z, t)
+        self.estimator_ = est
+        self.n_train_rows_ = len(t)
 
 
-class CounterfactualAugmentationClassifier(_SCMBase):
+#: Settings of the counterfactual learners (both targets); FAIR_ADD_PARAMS: Kusner level 3 or 2.
+SCM_PARAMS: dict[str, list[Any]] = {"scm": [SCM, None]}
+FAIR_ADD_PARAMS: dict[str, list[Any]] = {
+    "n_draws": [Interval(Integral, 1, None, closed="left")],
+    "level": [Options(Integral, {2, 3})],
+}
+AUGMENT_PARAMS: dict[str, list[Any]] = {"n_augment": [Interval(Integral, 1, None, closed="left")]}
+
+
+class CounterfactualFairClassifier(_CounterfactualFair, _FairBase):
+    """Kusner et al.'s (2017) level-3 counterfactual fairness through an SCM (``level=2``: Fair K).
+
+    Targets counterfactual (rung-3) invariance under do(A) along **every** path: the estimator sees only
+    the protected attribute's non-descendants among the features and the abducted noise terms of its
+    descendants, all of which are the same in the factual and the counterfactual world. Kusner's
+    definition constrains the *total* counterfactual effect of A, so the legitimate A→L→X variation is
+    removed along with the unfair paths (at a cost in accuracy); selective invariance keeps it.
+
+    Path by path the picture differs: to abduct a descendant's noise the estimator reads A itself
+    (``N_L = L - h(A, F)``), so an audit that switches A along A→L→X only (A's own input held at the
+    baseline) moves the abducted noise. The fair-path effect is then clearly nonzero and is cancelled by
+    an opposite effect along the direct edge A→Ŷ: the total is zero, its decomposition is not.
+
+    Noise terms: continuous additive-noise descendants give ``N = value - h(parents)`` exactly (a latent
+    descendant such as the true lab value is first recovered from its measurement); noise-free
+    descendants (a measurement) carry no noise of their own. Binary descendants give the **posterior
+    mean** of their uniform noise given the observed value, ``p/2`` or ``(1 + p)/2`` (exact, no
+    sampling); categorical ones the mean of ``n_draws`` Gumbel draws from their posterior, keyed per row.
+    Discrete noise is not identified from data, so these inputs are invariant in the mean over units,
+    not unit by unit: the counterfactual effect is near zero, not exactly zero (it is exactly zero when
+    every descendant is continuous with additive noise).
+
+    ``level=2`` ("Fair K"): the estimator sees each latent factor's posterior mean given the indicators
+    among the features (the spec needs ``indicators:`` on a latent that A does not cause), then A's
+    non-descendants; see :func:`level2_design`. The posterior is the same in every counterfactual world of
+    the unit, so the prediction's counterfactual effect of A is zero under the SCM used, whatever the
+    indicators' families.
+
+    Parameters
+    ----------
+    spec : TrustSpec, dict or path
+    estimator : classifier with predict_proba, default LogisticRegression(max_iter=1000)
+    scm : SCM, optional
+        The causal model. When None, learned with ``SCM.fit`` from the training rows (X and y).
+    level : {3, 2}, default 3
+        Kusner's level of causal assumptions (3: additive noise; 2: latent factors with indicators).
+    n_draws : int
+        Posterior draws averaged for categorical descendants.
+    random_state : int, optional
+        Seeds the SCM fit, the per-row posterior draws and the estimator.
+
+    Examples
+    --------
+    >>> import causaltrust as ct
+    >>> spec, scm = ct.scenarios.load("readmission")
+    >>> train = scm.sample(2000, random_state=1)
+    >>> clf = ct.learners.CounterfactualFairClassifier(spec=spec, scm=scm, random_state=0)
+    >>> clf = clf.fit(train[spec.features], train[spec.target])
+    >>> clf.representation_
+    ['E=0', 'E=1', 'E=2', 'F', 'noise[Z]', 'noise[L]']
+    """
+
+    def __init__(
+        self,
+        spec: Any = None,
+        estimator: Any = None,
+        scm: SCM | None = None,
+        *,
+        level: int = 3,
+        n_draws: int = 16,
+        random_state: int | None = None,
+    ) -> None:
+        self.spec = spec
+        self.estimator = estimator
+        self.scm = scm
+        self.level = level
+        self.n_draws = n_draws
+        self.random_state = random_state
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **_FairBase._parameter_constraints,
+        **SCM_PARAMS,
+        **FAIR_ADD_PARAMS,
+    }
+
+
+class CounterfactualAugmentationClassifier(_Augmentation, _FairBase):
     """Counterfactual data augmentation on the protected attribute through an SCM.
 
     Targets counterfactual invariance under do(A) approximately, through the data: each training unit is
@@ -598,41 +703,7 @@ class CounterfactualAugmentationClassifier(_SCMBase):
         self.random_state = random_state
 
     _parameter_constraints: ClassVar[dict[str, Any]] = {
-        **_SCMBase._parameter_constraints,
-        "n_augment": [Interval(Integral, 1, None, closed="left")],
+        **_FairBase._parameter_constraints,
+        **SCM_PARAMS,
+        **AUGMENT_PARAMS,
     }
-
-    def _fit_counterfactual(self, X: pd.DataFrame, cols: dict[str, Array], y_arr: Array) -> None:
-        """Add each unit's counterfactual twins (A changed, label kept) and fit on the union."""
-        name, spec, scm = type(self).__name__, self.spec_, self.scm_
-        a = cast(str, spec.protected)
-        frame = X[spec.features].assign(**{spec.target: y_arr}).reset_index(drop=True)
-        missing = [v for v in scm.observed if v not in frame.columns]
-        if missing:
-            raise DataError(f"{name}: counterfactuals need every observed variable; X lacks {missing}")
-        self._encode_fit(cols, self._inputs(spec))
-        meta = self.meta_[a]
-        levels: list[Any] = [0, 1] if meta.vtype == "binary" else list(meta.categories)
-        a_codes = cols[a]
-        parts_X = [self.design_.transform(cols)]
-        parts_y = [y_arr]
-        parts_w = [np.ones(len(y_arr))]
-        k = int(self.n_augment)
-        for i, level in enumerate(levels):
-            code = float(level) if meta.vtype == "binary" else float(i)
-            rows = frame[a_codes != code]
-            if len(rows) == 0:
-                continue
-            cf = scm.counterfactual(rows, do={a: level}, random_state=self.seed_ + i, n_draws=k)
-            ccols = self._columns(cf)
-            parts_X.append(self.design_.transform(ccols))
-            parts_y.append(np.repeat(y_arr[(a_codes != code)], k))
-            parts_w.append(np.full(len(cf), 1.0 / k))
-        Z, t, w = np.vstack(parts_X), np.concatenate(parts_y), np.concatenate(parts_w)
-        est = self._estimator()
-        if k > 1 and _takes(est.fit, "sample_weight"):
-            est.fit(Z, t, sample_weight=w)
-        else:
-            est.fit(Z, t)
-        self.estimator_ = est
-        self.n_train_rows_ = len(t)

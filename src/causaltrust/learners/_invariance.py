@@ -63,6 +63,29 @@ _NONNEG = Interval(Real, 0, math.inf, closed="left")
 _POSITIVE = Interval(Real, 0, math.inf, closed="neither")
 
 
+def group_labels(X: pd.DataFrame, group_by: Sequence[str], owner: str) -> Array:
+    """One label per row of ``X``: the combination of its values in the ``group_by`` columns.
+
+    ``("E", "A")`` gives every environment × protected-attribute cell its own group (Sagawa et al.'s
+    groups; Adragna et al.'s protected-attribute environments), so a method that only sees group labels
+    can be handed what the spec says about the protected attribute.
+    """
+    names = [group_by] if isinstance(group_by, str) else list(group_by)
+    if not names or not all(isinstance(n, str) for n in names):
+        raise DataError(f"{owner}: group_by must be a non-empty list of column names, got {group_by!r}")
+    missing = [n for n in names if n not in X.columns]
+    if missing:
+        raise DataError(
+            f"{owner}.fit: group_by names {missing}, which X lacks (columns: {list(X.columns)}); name "
+            "columns of X, e.g. the spec's environment and protected attribute"
+        )
+    frame = X[names]
+    if frame.isna().any().any():
+        bad = [n for n in names if frame[n].isna().any()]
+        raise DataError(f"{owner}.fit: group_by column(s) {bad} have missing values")
+    return frame.astype(str).agg("|".join, axis=1).to_numpy(dtype=object)
+
+
 class _InvarianceBase(BinaryClassifierMixin, SpecEstimator):
     """Shared data handling and training loop; subclasses define the objective (``_objective``)."""
 
@@ -75,6 +98,7 @@ class _InvarianceBase(BinaryClassifierMixin, SpecEstimator):
         "weight_decay": [_NONNEG],
         "use_environment_as_feature": ["boolean"],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "group_by": [list, tuple, None],
     }
     #: Whether the method needs environment labels at fit (ERM does not).
     _needs_environments = True
@@ -87,6 +111,7 @@ class _InvarianceBase(BinaryClassifierMixin, SpecEstimator):
     weight_decay: float
     use_environment_as_feature: bool
     n_threads: int | None
+    group_by: Sequence[str] | None
 
     # -- inputs ---------------------------------------------------------------------------------------
     def _required(self, spec: TrustSpec) -> list[str]:
@@ -106,6 +131,8 @@ class _InvarianceBase(BinaryClassifierMixin, SpecEstimator):
             if pd.isna(pd.Series(env)).any():
                 raise DataError(f"{owner}.fit: environments has missing values")
             return env
+        if self.group_by is not None:
+            return group_labels(X, self.group_by, owner)
         column = self.spec_.environment
         if column is None or column not in X.columns:
             where = (
@@ -371,6 +398,7 @@ class TorchERMClassifier(_InvarianceBase):
     """
 
     _needs_environments = False
+    group_by = None  # pooled: no groups
 
     def __init__(
         self,
@@ -423,6 +451,7 @@ class _AnnealedPenalty(_InvarianceBase):
         batch_size: int | None = None,
         weight_decay: float = 0.0,
         use_environment_as_feature: bool = False,
+        group_by: Sequence[str] | None = None,
         n_threads: int | None = 1,
         random_state: int | None = None,
     ) -> None:
@@ -435,6 +464,7 @@ class _AnnealedPenalty(_InvarianceBase):
         self.batch_size = batch_size
         self.weight_decay = weight_decay
         self.use_environment_as_feature = use_environment_as_feature
+        self.group_by = group_by
         self.n_threads = n_threads
         self.random_state = random_state
 
@@ -461,6 +491,10 @@ class IRMClassifier(_AnnealedPenalty):
     Parameters
     ----------
 {_COMMON_PARAMS}
+    group_by : list of str, optional
+        Columns of ``X`` whose value combinations define the training groups (the "environments" of the
+        objective), e.g. ``["E", "A"]`` for every environment × protected group; default: the spec's
+        environment. ``fit(..., environments=)`` overrides both.
     lambda_ : float, default 100.0
         Penalty weight after annealing.
     anneal_steps : int, default 100
@@ -504,6 +538,10 @@ class VRExClassifier(_AnnealedPenalty):
     Parameters
     ----------
 {_COMMON_PARAMS}
+    group_by : list of str, optional
+        Columns of ``X`` whose value combinations define the training groups (the "environments" of the
+        objective), e.g. ``["E", "A"]`` for every environment × protected group; default: the spec's
+        environment. ``fit(..., environments=)`` overrides both.
     lambda_ : float, default 100.0
         Variance weight after annealing.
     anneal_steps : int, default 100
@@ -543,6 +581,10 @@ class GroupDROClassifier(_InvarianceBase):
     Parameters
     ----------
 {_COMMON_PARAMS}
+    group_by : list of str, optional
+        Columns of ``X`` whose value combinations define the training groups (the "environments" of the
+        objective), e.g. ``["E", "A"]`` for every environment × protected group; default: the spec's
+        environment. ``fit(..., environments=)`` overrides both.
     eta : float, default 1e-2
         Step size of the exponentiated-gradient update of the environment weights (DomainBed's default).
 
@@ -576,6 +618,7 @@ class GroupDROClassifier(_InvarianceBase):
         batch_size: int | None = None,
         weight_decay: float = 0.0,
         use_environment_as_feature: bool = False,
+        group_by: Sequence[str] | None = None,
         n_threads: int | None = 1,
         random_state: int | None = None,
     ) -> None:
@@ -587,6 +630,7 @@ class GroupDROClassifier(_InvarianceBase):
         self.batch_size = batch_size
         self.weight_decay = weight_decay
         self.use_environment_as_feature = use_environment_as_feature
+        self.group_by = group_by
         self.n_threads = n_threads
         self.random_state = random_state
 

@@ -18,7 +18,67 @@ from causaltrust import _dag
 from causaltrust.exceptions import IdentificationError, SpecError
 from causaltrust.scm import SCM, FactorMechanism, latent_posterior
 
+# factor_columns and require_factor serve the learners' level=2 inside this package; not re-exported.
 __all__ = ["level2_design"]
+
+Array = np.ndarray
+
+
+def require_factor(spec: Any, name: str) -> None:
+    """SpecError unless ``spec`` declares a latent factor (a latent variable with ``indicators:``).
+
+    Raised before any SCM is fitted, by the learners' ``level=2``.
+    """
+    if not any(spec.indicators(v) for v in spec.latent):
+        raise SpecError(
+            f"{name}(level=2) predicts from the posterior of latent factors (Kusner's Fair K), which needs a "
+            "latent variable with indicators in the spec (K: {observed: false, indicators: [...]}); this "
+            "spec has none. Add one, or use level=3 (the abducted noise of the protected attributes' "
+            "descendants)"
+        )
+
+
+def _protected_list(spec: Any, protected: str | Sequence[str] | None) -> list[str]:
+    given = protected if protected is not None else spec.protected
+    if given is None:
+        raise SpecError(
+            "level2_design: the spec has no fairness.protected; name the protected attribute: protected=..."
+        )
+    attrs = [given] if isinstance(given, str) else list(given)
+    unknown = [a for a in attrs if a not in spec.variables]
+    if unknown:
+        raise SpecError(f"level2_design: protected {unknown} are not variables of the spec")
+    return attrs
+
+
+def factor_columns(
+    scm: SCM, data: pd.DataFrame, *, protected: str | Sequence[str] | None = None
+) -> tuple[Array, list[str]]:
+    """Each latent factor's posterior mean per row of ``data`` (``(n, n_factors)``) and the factors' names.
+
+    The first block of :func:`level2_design`, with its checks (no factor: SpecError; a factor that descends
+    from a protected attribute: IdentificationError). The target column, if present, is dropped first.
+    """
+    spec = scm.spec
+    attrs = _protected_list(spec, protected)
+    factors = [v for v in scm.latent if isinstance(scm.mechanisms[v], FactorMechanism)]
+    if not factors:
+        raise SpecError(
+            "level2_design: the SCM has no fitted latent factor; declare 'indicators:' on a latent "
+            "('observed: false') variable and fit the SCM with ct.SCM.fit"
+        )
+    desc = _dag.descendants(scm.parents, attrs)
+    bad = [k for k in factors if k in desc]
+    if bad:
+        raise IdentificationError(
+            f"level2_design: the latent factors {bad} are descendants of the protected {attrs}; "
+            "Kusner's level 2 needs latent background variables that A does not cause"
+        )
+    units = data.drop(columns=[spec.target]) if spec.target in data.columns else data
+    out = np.empty((len(data), len(factors)))
+    for j, k in enumerate(factors):
+        out[:, j] = latent_posterior(scm, units, k)["mean"].to_numpy(dtype=np.float64)
+    return out, factors
 
 
 def level2_design(
@@ -71,32 +131,10 @@ def level2_design(
     ['K']
     """
     spec = scm.spec
-    given = protected if protected is not None else spec.protected
-    if given is None:
-        raise SpecError(
-            "level2_design: the spec has no fairness.protected; name the protected attribute: protected=..."
-        )
-    attrs = [given] if isinstance(given, str) else list(given)
-    unknown = [a for a in attrs if a not in spec.variables]
-    if unknown:
-        raise SpecError(f"level2_design: protected {unknown} are not variables of the spec")
-    factors = [v for v in scm.latent if isinstance(scm.mechanisms[v], FactorMechanism)]
-    if not factors:
-        raise SpecError(
-            "level2_design: the SCM has no fitted latent factor; declare 'indicators:' on a latent "
-            "('observed: false') variable and fit the SCM with ct.SCM.fit"
-        )
+    means, factors = factor_columns(scm, data, protected=protected)
+    attrs = _protected_list(spec, protected)
     desc = _dag.descendants(scm.parents, attrs)
-    bad = [k for k in factors if k in desc]
-    if bad:
-        raise IdentificationError(
-            f"level2_design: the latent factors {bad} are descendants of the protected {attrs}; "
-            "Kusner's level 2 needs latent background variables that A does not cause"
-        )
-    units = data.drop(columns=[spec.target]) if spec.target in data.columns else data
-    cols: dict[str, Any] = {}
-    for k in factors:
-        cols[k] = latent_posterior(scm, units, k)["mean"].to_numpy(dtype=np.float64)
+    cols: dict[str, Any] = {k: means[:, j] for j, k in enumerate(factors)}
     for f in spec.features:
         if f not in attrs and f not in desc:
             cols[f] = data[f].to_numpy()

@@ -46,6 +46,7 @@ from causaltrust.learners._base import (
     pooled,
     row_keys,
 )
+from causaltrust.learners._blocking import block_features, block_plan, block_references
 from causaltrust.learners._bounded import (
     augment_spurious,
     shift_scales,
@@ -68,7 +69,7 @@ class _SelectiveBase(SpecEstimator):
         **SpecEstimator._parameter_constraints,
         "estimator": [HasMethods(["fit"]), None],
         "scm": [SCM, None],
-        "fairness": ["boolean", None],
+        "fairness": [StrOptions({"block", "map"}), "boolean", None],
         "robustness": [StrOptions({"map", "drop", "bounded"}), "boolean", None],
         "shift_strength": [Interval(Real, 0, None, closed="left")],
         "shift_center": [StrOptions({"training", "reference"})],
@@ -86,7 +87,7 @@ class _SelectiveBase(SpecEstimator):
         estimator: Any = None,
         scm: SCM | None = None,
         *,
-        fairness: bool | None = None,
+        fairness: bool | str | None = None,
         robustness: bool | str | None = None,
         shift_strength: float = 1.0,
         shift_center: str = "training",
@@ -135,6 +136,9 @@ class _SelectiveBase(SpecEstimator):
         self.graph_ = CausalGraph.from_spec(self.spec_).with_prediction(self.spec_.features)
         self._plan()
         cols = self._columns(X)
+        held = self.blocking_.get("dropped", [])
+        fairness = self.spec_.fairness
+        self.block_references_ = block_references(scm, cols, held, fairness.protected) if fairness else {}
         self.design_ = Design(scm.meta, self.inputs_).fit(cols)
         self.estimator_ = self._clone(self.estimator, self._default_estimator)
         if self._target == "binary" and not hasattr(self.estimator_, "predict_proba"):
@@ -180,14 +184,28 @@ class _SelectiveBase(SpecEstimator):
         spec, g = self.spec_, self.graph_
         self.switches_: dict[str, Any] = {}
         self.active_: list[list[Path]] = []
-        if self.fairness is not False and spec.fairness is not None:
+        # fairness="block": {"dropped": features that are not inputs, "replaced": features re-evaluated in
+        # the blocked world} (``_blocking``); empty for "map" and without fairness.
+        self.blocking_: dict[str, list[str]] = {}
+        fairness = self.fairness_mode_
+        mode = self.robustness_mode_
+        if fairness == "map":
+            assert spec.fairness is not None
             a = spec.fairness.protected
             unfair = [p for p in g.paths(a) if g.path_role(p) == "unfair"]
             self.switches_[a] = spec.fairness.baseline
             self.active_.append(unfair)
-        mode = self.robustness_mode_
+        elif fairness == "block":
+            # A feature another mapping moves (the spurious paths' nodes) is dropped rather than replaced.
+            moving = (
+                {v for p in g.paths(spec.robustness.environment) if g.path_role(p) == "spurious" for v in p}
+                if mode in ("map", "bounded") and spec.robustness is not None
+                else set()
+            )
+            self.blocking_ = block_plan(g, self.scm_, spec.features, keep_as_is=moving)
         dropped = set(spec.features) & {e[1] for e in spec.spurious_paths()} if mode == "drop" else set()
         # "drop": the inputs whose mechanisms the spec declares spurious are not inputs at all.
+        dropped |= set(self.blocking_.get("dropped", []))
         self.inputs_ = [f for f in spec.features if f not in dropped]
         if mode in ("map", "bounded"):
             assert spec.robustness is not None
@@ -200,6 +218,14 @@ class _SelectiveBase(SpecEstimator):
             self.switches_[e] = ref
             self.active_.append(spurious)
         self.needed_ = _dag.ancestral_closure(self.scm_.parents, spec.features)
+
+    @property
+    def fairness_mode_(self) -> str | None:
+        """``"block"`` (each unfair path blocked on its own), ``"map"`` (the unfair paths' sum held at the
+        baseline) or None (off, or no fairness section in the spec)."""
+        if self.fairness is False or self.spec_.fairness is None:
+            return None
+        return "map" if self.fairness == "map" else "block"
 
     @property
     def robustness_mode_(self) -> str | None:
@@ -220,7 +246,7 @@ class _SelectiveBase(SpecEstimator):
     def target_world_(self) -> str:
         """``"fair"`` when trained on fair-world labels (judge calibration there), else ``"observed"``."""
         check_is_fitted(self, "estimator_")
-        fair = self.fair_labels and self.fairness is not False and self.spec_.fairness is not None
+        fair = self.fair_labels and self.fairness_mode_ is not None
         return "fair" if fair and self.spec_.unfair_paths() else "observed"
 
     def _columns(self, X: pd.DataFrame, names: Sequence[str] | None = None) -> dict[str, Array]:
@@ -239,7 +265,7 @@ class _SelectiveBase(SpecEstimator):
             cols = {k: np.repeat(v, draws) for k, v in cols.items()}
             keys = _draw_keys(keys, draws)
         if not self.switches_:
-            return cols, keys
+            return self._blocked(cols, cols, keys), keys
         full = scm.recover_latents(cols, self.needed_)
         desc = set().union(*(_dag.descendants(scm.parents, [s]) for s in self.switches_)) & self.needed_
         stream = cast(np.random.Generator, RowStream(keys))
@@ -260,7 +286,22 @@ class _SelectiveBase(SpecEstimator):
                 noises[v] = Noise(noises[v].eps)
         world = MultiPathWorld(parents, mechanisms, noises, full, switches, n * draws)
         mapped = world.into(PREDICTION, self.active_)
-        return {f: mapped[f] for f in self.spec_.features}, keys
+        return self._blocked(cols, {f: mapped[f] for f in self.spec_.features}, keys), keys
+
+    def _blocked(self, cols: dict[str, Array], base: dict[str, Array], keys: Array) -> dict[str, Array]:
+        """``base`` with the features that per-path blocking replaces re-evaluated (``_blocking``)."""
+        if not self.blocking_.get("replaced"):
+            return base
+        fairness = self.spec_.fairness
+        assert fairness is not None
+        a = fairness.protected
+        n = len(keys)
+        code = value_to_internal(fairness.baseline, self.scm_.meta[a], n, f"baseline of {a}")
+        baseline = np.full(n, code, dtype=cols[a].dtype if a in cols else np.float64)
+        stream = cast(np.random.Generator, RowStream(keys ^ np.uint64(0xB10C)))
+        return block_features(
+            self.scm_, cols, base, self.blocking_, self.block_references_, a, baseline, stream
+        )
 
     def _bounded(
         self, cols: dict[str, Array], mapped: dict[str, Array], target: Array, gamma: float, seed: int
@@ -296,7 +337,7 @@ class _SelectiveBase(SpecEstimator):
         spec, scm = self.spec_, self.scm_
         draws = self._train_draws
         y_rep = np.repeat(y.astype(np.float64), draws)
-        if not (self.fair_labels and self.fairness is not False and spec.fairness is not None):
+        if not (self.fair_labels and self.fairness_mode_ is not None):
             return y_rep
         full = {k: np.repeat(v, draws) for k, v in cols.items()}
         full[spec.target] = y_rep
@@ -317,11 +358,16 @@ class _SelectiveBase(SpecEstimator):
         for source, active in zip(self.switches_, self.active_, strict=True):
             blocked |= {p for p in active if p[0] == source}
         out: dict[str, None] = {}
+        if self.blocking_ and spec.fairness is not None:
+            blocked |= {
+                p for p in self.graph_.paths(spec.fairness.protected) if self.graph_.path_role(p) == "unfair"
+            }
         for s in sensitive:
             for p in self.graph_.paths(s):
                 if p not in blocked:
                     out[p[-2]] = None
-        return [f for f in spec.features if f in out]
+        # A feature that is not an input carries nothing into the estimator.
+        return [f for f in spec.features if f in out and f in self.inputs_]
 
     def _obfuscate(self, Z: Array, seed: int) -> Array:
         """An uncalibrated heuristic, not privacy: Gaussian noise only on the columns carrying sensitive
@@ -543,9 +589,18 @@ class SelectiveInvarianceClassifier(BinaryClassifierMixin, _SelectiveBase):
     scm : SCM, optional
         The causal model used for the mapping. When None it is learned with ``SCM.fit`` from the training
         rows (or ``scm_data`` passed to :meth:`fit`).
-    fairness : bool or None
-        Switch the fairness mapping on or off (to measure what it buys); None (default) enforces it when the
-        spec has the section.
+    fairness : {"block", "map", False} or None
+        ``"block"`` (None and True mean it when the spec has the section): block every unfair path entry on
+        its own, for every unit. The protected attribute is not an input when the direct path is unfair;
+        each feature an unfair path moves is either re-evaluated with the attribute at its baseline, the
+        other moved features at a reference value and its own noise abducted (a continuous feature whose
+        parents move with it, e.g. education below marital status), or not an input at all (a discrete
+        one, or the first node of an unfair entry such as the proxy in ``A → Z``)
+        (``causaltrust.learners._blocking``). ``"map"``: map each unit to the fair world, the attribute
+        held at its baseline along all unfair paths together: their summed effect is 0, but the mapping
+        reads the attribute to undo a mediator's share, so single paths can move in opposite directions
+        (it cancels rather than blocks); it keeps more signal. False: no fairness invariance (to measure
+        what it buys).
     robustness : {"map", "bounded", "drop", False} or None
         ``"map"`` (None and True mean it when the spec has the section): map each unit to the reference
         environment along the spurious paths; :meth:`adapt` can re-estimate the artifact from unlabeled rows

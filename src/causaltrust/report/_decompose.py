@@ -7,7 +7,7 @@ import math
 
 from causaltrust._format import fmt_num
 from causaltrust.decompose import DisparityDecomposition, Estimate, LevelDecomposition
-from causaltrust.report._html import notes_html
+from causaltrust.report._page import notes_html
 
 __all__ = ["decomposition_section", "render_decomposition"]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,8 +25,12 @@ import pandas as pd
 from causaltrust._format import fmt_interval, fmt_num
 from causaltrust.audit import metric_info
 from causaltrust.exceptions import CausalTrustError
+from causaltrust.report._audits import audits_html
+from causaltrust.report._frontier import frontier_section
 from causaltrust.report._graph import EDGE_COLOURS, graph_svg
-from causaltrust.report._html import _CSS, DIRECTION_TEXT, _examples, notes_html
+from causaltrust.report._page import CSS as _CSS
+from causaltrust.report._page import DIRECTION_TEXT, notes_html
+from causaltrust.report._page import examples_html as _examples
 from causaltrust.report._style import PALETTE, SYMBOLS, legend_html
 
 __all__ = [
@@ -443,10 +448,36 @@ def headline_sentences(
                 others = [m for m in headline if m is not None and m not in (c, *_ACCURACY_COST)]
                 sentence += _against_reference(best, top[0], c, acc, others, judged)
             sentence += _causal_vs_baseline(elig, causal, c)
+            if objective == "privacy":
+                sentence += _epsilon_scope(best)
             out.append((context, sentence))
         if (g["n_seeds"] <= 1).all():
             out.append((context, "One seed: point estimates only, no intervals, so nothing is called a tie."))
     return out
+
+
+def _epsilon_scope(best: pd.Series) -> str:
+    """What the privacy sentence's best configuration's ε covers (issue 33): a guarantee, not an attack."""
+    eps = best.get("privacy.epsilon")
+    if eps is None or pd.isna(eps):
+        what = (
+            "NaN: a part of its pipeline (e.g. an SCM) was fitted on the training rows without DP, so no ε "
+            "covers the whole model"
+            if eps is not None
+            else "not measured"
+        )
+    elif math.isinf(float(eps)):
+        what = "∞: no DP accountant, the attack above is the only evidence"
+    else:
+        what = (
+            f"{fmt_num(float(eps), 3)}, the accountant's ε for adding or removing one training row (inputs "
+            "and label) over the whole fitted pipeline"
+        )
+    sens = best.get("privacy.sensitive_epsilon")
+    tail = ""
+    if sens is not None and not pd.isna(sens) and math.isfinite(float(sens)):
+        tail = f"; for the sensitive variables' values alone ε = {fmt_num(float(sens), 3)}"
+    return f" Its privacy.epsilon: {what}{tail}."
 
 
 def _meets(g: pd.DataFrame) -> pd.Series:
@@ -729,6 +760,16 @@ def _tradeoffs(go: Any, agg: pd.DataFrame) -> str:
     )
     grid = f'{legend_html(_styles(agg))}<div class="grid2">{"".join(out)}</div>' if out else ""
     return intro + grid + note
+
+
+def _frontiers(go: Any, agg: pd.DataFrame) -> str:
+    """Per context (spec and settings): each method's accuracy-vs-spurious-effect curve over its settings."""
+    parts = []
+    for k, (ctx, g) in enumerate(_contexts(agg)):
+        body = frontier_section(go, g, _div, ident=f"frontier-{k}")
+        if body:
+            parts.append((f"<h3>{html.escape(ctx)}</h3>" if ctx else "") + body)
+    return "".join(parts)
 
 
 def _pareto_plots(go: Any, wide: pd.DataFrame, agg: pd.DataFrame) -> str:
@@ -1173,11 +1214,19 @@ def render_ledger(led: Any, *, title: str | None = None, plotlyjs: str = "inline
     sections = [
         section("summary", "The story in brief", _story(agg) if have else "<p>No finished cells.</p>"),
         section("tradeoffs", "Trade-offs", _tradeoffs(go, agg) if have else ""),
+        section(
+            "frontiers",
+            "Robustness frontiers: accuracy per shift vs spurious-path effect",
+            _frontiers(go, agg) if have else "",
+        ),
         section("graph", "Causal graph and path roles", graph),
         section(
             "headline",
             "Headline: mean over seeds [95% interval]",
             _headline_table(agg, HEADLINE) if have else "",
+        ),
+        section(
+            "audits", "Audits: reference SCM and DR check side by side", audits_html(agg) if have else ""
         ),
         section(
             "pareto", "More trade-offs, one point per seed", _pareto_plots(go, wide, agg) if have else ""

@@ -15,12 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from causaltrust._files import atomic_write
 from causaltrust._format import fmt_num
 from causaltrust.audit import TrustReport
 from causaltrust.exceptions import CausalTrustError
-from causaltrust.report._html import _CSS as BASE_CSS
-from causaltrust.report._html import notes_html
 from causaltrust.report._mediation import heatmap_svg
+from causaltrust.report._page import CSS as BASE_CSS
+from causaltrust.report._page import notes_html
 
 __all__ = ["render_lm_front", "write_lm_front"]
 
@@ -178,8 +179,6 @@ def write_lm_front(reports: Mapping[str, TrustReport], path: str | os.PathLike[s
     """
     text = render_lm_front(reports, **kw)
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, out)
+    with atomic_write(out) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return out

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from causaltrust._format import fmt_num
-from causaltrust.report._html import _CSS as BASE_CSS
-from causaltrust.report._html import notes_html
+from causaltrust.report._page import CSS as BASE_CSS
+from causaltrust.report._page import notes_html
 
 __all__ = ["render_mediation"]
 

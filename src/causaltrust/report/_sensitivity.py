@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import html
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from causaltrust._files import atomic_write
 from causaltrust._format import fmt_num
 from causaltrust.exceptions import DataError
 
@@ -156,7 +156,6 @@ def write_sensitivity_html(
         "<!doctype html><html><head><meta charset=utf-8><title>causaltrust: graph uncertainty</title></head>"
         f"<body style='font-family:system-ui;max-width:1100px;margin:2rem auto'>{body}</body></html>"
     )
-    with tempfile.NamedTemporaryFile("w", dir=out.parent, delete=False, suffix=".tmp", encoding="utf-8") as f:
-        f.write(page)
-    os.replace(f.name, out)
+    with atomic_write(out) as tmp:
+        tmp.write_text(page, encoding="utf-8")
     return out

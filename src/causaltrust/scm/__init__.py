@@ -4,17 +4,16 @@ from causaltrust.scm._data import check_data
 from causaltrust.scm._effects import Effect, EffectDecomposition, decompose_effects, path_effect, path_effects
 from causaltrust.scm._factor import (
     FactorMechanism,
-    PoissonMechanism,
     factor_latents,
     latent_posterior,
     nuts_reference,
 )
 from causaltrust.scm._fair_world import fair_world_labels
-from causaltrust.scm._mechanisms import BernoulliMechanism, Mechanism, Noise
+from causaltrust.scm._mechanisms import BernoulliMechanism, Mechanism, Noise, PoissonMechanism
 from causaltrust.scm._model import SCM, Abduction
-from causaltrust.scm._model_file import save_model
+from causaltrust.scm._model_file import load_model, save_model
 from causaltrust.scm._paths import MultiPathWorld
-from causaltrust.scm._persist import MAX_ARCHIVE_BYTES, load_model
+from causaltrust.scm._persist import MAX_ARCHIVE_BYTES
 from causaltrust.scm._reuse import reuse_fits
 
 __all__ = [

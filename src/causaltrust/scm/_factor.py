@@ -21,6 +21,7 @@ Pyro and torch are imported inside the functions that need them (extra ``causalt
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,14 +32,18 @@ from scipy.special import expit, gammaln
 from causaltrust._random import purpose_rng
 from causaltrust.exceptions import DataError, IdentificationError, SpecError
 from causaltrust.scm._data import VariableMeta
-from causaltrust.scm._mechanisms import AdditiveNoiseMechanism, BernoulliMechanism, Mechanism, Noise
+from causaltrust.scm._mechanisms import (
+    AdditiveNoiseMechanism,
+    BernoulliMechanism,
+    Mechanism,
+    PoissonMechanism,
+)
 from causaltrust.spec import TrustSpec
 
 __all__ = [
     "FactorFit",
     "FactorMechanism",
     "FactorModel",
-    "PoissonMechanism",
     "factor_latents",
     "fit_factor",
     "latent_posterior",
@@ -364,46 +369,6 @@ class FactorMechanism(AdditiveNoiseMechanism):
 
     def posterior_draws(self, cols: Env, n: int, rng: np.random.Generator) -> Array:
         return self.model.draws(cols, n, rng)
-
-
-class PoissonMechanism(Mechanism):
-    """``node = F⁻¹(U; rate(parents))`` with ``U ~ Uniform(0, 1)`` and F the Poisson CDF.
-
-    Abduction draws U uniformly on [F(y - 1), F(y)), the interval consistent with the observed count y
-    (the inverse-CDF coupling, as for Bernoulli nodes; an assumption, not learnable from data).
-    """
-
-    def __init__(self, parents: tuple[str, ...], rate: _Link, variable: str, description: str) -> None:
-        self.parents = parents
-        self.rate = rate
-        self.variable = variable
-        self.vtype = "continuous"
-        self.description = description
-
-    def sample(self, env: Env, n: int, rng: np.random.Generator) -> Array:
-        return rng.poisson(np.broadcast_to(self.rate(env), (n,))).astype(np.float64)
-
-    def draw_noise(self, n: int, rng: np.random.Generator) -> Noise:
-        return Noise(rng.random(n))
-
-    def abduct(self, value: Array, env: Env, rng: np.random.Generator, variable: str) -> Noise:
-        from scipy.stats import poisson
-
-        rate = np.broadcast_to(self.rate(env), value.shape)
-        lo = poisson.cdf(value - 1.0, rate)
-        hi = poisson.cdf(value, rate)
-        eps = lo + rng.random(value.shape[0]) * (hi - lo)
-        return Noise(eps, value=value, parents=self._anchor_parents(env))
-
-    def evaluate(self, env: Env, noise: Noise, n: int) -> Array:
-        from scipy.stats import poisson
-
-        rate = np.broadcast_to(self.rate(env), (n,))
-        out = np.asarray(poisson.ppf(np.clip(noise.eps, 0.0, 1.0 - 1e-16), rate), dtype=np.float64)
-        return self._keep_factual(env, noise, out)
-
-    def mean(self, env: Env, n: int, variable: str) -> Array:
-        return np.broadcast_to(np.asarray(self.rate(env), dtype=np.float64), (n,)).copy()
 
 
 def _indicator_mechanism(spec: TrustSpec, latent: str, ind: _Indicator) -> Mechanism:
@@ -864,16 +829,22 @@ def nuts_reference(
     warmup_steps: int = 300,
     num_chains: int = 2,
     random_state: int = 0,
+    jit_compile: bool = True,
 ) -> pd.DataFrame:
     """NUTS (Pyro) draws of K per unit under the fitted parameters: the reference for the posterior.
 
-    Chains run one after another (no multiprocessing); ``attrs["r_hat_max"]`` is the largest split
-    Gelman-Rubin R-hat over the units (Pyro's ``split_gelman_rubin``). Returns ``mean`` and ``sd`` per unit.
+    One NUTS run samples every unit's K jointly (the units are independent given the parameters, so the
+    adapted diagonal mass matrix makes the joint target close to isotropic). Chains run one after another
+    (no multiprocessing). ``jit_compile`` traces the potential's gradient once with the PyTorch JIT (about
+    10x faster per leapfrog step than Pyro's per-step tracing). ``attrs``: ``r_hat_max`` (the largest split
+    Gelman-Rubin R-hat over the units, Pyro's ``split_gelman_rubin``), ``ess_min`` (the smallest effective
+    sample size over the units, all chains), ``seconds`` and ``method``. Returns ``mean`` and ``sd`` per unit.
     """
     pyro, torch = _import_pyro()
     dist = pyro.distributions
     MCMC, NUTS = pyro.infer.MCMC, pyro.infer.NUTS
     split_gelman_rubin = pyro.ops.stats.split_gelman_rubin
+    effective_sample_size = pyro.ops.stats.effective_sample_size
 
     latent, mech = _factor_mechanism(scm, latent)
     model = mech.model
@@ -898,23 +869,31 @@ def nuts_reference(
 
     chains = []
     start = time.perf_counter()
-    with torch.random.fork_rng(devices=[]):
-        for c in range(num_chains):
-            torch.manual_seed(random_state * 1000 + c)
-            pyro.set_rng_seed(random_state * 1000 + c)
-            mcmc = MCMC(
-                NUTS(nuts_model), num_samples=num_samples, warmup_steps=warmup_steps, disable_progbar=True
-            )
-            mcmc.run()
-            chains.append(mcmc.get_samples()["K"])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the SVI fit: threads only oversubscribe a shared machine
+    try:
+        with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+            # Pyro's jit_compile calls torch.jit.trace, which torch 2.13 marks deprecated; not the caller's.
+            warnings.filterwarnings("ignore", "`torch.jit.trace` is deprecated", DeprecationWarning)
+            for c in range(num_chains):
+                torch.manual_seed(random_state * 1000 + c)
+                pyro.set_rng_seed(random_state * 1000 + c)
+                kernel = NUTS(nuts_model, jit_compile=bool(jit_compile), ignore_jit_warnings=True)
+                mcmc = MCMC(kernel, num_samples=num_samples, warmup_steps=warmup_steps, disable_progbar=True)
+                mcmc.run()
+                chains.append(mcmc.get_samples()["K"])
+    finally:
+        torch.set_num_threads(threads)
     seconds = time.perf_counter() - start
     draws = torch.stack(chains)  # chains x samples x units
     r_hat = split_gelman_rubin(draws, chain_dim=0, sample_dim=1)
     flat = draws.reshape(-1, n).numpy()
     out = pd.DataFrame({"mean": flat.mean(axis=0), "sd": flat.std(axis=0)}, index=data.index)
     out.attrs["r_hat_max"] = float(torch.max(r_hat))
+    out.attrs["ess_min"] = float(torch.min(effective_sample_size(draws, chain_dim=0, sample_dim=1)))
     out.attrs["seconds"] = seconds
     out.attrs["method"] = (
-        f"NUTS (Pyro), {num_chains} chain(s) x {num_samples} draws after {warmup_steps} warmup steps"
+        f"NUTS (Pyro{', JIT' if jit_compile else ''}), {num_chains} chain(s) x {num_samples} draws after "
+        f"{warmup_steps} warmup steps"
     )
     return out

@@ -393,10 +393,25 @@ def _choose(scores: dict[str, float], simple: str) -> str:
     return simple
 
 
-def _threads() -> AbstractContextManager[Any]:
-    from threadpoolctl import threadpool_limits
+_CONTROLLER: list[Any] = []  # [number of imported modules when built, ThreadpoolController]
 
-    return threadpool_limits(limits=1)
+
+def _threads() -> AbstractContextManager[Any]:
+    """One BLAS / OpenMP thread inside a fit.
+
+    Scanning the process for thread pools (what ``threadpool_limits`` does on every call) cost about 6 ms,
+    a fifth of a linear fit at 1e4 rows: the scan is kept and redone only when modules were imported since
+    (a new extension may have brought its own pool).
+    """
+    import sys
+
+    # Their OpenMP and BLAS pools are loaded before the scan.
+    from threadpoolctl import ThreadpoolController
+
+    if not _CONTROLLER or _CONTROLLER[0] != len(sys.modules):
+        _CONTROLLER[:] = [len(sys.modules), ThreadpoolController()]
+    limiter: AbstractContextManager[Any] = _CONTROLLER[1].limit(limits=1)
+    return limiter
 
 
 # -- one node -----------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ __all__ = [
     "Mechanism",
     "Noise",
     "NoiseEquationMechanism",
+    "PoissonMechanism",
     "from_equation",
 ]
 
@@ -582,13 +583,15 @@ class MeasurementMechanism(Mechanism):
 class _EqPart:
     """A picklable callable evaluating one part of a compiled equation on parent columns."""
 
-    def __init__(self, eq: CompiledEquation, part: Literal["p", "expr", "h"]) -> None:
+    def __init__(self, eq: CompiledEquation, part: Literal["p", "expr", "h", "rate"]) -> None:
         self.eq = eq
         self.part = part
 
     def __call__(self, env: Env) -> Array | float:
         if self.part == "p":
             expr = self.eq.p
+        elif self.part == "rate":
+            expr = self.eq.rate
         elif self.part == "expr":
             expr = self.eq.expr
         else:
@@ -648,12 +651,70 @@ class _EqNoise:
         return total
 
 
+class PoissonMechanism(Mechanism):
+    """``node = F⁻¹(U; rate(parents))`` with ``U ~ Uniform(0, 1)`` and F the Poisson CDF.
+
+    The mechanism of a Poisson indicator of a latent factor and of a spec equation ``poisson(rate)``.
+    Abduction draws U uniformly on [F(y - 1), F(y)), the interval consistent with the observed count y
+    (the inverse-CDF coupling, as for Bernoulli nodes; an assumption, not learnable from data). A rate
+    that is negative, infinite or NaN for some unit is a DataError naming the variable.
+    """
+
+    def __init__(
+        self, parents: tuple[str, ...], rate: Callable[[Env], Array | float], variable: str, description: str
+    ) -> None:
+        self.parents = parents
+        self.rate = rate
+        self.variable = variable
+        self.vtype = "continuous"
+        self.description = description
+
+    def _rate(self, env: Env, n: int) -> Array:
+        rate = np.broadcast_to(np.asarray(self.rate(env), dtype=np.float64), (n,))
+        ok = np.isfinite(rate) & (rate >= 0.0)
+        if not ok.all():
+            bad = np.flatnonzero(~ok)
+            raise DataError(
+                f"the rate of {self.variable!r} is {float(rate[bad[0]])} for unit {bad[0]} ({len(bad)} of "
+                f"{n} units negative, infinite or NaN); poisson(rate) needs a finite rate >= 0 (write a "
+                "log-linear rate as exp(...))"
+            )
+        return rate
+
+    def sample(self, env: Env, n: int, rng: np.random.Generator) -> Array:
+        return rng.poisson(self._rate(env, n)).astype(np.float64)
+
+    def draw_noise(self, n: int, rng: np.random.Generator) -> Noise:
+        return Noise(rng.random(n))
+
+    def abduct(self, value: Array, env: Env, rng: np.random.Generator, variable: str) -> Noise:
+        from scipy.stats import poisson
+
+        rate = self._rate(env, value.shape[0])
+        lo = poisson.cdf(value - 1.0, rate)
+        hi = poisson.cdf(value, rate)
+        eps = lo + rng.random(value.shape[0]) * (hi - lo)
+        return Noise(eps, value=value, parents=self._anchor_parents(env))
+
+    def evaluate(self, env: Env, noise: Noise, n: int) -> Array:
+        from scipy.stats import poisson
+
+        rate = self._rate(env, n)
+        out = np.asarray(poisson.ppf(np.clip(noise.eps, 0.0, 1.0 - 1e-16), rate), dtype=np.float64)
+        return self._keep_factual(env, noise, out)
+
+    def mean(self, env: Env, n: int, variable: str) -> Array:
+        return self._rate(env, n).copy()
+
+
 def from_equation(
     eq: CompiledEquation, vtype: VarType, categories: tuple[object, ...], variable: str
 ) -> Mechanism:
     """The mechanism of a compiled spec equation (picklable: it keeps the equation, not closures)."""
     if eq.kind == "bernoulli":
         return BernoulliMechanism(eq.parents, _EqPart(eq, "p"), variable, f"bernoulli: {eq.text}")
+    if eq.kind == "poisson":
+        return PoissonMechanism(eq.parents, _EqPart(eq, "rate"), variable, f"poisson: {eq.text}")
     if eq.kind == "categorical":
         return CategoricalMechanism(
             eq.parents, _EqProbs(eq), len(categories), variable, f"categorical: {eq.text}"

@@ -21,12 +21,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from causaltrust._files import atomic_write
 from causaltrust.exceptions import DataError
 from causaltrust.scm import _persist
 from causaltrust.spec import TrustSpec
 from causaltrust.spec._equations import CompiledEquation
 
-__all__ = ["MODEL_SUFFIX", "is_model_file", "load_model_file", "save_model"]
+__all__ = ["MODEL_SUFFIX", "is_model_file", "load_model", "load_model_file", "save_model"]
 
 FORMAT = "causaltrust-model"
 VERSION = 1
@@ -197,14 +198,8 @@ def save_model(estimator: Any, path: str | os.PathLike[str]) -> None:
         "model": enc(estimator),
     }
     arrays = {_DOC: np.frombuffer(json.dumps(doc, allow_nan=False).encode(), dtype=np.uint8), **enc.arrays}
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, allow_pickle=False, **arrays)
-        os.replace(tmp, target)  # never leave a half-written model behind
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_write(path) as tmp, open(tmp, "wb") as fh:  # never leave a half-written model behind
+        np.savez_compressed(fh, allow_pickle=False, **arrays)
 
 
 def is_model_file(path: str | os.PathLike[str]) -> bool:
@@ -235,3 +230,65 @@ def load_model_file(path: str | os.PathLike[str]) -> Any:
         raise
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise dec.fail(f"{type(exc).__name__}: {exc}") from None
+
+
+def load_model(path: str | os.PathLike[str], *, allow_pickle: bool = False) -> Any:
+    """Load a fitted estimator: a model file or a ``.skops`` file safely, a pickle only when allowed.
+
+    Model files (``.ctm``, written by ``estimator.save(path)`` for every causaltrust estimator) hold data
+    only and are rebuilt without unpickling (:mod:`causaltrust.scm._model_file`). ``.skops`` files are
+    read with skops and an explicit list of trusted types: scikit-learn's estimators (skops' defaults)
+    plus ``SKOPS_TRUSTED``; a file asking for anything else (a function, a class of another package)
+    raises :class:`DataError` naming it. Pickles (``.joblib``, ``.pkl``) run code while
+    they load, so they are refused unless the caller says the file is trusted.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import skops.io as sio
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from causaltrust.scm import load_model
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.skops")
+    >>> sio.dump(LogisticRegression().fit([[0.0], [1.0]], [0, 1]), path)
+    >>> type(load_model(path)).__name__
+    'LogisticRegression'
+    """
+    p = Path(path)
+    origin = str(p)
+    if not p.is_file():
+        raise DataError(f"model file {origin!r} does not exist")
+    suffix = p.suffix.lower()
+    if suffix == MODEL_SUFFIX or is_model_file(p):  # estimator.save(path): data only, never unpickled
+        return load_model_file(p)
+    if suffix == ".skops":
+        if not zipfile.is_zipfile(p):
+            raise DataError(
+                f"model file {origin!r} is not a skops file; write one with skops.io.dump(model, path)"
+            )
+        try:
+            return _persist._skops_load(p.read_bytes(), origin)
+        except DataError:
+            raise
+        except Exception as exc:  # skops raises a zoo of types for damaged files
+            raise DataError(
+                f"model file {origin!r} could not be read by skops ({type(exc).__name__}: {exc})"
+            ) from None
+    if suffix not in _persist._PICKLE_SUFFIXES:
+        raise DataError(
+            f"model file {origin!r}: unknown format {p.suffix or '(none)'!r}; use .ctm (estimator.save) or "
+            ".skops (safe) or, for a file you trust, .joblib / .pkl"
+        )
+    if not allow_pickle:
+        raise DataError(
+            f"model file {origin!r} is a pickle, which runs code when loaded; save a causaltrust learner"
+            " with model.save('model.ctm'), any other scikit-learn model with skops (skops.io.dump(model, "
+            "'model.skops')), or, if you trust the file, allow pickles (--allow-pickle)"
+        )
+    import joblib
+
+    try:
+        return joblib.load(p)
+    except Exception as exc:  # a damaged or foreign file: whatever the unpickler raises
+        raise DataError(
+            f"model file {origin!r} could not be unpickled ({type(exc).__name__}: {exc})"
+        ) from None

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from causaltrust._files import atomic_write
 from causaltrust.exceptions import DataError
 from causaltrust.spec import TrustSpec, load_spec
 from causaltrust.spec._equations import CompiledEquation, VarInfo, compile_equation
@@ -27,7 +28,7 @@ from causaltrust.spec._equations import CompiledEquation, VarInfo, compile_equat
 if TYPE_CHECKING:
     from causaltrust.scm._model import SCM
 
-__all__ = ["MAX_ARCHIVE_BYTES", "SKOPS_TRUSTED", "load_model", "load_scm", "save_scm"]
+__all__ = ["MAX_ARCHIVE_BYTES", "SKOPS_TRUSTED", "load_scm", "save_scm"]
 
 FORMAT = "causaltrust-scm"
 VERSION = 2  # 1 was the joblib pickle, which is no longer read
@@ -239,14 +240,8 @@ def save_scm(scm: SCM, path: str | os.PathLike[str]) -> None:
     state = {k: v for k, v in vars(scm).items() if k not in ("spec",)}
     doc = {"format": FORMAT, "version": VERSION, "spec": enc(scm.spec.to_dict()), "state": enc(state)}
     arrays = {_DOC: np.frombuffer(json.dumps(doc, allow_nan=False).encode(), dtype=np.uint8), **enc.arrays}
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, allow_pickle=False, **arrays)
-        os.replace(tmp, target)  # never leave a half-written model behind
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_write(path) as tmp, open(tmp, "wb") as fh:  # never leave a half-written model behind
+        np.savez_compressed(fh, allow_pickle=False, **arrays)
 
 
 def _read_arrays(p: Path, origin: str) -> dict[str, np.ndarray]:
@@ -341,67 +336,3 @@ def load_scm(cls: type[SCM], path: str | os.PathLike[str]) -> SCM:
     for key, value in state.items():
         setattr(scm, str(key), value)
     return scm
-
-
-def load_model(path: str | os.PathLike[str], *, allow_pickle: bool = False) -> Any:
-    """Load a fitted estimator: a model file or a ``.skops`` file safely, a pickle only when allowed.
-
-    Model files (``.ctm``, written by ``estimator.save(path)`` for every causaltrust estimator) hold data
-    only and are rebuilt without unpickling (:mod:`causaltrust.scm._model_file`). ``.skops`` files are
-    read with skops and an explicit list of trusted types: scikit-learn's estimators (skops' defaults)
-    plus :data:`SKOPS_TRUSTED`; a file asking for anything else (a function, a class of another package)
-    raises :class:`DataError` naming it. Pickles (``.joblib``, ``.pkl``) run code while
-    they load, so they are refused unless the caller says the file is trusted.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> import skops.io as sio
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from causaltrust.scm import load_model
-    >>> path = os.path.join(tempfile.mkdtemp(), "model.skops")
-    >>> sio.dump(LogisticRegression().fit([[0.0], [1.0]], [0, 1]), path)
-    >>> type(load_model(path)).__name__
-    'LogisticRegression'
-    """
-    p = Path(path)
-    origin = str(p)
-    if not p.is_file():
-        raise DataError(f"model file {origin!r} does not exist")
-    suffix = p.suffix.lower()
-    from causaltrust.scm._model_file import MODEL_SUFFIX, is_model_file, load_model_file
-
-    if suffix == MODEL_SUFFIX or is_model_file(p):  # estimator.save(path): data only, never unpickled
-        return load_model_file(p)
-    if suffix == ".skops":
-        if not zipfile.is_zipfile(p):
-            raise DataError(
-                f"model file {origin!r} is not a skops file; write one with skops.io.dump(model, path)"
-            )
-        try:
-            return _skops_load(p.read_bytes(), origin)
-        except DataError:
-            raise
-        except Exception as exc:  # skops raises a zoo of types for damaged files
-            raise DataError(
-                f"model file {origin!r} could not be read by skops ({type(exc).__name__}: {exc})"
-            ) from None
-    if suffix not in _PICKLE_SUFFIXES:
-        raise DataError(
-            f"model file {origin!r}: unknown format {p.suffix or '(none)'!r}; use .ctm (estimator.save) or "
-            ".skops (safe) or, for a file you trust, .joblib / .pkl"
-        )
-    if not allow_pickle:
-        raise DataError(
-            f"model file {origin!r} is a pickle, which runs code when loaded; save a causaltrust learner"
-            " with model.save('model.ctm'), any other scikit-learn model with skops (skops.io.dump(model, "
-            "'model.skops')), or, if you trust the file, allow pickles (--allow-pickle)"
-        )
-    import joblib
-
-    try:
-        return joblib.load(p)
-    except Exception as exc:  # a damaged or foreign file: whatever the unpickler raises
-        raise DataError(
-            f"model file {origin!r} could not be unpickled ({type(exc).__name__}: {exc})"
-        ) from None

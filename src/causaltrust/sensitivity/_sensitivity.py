@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from causaltrust.audit import TrustReport, audit
+from causaltrust.audit import AuditOptions, TrustReport, audit
 from causaltrust.exceptions import CausalTrustError
 from causaltrust.scm import SCM
 from causaltrust.sensitivity._edits import apply_edit, default_edits, describe_edit
@@ -49,7 +49,7 @@ def _audit(
     scm = SCM.fit(spec, fit_data, mechanisms=mechanisms, random_state=random_state)
     return audit(
         model, spec=spec, scm=scm, data=data, objectives=list(objectives), random_state=random_state,
-        n_bootstrap=n_bootstrap,
+        options=AuditOptions(n_bootstrap=n_bootstrap),
     )  # fmt: skip
 
 

@@ -2,7 +2,7 @@
 
 User text is never handed to ``eval`` or ``exec``. :func:`compile_equation` walks Python's own AST of the
 text, accepts a small whitelist (arithmetic, comparisons, ``and/or/not``, a few functions, noise terms and
-the discrete draws ``bernoulli``/``categorical``) and builds a tree of :class:`Expr` nodes whose
+the discrete draws ``bernoulli``/``categorical``/``poisson``) and builds a tree of :class:`Expr` nodes whose
 ``evaluate`` works on NumPy arrays. Anything else is a :class:`~causaltrust.exceptions.SpecError` that names
 the variable, the column in the equation and what is allowed.
 
@@ -57,12 +57,12 @@ FUNCTIONS: dict[str, tuple[Callable[..., Value], int, int | None]] = {
     "where": (lambda c, a, b: _where(c, a, b), 3, 3),
 }
 NOISE = ("normal", "uniform", "laplace")
-DISCRETE = ("bernoulli", "categorical")
+DISCRETE = ("bernoulli", "categorical", "poisson")
 _ALLOWED_TEXT = (
     "numbers, parent variable names, + - * / **, comparisons (== != < <= > >=, giving 0/1), and/or/not, "
     f"functions {', '.join(FUNCTIONS)}, noise terms normal(mu, sd), uniform(a, b), laplace(mu, b), and as "
-    "the whole equation of a binary or categorical variable bernoulli(p), categorical([p0, p1, ...]) or "
-    "categorical(logits=[...])"
+    "the whole equation of a binary, categorical or count variable bernoulli(p), categorical([p0, p1, ...]), "
+    "categorical(logits=[...]) or poisson(rate)"
 )
 
 
@@ -84,6 +84,8 @@ class VarInfo:
 
     type: Literal["continuous", "binary", "categorical"]
     categories: tuple[object, ...] = ()
+    #: a ``count`` variable (stored as continuous): the one type ``poisson(rate)`` may draw
+    count: bool = False
 
     @property
     def string_categories(self) -> bool:
@@ -202,11 +204,12 @@ class CompiledEquation:
 
     variable: str
     text: str
-    kind: Literal["deterministic", "additive", "nonadditive", "bernoulli", "categorical"]
+    kind: Literal["deterministic", "additive", "nonadditive", "bernoulli", "categorical", "poisson"]
     parents: tuple[str, ...]
     expr: Expr | None = None  # the whole right-hand side (continuous / deterministic kinds)
     additive: AdditiveForm | None = None
     p: Expr | None = None  # bernoulli probability
+    rate: Expr | None = None  # poisson rate
     probs: tuple[Expr, ...] = ()  # categorical probabilities (or logits)
     logits: bool = False
     noise_terms: tuple[NoiseTerm, ...] = ()
@@ -273,7 +276,7 @@ class _Compiler:
             raise SpecError(
                 f"equation of {self.variable!r}: a number is too large for a float (above 1.8e308)"
             ) from None
-        for root in (eq.expr, eq.p, *eq.probs):
+        for root in (eq.expr, eq.p, eq.rate, *eq.probs):
             if root is not None and _depth(root) > MAX_EQUATION_DEPTH:
                 raise SpecError(
                     f"equation of {self.variable!r} nests {_depth(root)} operations deep; the limit is "
@@ -307,6 +310,12 @@ class _Compiler:
             )
         if not expr.has_noise:
             return CompiledEquation(self.variable, self.text, "deterministic", parents, expr=expr)
+        if info.count:
+            raise self.error(
+                body,
+                f"{self.variable!r} is a count; a noise term would make it a real number",
+                "Draw it with poisson(rate), e.g. poisson(exp(0.5 + 0.3*X)), or declare it continuous.",
+            )
         if info.type != "continuous":
             raise self.error(
                 body,
@@ -322,6 +331,8 @@ class _Compiler:
 
     def _discrete(self, call: ast.Call, info: VarInfo) -> CompiledEquation:
         name = call.func.id  # type: ignore[attr-defined]
+        if name == "poisson":
+            return self._poisson(call, info)
         if name == "bernoulli":
             if info.type != "binary":
                 raise self.error(call, f"bernoulli(p) draws 0/1, but {self.variable!r} is {info.type}")
@@ -375,6 +386,28 @@ class _Compiler:
         )  # fmt: skip
 
     # -- expressions --------------------------------------------------------------------------------
+    def _poisson(self, call: ast.Call, info: VarInfo) -> CompiledEquation:
+        if not info.count:
+            raise self.error(
+                call,
+                f"poisson(rate) draws a count, but {self.variable!r} is {info.type}",
+                "Declare the variable 'type: count' (a non-negative integer).",
+            )
+        if len(call.args) != 1 or call.keywords:
+            raise self.error(call, "poisson takes exactly one argument, the rate (mean) of the count")
+        rate = _fold(self.expr(call.args[0]))
+        if rate.has_noise:
+            raise self.error(call.args[0], "the rate of poisson(rate) cannot contain noise")
+        if isinstance(rate, Const) and not (np.isfinite(rate.value) and rate.value >= 0.0):
+            raise self.error(
+                call.args[0],
+                f"the rate of poisson(rate) is {rate.value}; a rate is a finite number >= 0",
+                "Give a non-negative rate, e.g. poisson(exp(...)) for a log-linear one.",
+            )
+        return CompiledEquation(
+            self.variable, self.text, "poisson", tuple(dict.fromkeys(self.names_seen)), rate=rate
+        )
+
     def expr(self, node: ast.AST) -> Expr:
         if isinstance(node, ast.Constant):
             if isinstance(node.value, bool) or not isinstance(node.value, int | float):
@@ -509,10 +542,10 @@ class _Compiler:
         if node.keywords:
             raise self.error(node, f"{fname}() takes no keyword arguments")
         if fname in DISCRETE:
+            kind = {"bernoulli": "binary", "categorical": "categorical", "poisson": "count"}[fname]
             raise self.error(
                 node,
-                f"{fname}(...) must be the whole equation of a "
-                f"{'binary' if fname == 'bernoulli' else 'categorical'} variable",
+                f"{fname}(...) must be the whole equation of a {kind} variable",
                 "Draw it in a variable of its own and use that variable here.",
             )
         if fname in NOISE:

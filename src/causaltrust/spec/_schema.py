@@ -97,6 +97,7 @@ class VariableSpec(BaseModel):
         return VarInfo(
             self.engine_type,
             tuple(self.categories or (0, 1) if self.type == "binary" else self.categories or ()),
+            count=self.type == "count",
         )
 
 
@@ -719,7 +720,9 @@ class TrustSpec(BaseModel):
         shift = self.shift(name)
         cats = self.shift_categories(name)
         infos = {
-            n: VarInfo(v.engine_type, cats.get(n, (0, 1) if v.type == "binary" else ()))
+            n: VarInfo(
+                v.engine_type, cats.get(n, (0, 1) if v.type == "binary" else ()), count=v.type == "count"
+            )
             for n, v in self.variables.items()
         }
         out = {}

@@ -10,7 +10,7 @@ from causaltrust.audit.privacy._attribute import attribute_inference_metric
 from causaltrust.audit.privacy._losses import model_outputs, target_values
 from causaltrust.audit.privacy._membership import loss_threshold_metric, shadow_metrics
 
-__all__ = ["compose_epsilon", "epsilon_metric", "privacy_metrics"]
+__all__ = ["compose_epsilon", "epsilon_metric", "privacy_metrics", "sensitive_epsilon_metric"]
 
 MIA_NAMES = (
     "privacy.mia_advantage",
@@ -92,6 +92,42 @@ def epsilon_metric(ctx: AuditContext) -> list[Metric]:
     return out
 
 
+def sensitive_epsilon_metric(ctx: AuditContext, row_epsilon: float) -> Metric | None:
+    """``privacy.sensitive_epsilon``: ε for the spec's ``privacy.sensitive`` variables (None without them).
+
+    Neighbouring data sets differ in one person's sensitive values, every other column the same (the
+    threat model of DESIGN.md "Issue 33: day 2"). A model that privatises those values itself reports
+    ``privacy_sensitive_epsilon_`` (e.g. randomized response: a closed form); when its row-level ε is
+    also finite the smaller of the two bounds is reported. Otherwise the whole row's
+    guarantee bounds it: changing one person's sensitive values replaces their row (remove it, add the
+    changed one), so by group privacy ε_sensitive <= 2 ε_row (at δ' = (1 + e^ε_row) δ); NaN or inf when
+    the row-level ε is.
+    """
+    privacy = ctx.spec.privacy
+    if privacy is None or not privacy.sensitive:
+        return None
+    name = "privacy.sensitive_epsilon"
+    who = ", ".join(privacy.sensitive)
+    own = getattr(ctx.model.model, "privacy_sensitive_epsilon_", None)
+    if own is not None:
+        how = str(getattr(ctx.model.model, "privacy_sensitive_mechanism_", "the model's own mechanism"))
+        if math.isfinite(row_epsilon) and 2.0 * row_epsilon < float(own):
+            # Both bounds hold (the row-level accountant's covers a substitution at 2ε): the smaller.
+            how = f"2 x privacy.epsilon (group privacy over a substitution), below {how} at {float(own):.4g}"
+            return ctx.metric(name, 2.0 * row_epsilon, None, method=how)
+        return ctx.metric(name, float(own), None, method=f"{how}; neighbours differ in {who} of one person")
+    if math.isnan(row_epsilon):
+        method = f"not private: privacy.epsilon is NaN, so nothing bounds the release of {who}"
+    elif math.isinf(row_epsilon):
+        method = f"no DP mechanism on {who} and no row-level accountant"
+    else:
+        method = (
+            f"group privacy over a substitution: 2 x privacy.epsilon (changing {who} of one person removes "
+            "a row and adds one), at delta' = (1 + e^epsilon) delta"
+        )
+    return ctx.metric(name, 2.0 * row_epsilon, None, method=method)
+
+
 def privacy_metrics(ctx: AuditContext) -> list[Metric]:
     """Privacy metrics of an audit (names as in DESIGN.md "Trust metrics").
 
@@ -100,7 +136,9 @@ def privacy_metrics(ctx: AuditContext) -> list[Metric]:
     - ``privacy.mia_advantage``: loss-threshold membership attack (Yeom et al. 2018);
     - ``privacy.mia_auc``, ``privacy.mia_tpr_at_1pct_fpr``, ``privacy.mia_tpr_at_0.1pct_fpr``: a shadow-model
       attack in the style of LiRA (Carlini et al. 2022);
-    - ``privacy.attribute_inference_advantage``: how well the outputs reveal the protected attribute.
+    - ``privacy.attribute_inference_advantage``: how well the outputs reveal the protected attribute;
+    - ``privacy.sensitive_epsilon``: ε for the spec's ``privacy.sensitive`` variables
+      (:func:`sensitive_epsilon_metric`), when the spec lists them.
 
     Membership metrics need ``ctx.train_data`` (members) besides the test data (non-members); without it
     they are absent and a note says why. Every random choice is seeded from ``ctx.rng(metric name)``.
@@ -147,4 +185,7 @@ def privacy_metrics(ctx: AuditContext) -> list[Metric]:
     attribute = attribute_inference_metric(ctx)
     if attribute is not None:
         metrics.append(attribute)
+    sensitive = sensitive_epsilon_metric(ctx, metrics[0].value)
+    if sensitive is not None:
+        metrics.append(sensitive)
     return metrics
