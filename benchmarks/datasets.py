@@ -38,7 +38,9 @@ LABELS = {
     "eg_dp": "fairlearn EG (demographic parity)",
     "eg_eo": "fairlearn EG (equalized odds)",
     "selective_fitted": "selective invariance (SCM fitted on train)",
+    "selective_map": "selective invariance, fairness='map' (cancelling; SCM fitted on train)",
 }
+SELECTIVE = ("selective_fitted", "selective_map")
 ACC, DP, UPE, UPE_ABS = (
     "accuracy.observational",
     "fairness.demographic_parity_difference",
@@ -318,11 +320,15 @@ def cross_sweeps(name: str, args: Any) -> pd.DataFrame:
         methods = METHODS if i == 0 else ["selective_fitted"]
         if name in args.methods_for:
             methods = [m for m in methods if m in args.methods_for[name]]
+        # --selective-modes: the selective learner once per fairness mode (a grid over its "fairness")
+        grid = None
+        if args.selective_modes and "selective_fitted" in methods:
+            grid = {"selective_fitted": {"fairness": list(args.selective_modes)}}
         for audit in args.audits:
             t0 = time.perf_counter()
             led = ct.bench.run(
                 name, methods=methods, seeds=args.seeds_list, store=args.out / f"cross_{name}.duckdb", n_jobs=1,
-                n_train=n_train, n_test=n_test, n_bootstrap=50, n_shadow=0, recourse_units=10,
+                grid=grid, n_train=n_train, n_test=n_test, n_bootstrap=50, n_shadow=0, recourse_units=10,
                 audit_kwargs={"objectives": ["accuracy", "fairness"], "unit_draws": args.unit_draws},
                 scm_mechanisms=learned, audit_mechanisms=audit, progress=False,
             )  # fmt: skip
@@ -336,6 +342,8 @@ def cross_sweeps(name: str, args: Any) -> pd.DataFrame:
             frame = led.to_frame()
             frame = frame[frame["cell_id"].isin(set(keep.loc[keep["status"] == "ok", "cell_id"]))].copy()
             frame["learned"], frame["audit"] = learned, audit
+            is_map = frame["params_json"].map(lambda j: json.loads(j).get("fairness") == "map")
+            frame.loc[(frame["method"] == "selective_fitted") & is_map, "method"] = "selective_map"
             frame["cell_seconds"] = frame["cell_id"].map(
                 keep.set_index("cell_id")[["fit_seconds", "audit_seconds"]].sum(axis=1)
             )
@@ -363,12 +371,14 @@ def cross_table(name: str, frame: pd.DataFrame, args: Any) -> list[str]:
                  f"direct ctf-DE [{AUDIT_NAMES[a]}]"]  # fmt: skip
     head += ["ctf-DE [DR]", "DR intervals excluding 0", "ctf-IE [DR]", "TV [DR]", "clipped [DR]"]
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
-    for method in METHODS:
+    for method in [*METHODS, "selective_map"]:
         for learned in args.learners:
             rows = frame[(frame["method"] == method) & (frame["learned"] == learned)]
             if rows.empty:
                 continue
-            label = LABELS[method] + (f" ({learned})" if method == "selective_fitted" else "")
+            label = LABELS[method] + (f" ({learned})" if method in SELECTIVE else "")
+            if method == "selective_fitted" and args.selective_modes:
+                label += ", fairness='block'"
             first = rows[rows["audit"] == audits[0]].sort_values("seed")
             cells = [label, _ms(first[ACC])]
             for a in audits:
@@ -425,8 +435,18 @@ def cross_section(results: dict[str, pd.DataFrame], args: Any) -> str:
             )
             for n in args.datasets
         )
-        + f". The selective learner is also trained on a {' / '.join(args.learners[1:]) or 'no other'} SCM on "
-        f"{', '.join(args.more_learners_on or args.datasets)}.",
+        + "."
+        + (
+            f" The selective learner is also trained on a {' / '.join(args.learners[1:])} SCM on "
+            f"{', '.join(args.more_learners_on or args.datasets)}."
+            if args.learners[1:]
+            else ""
+        )
+        + (
+            f" The selective learner runs once per fairness mode: {', '.join(args.selective_modes)}."
+            if args.selective_modes
+            else ""
+        ),
         "- direct ctf-DE [audit] = the audit's `fairness.ctf_de` (x-specific direct effect on the model's "
         "probability, A switched along A → Ŷ only); ctf-DE [DR] = `dr.ctf_de` of the same model, with how "
         "many seeds' 95% intervals exclude 0; a model that does not read the protected attribute gets "
@@ -469,18 +489,36 @@ def cross_claims(name: str, frame: pd.DataFrame, args: Any) -> list[str]:
     """The per-unit comparisons the issue asks to restate, computed from the table's cells."""
     out = []
     first = args.learners[0]
-    for learned in args.learners:
-        sel = ("selective_fitted", learned)
-        if frame[(frame["method"] == sel[0]) & (frame["learned"] == learned)].empty:
-            continue
-        for a in args.audits:
-            kind = "same-class" if a == learned else "cross-class"
-            out.append(
-                f"- {name}, selective ({learned} SCM) minus unawareness, per unit, under the {AUDIT_NAMES[a]} "
-                f"audit ({kind}): {_paired(frame, a, sel, ('unaware', first), UPE_ABS)}; |signed unfair path|: "
-                f"{_paired(frame, a, sel, ('unaware', first), UPE)}."
-            )
-    sel = frame[(frame["method"] == "selective_fitted") & (frame["learned"] == first)]
+    for method in SELECTIVE:
+        mode = _mode(method, args)
+        for learned in args.learners:
+            sel = (method, learned)
+            if frame[(frame["method"] == sel[0]) & (frame["learned"] == learned)].empty:
+                continue
+            for a in args.audits:
+                kind = "same-class" if a == learned else "cross-class"
+                out.append(
+                    f"- {name}, selective{mode} ({learned} SCM) minus unawareness, per unit, under the "
+                    f"{AUDIT_NAMES[a]} audit ({kind}): {_paired(frame, a, sel, ('unaware', first), UPE_ABS)}; "
+                    f"|signed unfair path|: {_paired(frame, a, sel, ('unaware', first), UPE)}."
+                )
+    for method in SELECTIVE:
+        out += _direct_claim(name, frame, method, args)
+    return out
+
+
+def _mode(method: str, args: Any) -> str:
+    """The fairness mode named in a claim: ``""`` when the run did not vary it."""
+    if method == "selective_map":
+        return ", fairness='map'"
+    return ", fairness='block'" if args.selective_modes else ""
+
+
+def _direct_claim(name: str, frame: pd.DataFrame, method: str, args: Any) -> list[str]:
+    """One selective variant's total unfair effect beside its direct-path effect, under every audit."""
+    out = []
+    first = args.learners[0]
+    sel = frame[(frame["method"] == method) & (frame["learned"] == first)]
     una = frame[
         (frame["method"] == "unaware") & (frame["learned"] == first) & (frame["audit"] == args.audits[0])
     ]
@@ -494,7 +532,8 @@ def cross_claims(name: str, frame: pd.DataFrame, args: Any) -> list[str]:
         )
         acc = own[ACC].mean() - una[ACC].mean() if not una.empty else float("nan")
         out.append(
-            f"- {name}, selective ({first} SCM), total unfair effect vs its direct-path effect: {means}; DR "
+            f"- {name}, selective{_mode(method, args)} ({first} SCM), total unfair effect vs its direct-path "
+            f"effect: {means}; DR "
             f"ctf-DE {_ms(own[DR_DE], 4)} ({excl} of {len(own)} seeds' intervals exclude 0); accuracy "
             f"{acc:+.3f} against unawareness."
         )
@@ -534,6 +573,9 @@ def main() -> None:
     parser.add_argument("--unit-draws", type=int, default=8)
     parser.add_argument("--only", nargs="*", default=[], metavar="DATASET=M1,M2",
                         help="with --audits: run only these methods on a dataset")  # fmt: skip
+    parser.add_argument("--selective-modes", nargs="+", choices=["block", "map"], default=None,
+                        help="with --audits: run the selective learner once per fairness mode (default: "
+                        "its default, 'block')")  # fmt: skip
     args = parser.parse_args()
     args.seeds_list = list(range(args.seeds))
     args.out.mkdir(parents=True, exist_ok=True)
