@@ -1,4 +1,4 @@
-"""A continuous target with shifts: the report's headline and accuracy sentence read the interventional RMSE."""
+"""A continuous target with shifts: the headline and the accuracy sentence read the interventional RMSE."""
 
 from __future__ import annotations
 
