@@ -53,6 +53,7 @@ HEADLINE = [
     "accuracy.rmse",
     "accuracy.r2",
     "accuracy.fair_world_rmse",
+    "accuracy.interventional_rmse",
     "fairness.unfair_path_effect",
     "fairness.unfair_path_effect_abs",
     "fairness.fair_path_effect",
@@ -69,7 +70,12 @@ HEADLINE = [
 ]
 # The metric each objective's headline sentence compares, in order of preference.
 _SENTENCE_METRICS = {
-    "accuracy": ["accuracy.interventional", "accuracy.observational", "accuracy.rmse"],
+    "accuracy": [
+        "accuracy.interventional",
+        "accuracy.observational",
+        "accuracy.interventional_rmse",
+        "accuracy.rmse",
+    ],
     "fairness": ["fairness.unfair_path_effect"],
     "robustness": ["robustness.spurious_path_effect"],
     "robustness with unlabeled target data": ["accuracy.interventional_adapted"],
