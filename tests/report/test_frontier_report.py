@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from test_ledger_report import _VISIBLE, WIDTH, _launch, needs_chromium
+from report_browser import VISIBLE, WIDTH, needs_chromium, open_page
 
 import causaltrust as ct
 from causaltrust.report._frontier import EFFECT, frontier_figures, method_frontier
@@ -95,37 +95,24 @@ def sweep(tmp_path_factory):
 
 @needs_chromium
 def test_frontiers_in_a_real_browser(sweep, tmp_path):
-    playwright = pytest.importorskip("playwright.sync_api")
     path = ct.report.write_html(sweep, tmp_path / "report.html")
     agg = ct.bench.summarize(sweep)
     n_plots = len([c for c in agg.columns if c.startswith("accuracy.shift[") and "::" not in c]) + 1
     methods = {"erm", "selective_bounded", "anchor"}
-    errors: list[str] = []
-    requests: list[str] = []
-    with playwright.sync_playwright() as p:
-        browser = _launch(p)
-        try:
-            page = browser.new_page(viewport={"width": WIDTH, "height": 900})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(path.as_uri())
-            page.wait_for_selector("#frontier-0-0.js-plotly-plot", timeout=20_000)
-            page.wait_for_load_state("load")
-            section = page.locator("#frontiers + *").first  # the section's intro follows its heading
-            assert section.count() == 1
-            plots = {pid: rest for pid, *rest in page.evaluate(_VISIBLE) if pid.startswith("frontier-")}
-            assert len(plots) == n_plots
-            for pid, (traces, outside, legend) in plots.items():
-                assert set(traces) == methods, pid  # every method drawn ...
-                assert outside == 0, pid  # ... inside the axes
-                assert not legend, pid  # no plotly legend (it would scroll)
-            legend = page.locator("h2#frontiers ~ .mlegend").first
-            names = {n.split("(causal)")[0].strip() for n in legend.locator(".item").all_inner_texts()}
-            assert names == methods
-            assert legend.evaluate("e => e.scrollHeight <= e.clientHeight + 1")
-            assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
-        finally:
-            browser.close()
-    assert errors == []
-    assert [u for u in requests if not u.startswith("file:")] == []  # no network request
+    with open_page(path, "#frontier-0-0.js-plotly-plot") as visit:
+        page = visit.page
+        section = page.locator("#frontiers + *").first  # the section's intro follows its heading
+        assert section.count() == 1
+        plots = {pid: rest for pid, *rest in page.evaluate(VISIBLE) if pid.startswith("frontier-")}
+        assert len(plots) == n_plots
+        for pid, (traces, outside, legend) in plots.items():
+            assert set(traces) == methods, pid  # every method drawn ...
+            assert outside == 0, pid  # ... inside the axes
+            assert not legend, pid  # no plotly legend (it would scroll)
+        legend = page.locator("h2#frontiers ~ .mlegend").first
+        names = {n.split("(causal)")[0].strip() for n in legend.locator(".item").all_inner_texts()}
+        assert names == methods
+        assert legend.evaluate("e => e.scrollHeight <= e.clientHeight + 1")
+        assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
+    assert visit.errors == []
+    assert visit.network == []  # no network request

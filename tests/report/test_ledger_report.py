@@ -18,12 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from report_browser import VISIBLE, WIDTH, needs_chromium, open_page
 
 import causaltrust as ct
 from causaltrust.bench import config_frame
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-WIDTH = 1366  # the most common laptop screen
 MAX_BYTES = 2_000_000
 ALWAYS = (
     "summary",
@@ -37,9 +36,6 @@ ALWAYS = (
     "notes",
 )
 REAL = ["erm", "recenter", "selective", "dp_lr"]  # recenter: a baseline that adapts; dp_lr: a finite ε
-needs_chromium = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="Debian chromium not installed (make test installs it)"
-)
 
 
 @pytest.fixture(scope="module")
@@ -150,38 +146,6 @@ def test_config_labels_show_only_varying_parameters():
     assert config_frame(cells)["config"].tolist() == ["erm (C=0.1)", "erm (C=1.0)", "selective"]
 
 
-def _launch(p):
-    return p.chromium.launch(
-        executable_path=CHROMIUM,
-        args=[
-            "--no-sandbox",
-            "--headless",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ],
-    )
-
-
-# Every plotted configuration point inside its axes, per plot: [plot id, traces drawn, points outside].
-_VISIBLE = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd => {
-  const fl = gd._fullLayout, xr = fl.xaxis.range, yr = fl.yaxis.range;
-  const lo = (r) => Math.min(r[0], r[1]), hi = (r) => Math.max(r[0], r[1]);
-  const xlog = fl.xaxis.type === 'log';
-  let outside = 0, traces = [];
-  gd._fullData.filter(t => t.type === 'scatter' && t.mode.includes('markers')).forEach(t => {
-    if (t.visible !== true) { outside += 1; return; }
-    traces.push(t.name);
-    t.x.forEach((x, i) => {
-      const y = t.y[i], xv = xlog ? Math.log10(x) : x;
-      if (x === null || y === null) return;
-      if (xv < lo(xr) || xv > hi(xr) || y < lo(yr) || y > hi(yr)) outside += 1;
-    });
-  });
-  return [gd.id, traces, outside, fl.showlegend];
-})"""
 # Tables wider than the box that holds them, as [text of the first header, table width, box width].
 _WIDE_TABLES = """() => Array.from(document.querySelectorAll('table')).filter(
   t => t.getBoundingClientRect().width > t.parentElement.clientWidth + 1).map(
@@ -191,62 +155,47 @@ _WIDE_TABLES = """() => Array.from(document.querySelectorAll('table')).filter(
 
 @needs_chromium
 def test_report_in_a_real_browser_at_1366_px(ledger, tmp_path, request):
-    playwright = pytest.importorskip("playwright.sync_api")
     led = _demo_shaped(ledger, tmp_path / "demo_shaped.duckdb")
     path = ct.report.write_html(led, tmp_path / "report.html")
     assert path.stat().st_size <= MAX_BYTES
     agg = ct.bench.summarize(led)
     configs = set(agg["config"])
-    errors: list[str] = []
-    requests: list[str] = []
-    with playwright.sync_playwright() as p:
-        browser = _launch(p)
-        try:
-            page = browser.new_page(viewport={"width": WIDTH, "height": 900})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(path.as_uri())
-            page.wait_for_selector(".js-plotly-plot", timeout=20_000)
-            page.wait_for_load_state("load")
-            for section in ALWAYS:
-                assert page.locator(f"#{section}").count() == 1, section
-            # No table wider than its container, and the page itself never scrolls sideways.
-            assert page.evaluate(_WIDE_TABLES) == []
-            assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
-            # Legends: the page's own lists every configuration and never scrolls; plotly legends are
-            # off on configuration plots and, where on (few bar groups), have no scrollbar.
-            for legend in page.locator(".mlegend").all():
-                names = legend.locator(".item").all_inner_texts()
-                assert {n.split("(causal)")[0].strip() for n in names} >= configs
-                assert legend.evaluate("e => e.scrollHeight <= e.clientHeight + 1")
-            assert (
-                page.locator("g.legend rect.scrollbar[height]").evaluate_all(
-                    "rs => rs.filter(r => parseFloat(r.getAttribute('height')) > 0).length"
-                )
-                == 0
+    with open_page(path, ".js-plotly-plot") as visit:
+        page = visit.page
+        for section in ALWAYS:
+            assert page.locator(f"#{section}").count() == 1, section
+        # No table wider than its container, and the page itself never scrolls sideways.
+        assert page.evaluate(_WIDE_TABLES) == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
+        # Legends: the page's own lists every configuration and never scrolls; plotly legends are
+        # off on configuration plots and, where on (few bar groups), have no scrollbar.
+        for legend in page.locator(".mlegend").all():
+            names = legend.locator(".item").all_inner_texts()
+            assert {n.split("(causal)")[0].strip() for n in names} >= configs
+            assert legend.evaluate("e => e.scrollHeight <= e.clientHeight + 1")
+        assert (
+            page.locator("g.legend rect.scrollbar[height]").evaluate_all(
+                "rs => rs.filter(r => parseFloat(r.getAttribute('height')) > 0).length"
             )
-            # Every configuration with finite values is drawn, inside the axes, in every configuration plot.
-            plots = {
-                pid: (traces, outside, legend) for pid, traces, outside, legend in page.evaluate(_VISIBLE)
-            }
-            for pid in [k for k in plots if k.startswith(("tradeoff-", "pareto-"))]:
-                traces, outside, legend = plots[pid]
-                assert outside == 0, pid
-                assert not legend, pid
-                drawn = {t.removesuffix(" (causal)") for t in traces}
-                assert drawn == _finite_configs(agg, led, pid), pid
-                # Causal configurations are drawn last, on top of the baselines.
-                causal = [t.endswith(" (causal)") or t in ct.bench.causal_methods() for t in traces]
-                assert causal == sorted(causal), pid
-            assert page.locator("svg[aria-label='causal graph'] path.edge").count() >= 10
-            shot = _screenshots(tmp_path) / "demo_report.png"
-            page.screenshot(path=str(shot), full_page=True)
-            assert shot.stat().st_size > 50_000
-        finally:
-            browser.close()
-    assert errors == []
-    assert [u for u in requests if not u.startswith("file:")] == []  # no network request
+            == 0
+        )
+        # Every configuration with finite values is drawn, inside the axes, in every configuration plot.
+        plots = {pid: (traces, outside, legend) for pid, traces, outside, legend in page.evaluate(VISIBLE)}
+        for pid in [k for k in plots if k.startswith(("tradeoff-", "pareto-"))]:
+            traces, outside, legend = plots[pid]
+            assert outside == 0, pid
+            assert not legend, pid
+            drawn = {t.removesuffix(" (causal)") for t in traces}
+            assert drawn == _finite_configs(agg, led, pid), pid
+            # Causal configurations are drawn last, on top of the baselines.
+            causal = [t.endswith(" (causal)") or t in ct.bench.causal_methods() for t in traces]
+            assert causal == sorted(causal), pid
+        assert page.locator("svg[aria-label='causal graph'] path.edge").count() >= 10
+        shot = _screenshots(tmp_path) / "demo_report.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 50_000
+    assert visit.errors == []
+    assert visit.network == []  # no network request
     request.node.user_properties.append(("screenshot", str(shot)))
 
 
@@ -276,7 +225,7 @@ def _screenshots(tmp_path: Path) -> Path:
 
 @needs_chromium
 def test_audit_report_in_a_real_browser(tmp_path):
-    playwright = pytest.importorskip("playwright.sync_api")
+    pytest.importorskip("playwright.sync_api")
     from sklearn.linear_model import LogisticRegression
 
     spec, scm = ct.scenarios.load("readmission")
@@ -293,20 +242,13 @@ def test_audit_report_in_a_real_browser(tmp_path):
         random_state=0,
     )
     path = ct.report.write_html(rep, tmp_path / "audit.html")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--headless", "--disable-gpu"]
-        )
-        try:
-            page = browser.new_page(viewport={"width": WIDTH, "height": 900})
-            page.goto(path.as_uri())
-            # Per-group rates for an auditor: one row per protected group, rates as numbers.
-            rows = page.locator("#group-rates + p + table tr")
-            assert rows.count() == 3  # header + A = 0, A = 1
-            assert page.locator("text=fairness.fair_path_effect").count() >= 1
-            assert page.evaluate(_WIDE_TABLES) == []
-            shot = _screenshots(tmp_path) / "audit_report.png"
-            page.screenshot(path=str(shot), full_page=True)
-            assert shot.stat().st_size > 20_000
-        finally:
-            browser.close()
+    with open_page(path) as visit:
+        page = visit.page
+        # Per-group rates for an auditor: one row per protected group, rates as numbers.
+        rows = page.locator("#group-rates + p + table tr")
+        assert rows.count() == 3  # header + A = 0, A = 1
+        assert page.locator("text=fairness.fair_path_effect").count() >= 1
+        assert page.evaluate(_WIDE_TABLES) == []
+        shot = _screenshots(tmp_path) / "audit_report.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 20_000
