@@ -50,6 +50,8 @@ NAMES = [
     "privacy.mia_auc",
     "privacy.mia_tpr_at_1pct_fpr",
     "privacy.mia_tpr_at_0.1pct_fpr",
+    "privacy.mia_power[mia_tpr_at_1pct_fpr]",  # the attack against a memorising forest (its power)
+    "privacy.mia_power[mia_advantage]",
     "privacy.attribute_inference_advantage",
     "privacy.sensitive_epsilon",  # readmission lists privacy.sensitive: [A]
 ]

@@ -189,12 +189,17 @@ METRICS: dict[str, MetricInfo] = {
     "privacy.mia_advantage": MetricInfo(
         "lower", "loss-threshold membership advantage (Yeom et al. 2018)", _SIGNED_UNIT
     ),
-    "privacy.mia_auc": MetricInfo("lower", "shadow-model (LiRA-style) membership attack AUC", _UNIT),
+    "privacy.mia_auc": MetricInfo("lower", "shadow-model (RMIA / LiRA) membership attack AUC", _UNIT),
     "privacy.mia_tpr_at_1pct_fpr": MetricInfo(
-        "lower", "LiRA true-positive rate at 1% false positives", _UNIT
+        "lower", "shadow attack's true-positive rate at 1% false positives", _UNIT
     ),
     "privacy.mia_tpr_at_0.1pct_fpr": MetricInfo(
-        "lower", "LiRA true-positive rate at 0.1% false positives", _UNIT
+        "lower", "shadow attack's true-positive rate at 0.1% false positives", _UNIT
+    ),
+    "privacy.mia_power": MetricInfo(
+        "informative",
+        "the attack's power: the same attack's value against a memorising random forest on the same rows",
+        _SIGNED_UNIT,
     ),
     "privacy.attribute_inference_advantage": MetricInfo(
         "lower", "advantage of inferring the protected attribute from the model's outputs", _SIGNED_UNIT

@@ -16,6 +16,7 @@ from causaltrust.decompose import DisparityDecomposition
 from causaltrust.exceptions import CausalTrustError
 from causaltrust.report._page import CSS as _CSS
 from causaltrust.report._page import DIRECTION_TEXT, cell_text, dedupe_notes, examples_html, notes_html
+from causaltrust.report._power import attack_power_sentence
 
 __all__ = ["DIRECTION_TEXT", "dedupe_notes", "notes_html", "render_report", "write_html"]
 
@@ -170,6 +171,8 @@ def render_report(rep: TrustReport) -> str:
         ms = [m for m in rep.metrics if m.name.startswith(obj + ".")]
         if ms:
             extra = _group_rates(meta.get("group_rates") or []) if obj == "fairness" else ""
+            if obj == "privacy" and (power := attack_power_sentence({m.name: m.value for m in ms})):
+                extra += f'<p class="sub" id="attack-power">{html.escape(power.strip())}</p>'
             sections.append(f'<h2 id="{obj}">{obj.capitalize()}</h2>{_table(ms)}{extra}')
     keys = (
         "spec",

@@ -31,6 +31,7 @@ from causaltrust.report._graph import EDGE_COLOURS, graph_svg
 from causaltrust.report._page import CSS as _CSS
 from causaltrust.report._page import DIRECTION_TEXT, notes_html
 from causaltrust.report._page import examples_html as _examples
+from causaltrust.report._power import attack_power_sentence
 from causaltrust.report._style import PALETTE, SYMBOLS, legend_html
 
 __all__ = [
@@ -455,6 +456,7 @@ def headline_sentences(
                 sentence += _against_reference(best, top[0], c, acc, others, judged)
             sentence += _causal_vs_baseline(elig, causal, c)
             if objective == "privacy":
+                sentence += attack_power_sentence(best.to_dict(), (c,))
                 sentence += _epsilon_scope(best)
             out.append((context, sentence))
         if (g["n_seeds"] <= 1).all():

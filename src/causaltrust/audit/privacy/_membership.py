@@ -1,4 +1,4 @@
-"""Membership inference: the loss-threshold attack (Yeom et al. 2018) and a LiRA-style shadow attack."""
+"""Membership inference: loss threshold (Yeom et al. 2018), shadow attacks (RMIA, LiRA) and their power."""
 
 from __future__ import annotations
 
@@ -12,7 +12,18 @@ from causaltrust.audit._model import ModelAdapter
 from causaltrust.audit._report import Metric
 from causaltrust.audit.privacy._losses import Outputs, model_outputs, target_values
 
-__all__ = ["lira_scores", "loss_threshold_metric", "shadow_metrics", "tpr_at_fpr", "yeom_advantage"]
+__all__ = [
+    "ADVANTAGE_POWER_NAME",
+    "POWER_NAME",
+    "advantage_power_metric",
+    "lira_scores",
+    "loss_threshold_metric",
+    "memorising_forest",
+    "rmia_scores",
+    "shadow_metrics",
+    "tpr_at_fpr",
+    "yeom_advantage",
+]
 
 Array = np.ndarray
 
@@ -20,6 +31,9 @@ MIN_SHADOWS = 4  # at least two IN and two OUT shadows per point, so a pooled va
 PER_EXAMPLE_VARIANCE_SHADOWS = 64  # LiRA: per-example variances pay off only with many shadows
 VAR_FLOOR = 1e-8  # memorising shadows give identical φ on their training rows (zero variance)
 FPRS = {"privacy.mia_tpr_at_1pct_fpr": 0.01, "privacy.mia_tpr_at_0.1pct_fpr": 0.001}
+POWER_NAME = "privacy.mia_power[mia_tpr_at_1pct_fpr]"
+ADVANTAGE_POWER_NAME = "privacy.mia_power[mia_advantage]"
+CANARY_TREES = 25  # RMIA at 8 shadows: TPR at 1% FPR 0.17-0.31 (benchmarks/mia_power_cpu.py), 0.4 CPU s
 
 
 # -- loss threshold (Yeom et al. 2018) -------------------------------------------------------------------
@@ -38,9 +52,13 @@ def yeom_advantage(loss_in: Array, loss_out: Array) -> Array:
     return (loss_in <= tau).mean(axis=1) - (loss_out <= tau).mean(axis=1)
 
 
-def loss_threshold_metric(ctx: AuditContext, members: Outputs, non_members: Outputs) -> Metric:
-    """``privacy.mia_advantage`` on a balanced sample of training (member) and test (non-member) rows."""
-    name = "privacy.mia_advantage"
+def loss_threshold_metric(
+    ctx: AuditContext, members: Outputs, non_members: Outputs, name: str = "privacy.mia_advantage"
+) -> Metric:
+    """``privacy.mia_advantage`` on a balanced sample of training (member) and test (non-member) rows.
+
+    ``name`` is the metric's name: the attack's power (:func:`advantage_power_metric`) runs it under its own.
+    """
     rng = ctx.rng(name)
     n = min(len(members.loss), len(non_members.loss))
     # Balanced classes make TPR - FPR the advantage of an adversary with a 50% prior on membership.
@@ -84,7 +102,36 @@ def _subsample(n_total: int, n: int, rng: np.random.Generator) -> Array:
     return np.sort(rng.choice(n_total, n, replace=False))
 
 
-# -- shadow models (LiRA, Carlini et al. 2022) -------------------------------------------------------------
+def advantage_power_metric(ctx: AuditContext, train: pd.DataFrame, test: pd.DataFrame) -> Metric | None:
+    """``privacy.mia_power[mia_advantage]``: the loss-threshold attack against a memorising forest.
+
+    The forest (:func:`memorising_forest`) is trained on the audit's member rows and attacked on the same
+    members and non-members as the model, so the advantage it reaches is what this attack can detect at
+    these settings. Classifiers only (None for a regressor).
+    """
+    if ctx.model.task == "regression":
+        return None
+    name = ADVANTAGE_POWER_NAME
+    spec, meta = ctx.spec, ctx.scm.meta
+    features = list(spec.features)
+    seed = int(ctx.rng(name).integers(0, 2**31 - 1))
+    try:
+        canary = memorising_forest(features, seed).fit(train[features], train[spec.target])
+    except (ValueError, TypeError) as exc:
+        ctx.notes.append(f"{name}: skipped, the memorising forest could not be fitted ({exc}).")
+        return None
+    adapter = ModelAdapter(canary, features, "binary")
+    ins = model_outputs(adapter, train[features], target_values(train, meta, spec.target, "audit train_data"))
+    outs = model_outputs(adapter, test[features], target_values(test, meta, spec.target, "audit data"))
+    m = loss_threshold_metric(ctx, ins, outs, name)
+    how = (
+        f"the attack's power: the same loss-threshold attack on the same rows against a memorising random "
+        f"forest ({CANARY_TREES} trees, min_samples_leaf=1) trained on the training rows"
+    )
+    return ctx.metric(name, m.value, m.interval, method=how)
+
+
+# -- shadow models (RMIA, Zarifzadeh et al. 2024; LiRA, Carlini et al. 2022) ----------------------------
 
 
 def balanced_assignment(n_shadow: int, n_points: int, rng: np.random.Generator) -> Array:
@@ -172,9 +219,14 @@ def _roc_stats(member: Array, score: Array) -> tuple[float, float, float]:
 
 
 def shadow_metrics(ctx: AuditContext, members: Outputs, non_members: Outputs) -> list[Metric]:
-    """``privacy.mia_auc`` and the TPRs at 1% and 0.1% FPR of a LiRA-style shadow-model attack.
+    """``privacy.mia_auc`` and the TPRs at 1% and 0.1% FPR of a shadow-model attack, and its power.
 
-    Returns no metric (and adds a note) when the model cannot be cloned and refitted.
+    Classifiers are scored by RMIA (Zarifzadeh et al. 2024, :func:`rmia_scores`), regressors by LiRA
+    (Carlini et al. 2022, :func:`lira_scores`). The same shadows' row assignment is then used to attack a
+    memorising random forest trained on the same member rows (:func:`memorising_forest`):
+    ``privacy.mia_power[mia_tpr_at_1pct_fpr]`` is that attack's TPR at 1% FPR, i.e. what these settings
+    can detect (classifiers only). Returns no metric (and adds a note) when the model cannot be cloned and
+    refitted.
     """
     from sklearn.base import clone
 
@@ -209,36 +261,34 @@ def shadow_metrics(ctx: AuditContext, members: Outputs, non_members: Outputs) ->
     cols = [*spec.features, spec.target]
     pooled = pd.concat([train.iloc[i_in][cols], test.iloc[i_out][cols]], ignore_index=True)
     member = np.r_[np.ones(n_each), np.zeros(n_each)]
-    phi_target = np.r_[members.phi[i_in], non_members.phi[i_out]]
+    target = Outputs(
+        loss=np.r_[members.loss[i_in], non_members.loss[i_out]],
+        phi=np.r_[members.phi[i_in], non_members.phi[i_out]],
+        hard=members.hard,
+    )
     y = target_values(pooled, ctx.scm.meta, spec.target, "audit shadow data")
-    X, y_raw = pooled[spec.features], pooled[spec.target]
-
     keep = balanced_assignment(n_shadow, len(pooled), rng)
     seeds = rng.integers(0, 2**31 - 1, n_shadow)
-    phi = np.empty((n_shadow, len(pooled)))
-    for k in range(n_shadow):
-        est = clone(prototype)
-        _seed_estimator(est, int(seeds[k]))
-        try:
-            est.fit(X[keep[k]], y_raw[keep[k]])
-            phi[k] = model_outputs(ModelAdapter(est, spec.features, ctx.model.task), X, y).phi
-        except Exception as exc:  # any estimator's failure: report it rather than abort the whole audit
-            ctx.notes.append(
-                f"{', '.join(names)}: skipped, shadow model {k} ({type(est).__name__}) failed to fit or "
-                f"predict on {int(keep[k].sum())} rows: {type(exc).__name__}: {exc}"
-            )
-            return []
-    per_example = n_shadow >= PER_EXAMPLE_VARIANCE_SHADOWS
-    score = lira_scores(phi, keep, phi_target, per_example_variance=per_example)
-
+    task = ctx.model.task
+    try:
+        shadows = _shadow_outputs(prototype, pooled, y, keep, seeds, spec.features, spec.target, task)
+    except _ShadowError as exc:
+        ctx.notes.append(f"{', '.join(names)}: skipped, {exc}")
+        return []
+    score = _attack_scores(shadows, keep, target, task)
     values = _roc_stats(member, score)
     intervals = _roc_bootstrap(member, score, rng, ctx.options.n_bootstrap, ctx.options.confidence)
-    variance = "per-example variances" if per_example else "global variance (few shadows)"
-    phi_name = "-squared error" if ctx.model.task == "regression" else "logit of p(true label)"
+    if task == "regression":
+        variance = "per-example" if n_shadow >= PER_EXAMPLE_VARIANCE_SHADOWS else "one global"
+        how = f"LiRA (Carlini et al. 2022): Gaussian IN/OUT fits of φ = -squared error, {variance} variance"
+    else:
+        how = (
+            "RMIA (Zarifzadeh et al. 2024, online): log p(true label | target) - log of its mean over all "
+            "shadows; ranking by it is ranking by RMIA's pairwise score against any fixed population"
+        )
     method = (
-        f"LiRA-style (Carlini et al. 2022): {n_shadow} shadows (sklearn.base.clone), each on half of "
-        f"{n_each} training + {n_each} test rows; φ = {phi_name}; Gaussian IN/OUT fits with {variance}; "
-        "bootstrap over target points (shadows fixed)"
+        f"{how}; {n_shadow} shadows (sklearn.base.clone), each on half of {n_each} training + {n_each} test "
+        "rows; bootstrap over target points (shadows fixed)"
     )
     if members.hard:
         method += "; the model has no probabilities: its labels were used"
@@ -251,7 +301,160 @@ def shadow_metrics(ctx: AuditContext, members: Outputs, non_members: Outputs) ->
                 f"(resolution {1 / n_each:.3%}); the interpolated value is coarse. About {int(10 / at)} test "
                 "and training rows give a stable estimate."
             )
-    return [ctx.metric(nm, v, iv, method=method) for nm, v, iv in zip(names, values, intervals, strict=True)]
+    out = [ctx.metric(nm, v, iv, method=method) for nm, v, iv in zip(names, values, intervals, strict=True)]
+    if task != "regression":
+        power = _power_metric(ctx, pooled, y, keep, seeds, member, n_each, rng, method)
+        if power is not None:
+            out.append(power)
+    return out
+
+
+def memorising_forest(features: list[str], random_state: int) -> Any:
+    """The canary of the attack's power: a random forest that memorises its training rows.
+
+    25 trees with ``min_samples_leaf=1`` (scikit-learn's default, the issue's memorising forest), on the
+    features as they are with non-numeric columns ordinal-coded (an unseen category codes as -1).
+
+    Parameters
+    ----------
+    features : list of str
+        The columns it reads, in order.
+    random_state : int
+        Seeds the forest's bootstrap and feature sampling.
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": ["x", "y", "x", "y"], "y": [0, 1, 0, 1]})
+    >>> m = memorising_forest(["a", "b"], 0).fit(df[["a", "b"]], df["y"])
+    >>> m.predict(df[["a", "b"]]).tolist()
+    [0, 1, 0, 1]
+    """
+    from sklearn.compose import make_column_selector, make_column_transformer
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OrdinalEncoder
+
+    codes = make_column_transformer(
+        (
+            OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1),
+            make_column_selector(dtype_exclude="number"),
+        ),
+        remainder="passthrough",
+    )
+    forest = RandomForestClassifier(CANARY_TREES, min_samples_leaf=1, random_state=random_state)
+    return make_pipeline(codes, forest)
+
+
+def _power_metric(
+    ctx: AuditContext,
+    pooled: pd.DataFrame,
+    y: Array,
+    keep: Array,
+    seeds: Array,
+    member: Array,
+    n_each: int,
+    rng: np.random.Generator,
+    method: str,
+) -> Metric | None:
+    # The canary is trained on the same member rows and attacked with the same shadows' row assignment and
+    # scorer: the TPR it reaches is what this attack can see at these settings on these data.
+    features = list(ctx.spec.features)
+    X = pooled[features]
+    try:
+        y_members = pooled[ctx.spec.target].iloc[:n_each]
+        canary = memorising_forest(features, int(seeds[0])).fit(X.iloc[:n_each], y_members)
+        target = model_outputs(ModelAdapter(canary, features, "binary"), X, y)
+        forest = memorising_forest(features, 0)
+        shadows = _shadow_outputs(forest, pooled, y, keep, seeds, features, ctx.spec.target, "binary")
+    except (_ShadowError, ValueError, TypeError) as exc:
+        ctx.notes.append(f"{POWER_NAME}: skipped, the memorising forest could not be fitted ({exc}).")
+        return None
+    score = _attack_scores(shadows, keep, target, "binary")
+    value = _roc_stats(member, score)[1]
+    interval = _roc_bootstrap(member, score, rng, ctx.options.n_bootstrap, ctx.options.confidence)[1]
+    how = (
+        f"the attack's power: TPR at 1% FPR of the same attack ({method.split(';')[0]}) with the same shadow "
+        f"row assignment against a memorising random forest ({CANARY_TREES} trees, min_samples_leaf=1) "
+        "trained on the same member rows"
+    )
+    return ctx.metric(POWER_NAME, value, interval, method=how)
+
+
+class _ShadowError(Exception):
+    """A shadow model failed to fit or predict (the message says which and why)."""
+
+
+def _shadow_outputs(
+    prototype: Any,
+    pooled: pd.DataFrame,
+    y: Array,
+    keep: Array,
+    seeds: Array,
+    features: list[str],
+    target_name: str,
+    task: Any,
+) -> list[Outputs]:
+    from sklearn.base import clone
+
+    X, y_raw = pooled[features], pooled[target_name]
+    out = []
+    for k in range(len(keep)):
+        est = clone(prototype)
+        _seed_estimator(est, int(seeds[k]))
+        try:
+            est.fit(X[keep[k]], y_raw[keep[k]])
+            out.append(model_outputs(ModelAdapter(est, features, task), X, y))
+        except Exception as exc:  # any estimator's failure: report it rather than abort the whole audit
+            raise _ShadowError(
+                f"shadow model {k} ({type(est).__name__}) failed to fit or predict on {int(keep[k].sum())} "
+                f"rows: {type(exc).__name__}: {exc}"
+            ) from exc
+    return out
+
+
+def _attack_scores(shadows: list[Outputs], keep: Array, target: Outputs, task: str) -> Array:
+    if task == "regression":
+        phi = np.stack([s.phi for s in shadows])
+        per_example = len(keep) >= PER_EXAMPLE_VARIANCE_SHADOWS
+        return lira_scores(phi, keep, target.phi, per_example_variance=per_example)
+    # loss = -log p(true label), clipped (_losses.CLIP), so exp(-loss) is the clipped probability.
+    return rmia_scores(np.exp(-np.stack([s.loss for s in shadows])), np.exp(-target.loss))
+
+
+def rmia_scores(p_shadow: Array, p_target: Array) -> Array:
+    """RMIA's likelihood ratio of each point (Zarifzadeh et al. 2024, online, all reference models).
+
+    Parameters
+    ----------
+    p_shadow : ndarray of shape (n_shadow, n_points)
+        Probability each shadow (reference) model gives each point's true label; the shadows are trained
+        on balanced random halves, so half of them hold each point.
+    p_target : ndarray of shape (n_points,)
+        Probability the audited model gives each point's true label.
+
+    Returns
+    -------
+    ndarray of shape (n_points,)
+        log p_target - log mean_k p_shadow[k]: larger means "more likely a member". RMIA's score of x is
+        the share of population points z with ratio(x) / ratio(z) >= γ; against a fixed population that is
+        increasing in ratio(x), so the ROC curve of this ratio is RMIA's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p_shadow = np.array([[0.9, 0.9], [0.5, 0.9], [0.9, 0.9], [0.5, 0.9]])
+    >>> s = rmia_scores(p_shadow, np.array([0.95, 0.9]))
+    >>> bool(s[0] > s[1])
+    True
+    """
+    mean = np.maximum(p_shadow.mean(axis=0), 1e-300)
+    out: Array = np.log(p_target) - np.log(mean)
+    return out
 
 
 def _roc_bootstrap(

@@ -8,7 +8,11 @@ from causaltrust.audit._context import AuditContext
 from causaltrust.audit._report import Metric
 from causaltrust.audit.privacy._attribute import attribute_inference_metric
 from causaltrust.audit.privacy._losses import model_outputs, target_values
-from causaltrust.audit.privacy._membership import loss_threshold_metric, shadow_metrics
+from causaltrust.audit.privacy._membership import (
+    advantage_power_metric,
+    loss_threshold_metric,
+    shadow_metrics,
+)
 
 __all__ = ["compose_epsilon", "epsilon_metric", "privacy_metrics", "sensitive_epsilon_metric"]
 
@@ -135,7 +139,9 @@ def privacy_metrics(ctx: AuditContext) -> list[Metric]:
       ``privacy.epsilon_parts[part]``: each part's ε;
     - ``privacy.mia_advantage``: loss-threshold membership attack (Yeom et al. 2018);
     - ``privacy.mia_auc``, ``privacy.mia_tpr_at_1pct_fpr``, ``privacy.mia_tpr_at_0.1pct_fpr``: a shadow-model
-      attack in the style of LiRA (Carlini et al. 2022);
+      attack (RMIA, Zarifzadeh et al. 2024, for classifiers; LiRA, Carlini et al. 2022, for regressors);
+    - ``privacy.mia_power[mia_advantage]``, ``privacy.mia_power[mia_tpr_at_1pct_fpr]``: the attacks' power,
+      the same attacks against a memorising random forest on the same rows (classifiers);
     - ``privacy.attribute_inference_advantage``: how well the outputs reveal the protected attribute;
     - ``privacy.sensitive_epsilon``: ε for the spec's ``privacy.sensitive`` variables
       (:func:`sensitive_epsilon_metric`), when the spec lists them.
@@ -182,6 +188,9 @@ def privacy_metrics(ctx: AuditContext) -> list[Metric]:
         )
         metrics.append(loss_threshold_metric(ctx, members, non_members))
         metrics.extend(shadow_metrics(ctx, members, non_members))
+        power = advantage_power_metric(ctx, train, ctx.data)
+        if power is not None:
+            metrics.append(power)
     attribute = attribute_inference_metric(ctx)
     if attribute is not None:
         metrics.append(attribute)

@@ -1,0 +1,60 @@
+"""The report states the membership attacks' power next to their results (issue 33, item 4)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+import causaltrust as ct
+from causaltrust._format import fmt_num
+from causaltrust.report import render_report
+from causaltrust.report._ledger import headline_sentences
+from causaltrust.report._power import attack_power_sentence
+
+POWER_ADV, POWER_TPR = "privacy.mia_power[mia_advantage]", "privacy.mia_power[mia_tpr_at_1pct_fpr]"
+
+
+def test_sentence_names_the_power_and_the_result_and_is_empty_without_power() -> None:
+    s = attack_power_sentence({"privacy.mia_advantage": 0.01, POWER_ADV: 0.3})
+    assert "loss-threshold attack reaches advantage 0.300 against a memorising random forest" in s
+    assert s.endswith("(this model: 0.010).")
+    assert attack_power_sentence({"privacy.mia_advantage": 0.01}) == ""  # not measured: nothing claimed
+    assert attack_power_sentence({"privacy.mia_advantage": 0.01, POWER_ADV: float("nan")}) == ""
+
+
+@pytest.fixture(scope="module")
+def report() -> ct.audit.TrustReport:
+    spec, scm = ct.scenarios.load("readmission")
+    train, test = scm.sample(300, random_state=1), scm.sample(300, random_state=2)
+    model = LogisticRegression(C=0.1, max_iter=1000).fit(train[spec.features], train[spec.target])
+    return ct.audit(
+        model, spec=spec, scm=scm, data=test, train_data=train, objectives=["privacy"], n_bootstrap=5,
+        n_shadow=4, random_state=0,
+    )  # fmt: skip
+
+
+def test_html_report_states_each_attacks_power_from_its_own_metrics(report: ct.audit.TrustReport) -> None:
+    page = render_report(report)
+    assert 'id="attack-power"' in page
+    for name, power in (("privacy.mia_advantage", POWER_ADV), ("privacy.mia_tpr_at_1pct_fpr", POWER_TPR)):
+        stated = f"{fmt_num(report.metric(power).value, 3)} against a memorising random forest"
+        assert stated in page
+        assert f"(this model: {fmt_num(report.metric(name).value, 3)})" in page
+
+
+def test_ledger_privacy_sentence_states_the_power_of_its_best_configuration() -> None:
+    rows = []
+    for config, mia, power in (("dp", 0.0, 0.31), ("erm", 0.2, 0.29)):
+        rows.append(
+            {
+                "config": config, "method": config, "accuracy.observational": 0.75,
+                "privacy.mia_advantage": mia, "privacy.epsilon": 1.0, POWER_ADV: power,
+            }
+        )  # fmt: skip
+    frame = pd.DataFrame(rows).assign(name=lambda d: d["config"], spec="s", params_json="{}", n_seeds=3)
+    frame.attrs["settings"] = []
+    privacy = next(s for _, s in headline_sentences(frame) if s.startswith("<b>Privacy</b>"))
+    # the best configuration (dp, advantage 0) with its own row's power, before what ε covers
+    assert "reaches advantage 0.310 against a memorising random forest" in privacy
+    assert privacy.index("memorising random forest") < privacy.index("Its privacy.epsilon")
