@@ -549,6 +549,10 @@ class SpecEstimator(SaveMixin, BaseEstimator):
         """The given ``scm``, or one learned from the training rows or ``scm_data`` (sets ``scm_source_``)."""
         spec, name = self.spec_, type(self).__name__
         scm = getattr(self, "scm", None)
+        if scm is not None and hasattr(scm, "fit_private"):  # a DP fitting recipe (scm.DPLinearFit), issue 33
+            self.scm_source_ = "scm_data" if scm_data is not None else "dp"
+            frame = scm_data if scm_data is not None else X.assign(**{spec.target: y})
+            return scm.fit_private(spec, frame[list(spec.observed)], random_state=self.seed_)
         if scm is not None:
             if set(scm.variables) != set(spec.variables):
                 raise SpecError(f"{name}: the SCM's variables {scm.variables} differ from the spec's")

@@ -52,7 +52,7 @@ from causaltrust.learners._bounded import (
     shift_scales,
     spurious_inputs,
 )
-from causaltrust.scm import SCM, MultiPathWorld, Noise, fair_world_labels
+from causaltrust.scm import SCM, DPLinearFit, MultiPathWorld, Noise, composed_epsilon, fair_world_labels
 from causaltrust.scm._data import columns_to_frame, value_to_internal
 from causaltrust.spec import TrustSpec
 
@@ -68,7 +68,7 @@ class _SelectiveBase(SpecEstimator):
     _parameter_constraints: ClassVar[dict[str, Any]] = {
         **SpecEstimator._parameter_constraints,
         "estimator": [HasMethods(["fit"]), None],
-        "scm": [SCM, None],
+        "scm": [SCM, DPLinearFit, None],
         "fairness": [StrOptions({"block", "map"}), "boolean", None],
         "robustness": [StrOptions({"map", "drop", "bounded"}), "boolean", None],
         "shift_strength": [Interval(Real, 0, None, closed="left")],
@@ -505,6 +505,11 @@ class _SelectiveBase(SpecEstimator):
             scm = (0.0, "user-supplied SCM, assumed fitted on other data: costs the training rows nothing")
         elif source == "scm_data":
             scm = (0.0, "fitted on separate rows (scm_data=): costs the training rows nothing")
+        elif source == "dp":
+            scm = (
+                float(self.scm_.provenance["dp"]["epsilon"]),
+                "DPLinearFit: Gaussian mechanism per node, RDP",
+            )
         else:
             scm = (math.nan, "fitted on the training rows without differential privacy (SCM.fit)")
         if _is_private(self.estimator_):
@@ -515,6 +520,11 @@ class _SelectiveBase(SpecEstimator):
                 "categories from the spec/SCM metadata; unseen-category weights are training frequencies",
             )
         return {"model": (eps, model), "scm": scm, "encoders": enc}
+
+    @property
+    def privacy_epsilon_composed_(self) -> float | None:
+        """ε of every mechanism of the pipeline in one RDP accountant (a DP SCM with DP-SGD); else None."""
+        return composed_epsilon(self.estimator_, self.scm_) if self.scm_source_ == "dp" else None
 
 
 def _collapse_draws(Z: Array, target: Array, weights: Array, draws: int) -> tuple[Array, Array, Array]:

@@ -1,6 +1,7 @@
 """Structural causal models: simulate, intervene, fit to data, counterfactuals and path-specific effects."""
 
 from causaltrust.scm._data import check_data
+from causaltrust.scm._dp_fit import DPLinearFit, composed_epsilon
 from causaltrust.scm._effects import Effect, EffectDecomposition, decompose_effects, path_effect, path_effects
 from causaltrust.scm._factor import (
     FactorMechanism,
@@ -21,6 +22,7 @@ __all__ = [
     "SCM",
     "Abduction",
     "BernoulliMechanism",
+    "DPLinearFit",
     "Effect",
     "EffectDecomposition",
     "FactorMechanism",
@@ -29,6 +31,7 @@ __all__ = [
     "Noise",
     "PoissonMechanism",
     "check_data",
+    "composed_epsilon",
     "decompose_effects",
     "factor_latents",
     "fair_world_labels",

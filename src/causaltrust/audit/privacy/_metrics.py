@@ -60,6 +60,10 @@ def epsilon_metric(ctx: AuditContext) -> list[Metric]:
                 "(scaling, encoders, an SCM) cannot be checked and is not covered."
             )
     eps = compose_epsilon(parts)
+    composed = getattr(ctx.model.model, "privacy_epsilon_composed_", None)
+    rdp = composed is not None and math.isfinite(eps)  # every part private: one RDP accountant over them all
+    if composed is not None and rdp:
+        eps = float(composed)
     shown = {
         k: ("not private" if math.isnan(e) else "no DP" if math.isinf(e) else f"{e:.4g}")
         for k, (e, _) in parts.items()
@@ -87,6 +91,8 @@ def epsilon_metric(ctx: AuditContext) -> list[Metric]:
         ctx.notes.append(f"privacy.epsilon = {value} exceeds the spec's privacy budget ε = {budget:.4g}.")
     if math.isnan(eps):
         method = "composed over privacy_epsilon_parts_: a part is not private"
+    elif rdp:
+        method = "every mechanism of privacy_epsilon_parts_ in one RDP accountant (privacy_epsilon_composed_)"
     elif math.isfinite(eps):
         method = "composed over privacy_epsilon_parts_ (basic composition)"
     else:
