@@ -9,7 +9,10 @@ finished cell is one transaction in the ledger, so a killed sweep resumes where 
 ``hypervolume``, ``ranks`` and ``dominance_summary`` compare the methods on any chosen metrics.
 """
 
-from causaltrust.bench import _baselines  # noqa: F401  (registers the baselines)
+from causaltrust.bench import (
+    _baselines,  # noqa: F401  (registers the baselines)
+    _private_methods,  # noqa: F401  (registers sensitive_rr)
+)
 from causaltrust.bench._crosscheck import DR_METRICS, OTHER_CLASS, audit_label, default_audit_mechanisms
 from causaltrust.bench._demo import DEMO_FULL, DEMO_QUICK, demo_settings
 from causaltrust.bench._executors import CellTask, run_cell
