@@ -63,6 +63,7 @@ bench: venv $(PEERS)/.installed
 	$(BIN)/python benchmarks/mia_power.py
 	$(BIN)/python benchmarks/mia_variants.py
 	$(BIN)/python benchmarks/mia_power_cpu.py
+	$(BIN)/python benchmarks/dp_scm.py
 	$(BIN)/python benchmarks/privacy_front.py
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/demo.py

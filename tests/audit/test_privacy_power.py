@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -19,6 +20,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.tree import DecisionTreeClassifier
 
 import causaltrust as ct
+from causaltrust.audit.privacy import rmia_scores
 
 N = 500
 NULL_TOL = 0.073  # 4 null sd of the AUC at 500 + 500 points
@@ -79,3 +81,26 @@ def test_the_report_states_the_attacks_power(world: Any) -> None:
 )
 def test_memorising_tree_detected_at_one_percent_fpr(world: Any) -> None:
     assert _attack(DecisionTreeClassifier(random_state=0), world)["privacy.mia_tpr_at_1pct_fpr"] >= 0.10
+
+
+def test_rmia_ranks_as_the_pairwise_score_against_a_population() -> None:
+    # RMIA's score of x (Zarifzadeh et al. 2024): the share of population points z with
+    # LR(x) / LR(z) >= 1, LR = p_target / mean_k p_shadow_k. Computed here pair by pair in a loop; the
+    # audit's rmia_scores must order the points exactly as it does (so every ROC number is RMIA's).
+    rng = np.random.default_rng(0)
+    p_shadow, p_target = rng.uniform(0.05, 1.0, (8, 60)), rng.uniform(0.05, 1.0, 60)
+    p_pop_shadow, p_pop_target = rng.uniform(0.05, 1.0, (8, 200)), rng.uniform(0.05, 1.0, 200)
+    lr_pop = [p_pop_target[j] / p_pop_shadow[:, j].mean() for j in range(200)]
+    pairwise = []
+    for i in range(60):
+        lr_x = p_target[i] / p_shadow[:, i].mean()
+        pairwise.append(sum(lr_x / lr_z >= 1.0 for lr_z in lr_pop) / 200)
+    ours = rmia_scores(p_shadow, p_target)
+    i, j = np.triu_indices(60, 1)
+    # wherever the pairwise score separates two points, the audit's score orders them the same way
+    strict = np.asarray(pairwise)[i] != np.asarray(pairwise)[j]
+    assert strict.sum() > 1000
+    assert np.all(
+        np.sign(ours[i] - ours[j])[strict]
+        == np.sign(np.asarray(pairwise)[i] - np.asarray(pairwise)[j])[strict]
+    )
