@@ -58,3 +58,11 @@ def test_ledger_privacy_sentence_states_the_power_of_its_best_configuration() ->
     # the best configuration (dp, advantage 0) with its own row's power, before what ε covers
     assert "reaches advantage 0.310 against a memorising random forest" in privacy
     assert privacy.index("memorising random forest") < privacy.index("Its privacy.epsilon")
+
+
+def test_notes_state_each_attacks_power_for_every_surface(report: ct.audit.TrustReport) -> None:
+    # The CLI audit and the notebook show the notes: each attack's value and its power are in one.
+    for name, power in (("privacy.mia_advantage", POWER_ADV), ("privacy.mia_tpr_at_1pct_fpr", POWER_TPR)):
+        head = f"{name} = {report.metric(name).value:.3g}; the same attack"
+        note = next(n for n in report.notes if n.startswith(head))
+        assert f"trained on the same rows: {report.metric(power).value:.3g} (the attack's power" in note

@@ -197,6 +197,7 @@ def privacy_metrics(ctx: AuditContext) -> list[Metric]:
         power = advantage_power_metric(ctx, train, ctx.data)
         if power is not None:
             metrics.append(power)
+        _power_notes(ctx, metrics)
     attribute = attribute_inference_metric(ctx)
     if attribute is not None:
         metrics.append(attribute)
@@ -204,3 +205,16 @@ def privacy_metrics(ctx: AuditContext) -> list[Metric]:
     if sensitive is not None:
         metrics.append(sensitive)
     return metrics
+
+
+def _power_notes(ctx: AuditContext, metrics: list[Metric]) -> None:
+    # Every surface that lists the notes (CLI audit, notebook, HTML) states each attack's power beside it.
+    values = {m.name: m.value for m in metrics}
+    for name in ("privacy.mia_advantage", "privacy.mia_tpr_at_1pct_fpr"):
+        power = values.get(f"privacy.mia_power[{name.removeprefix('privacy.')}]")
+        if power is not None and name in values:
+            ctx.notes.append(
+                f"{name} = {values[name]:.3g}; the same attack at the same settings on a memorising random "
+                f"forest trained on the same rows: {power:.3g} (the attack's power: a small value for this "
+                "model is evidence only where the power is large)."
+            )
