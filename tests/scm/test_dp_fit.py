@@ -128,3 +128,15 @@ def test_whole_pipeline_epsilon_is_one_rdp_accountant_over_every_mechanism(world
     assert parts["encoders"] == 0.0
     # One accountant is tighter than adding the parts, and no part alone covers the whole.
     assert max(parts.values()) < eps < parts["model"] + parts["scm"]
+
+
+def test_a_dp_scm_saves_and_loads_without_pickle(world: Any, tmp_path: Any) -> None:
+    spec, true = world
+    scm = DPLinearFit(epsilon=1.0, bounds=BOUNDS, dp_noise_seed=0).fit_private(
+        spec, true.sample(500, random_state=0)
+    )
+    scm.save(tmp_path / "dp.npz")
+    back = ct.SCM.load(tmp_path / "dp.npz")
+    a, b = scm.sample(300, random_state=4), back.sample(300, random_state=4)
+    assert a.equals(b)
+    assert back.provenance["dp"]["epsilon"] == scm.provenance["dp"]["epsilon"]

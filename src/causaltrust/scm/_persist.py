@@ -37,6 +37,7 @@ _DOC = "scm.json"
 # so a file cannot reach a builtin, os, subprocess, or any class outside these modules.
 _MODULES = (
     "causaltrust.scm._data",
+    "causaltrust.scm._dp_fit",
     "causaltrust.scm._factor",
     "causaltrust.scm._fit",
     "causaltrust.scm._mechanisms",
