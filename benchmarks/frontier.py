@@ -1,9 +1,10 @@
 """Bounded robustness frontiers (issue 25): shift accuracy vs spurious-path effect, no target data.
 
-Run: ``.venv/bin/python benchmarks/frontier.py [--scenarios readmission lending hiring] [--seeds 3]
+Run: ``.venv/bin/python benchmarks/frontier.py [--scenarios NAME ...] [--seeds 3]
 [--rows 4000] [--speed-rows 30000] [--no-write]``. ``--part NAME`` runs one scenario and stores its raw
 numbers in ``benchmarks/.frontier-NAME.json``; ``--assemble`` writes the section from those files (to split
-the run on a shared machine).
+the run on a shared machine). The scenarios default to every built-in one with a shift of a spurious
+mechanism (today hiring, lending, readmission).
 
 Per scenario and seed: an SCM learned from structure on the training rows (``mechanisms="linear"``) for the
 selective learner; every model trained on the same rows of the training environments only. For each
@@ -119,6 +120,11 @@ def scored_shifts(spec: Any) -> list[str]:
     """Shifts that move a spurious mechanism (possibly with population changes), no new categories."""
     nodes = {e[1] for e in spec.spurious_paths()}
     return [s for s, v in spec.shifts.items() if set(v.equations) & nodes and not v.categories and not v.do]
+
+
+def with_spurious_shifts() -> list[str]:
+    """Every built-in scenario with a shift of a spurious mechanism (a scenario added later joins the bench)."""
+    return [n for n in ct.scenarios.available() if scored_shifts(ct.scenarios.load(n)[0])]
 
 
 def run_scenario(name: str, seeds: int, rows: int, reuse: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -404,7 +410,7 @@ def speed(rows: int, repeats: int = REPEATS) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--scenarios", nargs="+", default=["readmission", "lending", "hiring"])
+    ap.add_argument("--scenarios", nargs="+", default=with_spurious_shifts())
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--rows", type=int, default=4000)
     ap.add_argument("--speed-rows", type=int, default=30_000)
