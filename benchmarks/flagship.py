@@ -2,8 +2,11 @@
 
 Run: ``.venv/bin/python benchmarks/flagship.py [--scenarios readmission lending] [--seeds 3] [--rows 4000]
 [--no-write]``. ``--part NAME`` runs one scenario into ``benchmarks/.flagship-NAME.duckdb`` (a ledger: cells
-already there are reused); ``--assemble`` writes the RESULTS section from those ledgers. Each ledger's HTML
-report (with the frontier plots) goes to ``reports/flagship-NAME.html``.
+already there are reused); ``--assemble`` writes the RESULTS section from those ledgers (restricted to the
+cells of the chosen grids). Each ledger's HTML report (with the frontier plots) goes to
+``reports/flagship-NAME.html``. ``--cut`` runs CUT_GRID (one stated cut for every baseline, for a loaded
+machine), ``--unaware`` adds V-REx and GroupDRO that do not read the protected attribute, ``--heading`` names
+the RESULTS section (day 3: ``--scenarios readmission lending --cut --unaware`` under its own heading).
 
 Every configuration is a real ``ct.bench`` cell: trained on the training environments, audited against the
 true SCM (``ct.audit``, thresholds judged by the spec). The selective learner enforces both invariances at
@@ -18,7 +21,8 @@ the set.
 The comparison is on the **feasible set**: configurations that meet every threshold of the spec on every seed
 (readmission: |fairness.unfair_path_effect| <= 0.02; lending: that, |robustness.spurious_path_effect| <= 0.05
 and explainability.recourse_validity >= 0.8). Among those: the best on each shift's accuracy and on the mean
-over shifts (``accuracy.interventional``), and the best causal against the best baseline.
+over shifts (``accuracy.interventional``), and the best causal against the best baseline: win / tie / lose
+by the Student-t 95 % interval over seeds of their difference, paired by seed (same rows).
 """
 
 from __future__ import annotations
