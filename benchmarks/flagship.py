@@ -169,7 +169,8 @@ def restricted(name: str, seeds: int, rows: int, light: bool, cut: bool, unaware
         if missing:
             print(f"{name}: {len(missing)} planned cells are not in the ledger yet", flush=True)
         for table in ("cells", "metrics", "notes"):
-            con.executemany(f"DELETE FROM {table} WHERE cell_id = ?", [[i] for i in drop])
+            if drop:
+                con.executemany(f"DELETE FROM {table} WHERE cell_id = ?", [[i] for i in drop])
     return ct.bench.Ledger.open(copy)
 
 
