@@ -396,7 +396,10 @@ def main() -> None:
             args.cut,
             args.unaware,
         )
-        ledgers[name] = restricted(name, *how) if args.assemble else run(name, *how)
+        if not args.assemble:
+            run(name, *how)
+        # Only this run's cells: the ledger may also hold another grid's or other settings' cells.
+        ledgers[name] = restricted(name, *how)
         Path("reports").mkdir(exist_ok=True)
         report = ct.report.write_html(ledgers[name], Path("reports") / f"flagship-{name}.html")
         shots[name] = screenshot(report, HERE / "img" / f"flagship-{name}{suffix}-frontiers.png")
