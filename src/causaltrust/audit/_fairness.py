@@ -265,10 +265,7 @@ def fairness_metrics(ctx: AuditContext) -> list[Metric]:
             metrics.extend(ms)
         else:
             metrics.extend(ms)
-            top = max(ms, key=lambda m: abs(m.value))
-            metrics.append(
-                ctx.metric(name, top.value, top.interval, method=f"largest |value| over levels ({top.name})")
-            )
+            metrics.append(ctx.largest_over_levels(name, ms))
     if not ctx.scm.parents.get(a):
         ctx.notes.append(_root_note(ctx, a, groups))
     return metrics

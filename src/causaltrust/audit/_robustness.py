@@ -147,13 +147,5 @@ def _contextual_effect(ctx: AuditContext) -> list[Metric]:
         name = "robustness.contextual_path_effect" + ("" if meta.vtype == "binary" else f"[{level}]")
         out.append(ctx.mean_metric(name, w.per_unit(d), method=f"{env} from {ref!r} along contextual paths"))
     if meta.vtype != "binary" and out:
-        top = max(out, key=lambda m: abs(m.value))
-        out.append(
-            ctx.metric(
-                "robustness.contextual_path_effect",
-                top.value,
-                top.interval,
-                method=f"largest |value| over levels ({top.name})",
-            )
-        )
+        out.append(ctx.largest_over_levels("robustness.contextual_path_effect", out))
     return out
