@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -246,3 +248,52 @@ def test_a_large_audit_batches_its_block_intervals_to_the_same_bits(monkeypatch:
         ), b.name
         with_blocks += b.low is not None
     assert with_blocks >= 10
+
+
+def test_subgroup_means_and_ctf_se_rows_equal_the_resampled_ones() -> None:
+    # The large-audit forms of a subgroup mean (ctf_de, ctf_ie, environment accuracy) and of ctf_se, from
+    # resample counts, against the same statistics on the resampled units themselves (index gathers).
+    from causaltrust.audit._context import ratio_rows
+    from causaltrust.audit._fairness import _ctf_se, _ctf_se_rows
+
+    rng = np.random.default_rng(11)
+    n, n_boot = 70, 50
+    group = rng.integers(0, 3, n)
+    group[:2] = 2  # a rare group: absent from some resamples (NaN there, as the gathered mean is)
+    group[2:] = np.where(group[2:] == 2, 0, group[2:])
+    f_x1, f_fact, v = rng.normal(size=n), rng.normal(size=n), rng.random(n)
+    at_x0, at_x1, rare = group == 0, group == 1, group == 2
+    counts = resample_counts(n, n_boot, np.random.default_rng(12))
+    idx = np.random.default_rng(12).integers(0, n, (n_boot, n), dtype=np.int64)
+    se = _ctf_se_rows(f_x1, f_fact, at_x0, at_x1, counts)
+    sub = ratio_rows(np.where(rare, v, 0.0), rare.astype(np.float64), counts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the mean of an empty resampled subgroup: NaN
+        for b in range(n_boot):
+            i = idx[b]
+            assert se[b] == pytest.approx(_ctf_se(f_x1, f_fact, at_x0, at_x1, i), abs=1e-12)
+            gathered = v[i][rare[i]].mean()
+            if np.isnan(gathered):
+                assert np.isnan(sub[b])
+            else:
+                assert sub[b] == pytest.approx(gathered, abs=1e-12)
+    assert np.isnan(sub).any()  # the rare group is absent from some resamples
+    assert not np.isnan(sub).all()
+
+
+def test_attribute_advantage_rows_equal_the_resampled_ones() -> None:
+    from causaltrust.audit.privacy._attribute import _advantage_rows, attribute_advantage
+
+    rng = np.random.default_rng(13)
+    n, n_boot, k = 60, 40, 3
+    a = rng.integers(0, k, n)
+    a[:2] = 2  # a rare class: absent from some resamples, then left out of the balanced accuracy
+    a[2:] = np.where(a[2:] == 2, 0, a[2:])
+    pred = np.where(rng.random(n) < 0.7, a, rng.integers(0, k, n))
+    onehot = np.eye(k)[a]
+    rows = _advantage_rows(
+        onehot, onehot * (pred == a)[:, None], k, resample_counts(n, n_boot, np.random.default_rng(4))
+    )
+    idx = np.random.default_rng(4).integers(0, n, (n_boot, n), dtype=np.int64)
+    for b in range(n_boot):
+        assert rows[b] == pytest.approx(attribute_advantage(a[idx[b]], pred[idx[b]], k), abs=1e-12)

@@ -54,7 +54,7 @@ def robustness_metrics(ctx: AuditContext) -> list[Metric]:
         for code in np.unique(codes):
             level = codes_to_values(np.array([code]), meta)[0] if meta.vtype == "categorical" else int(code)
             mask = codes == code
-            m = ctx.mean_metric(f"robustness.environment_accuracy[{level}]", correct[mask])
+            m = ctx.group_mean_metric(f"robustness.environment_accuracy[{level}]", correct, mask)
             metrics.append(m)
             accs[level] = m.value
         if accs:
