@@ -193,7 +193,7 @@ def test_report_is_read_only():
     from causaltrust.audit import Metric
 
     rep = TrustReport((Metric("accuracy.observational", 0.8),))
-    with pytest.raises(AttributeError):
+    with pytest.raises(AttributeError, match="cannot assign to field 'metrics'"):
         rep.metrics = ()  # type: ignore[misc]
 
 

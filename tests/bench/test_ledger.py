@@ -81,7 +81,7 @@ def test_a_failing_write_leaves_nothing_of_the_cell(tmp_path):
     led = bench.Ledger.open(tmp_path / "r.duckdb", create=True)
     led.write(_result("c0"))
     bad = _result("c1", names=("accuracy.observational", "accuracy.observational"))  # duplicate key
-    with pytest.raises(duckdb.Error):
+    with pytest.raises(duckdb.ConstraintException, match=r"(?i)duplicate key"):
         led.write(bad)
     data = led.data()
     assert set(data.cells["cell_id"]) == {"c0"}

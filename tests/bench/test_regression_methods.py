@@ -46,5 +46,5 @@ def test_a_family_without_twin_names_the_alternatives() -> None:
     # ThresholdOptimizer has no regression form; its builder does not hand over, fit refuses the target.
     est = m.build(LAW, None, resolve_params(m, {}), 0)
     df = ct.datasets.load("law_school").head(200)
-    with pytest.raises(ct.DataError):
+    with pytest.raises(ct.DataError, match="ThresholdOptimizerClassifier predicts a binary target coded 0/1"):
         est.fit(df[LAW.features], df[LAW.target])

@@ -215,7 +215,7 @@ def test_same_seed_same_result(world: tuple[ct.SCM, pd.DataFrame]) -> None:
 def test_result_is_read_only_and_displays(world: tuple[ct.SCM, pd.DataFrame]) -> None:
     _, df = world
     dec = ct.decompose_disparity(SPEC, data=df.iloc[:2_000], outcome="Y", learner="linear", n_boot=20)
-    with pytest.raises(AttributeError):
+    with pytest.raises(AttributeError, match="cannot assign to field 'method'"):
         dec.method = "plugin"  # type: ignore[misc]
     text = repr(dec)
     assert "DE =" in text

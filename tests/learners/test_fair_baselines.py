@@ -226,7 +226,7 @@ def test_bad_inputs(cls: Any, small: pd.DataFrame) -> None:
         cls(spec=SPEC).fit(X.drop(columns="Z"), y)
     with pytest.raises(DataError, match="binary target coded 0/1"):
         cls(spec=SPEC).fit(X, np.arange(len(X)))
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match=f"This {cls.__name__} instance is not fitted yet"):
         cls(spec=SPEC).predict(X)
     fitted = cls(spec=SPEC, random_state=0).fit(X, y)
     with pytest.raises(DataError, match="2-D array in that order"):

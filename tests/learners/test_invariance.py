@@ -377,5 +377,5 @@ def test_missing_torch_names_the_extra(small, monkeypatch):
 def test_not_fitted():
     from sklearn.exceptions import NotFittedError
 
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="This IRMClassifier instance is not fitted yet"):
         IRMClassifier(COLORED).predict(pd.DataFrame({"C": [0], "S": [1], "N": [0.0]}))

@@ -214,7 +214,7 @@ def test_hooks_are_removed(tiny_llama, tokenizer):
     ct.text.mediation(
         tiny_llama, ALIGNED, tokenizer=tokenizer, targets=("he", "she"), components=["mlp", "head"]
     )
-    with pytest.raises(DataError):
+    with pytest.raises(DataError, match="notaword12345"):
         ct.text.mediation(tiny_llama, ALIGNED, tokenizer=tokenizer, targets=("he", "notaword12345"))
     for module in tiny_llama.modules():
         assert not module._forward_hooks

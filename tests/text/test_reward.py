@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import CountVectorizer
 
 import causaltrust as ct
@@ -99,7 +100,7 @@ def test_estimator_contract(bow):
     rm = ct.text.RewardModel(CONF, encoder=bow, folds=3, random_state=1)
     assert clone(rm).get_params()["deconfound"] == CONF
     d = ct.text.FeedbackSimulator().sample(200, random_state=0)
-    with pytest.raises(Exception, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         rm.predict(d.texts)
     with pytest.raises(DataError, match="confounders"):
         clone(rm).fit(d.texts, d.outcome)

@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -36,6 +36,9 @@ from causaltrust.bench._registry import (
 from causaltrust.exceptions import CausalTrustError
 from causaltrust.scm import SCM, check_data
 from causaltrust.spec import TrustSpec, load_spec
+
+if TYPE_CHECKING:
+    from causaltrust.audit import AuditOptions
 
 __all__ = ["expand_grid", "plan", "run"]
 
@@ -201,16 +204,38 @@ def _check_settings(settings: Mapping[str, Any]) -> None:
             raise BenchError(f"{k}: expected an integer >= {low}, got {v!r}")
 
 
-def _check_audit_kwargs(audit_kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
-    from causaltrust.audit import audit
+def _audit_settings(
+    options: AuditOptions | None, shorthand: Mapping[str, int | None], audit_kwargs: Mapping[str, Any] | None
+) -> tuple[AuditOptions, dict[str, Any]]:
+    """The sweep's one ``AuditOptions`` and the cells' other audit keywords.
+
+    ``options`` is the route; ``n_bootstrap``, ``n_shadow``, ``recourse_units`` and option keys inside
+    ``audit_kwargs`` are its shorthand (None: not set), as in :func:`causaltrust.audit`. Giving a setting
+    both ways is refused, so none is silently dropped. The returned keywords hold the keys of
+    ``audit_kwargs`` that are not options (``objectives``, ...) and every option that is neither one of the
+    three cell settings nor at its default: two sweeps that audit alike give their cells the same ids.
+    """
+    from dataclasses import fields
+
+    from causaltrust.audit import AuditOptions, audit
 
     kwargs = dict(audit_kwargs or {})
-    allowed = set(inspect.signature(audit).parameters) - _RESERVED_AUDIT - set(_SETTINGS)
+    names = [f.name for f in fields(AuditOptions)]
+    allowed = (set(inspect.signature(audit).parameters) | set(names)) - _RESERVED_AUDIT - set(_SETTINGS)
     bad = sorted(set(kwargs) - allowed)
     if bad:
         msg = f"audit_kwargs: {bad} cannot be set here; allowed: {', '.join(sorted(allowed))}"
         raise BenchError(msg)
-    return kwargs
+    given = {**shorthand, **{k: kwargs.pop(k) for k in names if k in kwargs}}
+    try:
+        resolved = AuditOptions.resolve(options, **given)
+    except CausalTrustError as exc:
+        raise BenchError(str(exc)) from None
+    default = AuditOptions()
+    for name in names:
+        if name not in _SETTINGS and getattr(resolved, name) != getattr(default, name):
+            kwargs[name] = getattr(resolved, name)
+    return resolved, kwargs
 
 
 def plan(
@@ -222,9 +247,10 @@ def plan(
     grid: Mapping[str, Any] | None = None,
     n_train: int = 20_000,
     n_test: int = 20_000,
-    n_bootstrap: int = 200,
-    n_shadow: int = 8,
-    recourse_units: int = 200,
+    options: AuditOptions | None = None,
+    n_bootstrap: int | None = None,
+    n_shadow: int | None = None,
+    recourse_units: int | None = None,
     audit_kwargs: Mapping[str, Any] | None = None,
     pin_threads: bool = True,
     scm_mechanisms: str = "auto",
@@ -247,14 +273,10 @@ def plan(
     >>> len(cells), cells[0].method.name, len(cells[0].cell_id)
     (8, 'erm', 64)
     """
-    settings = {
-        "n_train": n_train,
-        "n_test": n_test,
-        "n_bootstrap": n_bootstrap,
-        "n_shadow": n_shadow,
-        "recourse_units": recourse_units,
-    }
-    _check_settings(settings)
+    shorthand = {"n_bootstrap": n_bootstrap, "n_shadow": n_shadow, "recourse_units": recourse_units}
+    _check_settings({"n_train": n_train, "n_test": n_test})
+    resolved, kwargs = _audit_settings(options, shorthand, audit_kwargs)
+    settings = {"n_train": n_train, "n_test": n_test, **{k: getattr(resolved, k) for k in shorthand}}
     combos = expand_grid(methods, grid)
     wrong_kind = sorted({m.name for m, _ in combos if m.data != "tabular"})
     if wrong_kind:
@@ -263,7 +285,6 @@ def plan(
             "causaltrust.bench.run_text"
         )
     seed_list = _check_seeds(seeds)
-    kwargs = _check_audit_kwargs(audit_kwargs)
     key, spec, data, digest = _resolve_spec(spec_or_scenario, data)
     all_settings: dict[str, Any] = {**settings, "audit": kwargs}
     if scm_mechanisms not in ("auto", "linear", "gbm"):
@@ -458,9 +479,10 @@ def run(
     scheduler: str | None = None,
     n_train: int = 20_000,
     n_test: int = 20_000,
-    n_bootstrap: int = 200,
-    n_shadow: int = 8,
-    recourse_units: int = 200,
+    options: AuditOptions | None = None,
+    n_bootstrap: int | None = None,
+    n_shadow: int | None = None,
+    recourse_units: int | None = None,
     audit_kwargs: Mapping[str, Any] | None = None,
     progress: bool = True,
     scheduler_timeout: float = 5.0,
@@ -503,10 +525,17 @@ def run(
     scheduler : str, optional
         Dask scheduler address, e.g. ``"tcp://127.0.0.1:8786"``; unreachable within
         ``scheduler_timeout`` seconds raises :class:`BenchError` before the ledger is touched.
-    n_train, n_test, n_bootstrap, n_shadow, recourse_units : int
-        Cell sizes and audit options (part of each cell's identity).
+    n_train, n_test : int
+        Cell sizes (part of each cell's identity).
+    options : AuditOptions, optional
+        Every audit setting of the cells in one object (:class:`causaltrust.audit.AuditOptions`), the route
+        ``ct.audit`` takes; part of each cell's identity (settings at their default are left out of it).
+    n_bootstrap, n_shadow, recourse_units : int, optional
+        Shorthand for the same fields of ``options`` (None: AuditOptions' default, 200, 8 and 200);
+        setting one here and giving ``options`` is a :class:`BenchError`.
     audit_kwargs : dict, optional
-        Further :func:`causaltrust.audit` options (``objectives``, ``n_draws``, ``shift_n``, ...).
+        Further :func:`causaltrust.audit` keywords (``objectives``, ...); AuditOptions' fields given here
+        (``n_draws``, ``shift_n``, ...) are shorthand like the three above.
     progress : bool
         Show progress on stderr: a bar (cells done, running, failed, time left) on a terminal, one plain
         line per finished cell otherwise (a log, a pipe); a resumed sweep first says how many cells are
@@ -563,6 +592,7 @@ def run(
         grid=grid,
         n_train=n_train,
         n_test=n_test,
+        options=options,
         n_bootstrap=n_bootstrap,
         n_shadow=n_shadow,
         recourse_units=recourse_units,

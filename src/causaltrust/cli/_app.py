@@ -494,6 +494,7 @@ def demo(
     )
     from causaltrust import bench
     from causaltrust import report as ct_report
+    from causaltrust.audit import AuditOptions
 
     spec, scm = ct.scenarios.load(scenario)
     continuous = spec.variables[spec.target].type == "continuous"
@@ -532,12 +533,14 @@ def demo(
         store=store,
         n_train=n_train,
         n_test=n_test,
-        n_bootstrap=n_bootstrap,
-        n_shadow=n_shadow,
-        recourse_units=recourse_units,
+        options=AuditOptions(
+            n_bootstrap=n_bootstrap,
+            n_shadow=n_shadow,
+            recourse_units=recourse_units,
+            shadow_rows=preset["shadow_rows"],
+        ),
         n_jobs=jobs,
         progress=True,
-        audit_kwargs=None if preset["shadow_rows"] is None else {"shadow_rows": preset["shadow_rows"]},
     )
     report = ct_report.write_html(ledger, out / "report.html")
     columns = DEMO_REGRESSION_METRICS if continuous else DEMO_METRICS
@@ -620,6 +623,7 @@ def bench_cmd(
     import json
 
     from causaltrust import bench
+    from causaltrust.audit import AuditOptions
 
     console = Console()
     _check_sweep_options(n_train, n_test, n_shadow, n_bootstrap, recourse_units)
@@ -647,9 +651,7 @@ def bench_cmd(
         n_jobs=jobs,
         n_train=n_train,
         n_test=n_test,
-        n_bootstrap=n_bootstrap,
-        n_shadow=n_shadow,
-        recourse_units=recourse_units,
+        options=AuditOptions(n_bootstrap=n_bootstrap, n_shadow=n_shadow, recourse_units=recourse_units),
         progress=True,
         scm_mechanisms=scm_mechanisms,
         audit_mechanisms=audit_mechanisms,
