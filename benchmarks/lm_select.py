@@ -58,8 +58,7 @@ GRID: dict[str, dict[str, Any]] = {
     "up2-pw1": {"layers": UPPER, "lr": 2e-3, "preserve_weight": 1.0},
     "up2-pw10": {"layers": UPPER, "lr": 2e-3, "preserve_weight": 10.0},
     "up4-pw10": {"layers": UPPER, "lr": 4e-3, "preserve_weight": 10.0, "steps": 80},
-    # planned for 80 steps, stopped at 30 (its dev-val cut fell at each checkpoint) to free the CPU for up8-pw10
-    "all2-pw10": {"layers": None, "lr": 2e-3, "preserve_weight": 10.0, "steps": 30},
+    "all2-pw10": {"layers": None, "lr": 2e-3, "preserve_weight": 10.0, "steps": 80},
     "up8-pw10": {"layers": UPPER, "lr": 8e-3, "preserve_weight": 10.0, "steps": 60},
 }
 
@@ -371,7 +370,8 @@ def section(
         f"Choice on development occupations only: dev-train {len(train)} prompts "
         f"({train['occupation'].nunique()} occupations), dev-val {len(val)} prompts "
         f"({val['occupation'].nunique()} other occupations), proxy perplexity on {PROXY_SENTENCES} CrowS-Pairs "
-        f"sentences (not the neutral corpus). LoRA rank {RANK}, {BATCH} prompts a step, seed 0, objective "
+        f"sentences and on {len(NEUTRAL_PROXY)} neutral-style sentences written in the benchmark (not the neutral "
+        "corpus). LoRA rank {RANK}, {BATCH} prompts a step, seed 0, objective "
         f'"causal" (invariance and agreement weights 1). Grid: {grid_txt}. Checkpoints every {EVERY} '
         "steps. Rule: largest dev-val cut among checkpoints with agreement ≥ −2 points and perplexity ≤ +5% on "
         "both proxies (the neutral-style proxy was added after the first two configurations ran; see "
