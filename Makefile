@@ -90,6 +90,7 @@ bench: venv $(PEERS)/.installed
 	$(BIN)/python benchmarks/regression_audit_speed.py --write
 	$(BIN)/python benchmarks/frontier.py
 	$(BIN)/python benchmarks/flagship.py --seeds 3 --rows 2000 --light lending
+	$(BIN)/python benchmarks/flagship.py --seeds 3 --rows 2000 --unaware --heading "## Fair + robust flagship, 3 seeds, with unaware baselines (issue 25, day 3)"
 
 clean:
 	rm -rf $(VENV) $(PEERS) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

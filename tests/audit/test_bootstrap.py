@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -191,3 +193,107 @@ def test_auc_rows_in_sorted_order_and_without_ties() -> None:
         np.testing.assert_array_equal(blocks.block(1, ranker.order), blocks.block(1)[:, ranker.order])
         for b in range(n_boot):
             assert got[b] == pytest.approx(roc_auc_score(y[idx[b]], score[idx[b]]), abs=1e-12)
+
+
+def test_apply_many_is_each_statistic_applied_alone_with_each_block_drawn_once() -> None:
+    from causaltrust.audit._bootstrap import sorted_quantiles
+
+    n, n_boot = 500, 60
+    rng = np.random.default_rng(5)
+    x, z = rng.normal(size=n), rng.exponential(size=n)
+    order = np.argsort(z, kind="stable")
+    jobs = [
+        (lambda c: c @ x / n, None),
+        (lambda c: sorted_quantiles(z[order], 0.95, c), order),
+        (lambda c: c @ z / n, None),
+    ]
+    # Cache room for one block of the six: the other five are drawn from their seeds when read.
+    alone = ResampleBlocks(n, n_boot, np.random.SeedSequence(2), block_cells=5_000, cache_bytes=5_000)
+    expected = [alone.apply(stat, cols) for stat, cols in jobs]
+    many = ResampleBlocks(n, n_boot, np.random.SeedSequence(2), block_cells=5_000, cache_bytes=5_000)
+    draws = []
+    many._draw = lambda b, draw=many._draw: draws.append(b) or draw(b)  # type: ignore[method-assign]
+    got = many.apply_many(jobs)
+    assert draws == list(range(len(many.starts)))  # one draw per block for all three statistics
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(g, e)
+    # Independent: the index resamples behind the blocks, statistic by statistic.
+    idx = _block_indices(n, n_boot, 10, 2)
+    np.testing.assert_allclose(got[0], x[idx].mean(axis=1), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got[1], np.quantile(z[idx], 0.95, axis=1), rtol=0, atol=1e-12)
+
+
+def test_a_large_audit_batches_its_block_intervals_to_the_same_bits(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The audit's one pass over the blocks per objective against the per-metric passes (the path every metric
+    # took before issue 30, day 3): every interval equal bit for bit, levels' headline copies included.
+    import causaltrust as ct
+    from causaltrust.audit import _context
+
+    spec, scm = ct.scenarios.load("readmission")
+    train, test = scm.sample(400, random_state=1), scm.sample(300, random_state=2)
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(max_iter=500).fit(train[spec.features], train[spec.target])
+    monkeypatch.setattr(_context, "SHARED_CELLS", 1000)  # 300 units x 30 resamples: shared in blocks
+    kw = {"spec": spec, "scm": scm, "data": test, "n_bootstrap": 30, "random_state": 3}
+    objectives = ["accuracy", "fairness", "robustness"]
+    batched = ct.audit(model, objectives=objectives, **kw)
+    monkeypatch.setattr(_context.AuditContext, "batched", lambda self, family: family(self))
+    alone = ct.audit(model, objectives=objectives, **kw)
+    assert [m.name for m in batched.metrics] == [m.name for m in alone.metrics]
+    with_blocks = 0
+    for b, a in zip(batched.metrics, alone.metrics, strict=True):
+        assert (b.value, b.low, b.high) == (a.value, a.low, a.high) or (
+            np.isnan(b.value) and np.isnan(a.value)
+        ), b.name
+        with_blocks += b.low is not None
+    assert with_blocks >= 10
+
+
+def test_subgroup_means_and_ctf_se_rows_equal_the_resampled_ones() -> None:
+    # The large-audit forms of a subgroup mean (ctf_de, ctf_ie, environment accuracy) and of ctf_se, from
+    # resample counts, against the same statistics on the resampled units themselves (index gathers).
+    from causaltrust.audit._context import ratio_rows
+    from causaltrust.audit._fairness import _ctf_se, _ctf_se_rows
+
+    rng = np.random.default_rng(11)
+    n, n_boot = 70, 50
+    group = rng.integers(0, 3, n)
+    group[:2] = 2  # a rare group: absent from some resamples (NaN there, as the gathered mean is)
+    group[2:] = np.where(group[2:] == 2, 0, group[2:])
+    f_x1, f_fact, v = rng.normal(size=n), rng.normal(size=n), rng.random(n)
+    at_x0, at_x1, rare = group == 0, group == 1, group == 2
+    counts = resample_counts(n, n_boot, np.random.default_rng(12))
+    idx = np.random.default_rng(12).integers(0, n, (n_boot, n), dtype=np.int64)
+    se = _ctf_se_rows(f_x1, f_fact, at_x0, at_x1, counts)
+    sub = ratio_rows(np.where(rare, v, 0.0), rare.astype(np.float64), counts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the mean of an empty resampled subgroup: NaN
+        for b in range(n_boot):
+            i = idx[b]
+            assert se[b] == pytest.approx(_ctf_se(f_x1, f_fact, at_x0, at_x1, i), abs=1e-12)
+            gathered = v[i][rare[i]].mean()
+            if np.isnan(gathered):
+                assert np.isnan(sub[b])
+            else:
+                assert sub[b] == pytest.approx(gathered, abs=1e-12)
+    assert np.isnan(sub).any()  # the rare group is absent from some resamples
+    assert not np.isnan(sub).all()
+
+
+def test_attribute_advantage_rows_equal_the_resampled_ones() -> None:
+    from causaltrust.audit.privacy._attribute import _advantage_rows, attribute_advantage
+
+    rng = np.random.default_rng(13)
+    n, n_boot, k = 60, 40, 3
+    a = rng.integers(0, k, n)
+    a[:2] = 2  # a rare class: absent from some resamples, then left out of the balanced accuracy
+    a[2:] = np.where(a[2:] == 2, 0, a[2:])
+    pred = np.where(rng.random(n) < 0.7, a, rng.integers(0, k, n))
+    onehot = np.eye(k)[a]
+    rows = _advantage_rows(
+        onehot, onehot * (pred == a)[:, None], k, resample_counts(n, n_boot, np.random.default_rng(4))
+    )
+    idx = np.random.default_rng(4).integers(0, n, (n_boot, n), dtype=np.int64)
+    for b in range(n_boot):
+        assert rows[b] == pytest.approx(attribute_advantage(a[idx[b]], pred[idx[b]], k), abs=1e-12)

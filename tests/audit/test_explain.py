@@ -161,6 +161,28 @@ def test_cheapest_actions_two_variables_matches_closed_form() -> None:
     assert np.all((res.values >= lo) & (res.values <= hi))
 
 
+def test_cheapest_actions_one_variable_finds_each_threshold_to_2_pow_minus_20() -> None:
+    # Favourable iff x >= theta_u (a per-unit threshold): the cheapest action is x = theta_u exactly. The
+    # search brackets it within one grid step (6/63) and shrinks the bracket 2**20-fold, in few model calls.
+    rng = np.random.default_rng(1)
+    m = 40
+    theta = rng.uniform(0.0, 3.9, m)
+    old = rng.uniform(-1.0, -0.5, (m, 1))
+    calls = []
+
+    def evaluate(units: np.ndarray, values: np.ndarray) -> np.ndarray:
+        calls.append(len(units))
+        return np.asarray(values[:, 0] >= theta[units])
+
+    lo, hi = np.array([-2.0]), np.array([4.0])
+    res = cheapest_actions(evaluate, old, lo, hi, np.ones(1), np.zeros(1, dtype=bool))
+    assert res.found.all()
+    assert np.all(res.values[:, 0] >= theta)  # favourable
+    assert np.all(res.values[:, 0] - theta <= (6 / 63) * 2.0**-20 + 1e-12)
+    # One grid call, one call at the bracket's low end, five multisection rounds (16**5 = 2**20).
+    assert len(calls) == 7
+
+
 # -- path attribution -------------------------------------------------------------------------------------
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -10,8 +10,10 @@ __all__ = [
     "ResampleBlocks",
     "bootstrap_interval",
     "mean_bootstrap",
+    "percentile_interval",
     "quantile_bootstrap",
     "resample_counts",
+    "sorted_quantiles",
 ]
 
 Array = np.ndarray
@@ -103,10 +105,10 @@ def _quantile_values(values: Array, order: Array, ranked: Array, q: float, count
 
     Read from the sorted values and the resample's cumulative counts instead of sorting every resample.
     """
-    return _sorted_quantiles(ranked, q, counts[:, order])
+    return sorted_quantiles(ranked, q, counts[:, order])
 
 
-def _sorted_quantiles(ranked: Array, q: float, sorted_counts: Array) -> Array:
+def sorted_quantiles(ranked: Array, q: float, sorted_counts: Array) -> Array:
     """:func:`_quantile_values` from counts whose columns are already in the order of ``ranked``."""
     n = len(ranked)
     cum = np.cumsum(sorted_counts, axis=1)  # resample b's sorted value at position j: ranked[#(cum <= j)]
@@ -188,6 +190,13 @@ class ResampleBlocks:
         ``columns`` (a permutation of the units) puts the columns in that order; the gather runs on the
         compact counts (one byte per cell), so it stays in cache where a float64 gather would not.
         """
+        small = self._compact(b)
+        if columns is not None:
+            small = _gather(small, columns)
+        return small.astype(np.float64)
+
+    def _compact(self, b: int) -> Array:
+        """Block ``b``'s counts as uint8 (from the cache, or drawn from its seed and cached if room)."""
         small = self._cache.get(b)
         if small is None:
             counts = self._draw(b)
@@ -200,9 +209,30 @@ class ResampleBlocks:
                     self._cached += small.size
             else:
                 small = counts
-        if columns is not None:
-            small = small[:, columns]
-        return small.astype(np.float64)
+        return small
+
+    def apply_many(self, jobs: Sequence[tuple[Callable[[Array], Array], Array | None]]) -> list[Array]:
+        """:meth:`apply` of several statistics in one pass: each block is drawn (or read) once for all.
+
+        ``jobs`` are ``(stat_rows, columns)`` pairs as :meth:`apply` takes them; the result of each is the
+        same array, bit for bit, as its own :meth:`apply`. When the cache cannot hold every block (above
+        :data:`CACHE_BYTES` of counts: 200 resamples of more than 320,000 units), an audit that asked for
+        its statistics one by one redrew the uncached blocks once per statistic, and drawing a block costs
+        about 9 times reading it: one pass keeps the audit's bootstrap linear in ``n``.
+        """
+        outs = [np.empty(self.n_boot) for _ in jobs]
+        for b, b0 in enumerate(self.starts):
+            small = self._compact(b)
+            plain: Array | None = None  # the float64 block in unit order, shared by the jobs that want it
+            for (stat_rows, columns), out in zip(jobs, outs, strict=True):
+                if columns is None:
+                    if plain is None:
+                        plain = small.astype(np.float64)
+                    blk = plain
+                else:
+                    blk = _gather(small, columns).astype(np.float64)
+                out[b0 : b0 + blk.shape[0]] = stat_rows(blk)
+        return outs
 
     def means(self, values: Array) -> Array:
         """The mean of ``values`` in each resample (``n_boot`` values)."""
@@ -219,7 +249,7 @@ class ResampleBlocks:
         out = np.empty(self.n_boot)
         for b, b0 in enumerate(self.starts):
             blk = self.block(b, order)  # the gather on the compact counts
-            out[b0 : b0 + len(blk)] = _sorted_quantiles(ranked, q, blk)
+            out[b0 : b0 + len(blk)] = sorted_quantiles(ranked, q, blk)
         return out
 
     def apply(self, stat_rows: Callable[[Array], Array], columns: Array | None = None) -> Array:
@@ -240,21 +270,30 @@ class ResampleBlocks:
         vals = vals[np.isfinite(vals)]
         if len(vals) == 0:
             return (float("nan"), float("nan"))
-        return _percentile(vals, confidence)
+        return percentile_interval(vals, confidence)
 
     def mean_interval(self, values: Array, confidence: float) -> tuple[float, float]:
         """Percentile bootstrap interval of the mean of ``values`` over these resamples."""
-        return _percentile(self.means(np.asarray(values, dtype=np.float64)), confidence)
+        return percentile_interval(self.means(np.asarray(values, dtype=np.float64)), confidence)
 
     def quantile_interval(self, values: Array, q: float, confidence: float) -> tuple[float, float]:
         """Percentile bootstrap interval of the ``q``-quantile of ``values`` over these resamples."""
         values = np.asarray(values, dtype=np.float64)
         if np.isnan(values).any():
             return (float("nan"), float("nan"))
-        return _percentile(self.quantiles(values, q), confidence)
+        return percentile_interval(self.quantiles(values, q), confidence)
 
 
-def _percentile(vals: Array, confidence: float) -> tuple[float, float]:
+def _gather(small: Array, columns: Array) -> Array:
+    """``small[:, columns]`` by ``np.take``: the same array, 6x faster for a permutation of a million units
+    (fancy indexing of a 2-D array's columns falls out of the 1 MiB L2 cache per row there; measured 28.8 vs
+    5.0 ms for 2 x 1,000,000 uint8 counts, 4.7 vs 3.2 ms at 20 x 100,000), which made every sorted-order
+    statistic (AUC, p95) grow faster than linearly above 1e5 units."""
+    return np.take(small, columns, axis=1)
+
+
+def percentile_interval(vals: Array, confidence: float) -> tuple[float, float]:
+    """The central ``confidence`` percentile interval of resample statistics ``vals``."""
     alpha = (1.0 - confidence) / 2.0
     lo, hi = np.quantile(vals, [alpha, 1.0 - alpha])
     return float(lo), float(hi)

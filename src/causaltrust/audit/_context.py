@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -15,8 +16,10 @@ from causaltrust.audit._bootstrap import (
     ResampleBlocks,
     bootstrap_interval,
     mean_bootstrap,
+    percentile_interval,
     quantile_bootstrap,
     resample_counts,
+    sorted_quantiles,
 )
 from causaltrust.audit._model import ModelAdapter
 from causaltrust.audit._options import AuditOptions
@@ -26,7 +29,7 @@ from causaltrust.exceptions import SpecError
 from causaltrust.scm import SCM
 from causaltrust.spec import TrustSpec
 
-__all__ = ["AuditContext"]
+__all__ = ["AuditContext", "ratio_rows"]
 
 Array = np.ndarray
 
@@ -48,6 +51,11 @@ class AuditContext:
     extras: dict[str, Any] = field(default_factory=dict)  # JSON-able extras for the report (examples...)
     _counts: Array | None = field(default=None, repr=False)  # shared resample counts of the test units
     _blocks: ResampleBlocks | None = field(default=None, repr=False)  # the same, above SHARED_CELLS cells
+    # While :meth:`batched` runs a family: the block statistics whose intervals wait for its one pass.
+    _pending: dict[str, tuple[Callable[[Array], Array], Array | None, bool]] | None = field(
+        default=None, repr=False
+    )
+    _aliases: dict[str, str] = field(default_factory=dict, repr=False)  # metric -> pending metric it copies
 
     def rng(self, name: str) -> np.random.Generator:
         """A generator for one metric, independent of which other metrics run (same seed, same bytes)."""
@@ -106,13 +114,65 @@ class AuditContext:
             self._blocks = ResampleBlocks(n, n_boot, purpose_sequence(self.random_state, "bootstrap-blocks"))
         return self._blocks
 
+    def batched(self, family: Callable[[AuditContext], list[Metric]]) -> list[Metric]:
+        """``family(self)``, with the intervals of its metrics over shared resample blocks computed in one
+        pass over the blocks at the end (:meth:`ResampleBlocks.apply_many`) instead of one pass per metric.
+
+        The intervals are the same, bit for bit: each metric reads the same blocks in the same order. Only
+        large audits (resamples above ``SHARED_CELLS`` cells) have blocks; below, nothing waits.
+        """
+        self._pending, self._aliases = {}, {}
+        try:
+            metrics = family(self)
+            pending, aliases = self._pending, self._aliases
+        finally:
+            self._pending, self._aliases = None, {}
+        if not pending:
+            return metrics
+        assert self._blocks is not None  # only block statistics wait
+        results = self._blocks.apply_many([(stat, columns) for stat, columns, _ in pending.values()])
+        intervals: dict[str, tuple[float, float]] = {}
+        for (name, (_, _, drop_nan)), vals in zip(pending.items(), results, strict=True):
+            if drop_nan:
+                vals = vals[np.isfinite(vals)]
+            intervals[name] = percentile_interval(vals, self.options.confidence)
+        for name, source in aliases.items():
+            if source in intervals:
+                intervals[name] = intervals[source]
+        return [
+            replace(m, low=intervals[m.name][0], high=intervals[m.name][1]) if m.name in intervals else m
+            for m in metrics
+        ]
+
+    def _wait(
+        self, name: str, stat_rows: Callable[[Array], Array], columns: Array | None, *, drop_nan: bool
+    ) -> bool:
+        """Queue a block statistic for :meth:`batched`'s pass; False when nothing is batching (or the
+        name is already queued): the caller computes its interval now."""
+        if self._pending is None or name in self._pending:
+            return False
+        self._pending[name] = (stat_rows, columns, drop_nan)
+        return True
+
+    def largest_over_levels(self, name: str, levels: list[Metric]) -> Metric:
+        """The metric of the level with the largest |value|, under ``name`` (its interval too)."""
+        top = max(levels, key=lambda m: abs(m.value))
+        if self._pending is not None and top.name in self._pending:
+            self._aliases[name] = top.name
+        return self.metric(name, top.value, top.interval, method=f"largest |value| over levels ({top.name})")
+
     def mean_metric(self, name: str, per_unit: Array, *, method: str = "") -> Metric:
         """A metric that is a mean over units, with a bootstrap interval over units."""
         per_unit = np.asarray(per_unit, dtype=np.float64)
         o = self.options
         blocks = self.resample_blocks(len(per_unit))
+        interval: tuple[float, float] | None
         if blocks is not None:
-            interval = blocks.mean_interval(per_unit, o.confidence)
+            n = len(per_unit)
+            if self._wait(name, lambda blk: blk @ per_unit / n, None, drop_nan=False):
+                interval = None
+            else:
+                interval = blocks.mean_interval(per_unit, o.confidence)
         else:
             counts = self.resamples(len(per_unit))
             interval = mean_bootstrap(per_unit, self.rng(name), o.n_bootstrap, o.confidence, counts)
@@ -120,13 +180,44 @@ class AuditContext:
             name, float(per_unit.mean()), interval, method=method or "mean over units; bootstrap"
         )
 
+    def group_mean_metric(self, name: str, values: Array, mask: Array, *, method: str = "") -> Metric:
+        """The mean of ``values`` over the test units in ``mask`` (a subgroup), with a bootstrap interval.
+
+        While the test units' resamples fit whole (below ``SHARED_CELLS`` cells) the subgroup is resampled
+        on its own (:meth:`mean_metric` of ``values[mask]``). Above, each shared resample of all test units
+        gives the mean over its units that fall in ``mask`` (two matrix products per block: Σ c·v·m / Σ c·m),
+        as the group metrics (demographic parity, equalized odds) already did: index resamples of a subgroup
+        of a million units gather from arrays larger than the cache, and grew faster than linearly.
+        """
+        values = np.asarray(values, dtype=np.float64)
+        mask = np.asarray(mask, dtype=bool)
+        if self.resample_blocks(len(values)) is None:
+            return self.mean_metric(name, values[mask], method=method)
+        num, den = np.where(mask, values, 0.0), mask.astype(np.float64)
+        return self.weighted_metric(
+            name,
+            lambda i: float(values[i][mask[i]].mean()),
+            partial(ratio_rows, num, den),
+            len(values),
+            method=method or "mean over units; bootstrap",
+        )
+
     def p95_metric(self, name: str, per_unit: Array, *, method: str = "") -> Metric:
         """The 95th percentile over units of ``per_unit``, with a bootstrap interval over units."""
         values = np.asarray(per_unit, dtype=np.float64)
         blocks = self.resample_blocks(len(values))
         counts = self.resamples(len(values))
+        interval: tuple[float, float] | None
         if blocks is not None:
-            interval = blocks.quantile_interval(values, 0.95, self.options.confidence)
+            if np.isnan(values).any():
+                interval = (float("nan"), float("nan"))
+            else:
+                order = np.argsort(values, kind="stable")
+                ranked = values[order]
+                if self._wait(name, partial(sorted_quantiles, ranked, 0.95), order, drop_nan=False):
+                    interval = None
+                else:
+                    interval = blocks.quantile_interval(values, 0.95, self.options.confidence)
         elif counts is not None:
             interval = quantile_bootstrap(values, 0.95, counts, self.options.confidence)
         else:
@@ -159,7 +250,9 @@ class AuditContext:
         blocks = self.resample_blocks(n)
         if blocks is None:
             return self.stat_metric(name, stat, n, method=method)
-        interval = blocks.stat_interval(stat_rows, self.options.confidence, columns)
+        interval: tuple[float, float] | None = None
+        if not self._wait(name, stat_rows, columns, drop_nan=True):
+            interval = blocks.stat_interval(stat_rows, self.options.confidence, columns)
         return self.metric(name, stat(np.arange(n)), interval, method=method or "bootstrap over units")
 
     def require(self, section: str) -> None:
@@ -172,6 +265,13 @@ class AuditContext:
             raise SpecError(
                 "robustness metrics need an environment: add 'robustness: {environment: E, ...}' to the spec"
             )
+
+
+def ratio_rows(num: Array, den: Array, counts: Array) -> Array:
+    """``counts @ num / counts @ den`` per resample row (NaN where ``den`` has no weight in the row)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: Array = (counts @ num) / (counts @ den)
+    return out
 
 
 def _f(x: float | None) -> float | None:

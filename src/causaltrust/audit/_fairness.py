@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from causaltrust.audit._context import AuditContext
+from causaltrust.audit._context import AuditContext, ratio_rows
 from causaltrust.audit._report import Metric
 from causaltrust.scm._data import frame_to_columns
 
@@ -245,15 +245,16 @@ def fairness_metrics(ctx: AuditContext) -> list[Metric]:
             f_x1 = w.per_unit(ctx.model.scores(w.features_along(fw, everything))) if everything else f_fact
             how = "Plečko-Bareinboim; x0 = baseline; TV = ctf_de - ctf_ie - ctf_se"
             ctf = [
-                ctx.mean_metric(
-                    _label(meta.vtype, "fairness.ctf_de", level), (f_de - f_fact)[at_x0], method=how
+                ctx.group_mean_metric(
+                    _label(meta.vtype, "fairness.ctf_de", level), f_de - f_fact, at_x0, method=how
                 ),
-                ctx.mean_metric(
-                    _label(meta.vtype, "fairness.ctf_ie", level), (f_de - f_x1)[at_x0], method=how
+                ctx.group_mean_metric(
+                    _label(meta.vtype, "fairness.ctf_ie", level), f_de - f_x1, at_x0, method=how
                 ),
-                ctx.stat_metric(
+                ctx.weighted_metric(
                     _label(meta.vtype, "fairness.ctf_se", level),
                     partial(_ctf_se, f_x1, f_fact, at_x0, at_x1),
+                    partial(_ctf_se_rows, f_x1, f_fact, at_x0, at_x1),
                     len(groups),
                     method=how,
                 ),
@@ -265,10 +266,7 @@ def fairness_metrics(ctx: AuditContext) -> list[Metric]:
             metrics.extend(ms)
         else:
             metrics.extend(ms)
-            top = max(ms, key=lambda m: abs(m.value))
-            metrics.append(
-                ctx.metric(name, top.value, top.interval, method=f"largest |value| over levels ({top.name})")
-            )
+            metrics.append(ctx.largest_over_levels(name, ms))
     if not ctx.scm.parents.get(a):
         ctx.notes.append(_root_note(ctx, a, groups))
     return metrics
@@ -371,6 +369,12 @@ def _eo_resample(codes: Array, labels: Array, k: int, i: Array) -> float:
 def _ctf_se(f_x1: Array, f_fact: Array, at_x0: Array, at_x1: Array, i: Array) -> float:
     """Ctf-SE on resampled units ``i``: E[f(x1-world) | x0] - E[f | x1]."""
     return float(f_x1[i][at_x0[i]].mean() - f_fact[i][at_x1[i]].mean())
+
+
+def _ctf_se_rows(f_x1: Array, f_fact: Array, at_x0: Array, at_x1: Array, counts: Array) -> Array:
+    """:func:`_ctf_se` of each resample row of ``counts`` (the large-audit form: weights, no gathers)."""
+    x0, x1 = at_x0.astype(np.float64), at_x1.astype(np.float64)
+    return ratio_rows(f_x1 * x0, x0, counts) - ratio_rows(f_fact * x1, x1, counts)
 
 
 def _code(meta: Any, value: Any) -> int:

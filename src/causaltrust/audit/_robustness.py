@@ -54,7 +54,7 @@ def robustness_metrics(ctx: AuditContext) -> list[Metric]:
         for code in np.unique(codes):
             level = codes_to_values(np.array([code]), meta)[0] if meta.vtype == "categorical" else int(code)
             mask = codes == code
-            m = ctx.mean_metric(f"robustness.environment_accuracy[{level}]", correct[mask])
+            m = ctx.group_mean_metric(f"robustness.environment_accuracy[{level}]", correct, mask)
             metrics.append(m)
             accs[level] = m.value
         if accs:
@@ -147,13 +147,5 @@ def _contextual_effect(ctx: AuditContext) -> list[Metric]:
         name = "robustness.contextual_path_effect" + ("" if meta.vtype == "binary" else f"[{level}]")
         out.append(ctx.mean_metric(name, w.per_unit(d), method=f"{env} from {ref!r} along contextual paths"))
     if meta.vtype != "binary" and out:
-        top = max(out, key=lambda m: abs(m.value))
-        out.append(
-            ctx.metric(
-                "robustness.contextual_path_effect",
-                top.value,
-                top.interval,
-                method=f"largest |value| over levels ({top.name})",
-            )
-        )
+        out.append(ctx.largest_over_levels("robustness.contextual_path_effect", out))
     return out

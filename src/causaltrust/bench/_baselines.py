@@ -122,8 +122,13 @@ def build_torch_invariance(spec: TrustSpec, scm: SCM | None, params: Mapping[str
         if params.get("penalty") is None
         else {"eta" if algorithm == "groupdro" else "lambda_": params["penalty"]}
     )
+    # protected_input=False (V-REx, GroupDRO): fairness through unawareness, a route to a fairness threshold
+    # that needs no graph.
+    aware = params.get("protected_input", True)
+    if not isinstance(aware, bool):
+        raise BenchError(f"protected_input: expected True or False, got {aware!r}")
     return cls(
-        spec=spec,
+        spec=spec if aware else _unaware_spec(spec),
         epochs=int(params["epochs"]),
         use_environment_as_feature=bool(params.get("env_feature", False)),
         group_by=_group_by(spec, params.get("groups", "environment")),
@@ -149,6 +154,22 @@ def _group_by(spec: TrustSpec, groups: Any) -> list[str] | None:
             f"spec {spec.name!r} has protected={spec.protected!r}, environment={spec.environment!r}"
         )
     return [spec.environment, spec.protected]
+
+
+def _unaware_spec(spec: TrustSpec) -> TrustSpec:
+    """The spec with its protected attribute left out of the features (``protected_input=False``): the model
+    never reads it, as fairness through unawareness, though ``groups="environment_protected"`` may still
+    form its training groups from it (the column stays in the rows; the learners ignore columns that are not
+    features)."""
+    if spec.protected is None:
+        raise BenchError(
+            f"protected_input=False needs a spec with a protected attribute; spec {spec.name!r} has none"
+        )
+    from causaltrust.spec import load_spec
+
+    raw = spec.model_dump(by_alias=True, exclude_none=True)
+    raw["features"] = [f for f in spec.features if f != spec.protected]
+    return load_spec(raw)
 
 
 def build_anchor(spec: TrustSpec, scm: SCM | None, params: Mapping[str, Any], seed: int) -> Any:
@@ -306,7 +327,14 @@ _BASELINES: list[MethodSpec] = [
         "V-REx: variance of environment risks (DomainBed)",
         "invariance across environments",
         build_torch_invariance,
-        {"algorithm": "vrex", "epochs": 300, "penalty": None, "env_feature": False, "groups": "environment"},
+        {
+            "algorithm": "vrex",
+            "epochs": 300,
+            "penalty": None,
+            "env_feature": False,
+            "groups": "environment",
+            "protected_input": True,
+        },
     ),
     MethodSpec(
         "groupdro",
@@ -319,6 +347,7 @@ _BASELINES: list[MethodSpec] = [
             "penalty": None,
             "env_feature": False,
             "groups": "environment",
+            "protected_input": True,
         },
     ),
     MethodSpec(

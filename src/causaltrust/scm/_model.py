@@ -140,7 +140,8 @@ class SCM:
 
         Spec equations are ignored except for variables named in ``assume`` (or marked ``assume: true``);
         a latent is recovered through its ``measures:`` child. ``provenance["nodes"]`` says, per variable,
-        whether it was learned or assumed, the model, its CV score and the equation. Inside
+        whether it was learned or assumed, the model, how it was chosen (``selection``), its CV score
+        (None when the model class was given: nothing was chosen, nothing scored) and the equation. Inside
         :func:`causaltrust.scm.reuse_fits` a fit with the same inputs is computed once.
         """
         from causaltrust.scm._fit import fit_scm

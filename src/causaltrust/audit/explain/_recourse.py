@@ -4,8 +4,9 @@ A rejected unit asks: what is the cheapest change of the variables I can act on 
 favourable decision? Causally, acting on a variable also changes its descendants (more follow-up visits
 lower the true lab value, hence the measured one); a feature-independent explainer moves the feature alone.
 Both searches share one vectorised routine: a grid of candidate actions for every unit at once (one SCM
-counterfactual per batch of candidates x units), then bisection along the segment from the unit's current
-values to its cheapest favourable candidate, then (several variables) one pass of per-variable bisection.
+counterfactual per batch of candidates x units), then multisection along the segment from the unit's current
+values to its cheapest favourable candidate, then (several variables) one pass of per-variable
+multisection.
 """
 
 from __future__ import annotations
@@ -28,10 +29,14 @@ Evaluate = Callable[[Array, Array], Array]
 
 _GRID_1D = 64  # grid points for one actionable variable
 _GRID_BUDGET = 1024  # candidate combinations per unit for several variables
-# Halvings: 2**-20 of the bracket (for one variable one grid step, 6/63 at the demo's bounds: 1e-7 in its
-# units), far below any cost that matters; each halving is one model call on every unit still searching (30
-# took a third more of the recourse search's time for digits no metric shows).
-_BISECT = 20
+# The switching point is searched by multisection: each round evaluates _SECTIONS - 1 evenly spaced interior
+# points of every unit's bracket in one model call and keeps the section where the decision first turns
+# favourable, so the bracket shrinks _SECTIONS-fold per call. Five rounds of 16 give 16**-5 = 2**-20 of the
+# bracket, the precision of twenty halvings (for one variable one grid step, 6/63 at the demo's bounds: 1e-7
+# in its units), in a quarter of the model calls; a call on 15x the rows costs little more, as the recourse
+# batches are small (benchmarks/RESULTS.md, "Recourse search").
+_SECTIONS = 16
+_ROUNDS = 5
 _MAX_ROWS = 200_000  # rows per SCM counterfactual batch (memory bound)
 _EXAMPLES = 10
 
@@ -57,26 +62,39 @@ def _batched(evaluate: Evaluate, units: Array, values: Array) -> Array:
 
 
 def _bisect(
-    evaluate: Evaluate, units: Array, point: Callable[[Array], Array], t_lo: Array, t_hi: Array
+    evaluate: Evaluate,
+    units: Array,
+    point: Callable[[Array, Array], Array],
+    t_lo: Array,
+    t_hi: Array,
 ) -> Array:
-    """Smallest favourable t found by bisection, keeping the favourable end (f(t_hi) holds on entry).
+    """Smallest favourable t found by multisection, keeping the favourable end (f(t_hi) holds on entry).
 
-    Where f(t_lo) is already favourable, t_lo is returned. The decision may switch back and forth inside a
-    bracket; bisection then finds one switching point, still favourable and no dearer than t_hi.
+    ``point(t, rows)`` gives the actionable values of units ``rows`` (positions in ``units``) at ``t``.
+    Where f(t_lo) is already favourable, t_lo is returned. Each round replaces a bracket by the section
+    ending at its first favourable interior point (or the last section when none is), so f(t_hi) keeps
+    holding. The decision may switch back and forth inside a bracket; the search then finds one switching
+    point, still favourable and no dearer than t_hi.
     """
     t_lo = t_lo.copy()
     t_hi = t_hi.copy()
-    lo_ok = _batched(evaluate, units, point(t_lo))
+    lo_ok = _batched(evaluate, units, point(t_lo, np.arange(len(units))))
     t_hi[lo_ok] = t_lo[lo_ok]
-    live = ~lo_ok
-    for _ in range(_BISECT):
-        if not live.any():
+    live = np.flatnonzero(~lo_ok)
+    frac = np.arange(1, _SECTIONS) / _SECTIONS
+    n = len(live)
+    for _ in range(_ROUNDS):
+        if not n:
             break
-        mid = 0.5 * (t_lo + t_hi)
-        ok = np.zeros(len(units), dtype=bool)
-        ok[live] = _batched(evaluate, units[live], point(mid)[live])
-        t_hi = np.where(live & ok, mid, t_hi)
-        t_lo = np.where(live & ~ok, mid, t_lo)
+        lo, hi = t_lo[live], t_hi[live]
+        ts = lo[:, None] + (hi - lo)[:, None] * frac  # (n, _SECTIONS - 1) interior points
+        rows = np.repeat(live, len(frac))
+        ok = _batched(evaluate, units[rows], point(ts.ravel(), rows)).reshape(n, len(frac))
+        hit = ok.any(axis=1)
+        first = np.argmax(ok, axis=1)
+        at = np.arange(n)
+        t_hi[live] = np.where(hit, ts[at, first], hi)
+        t_lo[live] = np.where(hit, np.where(first > 0, ts[at, first - 1], lo), ts[:, -1])
     return t_hi
 
 
@@ -139,11 +157,13 @@ def cheapest_actions(
         o, c = old[idx], cand[idx]
         cont = ~discrete
 
-        def along(t: Array) -> Array:
+        def along(t: Array, rows: Array) -> Array:
             # Continuous variables move from their current value toward the candidate; clipping keeps a
             # unit that starts outside the bounds inside them, and cost still grows monotonically in t.
-            p = c.copy()
-            p[:, cont] = np.clip(o[:, cont] + t[:, None] * (c[:, cont] - o[:, cont]), lo[cont], hi[cont])
+            p, start = c[rows], o[rows]
+            p[:, cont] = np.clip(
+                start[:, cont] + t[:, None] * (p[:, cont] - start[:, cont]), lo[cont], hi[cont]
+            )
             return p
 
         t_lo = np.zeros(len(idx))
@@ -153,21 +173,22 @@ def cheapest_actions(
             step = (hi[0] - lo[0]) / (per_var[0] - 1)
             dist = np.abs(c[:, 0] - o[:, 0])
             t_lo = np.clip(1.0 - step / np.maximum(dist, 1e-300), 0.0, 1.0)
+        every = np.arange(len(idx))
         t = _bisect(evaluate, idx, along, t_lo, np.ones(len(idx)))
-        cur = along(t)
+        cur = along(t, every)
         if k > 1:
             # One pass of per-variable bisection: each variable shrinks toward its current value while the
             # others hold, which removes changes the ray from the current values forced on it.
             for j in [int(i) for i in np.flatnonzero(cont)]:
                 base = cur.copy()
 
-                def shrink(s: Array, j: int = j, base: Array = base) -> Array:
-                    p = base.copy()
-                    p[:, j] = np.clip(o[:, j] + s * (base[:, j] - o[:, j]), lo[j], hi[j])
+                def shrink(s: Array, rows: Array, j: int = j, base: Array = base) -> Array:
+                    p = base[rows]
+                    p[:, j] = np.clip(o[rows, j] + s * (p[:, j] - o[rows, j]), lo[j], hi[j])
                     return p
 
                 s = _bisect(evaluate, idx, shrink, np.zeros(len(idx)), np.ones(len(idx)))
-                cur = shrink(s)
+                cur = shrink(s, every)
         out[idx] = cur
     final_cost = np.where(found, _costs(out, old, weights), np.nan)
     return RecourseResult(values=out, found=found, cost=final_cost)

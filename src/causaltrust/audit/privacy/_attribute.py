@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from causaltrust.audit._context import AuditContext
@@ -33,6 +35,16 @@ def attribute_advantage(a: Array, pred: Array, k: int) -> float:
     present = totals > 0
     bal = float(np.mean(hits[present] / totals[present]))
     return (bal - 1.0 / k) / (1.0 - 1.0 / k)
+
+
+def _advantage_rows(onehot: Array, hit: Array, k: int, counts: Array) -> Array:
+    """:func:`attribute_advantage` of each resample row of ``counts`` (the large-audit form: weights, no
+    gathers); ``onehot`` is the ``(n, k)`` one-hot of the codes, ``hit`` the same masked by correct rows."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recall = (counts @ hit) / (counts @ onehot)  # NaN for a class absent from the resample: left out
+    bal = np.nanmean(recall, axis=1)
+    out: Array = (bal - 1.0 / k) / (1.0 - 1.0 / k)
+    return out
 
 
 def attribute_inference_metric(ctx: AuditContext) -> Metric | None:
@@ -87,4 +99,7 @@ def attribute_inference_metric(ctx: AuditContext) -> Metric | None:
         f"{folds}-fold cross-validated {kind} from [score, label, score*label] to {a_name}; (balanced "
         "accuracy - 1/k) / (1 - 1/k); bootstrap over units (attacker fixed)"
     )
-    return ctx.stat_metric(name, stat, len(codes), method=method)
+    onehot = np.zeros((len(codes), k))
+    onehot[np.arange(len(codes)), codes] = 1.0
+    rows = partial(_advantage_rows, onehot, onehot * (pred == codes)[:, None], k)
+    return ctx.weighted_metric(name, stat, rows, len(codes), method=method)
