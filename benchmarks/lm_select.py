@@ -67,9 +67,10 @@ def inner_split(dev: pd.DataFrame, held: pd.DataFrame, seed: int) -> tuple[pd.Da
     """dev-train (two thirds of each source's development occupations, every prompt) and dev-val (the rest:
     all its Winogender prompts, 30 of its WinoBias templates).
 
-    ``lm_prompts`` splits occupations per source, so an occupation held out in one source can be a development
-    occupation of the other (8 of them with seed 0, e.g. "nurse": WinoBias dev, Winogender held-out). Those are
-    dropped here, so nothing trained or chosen here has seen a held-out occupation.
+    Development occupations that also appear among the held-out prompts are dropped, so nothing trained or
+    chosen here has seen a held-out occupation. Day 3 ran when ``lm_prompts`` split occupations per source (8
+    such occupations with seed 0, e.g. "nurse": WinoBias dev, Winogender held-out); it now splits them once
+    across the sources, and the drop is a guard.
     """
     dev = dev[~dev["occupation"].isin(set(held["occupation"]))]
     rng = np.random.default_rng(seed + 1)
