@@ -86,6 +86,7 @@ bench: venv $(PEERS)/.installed
 	$(BIN)/python benchmarks/latent_factors.py
 	$(BIN)/python benchmarks/lm_front.py
 	$(BIN)/python benchmarks/lm_finetune.py
+	$(BIN)/python benchmarks/lm_select.py --all --threads 1
 	$(BIN)/python benchmarks/reward.py
 	$(BIN)/python benchmarks/law_school.py --write
 	$(BIN)/python benchmarks/berkeley.py --write

@@ -53,8 +53,14 @@ def test_dedupe_prompts_keeps_first_and_counts():
 
 def test_split_is_by_occupation_and_variants_replace_only_the_occupation():
     p = ct.text.lm_prompts()
-    by_occ = p.groupby(["source", "occupation"])["split"].nunique()
+    # One split across the sources: an occupation is development or held-out in every source's templates
+    # (a per-source split put e.g. "nurse" in WinoBias's development and Winogender's held-out prompts).
+    by_occ = p.groupby("occupation")["split"].nunique()
     assert (by_occ == 1).all()
+    shared = set(p.loc[p.source == "winogender", "occupation"]) & set(
+        p.loc[p.source == "winobias", "occupation"]
+    )
+    assert len(shared) >= 8  # the test has teeth: the sources share occupations
     assert set(p["split"]) == {"dev", "heldout"}
     for r in p.head(40).itertuples():
         for col, word in (("neutral", "person"), ("male_ref", "man"), ("female_ref", "woman")):

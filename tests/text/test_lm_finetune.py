@@ -95,6 +95,39 @@ def test_same_seed_same_weights(tiny_lm, lm_tokenizer, prompts):
     assert any(not torch.equal(a[k], c[k]) for k in a)
 
 
+def test_callback_sees_each_step_and_changes_nothing(tiny_lm, lm_tokenizer, prompts):
+    from peft import get_peft_model_state_dict
+
+    kw = {"steps": 3, "batch_size": 2, "layers": [1, 2], "lr": 1e-2, "random_state": 3}
+    texts, pairs = list(prompts["prompt"]), list(zip(prompts["male"], prompts["female"], strict=True))
+    seen: dict[int, np.ndarray] = {}
+    adapters: dict[int, dict[str, torch.Tensor]] = {}
+
+    def record(step, adapted):
+        assert not adapted.training
+        assert not torch.is_grad_enabled()
+        seen[step] = ct.text.next_token_log_odds(adapted, lm_tokenizer, texts, pairs)
+        adapters[step] = {k: v.clone() for k, v in get_peft_model_state_dict(adapted).items()}
+
+    with_cb = ct.text.causal_finetune(tiny_lm, lm_tokenizer, prompts, callback=record, **kw)
+    assert sorted(seen) == [1, 2, 3]
+    # the callback leaves training alone: the same weights as a run without it
+    plain = ct.text.causal_finetune(tiny_lm, lm_tokenizer, prompts, **kw).model.state_dict()
+    assert all(torch.equal(v, plain[k]) for k, v in with_cb.model.state_dict().items())
+    # what it saw after step 2 is the model a 2-step run returns (independent run, merged weights)
+    two = ct.text.causal_finetune(tiny_lm, lm_tokenizer, prompts, **{**kw, "steps": 2}).model
+    np.testing.assert_allclose(
+        seen[2], ct.text.next_token_log_odds(two, lm_tokenizer, texts, pairs), atol=1e-9
+    )
+    np.testing.assert_allclose(
+        seen[3], ct.text.next_token_log_odds(with_cb.model, lm_tokenizer, texts, pairs), atol=1e-9
+    )
+    assert not np.allclose(seen[1], seen[3])  # the steps did move the model
+    assert any(not torch.equal(adapters[1][k], adapters[3][k]) for k in adapters[1])
+    with pytest.raises(DataError, match="callback"):
+        ct.text.causal_finetune(tiny_lm, lm_tokenizer, prompts, callback="save")
+
+
 def test_causal_objective_removes_a_planted_stereotype_and_keeps_the_referent(tiny_lm, lm_tokenizer, prompts):
     # plant a stereotype and referent agreement: full fine-tuning of the next pronoun only, "person" 50/50
     biased = copy.deepcopy(tiny_lm).float()

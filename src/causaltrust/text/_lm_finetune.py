@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,6 +136,7 @@ def causal_finetune(
     agreement_weight: float = 1.0,
     preserve_weight: float = 1.0,
     random_state: int = 0,
+    callback: Callable[[int, Any], None] | None = None,
 ) -> LMFinetune:
     """Fine-tune a causal LM with LoRA: the occupation stops moving the pronoun, "the woman" still does.
 
@@ -164,6 +165,12 @@ def causal_finetune(
         Weights of the three terms of the "causal" objective (ignored by "cda").
     random_state : int
         Seeds the adapters' initialisation and the batch order: same seed, same weights.
+    callback : callable, optional
+        ``callback(steps_done, adapted)`` after every step, for checkpoints chosen on development prompts
+        (e.g. an :func:`lm_audit` of the adapted model). ``adapted`` is the peft model with its adapters
+        active, in eval mode and with gradients off while the callback runs; read it, or save its adapters
+        with ``peft.get_peft_model_state_dict``, but do not change its weights. Training resumes unchanged
+        afterwards (LoRA has no dropout here, so the step order and the weights do not depend on it).
 
     Returns
     -------
@@ -188,6 +195,8 @@ def causal_finetune(
                     ("preserve_weight", preserve_weight), ("lr", lr)):  # fmt: skip
         if not np.isfinite(w) or w < 0:
             raise DataError(f"{name} must be a finite number >= 0, got {w!r}")
+    if callback is not None and not callable(callback):
+        raise DataError(f"callback must be callable(steps_done, adapted) or None, got {callback!r}")
     base = getattr(model, "model", None)
     if base is None or not hasattr(base, "layers"):
         raise DataError(f"causal_finetune needs a Llama-family causal LM, got {type(model).__name__}")
@@ -263,6 +272,11 @@ def causal_finetune(
         history.append(
             {"step": step, "loss": float(loss.detach()), **{k: float(v.detach()) for k, v in parts.items()}}
         )
+        if callback is not None:
+            net.eval()
+            with torch.no_grad():
+                callback(step + 1, net)
+            net.train()
     net.eval()
     merged = net.merge_and_unload()
     for p in merged.parameters():

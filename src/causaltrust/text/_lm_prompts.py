@@ -156,7 +156,7 @@ def lm_prompts(
     ``case`` ("nom", "poss", "acc"), ``male`` / ``female`` (the next-token pronouns), ``prompt`` (with the
     occupation), ``neutral`` (occupation → "person"), ``male_ref`` / ``female_ref`` (occupation → "man" /
     "woman"), ``n_copies`` (rows of the raw sets this prompt stands for) and ``split`` ("dev" or "heldout",
-    drawn per occupation).
+    drawn per occupation, once across the sources).
 
     Parameters
     ----------
@@ -165,7 +165,8 @@ def lm_prompts(
     split : {"dev", "heldout"}, optional
         Return one half only.
     heldout_fraction : float
-        Share of occupations held out (per source).
+        Share of occupations held out, drawn once over the union of the sources' occupations (an
+        occupation is held out in every source or in none).
     max_per_source : int, optional
         Keep at most this many prompts per source after de-duplication: whole templates, in a seeded order.
     random_state : int
@@ -188,11 +189,15 @@ def lm_prompts(
     if max_per_source is not None and max_per_source < 1:
         raise DataError(f"max_per_source must be a positive int or None, got {max_per_source!r}")
     rng = np.random.default_rng(random_state)
+    frames = {
+        source: dedupe_prompts(pd.DataFrame(list(known[source]()))) for source in dict.fromkeys(sources)
+    }
+    # One split over the occupations of every source: an occupation held out in one source's templates is
+    # held out in the other's too, so nothing fitted or chosen on development prompts has seen it.
+    occs = np.array(sorted(set().union(*(set(df["occupation"]) for df in frames.values()))))
+    held = set(rng.permutation(occs)[: round(heldout_fraction * len(occs))])
     parts = []
-    for source in dict.fromkeys(sources):
-        df = dedupe_prompts(pd.DataFrame(list(known[source]())))
-        occs = np.array(sorted(df["occupation"].unique()))
-        held = set(rng.permutation(occs)[: round(heldout_fraction * len(occs))])
+    for df in frames.values():
         df["split"] = np.where(df["occupation"].isin(held), "heldout", "dev")
         if max_per_source is not None and len(df) > max_per_source:
             order = rng.permutation(df["template"].unique())
