@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -66,3 +68,37 @@ def test_notes_state_each_attacks_power_for_every_surface(report: ct.audit.Trust
         head = f"{name} = {report.metric(name).value:.3g}; the same attack"
         note = next(n for n in report.notes if n.startswith(head))
         assert f"trained on the same rows: {report.metric(power).value:.3g} (the attack's power" in note
+
+
+def test_the_power_is_shared_by_audits_of_other_models_on_the_same_rows() -> None:
+    # The canary does not depend on the audited model: a second model's audit on the same rows, spec and
+    # seed reuses it; with the cache emptied it is computed again and agrees to the bit.
+    from sklearn.tree import DecisionTreeClassifier
+
+    from causaltrust.audit.privacy import _membership
+
+    spec, scm = ct.scenarios.load("readmission")
+    train, test = scm.sample(300, random_state=3), scm.sample(300, random_state=4)
+
+    def power(model: object) -> tuple[float, object]:
+        model.fit(train[spec.features], train[spec.target])  # type: ignore[attr-defined]
+        rep = ct.audit(
+            model, spec=spec, scm=scm, data=test, train_data=train, objectives=["privacy"], n_bootstrap=5,
+            n_shadow=0, random_state=0,
+        )  # fmt: skip
+        m = rep.metric(POWER_ADV)
+        return m.value, m.interval
+
+    _membership._POWER_CACHE.clear()
+    first = power(LogisticRegression(max_iter=1000))
+    assert len(_membership._POWER_CACHE) == 1
+    assert power(DecisionTreeClassifier(random_state=0)) == first
+    assert len(_membership._POWER_CACHE) == 1  # reused, not recomputed
+    _membership._POWER_CACHE.clear()
+    assert power(DecisionTreeClassifier(random_state=0)) == first
+    other = ct.audit(
+        LogisticRegression(max_iter=1000).fit(train[spec.features], train[spec.target]), spec=spec, scm=scm,
+        data=test, train_data=train, objectives=["privacy"], n_bootstrap=5, n_shadow=0, random_state=1,
+    )  # fmt: skip
+    assert len(_membership._POWER_CACHE) == 2  # another seed is another canary
+    assert math.isfinite(other.metric(POWER_ADV).value)

@@ -8,7 +8,7 @@ from typing import Any
 __all__ = ["DEMO_FULL", "DEMO_QUICK", "demo_settings"]
 
 # The full statistical settings: 3 seeds of 20,000 training and 20,000 test rows, 8 shadow models per cell,
-# 200 bootstrap resamples, recourse for 200 rejected units (about 5 minutes on 2 quiet cores). ``shadow_rows``
+# 200 bootstrap resamples, recourse for 200 rejected units (447 s on 2 quiet cores, 69 cells). ``shadow_rows``
 # is the audit option: training rows per shadow model (None: as many as the audited model had).
 DEMO_FULL: MappingProxyType[str, int | None] = MappingProxyType(
     {
@@ -21,9 +21,10 @@ DEMO_FULL: MappingProxyType[str, int | None] = MappingProxyType(
         "recourse_units": 200,
     }
 )
-# The quick settings tell the same story (``ct.report.story_verdicts``: who meets the thresholds, the best and
-# tied configurations per objective and their verdicts) in 60-70 s on 2 quiet cores (benchmarks/RESULTS.md,
-# "Speed (issue 30)" and "Speed (issue 30, day 2)"). Three seeds stay: the story's ties and wins come from
+# The quick settings run in 50 s on 2 quiet cores and tell the full settings' story (``ct.report.story_verdicts``)
+# on who meets the thresholds and each objective's best, but can call a tie where the full run's intervals
+# nearly touch (benchmarks/RESULTS.md, "The main job's time on a quiet machine (issue 30, day 3)", and "Speed
+# (issue 30)", "Speed (issue 30, day 2)"). Three seeds stay: the story's ties and wins come from
 # Student-t intervals over seeds. The shadow-model (LiRA) attack is left to --full: it is not part of the
 # story, whose privacy line is the loss-threshold attack on every row, and retraining each model four more
 # times was 40% of the quick demo's CPU (each cell's notes say the attack was skipped).

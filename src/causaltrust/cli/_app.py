@@ -413,9 +413,9 @@ def _report_failures(console: Console, ledger: Any) -> bool:
 
 
 _FULL_HELP = (
-    "The full statistical settings (about 5 minutes on 2 cores). Without it, the quick settings (about 2 "
-    "minutes): 3 seeds of fewer rows, which give the same verdict per objective and the same threshold "
-    "verdicts except where the full run's intervals nearly touch. Options given explicitly override either "
+    "The full statistical settings (about 7.5 minutes on 2 quiet cores). Without it, the quick settings "
+    "(under a minute): 3 seeds of fewer rows, which give the same threshold verdicts and the same best "
+    "method per objective, but can call a tie where the full run's intervals nearly touch. Options given explicitly override either "
     "(both listed below)."
 )
 
@@ -520,9 +520,9 @@ def demo(
         and scenario == "readmission"
     ):
         console.print(
-            "About 5 minutes on 2 cores, most of it the shadow-model attack."
+            "About 7.5 minutes on 2 quiet cores, most of it the shadow-model attack."
             if full
-            else "About a minute or two on 2 cores (`--full`: about 5).",
+            else "Under a minute on 2 quiet cores (`--full`: about 7.5 minutes).",
             markup=False,
             highlight=False,
         )

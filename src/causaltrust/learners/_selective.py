@@ -596,9 +596,11 @@ class SelectiveInvarianceClassifier(BinaryClassifierMixin, _SelectiveBase):
         The trust spec: unfair paths, spurious / contextual environment paths.
     estimator : classifier, default LogisticRegression
         Trained on the mapped features (any scikit-learn classifier; a DP one composes privacy).
-    scm : SCM, optional
+    scm : SCM or DPLinearFit, optional
         The causal model used for the mapping. When None it is learned with ``SCM.fit`` from the training
-        rows (or ``scm_data`` passed to :meth:`fit`).
+        rows (or ``scm_data`` passed to :meth:`fit`). A :class:`~causaltrust.scm.DPLinearFit` is fitted
+        under differential privacy on the training rows (or ``scm_data``, which costs the training rows
+        nothing), and its ε is composed with a DP estimator's in ``privacy_epsilon_``.
     fairness : {"block", "map", False} or None
         ``"block"`` (None and True mean it when the spec has the section): block every unfair path entry on
         its own, for every unit. The protected attribute is not an input when the direct path is unfair;

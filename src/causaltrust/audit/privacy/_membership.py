@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -102,18 +104,50 @@ def _subsample(n_total: int, n: int, rng: np.random.Generator) -> Array:
     return np.sort(rng.choice(n_total, n, replace=False))
 
 
+# The canary's result depends only on the rows, the spec, the audit's seed and its interval settings, not on
+# the audited model: cells of one sweep that share them (every method at one seed) share it (per process).
+_POWER_CACHE: OrderedDict[str, tuple[float, tuple[float, float] | None]] = OrderedDict()
+_POWER_CACHE_SIZE = 16
+
+
+def _rows_digest(*frames: pd.DataFrame) -> str:
+    h = hashlib.sha256()
+    for df in frames:
+        h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+        h.update(repr(list(df.columns)).encode())
+    return h.hexdigest()
+
+
 def advantage_power_metric(ctx: AuditContext, train: pd.DataFrame, test: pd.DataFrame) -> Metric | None:
     """``privacy.mia_power[mia_advantage]``: the loss-threshold attack against a memorising forest.
 
     The forest (:func:`memorising_forest`) is trained on the audit's member rows and attacked on the same
     members and non-members as the model, so the advantage it reaches is what this attack can detect at
-    these settings. Classifiers only (None for a regressor).
+    these settings. Classifiers only (None for a regressor). The result does not depend on the audited
+    model: audits of other models on the same rows, spec, seed and interval settings reuse it (a cache of
+    the last 16 in this process).
     """
     if ctx.model.task == "regression":
         return None
     name = ADVANTAGE_POWER_NAME
     spec, meta = ctx.spec, ctx.scm.meta
     features = list(spec.features)
+    cols = [*features, spec.target]
+    key = "|".join(
+        map(
+            str,
+            (spec.hash, ctx.random_state, ctx.options.n_bootstrap, ctx.options.confidence,
+             _rows_digest(train[cols], test[cols])),
+        )
+    )  # fmt: skip
+    how = (
+        f"the attack's power: the same loss-threshold attack on the same rows against a memorising random "
+        f"forest ({CANARY_TREES} trees, min_samples_leaf=1) trained on the training rows"
+    )
+    if key in _POWER_CACHE:
+        _POWER_CACHE.move_to_end(key)
+        value, interval = _POWER_CACHE[key]
+        return ctx.metric(name, value, interval, method=how)
     seed = int(ctx.rng(name).integers(0, 2**31 - 1))
     try:
         canary = memorising_forest(features, seed).fit(train[features], train[spec.target])
@@ -124,10 +158,9 @@ def advantage_power_metric(ctx: AuditContext, train: pd.DataFrame, test: pd.Data
     ins = model_outputs(adapter, train[features], target_values(train, meta, spec.target, "audit train_data"))
     outs = model_outputs(adapter, test[features], target_values(test, meta, spec.target, "audit data"))
     m = loss_threshold_metric(ctx, ins, outs, name)
-    how = (
-        f"the attack's power: the same loss-threshold attack on the same rows against a memorising random "
-        f"forest ({CANARY_TREES} trees, min_samples_leaf=1) trained on the training rows"
-    )
+    _POWER_CACHE[key] = (m.value, m.interval)
+    if len(_POWER_CACHE) > _POWER_CACHE_SIZE:
+        _POWER_CACHE.popitem(last=False)
     return ctx.metric(name, m.value, m.interval, method=how)
 
 
