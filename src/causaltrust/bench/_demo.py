@@ -21,13 +21,13 @@ DEMO_FULL: MappingProxyType[str, int | None] = MappingProxyType(
         "recourse_units": 200,
     }
 )
-# The quick settings run in 50 s on 2 quiet cores and tell the full settings' story (``ct.report.story_verdicts``)
-# on who meets the thresholds and each objective's best, but can call a tie where the full run's intervals
-# nearly touch (benchmarks/RESULTS.md, "The main job's time on a quiet machine (issue 30, day 3)", and "Speed
-# (issue 30)", "Speed (issue 30, day 2)"). Three seeds stay: the story's ties and wins come from
-# Student-t intervals over seeds. The shadow-model (LiRA) attack is left to --full: it is not part of the
-# story, whose privacy line is the loss-threshold attack on every row, and retraining each model four more
-# times was 40% of the quick demo's CPU (each cell's notes say the attack was skipped).
+# The quick settings run in 50 s on 2 quiet cores and tell the full settings' story
+# (``ct.report.story_verdicts``) on who meets the thresholds and each objective's best, but can call a tie
+# where the full run's intervals nearly touch (benchmarks/RESULTS.md, "The main job's time on a quiet
+# machine (issue 30, day 3)", "Speed (issue 30)", "Speed (issue 30, day 2)"). Three seeds stay: the story's
+# ties and wins come from Student-t intervals over seeds. The shadow-model attack is left to --full: it is
+# not part of the story, whose privacy line is the loss-threshold attack on every row, and retraining each
+# model four more times was 40% of the quick demo's CPU (each cell's notes say the attack was skipped).
 DEMO_QUICK: MappingProxyType[str, int | None] = MappingProxyType(
     {
         "seeds": 3,

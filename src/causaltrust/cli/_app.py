@@ -415,8 +415,8 @@ def _report_failures(console: Console, ledger: Any) -> bool:
 _FULL_HELP = (
     "The full statistical settings (about 7.5 minutes on 2 quiet cores). Without it, the quick settings "
     "(under a minute): 3 seeds of fewer rows, which give the same threshold verdicts and the same best "
-    "method per objective, but can call a tie where the full run's intervals nearly touch. Options given explicitly override either "
-    "(both listed below)."
+    "method per objective, but can call a tie where the full run's intervals nearly touch. Options given "
+    "explicitly override either (both listed below)."
 )
 
 
