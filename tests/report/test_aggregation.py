@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from story_frames import aggregate_frame
 
 import causaltrust as ct
 from causaltrust._format import fmt_interval, fmt_num
@@ -109,12 +110,7 @@ def test_seed_interval_is_student_t_and_clipped():
 
 
 def _frame(rows, metric):
-    out = pd.DataFrame(rows)
-    out["name"] = out["config"]
-    out["spec"] = "s"
-    out["params_json"] = "{}"
-    out["n_seeds"] = 3
-    out.attrs["settings"] = []
+    out = aggregate_frame(rows)
     assert metric in out.columns
     return out
 

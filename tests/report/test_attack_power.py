@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
+from story_frames import aggregate_frame
 
 import causaltrust as ct
 from causaltrust._format import fmt_num
@@ -54,8 +54,7 @@ def test_ledger_privacy_sentence_states_the_power_of_its_best_configuration() ->
                 "privacy.mia_advantage": mia, "privacy.epsilon": 1.0, POWER_ADV: power,
             }
         )  # fmt: skip
-    frame = pd.DataFrame(rows).assign(name=lambda d: d["config"], spec="s", params_json="{}", n_seeds=3)
-    frame.attrs["settings"] = []
+    frame = aggregate_frame(rows)
     privacy = next(s for _, s in headline_sentences(frame) if s.startswith("<b>Privacy</b>"))
     # the best configuration (dp, advantage 0) with its own row's power, before what ε covers
     assert "reaches advantage 0.310 against a memorising random forest" in privacy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+from story_frames import aggregate_frame
 
 from causaltrust.report._ledger import headline_sentences
 
@@ -31,13 +32,7 @@ def _agg(ref_unfair: tuple[float, float, float], passed: float) -> pd.DataFrame:
                 f"{UNF}::passed": ok,
             }
         )
-    out = pd.DataFrame(rows)
-    out["name"] = out["config"]
-    out["spec"] = "s"
-    out["params_json"] = "{}"
-    out["n_seeds"] = 3
-    out.attrs["settings"] = []
-    return out
+    return aggregate_frame(rows)
 
 
 def _fairness(agg: pd.DataFrame) -> str:

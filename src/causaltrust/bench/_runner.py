@@ -197,11 +197,11 @@ def _check_seeds(seeds: Any) -> list[int]:
     return out
 
 
-def _check_settings(settings: Mapping[str, Any]) -> None:
-    for k, v in settings.items():
-        low = 0 if k == "n_shadow" else (2 if k in ("n_train", "n_test") else 1)
-        if isinstance(v, bool) or not isinstance(v, int) or v < low:
-            raise BenchError(f"{k}: expected an integer >= {low}, got {v!r}")
+def _check_sizes(sizes: Mapping[str, Any]) -> None:
+    # The audit's own settings are checked by AuditOptions (`_audit_settings`).
+    for k, v in sizes.items():
+        if isinstance(v, bool) or not isinstance(v, int) or v < 2:
+            raise BenchError(f"{k}: expected an integer >= 2, got {v!r}")
 
 
 def _audit_settings(
@@ -274,7 +274,7 @@ def plan(
     (8, 'erm', 64)
     """
     shorthand = {"n_bootstrap": n_bootstrap, "n_shadow": n_shadow, "recourse_units": recourse_units}
-    _check_settings({"n_train": n_train, "n_test": n_test})
+    _check_sizes({"n_train": n_train, "n_test": n_test})
     resolved, kwargs = _audit_settings(options, shorthand, audit_kwargs)
     settings = {"n_train": n_train, "n_test": n_test, **{k: getattr(resolved, k) for k in shorthand}}
     combos = expand_grid(methods, grid)
