@@ -1,15 +1,19 @@
 """How the audit grows with the number of test rows, and the group metrics against a bincount floor (issue 30).
 
-    .venv/bin/python benchmarks/audit_growth.py [--rows 10000 100000 1000000] [--repeats 3] [--json out.json]
+    .venv/bin/python benchmarks/audit_growth.py [--rows 10000 100000 1000000] [--pairs 15] [--json out.json]
+    .venv/bin/python benchmarks/audit_growth.py --skip-audit [--cases regression]   # the group floors only
 
 1. Audit growth: ``ct.audit`` of the readmission scenario's logistic-regression pipeline (benchmarks/audit.py's
    model, trained on 20,000 rows) on 1e4, 1e5 and 1e6 test rows, each objective alone (``n_shadow=0``,
    default ``n_bootstrap=200``), process CPU seconds of one call and the peak of traced memory (tracemalloc).
    The growth exponent between two sizes is log(CPU ratio) / log(rows ratio): 1.0 is linear.
 2. Group metrics against a strict floor: ``demographic_parity_difference`` and ``equalized_odds_difference``
-   (one call on every unit, and the audit's bootstrap form: a resample's index gather plus the statistic)
-   against the fewest NumPy passes that give the same numbers (bincounts of group and group-by-class codes).
-   Results are checked bit for bit against the floor. CPU seconds are the best of ``--repeats`` loops.
+   of a classifier, ``mean_difference`` and ``standardized_mean_difference`` of a regressor (one call on every
+   unit, and the audit's bootstrap form: a resample's index gather plus the statistic) against the fewest
+   NumPy passes that give the same numbers (bincounts of group and group-by-class codes; for the standardized
+   difference also the one gather and the two passes of the pooled within-group squares). Results are checked
+   bit for bit against the floor. CPU seconds and ratios are medians of ``--pairs`` interleaved pairs
+   (benchmarks/_paired.py).
 
 Prints the tables as Markdown (and writes them as JSON with ``--json``); the numbers go into
 benchmarks/RESULTS.md by hand with the command, as the machine is shared (ratios in one run).
@@ -28,24 +32,11 @@ from typing import Any
 
 import numpy as np
 
+from _paired import load, paired_cpu
 from audit import OBJECTIVES, TRAIN_ROWS, TRAIN_SEED, make_model
 
-
-def cpu_best(fn: Callable[[], Any], repeats: int, min_cpu: float = 0.2) -> float:
-    """Best CPU seconds per call over ``repeats`` loops (calls under ``min_cpu`` are looped)."""
-    fn()
-    c0 = time.process_time()
-    fn()
-    one = time.process_time() - c0
-    loops = max(1, int(min_cpu / max(one, 1e-6)))
-    best = math.inf
-    for _ in range(repeats):
-        c0 = time.process_time()
-        for _ in range(loops):
-            fn()
-        best = min(best, (time.process_time() - c0) / loops)
-    return best
-
+Call = Callable[[], float]
+Stat = Callable[[np.ndarray, np.ndarray, int], float]
 
 # -- group metrics ---------------------------------------------------------------------------------------
 
@@ -68,9 +59,29 @@ def floor_eo(codes: np.ndarray, pred: np.ndarray, k: int) -> float:
     return out
 
 
-def group_rows(n: int, repeats: int) -> list[dict[str, Any]]:
+def floor_smd(pred: np.ndarray, g: np.ndarray, k: int) -> float:
+    """Standardized mean difference: the mean gap (two bincounts) over the pooled within-group sd, whose
+    squares are one gather of the group means and two in-place passes (as the library's formula, bit for bit)."""
+    c = np.bincount(g, minlength=k)
+    m = np.bincount(g, weights=pred, minlength=k) / np.maximum(c, 1)  # an empty group's 0 is never gathered
+    gap = float(m[c > 0].max() - m[c > 0].min())
+    if gap == 0.0:
+        return 0.0
+    d = m[g]
+    np.square(np.subtract(pred, d, out=d), out=d)
+    dof = len(g) - np.count_nonzero(c)
+    sd = math.sqrt(float(d.sum()) / dof) if dof > 0 else 0.0
+    return gap / sd if sd > 0 else math.inf
+
+
+def group_rows(n: int, pairs: int, kinds: list[str]) -> list[dict[str, Any]]:
     from causaltrust.audit import _fairness
-    from causaltrust.audit._fairness import demographic_parity_difference, equalized_odds_difference
+    from causaltrust.audit._fairness import (
+        demographic_parity_difference,
+        equalized_odds_difference,
+        mean_difference,
+        standardized_mean_difference,
+    )
 
     def _eo_resample(codes: np.ndarray, pred: np.ndarray, k: int, i: np.ndarray) -> float:
         if hasattr(_fairness, "_eo_resample"):  # this version's bootstrap statistic
@@ -83,34 +94,46 @@ def group_rows(n: int, repeats: int) -> list[dict[str, Any]]:
     pred = (rng.random(n) < 0.5 + 0.2 * g).astype(np.float64)
     codes = 2 * g + (y == 1)
     idx = rng.integers(0, n, n)
-    cases = {
-        "demographic parity, all units": (
-            lambda: demographic_parity_difference(pred, g, 2),
-            lambda: floor_dp(pred, g, 2),
-        ),
-        "equalized odds, all units": (
-            lambda: equalized_odds_difference(y, pred, g, 2),
-            lambda: floor_eo(2 * g + (y == 1), pred, 2),
-        ),
-        "demographic parity, one bootstrap resample": (
-            lambda: demographic_parity_difference(pred[idx], g[idx], 2),
-            lambda: floor_dp(pred[idx], g[idx], 2),
-        ),
-        "equalized odds, one bootstrap resample": (
-            lambda: _eo_resample(codes, pred, 2, idx),
-            lambda: floor_eo(codes[idx], pred[idx], 2),
-        ),
-    }
+    # A regressor's predictions: continuous, their mean shifted by group (as the audit's model scores).
+    score = rng.standard_normal(n) + 0.3 * g
+
+    def both_forms(label: str, ours: Stat, floor: Stat, values: np.ndarray) -> dict[str, tuple[Call, Call]]:
+        """The statistic on every unit, and the audit's bootstrap form: a resample's gathers, then the statistic."""
+        return {
+            f"{label}, all units": (lambda: ours(values, g, 2), lambda: floor(values, g, 2)),
+            f"{label}, one bootstrap resample": (
+                lambda: ours(values[idx], g[idx], 2),
+                lambda: floor(values[idx], g[idx], 2),
+            ),
+        }
+
+    cases: dict[str, tuple[Call, Call]] = {}
+    if "classification" in kinds:
+        cases |= both_forms("demographic parity", demographic_parity_difference, floor_dp, pred)
+        cases |= {
+            "equalized odds, all units": (
+                lambda: equalized_odds_difference(y, pred, g, 2),
+                lambda: floor_eo(2 * g + (y == 1), pred, 2),
+            ),
+            "equalized odds, one bootstrap resample": (
+                lambda: _eo_resample(codes, pred, 2, idx),
+                lambda: floor_eo(codes[idx], pred[idx], 2),
+            ),
+        }
+    if "regression" in kinds:
+        # The mean difference's floor is the selection-rate gap's: max - min of per-group means.
+        cases |= both_forms("mean difference", mean_difference, floor_dp, score)
+        cases |= both_forms("standardized mean difference", standardized_mean_difference, floor_smd, score)
     rows = []
     for label, (ours, floor) in cases.items():
         same = ours() == floor()
-        t_ours, t_floor = cpu_best(ours, repeats), cpu_best(floor, repeats)
+        t = paired_cpu(ours, floor, pairs)
         rows.append(
-            {"case": label, "rows": n, "causaltrust": t_ours, "floor": t_floor, "ratio": t_ours / t_floor,
-             "equal": bool(same)}
+            {"case": label, "rows": n, "causaltrust": t.library, "floor": t.floor, "ratio": t.ratio,
+             "ratio_q1": t.ratio_q1, "ratio_q3": t.ratio_q3, "equal": bool(same)}
         )  # fmt: skip
-        print(f"  {label:<44} n={n:>9,}  {t_ours:.3g} s vs floor {t_floor:.3g} s: {t_ours / t_floor:.2f}x  "
-              f"equal {same}", flush=True)  # fmt: skip
+        print(f"  {label:<52} n={n:>9,}  {t.library:.3g} s vs floor {t.floor:.3g} s: {t.ratio:.2f}x "
+              f"{t.spread}  equal {same}", flush=True)  # fmt: skip
     return rows
 
 
@@ -167,7 +190,14 @@ def growth_table(rows: list[dict[str, Any]]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--pairs", type=int, default=15, help="interleaved pairs per group-metric timing")
+    ap.add_argument(
+        "--cases",
+        nargs="+",
+        default=["classification", "regression"],
+        choices=["classification", "regression"],
+        help="which group metrics to time",
+    )
     ap.add_argument("--json", default=None)
     ap.add_argument("--skip-audit", action="store_true")
     ap.add_argument("--skip-group", action="store_true")
@@ -175,12 +205,16 @@ def main() -> None:
     args = ap.parse_args()
     out: dict[str, Any] = {}
     if not args.skip_group:
-        out["group"] = [r for n in (100_000, 1_000_000) for r in group_rows(n, args.repeats)]
-        print("\n| metric | rows | causaltrust CPU s | floor CPU s | ratio | equal to the floor |")
+        print(f"group metrics: {args.pairs} interleaved pairs, CPU seconds (process_time), medians; {load()}")
+        out["group"] = [r for n in (100_000, 1_000_000) for r in group_rows(n, args.pairs, args.cases)]
+        print(
+            "\n| metric | rows | causaltrust CPU s | floor CPU s | ratio (quartiles) | equal to the floor |"
+        )
         print("|---|---|---|---|---|---|")
         for r in out["group"]:
             print(f"| {r['case']} | {r['rows']:,} | {r['causaltrust']:.3g} | {r['floor']:.3g} | "
-                  f"{r['ratio']:.2f}x | {r['equal']} |")  # fmt: skip
+                  f"{r['ratio']:.2f}x [{r['ratio_q1']:.2f}, {r['ratio_q3']:.2f}] | {r['equal']} |")  # fmt: skip
+        print(load())
     if not args.skip_audit:
         out["audit"] = audit_rows(args.rows, args.objectives)
         if list(args.objectives) == list(OBJECTIVES):

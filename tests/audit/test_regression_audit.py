@@ -75,6 +75,33 @@ def test_standardized_mean_difference_edge_cases() -> None:
     assert mean_difference(np.array([0.0, 2.0, 5.0, 7.0]), g, 3) == 5.0  # empty third group ignored
 
 
+def _group_gaps_by_hand(pred: np.ndarray, g: np.ndarray) -> tuple[float, float]:
+    """Mean gap and standardized gap from a loop over the groups present: each group's sum accumulated in row
+    order (the order bincount adds in), its mean, then the pooled within-group sum of squares."""
+    means = {}
+    for code in np.unique(g):
+        values = pred[g == code]
+        means[code] = np.add.accumulate(values)[-1] / len(values)
+    gap = float(max(means.values()) - min(means.values()))
+    dev = pred - np.array([means[code] for code in g])
+    within = float(np.sum(dev**2))
+    return gap, gap / float(np.sqrt(within / (len(pred) - len(means))))
+
+
+@pytest.mark.parametrize(("n", "k"), [(3, 2), (50, 3), (2_000, 5)])
+def test_regression_group_gaps_equal_a_loop_over_groups_bit_for_bit(n: int, k: int) -> None:
+    # The two bincounts and in-place passes of the library (issue 30's floor) give the same bits as the
+    # formula written group by group; k above the codes present leaves empty groups out.
+    rng = np.random.default_rng(n)
+    for _ in range(5):
+        g = rng.integers(0, max(k - 1, 2), n)
+        g[:2] = [0, 1]  # two groups present at least
+        pred = rng.standard_normal(n) * 3.0 + 0.7 * g
+        gap, smd = _group_gaps_by_hand(pred, g)
+        assert mean_difference(pred, g, k) == gap
+        assert standardized_mean_difference(pred, g, k) == smd
+
+
 def test_shift_rmse_on_a_regression_shift() -> None:
     d = SPEC.to_dict()
     d["shifts"] = {"poorer": {"equations": {"I": "3 - 0.8*A + normal(0, 1)"}}}
