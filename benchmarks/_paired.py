@@ -3,7 +3,8 @@
 Each repeat times the two calls back to back, in alternating order (floor first on even repeats, the library
 first on odd ones), so slow drifts of the machine's load, clock or cache state hit both sides of a pair alike.
 A call under ``min_cpu`` CPU seconds is looped within its timing. Reported: the median CPU seconds of each
-side and the median and quartiles of the per-pair ratios (library / floor). The garbage collector is off
+side, the median and quartiles of the per-pair ratios (library / floor), and as a cross-check the ratio of
+the two sides' fastest calls (interference from other processes only adds time). The garbage collector is off
 while timing and collected between pairs, so a collection triggered by one side is not charged to the other.
 
 CPU time is ``time.process_time`` (user + system time of this process): page faults of fresh arrays are
@@ -31,6 +32,8 @@ class Paired:
     ratio_q1: float
     ratio_q3: float
     pairs: int
+    #: fastest library call / fastest floor call
+    best_ratio: float
 
     @property
     def spread(self) -> str:
@@ -76,7 +79,13 @@ def paired_cpu(
             gc.enable()
     q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else (ratios[0],) * 3
     return Paired(
-        statistics.median(lib_t), statistics.median(floor_t), statistics.median(ratios), q1, q3, repeats
+        statistics.median(lib_t),
+        statistics.median(floor_t),
+        statistics.median(ratios),
+        q1,
+        q3,
+        repeats,
+        min(lib_t) / min(floor_t),
     )
 
 

@@ -9,16 +9,15 @@ categorical variable only is a table lookup by code, binary columns are bool unt
 and unchanged columns are handed through as they are.
 
 Reported: CPU seconds (``time.process_time``; the machine is shared, so wall time means little) and the ratio
-library / floor, the median of paired repeats (each repeat times the floor and the library back to back).
+library / floor: the median (and quartiles) of ``--repeats`` interleaved pairs, each timing the floor and the
+library back to back in alternating order (benchmarks/_paired.py).
 
-Run: ``PYTHONPATH=src python benchmarks/engine_floor.py [--rows 1000000] [--repeats 5]``
+Run: ``PYTHONPATH=src python benchmarks/engine_floor.py [--rows 1000000] [--repeats 31] [--ops sample]``
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +26,7 @@ import pandas as pd
 from scipy.special import expit
 
 import causaltrust as ct
+from _paired import load, paired_cpu
 from causaltrust._random import purpose_rng
 
 SEED = 0  # the seed of every timed call
@@ -294,13 +294,7 @@ def _check_equal(name: str, what: str, lib: pd.DataFrame, floor: pd.DataFrame) -
     assert lib.equals(floor), f"{name} {what}: frames differ"
 
 
-def _cpu(fn: Callable[[], Any]) -> float:
-    t0 = time.process_time()
-    fn()
-    return time.process_time() - t0
-
-
-def measure(name: str, n: int, repeats: int) -> list[tuple[str, float, float, float]]:
+def measure(name: str, n: int, repeats: int, which: list[str]) -> list[tuple[str, float, float, float, str]]:
     floor_sample, floor_cf, protected, baseline, latent = SCENARIOS[name]
     _spec, scm = ct.scenarios.load(name)
     observed = scm.sample(n, random_state=DATA_SEED).drop(columns=[latent] if latent else [])
@@ -313,30 +307,34 @@ def measure(name: str, n: int, repeats: int) -> list[tuple[str, float, float, fl
     }
     rows = []
     for op, (lib, floor) in ops.items():
+        if op.split()[0] not in which:
+            continue
         _check_equal(name, op, lib(), floor())
-        lib_t, floor_t, ratios = [], [], []
-        for _ in range(repeats):
-            f = _cpu(floor)
-            t = _cpu(lib)
-            floor_t.append(f)
-            lib_t.append(t)
-            ratios.append(t / f)
-        rows.append((op, statistics.median(floor_t), statistics.median(lib_t), statistics.median(ratios)))
+        t = paired_cpu(lib, floor, repeats, min_cpu=0.0)
+        rows.append((op, t.floor, t.library, t.ratio, f"{t.spread} | {t.best_ratio:.2f}x"))
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=31, help="interleaved pairs per operation")
     parser.add_argument("--scenarios", nargs="*", default=list(SCENARIOS))
+    parser.add_argument(
+        "--ops", nargs="+", default=["sample", "counterfactual"], choices=["sample", "counterfactual"]
+    )
     args = parser.parse_args()
-    print(f"rows {args.rows:,}, repeats {args.repeats}, CPU seconds (process_time), medians")
-    print("| scenario | operation | floor CPU s | causaltrust CPU s | causaltrust / floor |")
-    print("|---|---|---|---|---|")
+    print(
+        f"rows {args.rows:,}, {args.repeats} interleaved pairs, CPU seconds (process_time), medians; {load()}"
+    )
+    print(
+        "| scenario | operation | floor CPU s | causaltrust CPU s | causaltrust / floor (quartiles) | fastest / fastest |"
+    )
+    print("|---|---|---|---|---|---|")
     for name in args.scenarios:
-        for op, f, t, r in measure(name, args.rows, args.repeats):
-            print(f"| {name} | {op} | {f:.4f} | {t:.4f} | {r:.2f}x |", flush=True)
+        for op, f, t, r, spread in measure(name, args.rows, args.repeats, args.ops):
+            print(f"| {name} | {op} | {f:.4f} | {t:.4f} | {r:.2f}x {spread} |", flush=True)
+    print(load())
 
 
 if __name__ == "__main__":

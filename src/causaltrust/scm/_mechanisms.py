@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from causaltrust.exceptions import DataError, IdentificationError
-from causaltrust.spec._equations import CompiledEquation, Expr, Name, NoiseTerm, Op
+from causaltrust.spec._equations import FUNCTIONS, CompiledEquation, Expr, Name, NoiseTerm, Op
 
 __all__ = [
     "AdditiveNoiseMechanism",
@@ -70,6 +70,16 @@ class Noise:
             eq = cf == f
             same = eq if same is True else np.logical_and(same, eq)
         return same
+
+
+def _fits(out: Array, other: Any) -> bool:
+    """Whether ``out`` (a float64 array the caller owns) can take ``out ∘ other`` in place: ``other`` is one
+    number or an array of ``out``'s shape, so the result has ``out``'s shape and dtype."""
+    if not (isinstance(out, np.ndarray) and out.dtype == np.float64 and out.flags.writeable):
+        return False
+    if isinstance(other, np.ndarray):
+        return other.shape == out.shape and other.dtype.kind in "fbiu" and other.dtype.itemsize <= 8
+    return isinstance(other, float | int) and not isinstance(other, bool)
 
 
 def _broadcast(x: Array | float, n: int) -> Array:
@@ -262,7 +272,11 @@ class AdditiveNoiseMechanism(Mechanism):
     def sample(self, env: Env, n: int, rng: np.random.Generator) -> Array:
         h = self.h(env)
         noise = self.draw(n, rng)
-        return noise + h if not isinstance(h, float) or h != 0.0 else noise
+        if isinstance(h, float) and h == 0.0:
+            return noise
+        if isinstance(self.draw, _EqNoise) and _fits(noise, h):
+            return np.add(noise, h, out=noise)  # the draws are this call's own: h is added in place
+        return noise + h
 
     def abduct(self, value: Array, env: Env, rng: np.random.Generator, variable: str) -> Noise:
         h = _broadcast(self.h(env), len(value))
@@ -348,6 +362,9 @@ class BernoulliMechanism(Mechanism):
         self.variable = variable
         self.vtype = "binary"
         self.description = description
+        # p = sigmoid(...) lies in [0, 1] unless it is NaN: one reduction checks it (NaN makes the sum NaN).
+        expr = p.eq.p if isinstance(p, _EqPart) else None
+        self._sigmoid = isinstance(expr, Op) and expr.fn is FUNCTIONS["sigmoid"][0]
 
     def accepts_scalars(self) -> bool:
         return isinstance(self.p, _EqPart)
@@ -363,6 +380,8 @@ class BernoulliMechanism(Mechanism):
             if 0.0 <= value <= 1.0:
                 return value
         p = _broadcast(raw, n)
+        if getattr(self, "_sigmoid", False) and not np.isnan(np.add.reduce(p)):  # (older pickles lack it)
+            return p
         if not (p.min() >= 0.0 and p.max() <= 1.0):
             bad = np.flatnonzero(~((p >= 0) & (p <= 1)))
             raise DataError(
@@ -374,7 +393,11 @@ class BernoulliMechanism(Mechanism):
         return p
 
     def sample(self, env: Env, n: int, rng: np.random.Generator) -> Array:
-        return (rng.random(n) < self._prob(env, n)).astype(np.float64)
+        # 1[U < p] as 0.0 / 1.0 written over the uniforms (no bool array, no float copy); a probability the
+        # same for every unit stays one number.
+        u = rng.random(n)
+        out: Array = np.less(u, self._p(env, n), out=u)
+        return out
 
     def draw_noise(self, n: int, rng: np.random.Generator) -> Noise:
         return Noise(rng.random(n))
@@ -640,13 +663,16 @@ class _EqNoise:
         return sum(c * (loc + scale * t.eps_mean) for c, t, loc, scale in self.terms())
 
     def __call__(self, n: int, rng: np.random.Generator) -> Array:
+        # Every array here is this call's own draw: scaled, shifted and summed in place (the same products
+        # and sums as (c * scale) * eps + c * loc, term after term).
         total: Array | None = None
         for c, t, loc, scale in self.terms():
-            eps = t.draw(n, rng)
-            part = eps if (c * scale == 1.0) else (c * scale) * eps
+            part = t.draw(n, rng)
+            if c * scale != 1.0:
+                np.multiply(part, c * scale, out=part)
             if c * loc != 0.0:
-                part = part + c * loc
-            total = part if total is None else total + part
+                np.add(part, c * loc, out=part)
+            total = part if total is None else np.add(total, part, out=total)
         assert total is not None
         return total
 

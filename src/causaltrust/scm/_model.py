@@ -17,6 +17,7 @@ from causaltrust._random import purpose_rng
 from causaltrust.exceptions import DataError, GraphError, IdentificationError, SpecError
 from causaltrust.scm._data import VariableMeta, columns_to_frame, frame_to_columns, value_to_internal
 from causaltrust.scm._mechanisms import (
+    BernoulliMechanism,
     CategoricalMechanism,
     ConstantMechanism,
     DeterministicMechanism,
@@ -303,7 +304,13 @@ class SCM:
         """
         model = self.intervene(do=do) if do else self
         cols = model._simulate(_check_n(n), np.random.default_rng(random_state))
-        return columns_to_frame(cols, model.meta, model.variables, pd.RangeIndex(n))
+        # Bernoulli draws are this call's own arrays: their 0.0 / 1.0 become the int64 output in place.
+        drawn = {
+            v: _int64_in_place(cols[v])
+            for v, mech in model.mechanisms.items()
+            if type(mech) is BernoulliMechanism and model.meta[v].vtype == "binary"
+        }
+        return columns_to_frame(cols, model.meta, model.variables, pd.RangeIndex(n), given=drawn)
 
     def _simulate(self, n: int, rng: np.random.Generator) -> dict[str, Array]:
         cols: dict[str, Array] = {}
@@ -322,7 +329,8 @@ class SCM:
                     cols[v] = cat.sample_cdf(cdf if cdf.shape[0] == 1 else cdf[table[1]], n, rng)
                 else:
                     cols[v] = mech.sample(cols, n, rng)
-            _check_finite(v, cols[v], self.mechanisms[v])
+            if type(mech) is not BernoulliMechanism:  # its draws are 0.0 / 1.0 comparisons: always finite
+                _check_finite(v, cols[v], mech)
         return cols
 
     def intervene(
@@ -950,6 +958,26 @@ def _check_finite(variable: str, values: Array, mechanism: Mechanism) -> None:
             f"{int(bad.sum()):,} of {arr.size:,} rows; fix its equation (division by zero, log or sqrt of "
             "a negative number, overflow)"
         )
+
+
+_CHUNK = 1 << 16  # elements per step of an in-place conversion (512 KiB)
+
+
+def _int64_in_place(values: Array) -> Array:
+    """``values.astype(np.int64)`` written over ``values``' own memory, a chunk at a time (each element is
+    read before it is overwritten); a copy when the array is not a contiguous float64 array of its own."""
+    if not (
+        values.dtype == np.float64
+        and values.ndim == 1
+        and values.flags.c_contiguous
+        and values.flags.owndata
+        and values.flags.writeable
+    ):
+        return values.astype(np.int64)
+    out = values.view(np.int64)
+    for start in range(0, len(values), _CHUNK):
+        out[start : start + _CHUNK] = values[start : start + _CHUNK]
+    return out
 
 
 def _check_n(n: Any) -> int:

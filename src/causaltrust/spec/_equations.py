@@ -132,13 +132,57 @@ class Op(Expr):
     args: tuple[Expr, ...]
     names: frozenset[str] = field(default=frozenset())
     has_noise: bool = False
+    #: ``(name, values)`` when the node depends on one categorical variable only, through exactly rounded
+    #: arithmetic: its value per category code, looked up by code (set by :func:`_tabulate`).
+    table: tuple[str, Array] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "names", frozenset().union(*(a.names for a in self.args)))
         object.__setattr__(self, "has_noise", any(a.has_noise for a in self.args))
 
     def evaluate(self, env: Mapping[str, Array], noise: Mapping[int, Array]) -> Value:
-        return self.fn(*(a.evaluate(env, noise) for a in self.args))
+        if self.table is not None:
+            name, values = self.table
+            codes = env[name]
+            if isinstance(codes, np.ndarray) and codes.ndim > 0 and codes.dtype.kind in "iu":
+                try:
+                    return values.take(codes)  # one pass, the same numbers as the arithmetic per unit
+                except IndexError:  # a code beyond this equation's categories: evaluate it as written
+                    pass
+        args = [a.evaluate(env, noise) for a in self.args]
+        if self.fn in _IN_PLACE:
+            out = _scratch(self.args, args)
+            if out is not None:
+                return self.fn(args[0], args[1], out=out)
+        return self.fn(*args)
+
+
+# Binary ufuncs that may write their result over an operand that is a temporary of this evaluation (what NumPy
+# does for ``a + b + c`` in Python code): the same numbers, one array fewer per operation.
+_IN_PLACE = frozenset({np.add, np.subtract, np.multiply, np.divide})
+
+
+def _scratch(nodes: Sequence[Expr], values: Sequence[Any]) -> Array | None:
+    """An operand that the operation may overwrite: a float64 array an :class:`Op` child just made (never a
+    parent's column or a noise draw, which :class:`Name` and :class:`NoiseTerm` hand out), with the other
+    operand one number or an array of its shape, so the result has its shape and dtype."""
+    for i, (node, v) in enumerate(zip(nodes, values, strict=True)):
+        if not (
+            isinstance(node, Op)
+            and isinstance(v, np.ndarray)
+            and v.dtype == np.float64
+            and v.ndim > 0
+            and v.flags.owndata
+            and v.flags.writeable
+        ):
+            continue
+        other = values[1 - i]
+        if isinstance(other, np.ndarray):
+            if other.shape == v.shape and other.dtype.kind in "fbiu" and other.dtype.itemsize <= 8:
+                return v
+        elif isinstance(other, float | int) and not isinstance(other, bool):
+            return v
+    return None
 
 
 @dataclass(frozen=True, eq=False)
@@ -283,6 +327,12 @@ class _Compiler:
                     f"{MAX_EQUATION_DEPTH} (a long sum such as a + b + c + ... nests one level per term): "
                     "split it over intermediate variables"
                 )
+        roots = [eq.expr, eq.p, eq.rate, *eq.probs]
+        if eq.additive is not None:
+            roots += [eq.additive.h, *(c for c, _ in eq.additive.terms)]
+        for root in roots:
+            if root is not None:
+                _tabulate(root, self.variables)
         return eq
 
     def _compile(self) -> CompiledEquation:
@@ -599,6 +649,53 @@ def _logical_or(a: Value, b: Value) -> Value:
 
 def _logical_not(a: Value) -> Value:
     return (np.asarray(a) == 0).astype(np.float64)
+
+
+# Functions whose result is exactly rounded (IEEE arithmetic, comparisons, selections): evaluated on one
+# value or on a million, each element gets the same bits. exp, log, tanh, sigmoid and ** are left out: their
+# SIMD and scalar code paths may differ in the last place.
+_EXACT: frozenset[Callable[..., Any]] = frozenset(
+    {np.add, np.subtract, np.multiply, np.divide, np.negative, np.abs, np.sqrt, _logical_and, _logical_or,
+     _logical_not, FUNCTIONS["min"][0], FUNCTIONS["max"][0], FUNCTIONS["where"][0]}
+)  # fmt: skip
+
+
+def _exact(node: Expr) -> bool:
+    if isinstance(node, Op):
+        return (node.fn in _EXACT or isinstance(node.fn, _AsFloat)) and all(_exact(a) for a in node.args)
+    return isinstance(node, Const | Name)
+
+
+def _tabulate(root: Expr, variables: Mapping[str, VarInfo]) -> None:
+    """Give every largest noise-free subtree of ``root`` that depends on one categorical variable only,
+    through exactly rounded functions, its value per category code (:attr:`Op.table`).
+
+    ``0.8*(E == 1)`` is then one lookup by code per unit instead of a comparison, a conversion and a product:
+    the same numbers, as each unit's value is the same function of its code.
+    """
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, NoiseTerm):
+            stack.extend((node.loc, node.scale))
+            continue
+        if not isinstance(node, Op):
+            continue
+        if not node.has_noise and len(node.names) == 1:
+            (name,) = node.names
+            info = variables.get(name)
+            if info is not None and info.type == "categorical" and info.categories and _exact(node):
+                codes = np.arange(len(info.categories), dtype=np.int64)
+                with np.errstate(all="ignore"):
+                    values = node.evaluate({name: codes}, {})
+                if (
+                    isinstance(values, np.ndarray)
+                    and values.shape == codes.shape
+                    and values.dtype == np.float64
+                ):
+                    object.__setattr__(node, "table", (name, values))
+                    continue
+        stack.extend(node.args)
 
 
 def _fold(expr: Expr) -> Expr:
