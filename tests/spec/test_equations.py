@@ -317,3 +317,31 @@ def test_temporaries_are_reused_but_parents_and_noise_are_not_written():
     plain = compile_equation("Y", "normal(0, 1) + X", INFOS)  # the noise term hands out the draw itself
     assert np.array_equal(plain.expr.evaluate(ENV, {0: eps}), eps + X)
     assert np.array_equal(eps, before[1])
+
+
+def _chains(expr: Expr) -> list[str]:
+    """Variables of the ``first ± t1 ± t2 ...`` chains of ``expr`` merged into one table."""
+    out, stack = [], [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Op):
+            if node.chain is not None:
+                out.append(node.chain[1])
+            stack.extend(node.args)
+    return out
+
+
+def test_a_sum_of_tables_with_one_nonzero_per_code_is_one_lookup_with_every_bit_kept():
+    x = np.array([-0.0, 0.0, np.inf, -np.inf, np.nan, 1e308, -0.8, 0.5] * 3)
+    codes = np.repeat([0, 1, 2], 8)  # E == 5 is code 1, E == 10 code 2
+    w = np.full(24, -0.0)
+    env = {"X": x, "E": codes, "W": w}
+    eq = compile_equation("Y", "X + 0.8*(E == 5) - 0.5*(E == 10) + W", INFOS)
+    assert _chains(eq.expr) == ["E"]
+    want = x + 0.8 * (codes == 1) - 0.5 * (codes == 2) + w
+    assert np.array_equal(eq.expr.evaluate(env, {}).view(np.int64), want.view(np.int64))  # zeros' signs, NaN
+    # Code 1 has two nonzero terms here: (x + a) + b may round differently from x + (a + b), so no merge.
+    both = compile_equation("Y", "X + 0.8*(E == 5) + 0.3*(E > 4)", INFOS)
+    assert _chains(both.expr) == []
+    want = x + 0.8 * (codes == 1) + 0.3 * (np.array([0.0, 5.0, 10.0])[codes] > 4)
+    assert np.array_equal(both.expr.evaluate(env, {}).view(np.int64), want.view(np.int64))

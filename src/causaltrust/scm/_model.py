@@ -304,12 +304,14 @@ class SCM:
         """
         model = self.intervene(do=do) if do else self
         cols = model._simulate(_check_n(n), np.random.default_rng(random_state))
-        # Bernoulli draws are this call's own arrays: their 0.0 / 1.0 become the int64 output in place.
-        drawn = {
-            v: _int64_in_place(cols[v])
-            for v, mech in model.mechanisms.items()
-            if type(mech) is BernoulliMechanism and model.meta[v].vtype == "binary"
-        }
+        # Draws are this call's own arrays: Bernoulli 0.0 / 1.0 become the int64 output in place, and the
+        # codes of categories 0, 1, ..., K-1 are their values (decoding would copy them).
+        drawn: dict[str, Array] = {}
+        for v, mech in model.mechanisms.items():
+            if type(mech) is BernoulliMechanism and model.meta[v].vtype == "binary":
+                drawn[v] = _int64_in_place(cols[v])
+            elif type(mech) is CategoricalMechanism and _codes_are_values(model.meta[v], cols[v]):
+                drawn[v] = cols[v]
         return columns_to_frame(cols, model.meta, model.variables, pd.RangeIndex(n), given=drawn)
 
     def _simulate(self, n: int, rng: np.random.Generator) -> dict[str, Array]:
@@ -978,6 +980,17 @@ def _int64_in_place(values: Array) -> Array:
     for start in range(0, len(values), _CHUNK):
         out[start : start + _CHUNK] = values[start : start + _CHUNK]
     return out
+
+
+def _codes_are_values(meta: VariableMeta, codes: Array) -> bool:
+    """Whether decoding ``codes`` gives the same int64 array: categories 0, 1, ..., K-1 as integers."""
+    cats = meta.categories
+    return (
+        meta.vtype == "categorical"
+        and codes.dtype == np.int64
+        and all(type(c) is int for c in cats)
+        and cats == tuple(range(len(cats)))
+    )
 
 
 def _check_n(n: Any) -> int:

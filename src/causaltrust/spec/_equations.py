@@ -135,6 +135,10 @@ class Op(Expr):
     #: ``(name, values)`` when the node depends on one categorical variable only, through exactly rounded
     #: arithmetic: its value per category code, looked up by code (set by :func:`_tabulate`).
     table: tuple[str, Array] | None = field(default=None, repr=False, compare=False)
+    #: ``(first, name, values)`` when the node is ``first ± t1 ± t2 ...`` with every ``t`` a table of the same
+    #: variable, finite, and at most one of them nonzero per code: then it is ``first + values[code]``, the
+    #: same bits (set by :func:`_merge_chains`).
+    chain: tuple[Expr, str, Array] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "names", frozenset().union(*(a.names for a in self.args)))
@@ -142,19 +146,36 @@ class Op(Expr):
 
     def evaluate(self, env: Mapping[str, Array], noise: Mapping[int, Array]) -> Value:
         if self.table is not None:
-            name, values = self.table
-            codes = env[name]
-            if isinstance(codes, np.ndarray) and codes.ndim > 0 and codes.dtype.kind in "iu":
-                try:
-                    return values.take(codes)  # one pass, the same numbers as the arithmetic per unit
-                except IndexError:  # a code beyond this equation's categories: evaluate it as written
-                    pass
+            looked = _lookup(self.table, env)
+            if looked is not None:
+                return looked  # one pass, the same numbers as the arithmetic per unit
+        if self.chain is not None:
+            first, name, values = self.chain
+            looked = _lookup((name, values), env)
+            if looked is not None:
+                x = first.evaluate(env, noise)
+                if _other_fits(looked, x):
+                    return np.add(x, looked, out=looked)
         args = [a.evaluate(env, noise) for a in self.args]
         if self.fn in _IN_PLACE:
             out = _scratch(self.args, args)
             if out is not None:
                 return self.fn(args[0], args[1], out=out)
         return self.fn(*args)
+
+
+def _lookup(table: tuple[str, Array], env: Mapping[str, Array]) -> Array | None:
+    """The table's values at each unit's code; None for a number (a do() value), a non-integer column or a
+    code beyond the equation's categories (a shift's), which are evaluated as written."""
+    name, values = table
+    codes = env[name]
+    if isinstance(codes, np.ndarray) and codes.ndim > 0 and codes.dtype.kind in "iu":
+        try:
+            out: Array = values.take(codes)
+        except IndexError:
+            return None
+        return out
+    return None
 
 
 # Binary ufuncs that may write their result over an operand that is a temporary of this evaluation (what NumPy
@@ -176,13 +197,17 @@ def _scratch(nodes: Sequence[Expr], values: Sequence[Any]) -> Array | None:
             and v.flags.writeable
         ):
             continue
-        other = values[1 - i]
-        if isinstance(other, np.ndarray):
-            if other.shape == v.shape and other.dtype.kind in "fbiu" and other.dtype.itemsize <= 8:
-                return v
-        elif isinstance(other, float | int) and not isinstance(other, bool):
+        if _other_fits(v, values[1 - i]):
             return v
     return None
+
+
+def _other_fits(out: Array, other: Any) -> bool:
+    """Whether ``out ∘ other`` has ``out``'s shape and dtype: ``other`` is one number or an array of its
+    shape."""
+    if isinstance(other, np.ndarray):
+        return other.shape == out.shape and other.dtype.kind in "fbiu" and other.dtype.itemsize <= 8
+    return isinstance(other, float | int) and not isinstance(other, bool)
 
 
 @dataclass(frozen=True, eq=False)
@@ -333,6 +358,7 @@ class _Compiler:
         for root in roots:
             if root is not None:
                 _tabulate(root, self.variables)
+                _merge_chains(root)
         return eq
 
     def _compile(self) -> CompiledEquation:
@@ -696,6 +722,47 @@ def _tabulate(root: Expr, variables: Mapping[str, VarInfo]) -> None:
                     object.__setattr__(node, "table", (name, values))
                     continue
         stack.extend(node.args)
+
+
+def _merge_chains(root: Expr) -> None:
+    """Give each ``first ± t1 ± t2 ...`` of ``root`` whose terms are tables of one variable, finite, with at
+    most one nonzero per code, the table of their signed sum (:attr:`Op.chain`): one lookup, one addition.
+
+    Exact: ``x - t`` is ``x + (-t)``, and ``(x + a) + b = x + (a + b)`` in IEEE arithmetic whenever ``a`` or
+    ``b`` is a zero of either sign (adding a zero changes no nonzero sum, and a sum of zeros is -0 only when
+    every zero is), so by induction over the terms the chain is ``x`` plus the one nonzero term of the code.
+    """
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, NoiseTerm):
+            stack.extend((node.loc, node.scale))
+            continue
+        if not isinstance(node, Op):
+            continue
+        stack.extend(node.args)
+        terms: list[tuple[bool, tuple[str, Array]]] = []
+        cur: Expr = node
+        while (
+            isinstance(cur, Op)
+            and cur.fn in (np.add, np.subtract)
+            and cur.table is None
+            and isinstance(cur.args[1], Op)
+            and cur.args[1].table is not None
+            and (not terms or cur.args[1].table[0] == terms[0][1][0])
+        ):
+            terms.append((cur.fn is np.subtract, cur.args[1].table))
+            cur = cur.args[0]
+        if len(terms) < 2:
+            continue
+        signed = [-values if minus else values for minus, (_, values) in reversed(terms)]
+        stacked = np.vstack(signed)
+        if not (np.isfinite(stacked).all() and ((stacked != 0).sum(axis=0) <= 1).all()):
+            continue
+        total = signed[0]
+        for values in signed[1:]:
+            total = total + values
+        object.__setattr__(node, "chain", (cur, terms[0][1][0], total))
 
 
 def _fold(expr: Expr) -> Expr:
