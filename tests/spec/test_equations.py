@@ -244,14 +244,14 @@ def test_deterministic_binary_and_categorical_equations():
 E, R = E_VALUES, R_VALUES  # the categorical columns' values, as the equations below name them
 
 
-def _tables(expr: Expr) -> list[str]:
-    """Names of the variables whose tables the nodes of ``expr`` carry."""
+def _marked(expr: Expr, what: str = "table") -> list[str]:
+    """Variables of the nodes of ``expr`` that carry a table (``what="table"``) or a merged chain."""
     out, stack = [], [expr]
     while stack:
         node = stack.pop()
         if isinstance(node, Op):
-            if node.table is not None:
-                out.append(node.table[0])
+            if getattr(node, what) is not None:
+                out.append(getattr(node, what)[1 if what == "chain" else 0])
             stack.extend(node.args)
         elif isinstance(node, NoiseTerm):
             stack.extend((node.loc, node.scale))
@@ -275,7 +275,7 @@ TABLED = [
 @pytest.mark.parametrize(("text", "expected", "tabled"), TABLED, ids=[c[0] for c in TABLED])
 def test_categorical_parts_are_tables_with_the_same_bits(text, expected, tabled):
     eq = compile_equation("Y", text, INFOS)
-    assert sorted(_tables(eq.expr)) == sorted(tabled)
+    assert sorted(_marked(eq.expr)) == sorted(tabled)
     got = eq.expr.evaluate(ENV, {})
     assert got.dtype == np.float64
     assert np.array_equal(got, expected)  # bit for bit, not approximately
@@ -293,7 +293,7 @@ def test_categorical_parts_are_tables_with_the_same_bits(text, expected, tabled)
 )
 def test_functions_not_exactly_rounded_are_evaluated_per_unit(text, expected, tabled):
     eq = compile_equation("Y", text, INFOS)
-    assert _tables(eq.expr) == tabled
+    assert _marked(eq.expr) == tabled
     assert np.array_equal(eq.expr.evaluate(ENV, {}), expected)
 
 
@@ -319,29 +319,17 @@ def test_temporaries_are_reused_but_parents_and_noise_are_not_written():
     assert np.array_equal(eps, before[1])
 
 
-def _chains(expr: Expr) -> list[str]:
-    """Variables of the ``first ± t1 ± t2 ...`` chains of ``expr`` merged into one table."""
-    out, stack = [], [expr]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Op):
-            if node.chain is not None:
-                out.append(node.chain[1])
-            stack.extend(node.args)
-    return out
-
-
 def test_a_sum_of_tables_with_one_nonzero_per_code_is_one_lookup_with_every_bit_kept():
     x = np.array([-0.0, 0.0, np.inf, -np.inf, np.nan, 1e308, -0.8, 0.5] * 3)
     codes = np.repeat([0, 1, 2], 8)  # E == 5 is code 1, E == 10 code 2
     w = np.full(24, -0.0)
     env = {"X": x, "E": codes, "W": w}
     eq = compile_equation("Y", "X + 0.8*(E == 5) - 0.5*(E == 10) + W", INFOS)
-    assert _chains(eq.expr) == ["E"]
+    assert _marked(eq.expr, "chain") == ["E"]
     want = x + 0.8 * (codes == 1) - 0.5 * (codes == 2) + w
     assert np.array_equal(eq.expr.evaluate(env, {}).view(np.int64), want.view(np.int64))  # zeros' signs, NaN
     # Code 1 has two nonzero terms here: (x + a) + b may round differently from x + (a + b), so no merge.
     both = compile_equation("Y", "X + 0.8*(E == 5) + 0.3*(E > 4)", INFOS)
-    assert _chains(both.expr) == []
+    assert _marked(both.expr, "chain") == []
     want = x + 0.8 * (codes == 1) + 0.3 * (np.array([0.0, 5.0, 10.0])[codes] > 4)
     assert np.array_equal(both.expr.evaluate(env, {}).view(np.int64), want.view(np.int64))

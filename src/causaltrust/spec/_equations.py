@@ -692,6 +692,18 @@ def _exact(node: Expr) -> bool:
     return isinstance(node, Const | Name)
 
 
+def _walk(root: Expr, visit: Callable[[Op], bool]) -> None:
+    """Call ``visit`` on every :class:`Op` of ``root`` (noise terms' parameters included), top down; the
+    arguments of a node whose visit returns False are not visited."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, NoiseTerm):
+            stack.extend((node.loc, node.scale))
+        elif isinstance(node, Op) and visit(node):
+            stack.extend(node.args)
+
+
 def _tabulate(root: Expr, variables: Mapping[str, VarInfo]) -> None:
     """Give every largest noise-free subtree of ``root`` that depends on one categorical variable only,
     through exactly rounded functions, its value per category code (:attr:`Op.table`).
@@ -699,29 +711,23 @@ def _tabulate(root: Expr, variables: Mapping[str, VarInfo]) -> None:
     ``0.8*(E == 1)`` is then one lookup by code per unit instead of a comparison, a conversion and a product:
     the same numbers, as each unit's value is the same function of its code.
     """
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, NoiseTerm):
-            stack.extend((node.loc, node.scale))
-            continue
-        if not isinstance(node, Op):
-            continue
-        if not node.has_noise and len(node.names) == 1:
-            (name,) = node.names
-            info = variables.get(name)
-            if info is not None and info.type == "categorical" and info.categories and _exact(node):
-                codes = np.arange(len(info.categories), dtype=np.int64)
-                with np.errstate(all="ignore"):
-                    values = node.evaluate({name: codes}, {})
-                if (
-                    isinstance(values, np.ndarray)
-                    and values.shape == codes.shape
-                    and values.dtype == np.float64
-                ):
-                    object.__setattr__(node, "table", (name, values))
-                    continue
-        stack.extend(node.args)
+
+    def visit(node: Op) -> bool:
+        if node.has_noise or len(node.names) != 1:
+            return True
+        (name,) = node.names
+        info = variables.get(name)
+        if info is None or info.type != "categorical" or not info.categories or not _exact(node):
+            return True
+        codes = np.arange(len(info.categories), dtype=np.int64)
+        with np.errstate(all="ignore"):
+            values = node.evaluate({name: codes}, {})
+        if isinstance(values, np.ndarray) and values.shape == codes.shape and values.dtype == np.float64:
+            object.__setattr__(node, "table", (name, values))
+            return False  # the table covers the subtree
+        return True
+
+    _walk(root, visit)
 
 
 def _merge_chains(root: Expr) -> None:
@@ -732,15 +738,8 @@ def _merge_chains(root: Expr) -> None:
     ``b`` is a zero of either sign (adding a zero changes no nonzero sum, and a sum of zeros is -0 only when
     every zero is), so by induction over the terms the chain is ``x`` plus the one nonzero term of the code.
     """
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, NoiseTerm):
-            stack.extend((node.loc, node.scale))
-            continue
-        if not isinstance(node, Op):
-            continue
-        stack.extend(node.args)
+
+    def visit(node: Op) -> bool:
         terms: list[tuple[bool, tuple[str, Array]]] = []
         cur: Expr = node
         while (
@@ -754,15 +753,18 @@ def _merge_chains(root: Expr) -> None:
             terms.append((cur.fn is np.subtract, cur.args[1].table))
             cur = cur.args[0]
         if len(terms) < 2:
-            continue
+            return True
         signed = [-values if minus else values for minus, (_, values) in reversed(terms)]
         stacked = np.vstack(signed)
         if not (np.isfinite(stacked).all() and ((stacked != 0).sum(axis=0) <= 1).all()):
-            continue
+            return True
         total = signed[0]
         for values in signed[1:]:
             total = total + values
         object.__setattr__(node, "chain", (cur, terms[0][1][0], total))
+        return True
+
+    _walk(root, visit)
 
 
 def _fold(expr: Expr) -> Expr:
