@@ -373,6 +373,11 @@ _COMMON_PARAMS = """    spec : TrustSpec, dict or path
         Seed of the weight initialisation and the minibatch order (a local ``torch.Generator``; global
         random state is never touched). None means fresh entropy per fit, as in scikit-learn."""
 
+_GROUP_BY_PARAM = """    group_by : list of str, optional
+        Columns of ``X`` whose value combinations define the training groups (the "environments" of the
+        objective), e.g. ``["E", "A"]`` for every environment × protected group; default: the spec's
+        environment. ``fit(..., environments=)`` overrides both."""
+
 _COMMON_ATTRS = """    classes_ : ndarray of shape (2,)
         ``[0, 1]``.
     n_features_in_ : int
@@ -454,10 +459,7 @@ class IRMClassifier(_AnnealedPenalty):
     Parameters
     ----------
 {_COMMON_PARAMS}
-    group_by : list of str, optional
-        Columns of ``X`` whose value combinations define the training groups (the "environments" of the
-        objective), e.g. ``["E", "A"]`` for every environment × protected group; default: the spec's
-        environment. ``fit(..., environments=)`` overrides both.
+{_GROUP_BY_PARAM}
     lambda_ : float, default 100.0
         Penalty weight after annealing.
     anneal_steps : int, default 100
@@ -501,10 +503,7 @@ class VRExClassifier(_AnnealedPenalty):
     Parameters
     ----------
 {_COMMON_PARAMS}
-    group_by : list of str, optional
-        Columns of ``X`` whose value combinations define the training groups (the "environments" of the
-        objective), e.g. ``["E", "A"]`` for every environment × protected group; default: the spec's
-        environment. ``fit(..., environments=)`` overrides both.
+{_GROUP_BY_PARAM}
     lambda_ : float, default 100.0
         Variance weight after annealing.
     anneal_steps : int, default 100
@@ -545,10 +544,7 @@ class GroupDROClassifier(_EnvironmentsBase):
     Parameters
     ----------
 {_COMMON_PARAMS}
-    group_by : list of str, optional
-        Columns of ``X`` whose value combinations define the training groups (the "environments" of the
-        objective), e.g. ``["E", "A"]`` for every environment × protected group; default: the spec's
-        environment. ``fit(..., environments=)`` overrides both.
+{_GROUP_BY_PARAM}
     eta : float, default 1e-2
         Step size of the exponentiated-gradient update of the environment weights (DomainBed's default).
 
