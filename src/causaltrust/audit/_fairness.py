@@ -56,8 +56,8 @@ def standardized_mean_difference(pred: Array, groups: Array, k: int) -> float:
     Examples
     --------
     >>> import numpy as np
-    >>> standardized_mean_difference(np.array([0.0, 2.0, 2.0, 4.0]), np.array([0, 0, 1, 1]), 2)
-    1.0
+    >>> round(standardized_mean_difference(np.array([0.0, 2.0, 2.0, 4.0]), np.array([0, 0, 1, 1]), 2), 4)
+    1.4142
     """
     counts = np.bincount(groups, minlength=k)[:k]
     means = _group_rates(pred, groups, k)

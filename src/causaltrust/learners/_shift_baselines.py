@@ -183,7 +183,7 @@ class ImportanceWeightedClassifier(_ShiftBase):
     >>> train = scm.sample(2000, random_state=1)
     >>> clf = ct.learners.ImportanceWeightedClassifier(spec=spec).fit(train[spec.features], train["Y"])
     >>> new = scm.shift("new_device").sample(500, random_state=2)
-    >>> clf.adapt(new[spec.features]).weights_.mean().round(6)
+    >>> float(clf.adapt(new[spec.features]).weights_.mean().round(6))
     1.0
     """
 
