@@ -270,7 +270,7 @@ def _cost_text(win: pd.Series, ref: pd.Series, others: Sequence[str]) -> str:
     """What ``win`` pays against ``ref``: ``for 2.6 points of observational accuracy, 1.8 of interventional``.
 
     Accuracy is stated in points (both ways); the other objectives' headline metrics only where ``win``
-    is clearly worse (95% intervals apart).
+    is clearly worse (it loses by the story's rule, :func:`~causaltrust.report._judge.verdict_matrix`).
     """
     from causaltrust.bench import cost_of_win
 
@@ -318,7 +318,7 @@ def _against_reference(
     verdict = compare(best, ref, c)
     own = ref.get(f"{c}::passed")
     if verdict != "win" and own is not None and pd.notna(own) and float(own) < 1:
-        # Overlapping intervals are no tie with a configuration that fails this objective's own threshold.
+        # A tie is no tie with a configuration that fails this objective's own threshold.
         return (
             f" The most accurate overall, {name}, misses this threshold ({_value_text(ref, c)}; met on "
             f"{100 * float(own):.0f}% of seeds)."
@@ -367,10 +367,11 @@ def headline_sentences(
     ``{"min", "max"}``; ``budgets`` gives the privacy ε per spec label) and the configurations that meet
     all of them on every seed. Each objective's sentence then ranks only those (all of them when none
     meets every threshold or the spec sets none): the best on the objective's metric ("closer to 0 is
-    better" ranks |value|; ∞ is never best), the configurations tied with it (95% intervals over seeds
-    overlap), the cost of its win against the most accurate configuration overall (points of
-    observational and interventional accuracy, and other objectives it is clearly worse on), and the best
-    causal configuration against the best baseline.
+    better" ranks |value|; ∞ is never best), the configurations tied with it (less than 0.01 apart on a
+    probability scale, or not told apart by their per-seed differences: ``report._judge``), the cost of
+    its win against the most accurate configuration overall (points of observational and interventional
+    accuracy, and other objectives it is clearly worse on), and the best causal configuration against the
+    best baseline.
     """
     out: list[tuple[str, str]] = []
     if agg.empty:
@@ -790,7 +791,7 @@ def _pareto_plots(go: Any, wide: pd.DataFrame, agg: pd.DataFrame) -> str:
 
 # --- 3. tables ------------------------------------------------------------------------------------
 def _best_marks(agg: pd.DataFrame, c: str) -> dict[int, str]:
-    """Row index → ``best`` or ``tie`` (tied with the best: intervals overlap). Informative metrics: none."""
+    """Row index → ``best`` or ``tie`` (tied with the best by the story's rule). Informative metrics: none."""
     better = _direction(c)
     if better == "informative":
         return {}
