@@ -22,7 +22,10 @@ BASE = [0.60, 0.70, 0.80]  # a seed effect both configurations share (the same r
 
 
 def _ledger(
-    path: Path, values: dict[str, dict[str, list[float]]], seeds: dict[str, list[int]] | None = None
+    path: Path,
+    values: dict[str, dict[str, list[float]]],
+    seeds: dict[str, list[int]] | None = None,
+    settings: dict[str, str] | None = None,
 ) -> Ledger:
     """One cell per method and seed, with the given metric values per seed (method → metric → values)."""
     led = Ledger.open(path, create=True)
@@ -38,7 +41,7 @@ def _ledger(
                     "method": method,
                     "params_json": "{}",
                     "seed": seed,
-                    "settings_json": "{}",
+                    "settings_json": (settings or {}).get(method, "{}"),
                     "status": "ok",
                     "error": None,
                     "traceback": None,
@@ -145,3 +148,17 @@ def test_only_shared_seeds_are_paired(tmp_path: Path) -> None:
     rows = _rows(led)
     assert stats.ttest_rel(a[1:], b[:2]).pvalue < 0.05
     assert compare(rows["a"], rows["b"], m) == "win"
+
+
+def test_rows_of_other_settings_are_not_paired(tmp_path: Path) -> None:
+    m = "accuracy.interventional"
+    a = [b + d for b, d in zip(BASE, [0.020, 0.021, 0.019], strict=True)]
+    led = _ledger(
+        tmp_path / "r.duckdb",
+        {"a": {m: a}, "b": {m: BASE}},
+        settings={"a": '{"n_train": 100}', "b": '{"n_train": 200}'},
+    )
+    rows = _rows(led)
+    # seed 0 at 100 rows is not seed 0 at 200 rows: no pairs, so their own (overlapping) intervals decide
+    assert rows["a"][m + "::lo"] <= rows["b"][m + "::hi"]
+    assert compare(rows["a"], rows["b"], m) == "tie"

@@ -89,20 +89,32 @@ def tie_margins(c: str, rows: pd.DataFrame) -> np.ndarray:
     return np.where(pd.to_numeric(rows["accuracy.observational"], errors="coerce").notna(), TIE_MARGIN, 0.0)
 
 
-def _seed_matrix(rows: pd.DataFrame, c: str) -> tuple[np.ndarray, list[int]] | None:
-    """Per row, its value on ``c`` per seed (rows × seeds, NaN where absent); None without per-seed values."""
+def _seed_matrix(rows: pd.DataFrame, c: str) -> np.ndarray | None:
+    """Per row, its value on ``c`` per draw of data (rows × draws, NaN where absent); None without values.
+
+    A draw is a seed within one spec and one set of sweep settings (``spec_hash``, ``settings_json``): rows
+    of different specs or settings saw different data at the same seed, so they share no column and are
+    never paired.
+    """
     if "seed_values" not in rows.columns:
         return None
     per = [sv.get(c, {}) if isinstance(sv, Mapping) else {} for sv in rows["seed_values"]]
-    seeds = sorted({int(s) for d in per for s in d})
-    if not seeds:
+    ctx = list(
+        zip(
+            rows["spec_hash"] if "spec_hash" in rows.columns else [None] * len(rows),
+            rows["settings_json"] if "settings_json" in rows.columns else [None] * len(rows),
+            strict=True,
+        )
+    )
+    keys = [[(str(k), int(s)) for s in d] for k, d in zip(ctx, per, strict=True)]
+    col = {key: j for j, key in enumerate(sorted({key for ks in keys for key in ks}))}
+    if not col:
         return None
-    m = np.full((len(per), len(seeds)), np.nan)
-    col = {s: j for j, s in enumerate(seeds)}
-    for i, d in enumerate(per):
-        for s, v in d.items():
-            m[i, col[int(s)]] = float(v)
-    return m, seeds
+    m = np.full((len(per), len(col)), np.nan)
+    for i, (ks, d) in enumerate(zip(keys, per, strict=True)):
+        for key, v in zip(ks, d.values(), strict=True):
+            m[i, col[key]] = float(v)
+    return m
 
 
 def _score_intervals(rows: pd.DataFrame, c: str, better: str) -> tuple[np.ndarray, np.ndarray]:
@@ -148,7 +160,7 @@ def _verdict_matrix(rows: pd.DataFrame, refs: pd.DataFrame, c: str) -> np.ndarra
     out[decided] = "tie"
     both = _seed_matrix(pd.concat([rows, refs], ignore_index=True), c)
     if both is not None:
-        m = _scores(both[0], better)
+        m = _scores(both, better)
         d = m[:n, None, :] - m[None, n:, :]  # per-seed score differences, row minus reference
         ok = np.isfinite(d)
         count = ok.sum(axis=2)
@@ -180,7 +192,7 @@ def tie_reason(a: pd.Series, b: pd.Series, c: str) -> str:
     if abs(_score(float(a[c]), better) - _score(float(b[c]), better)) < float(tie_margins(c, both).max()):
         return f"less than {TIE_MARGIN:g} apart"
     seeds = _seed_matrix(both, c)
-    if seeds is not None and int(np.isfinite(seeds[0][0] - seeds[0][1]).sum()) >= 2:
+    if seeds is not None and int(np.isfinite(seeds[0] - seeds[1]).sum()) >= 2:
         return "the paired seeds do not tell them apart"
     return "intervals overlap" if _interval(a, c) and _interval(b, c) else "equal values"
 
