@@ -9,13 +9,16 @@ Run the sweep under each source tree, then compare::
 
 ``run`` is the demo's sweep (every registered tabular method on readmission) at a smaller size (2,000 train
 and test rows, one seed, no shadow models, 20 bootstrap resamples) so that it takes minutes, not the demo's
-five. ``compare`` prints every metric that differs and exits 1 if any does (NaN equals NaN).
+five. ``compare`` prints every metric that differs and exits 1 if any does (NaN equals NaN). ``run`` sets
+``CAUSALTRUST_DP_NOISE_SEED=0`` unless it is set: the DP learners draw their noise from the operating system
+per fit (issue 33), so without the switch their metrics differ between any two runs, refactor or not.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import tempfile
 import time
@@ -35,6 +38,7 @@ def _same(x: object, y: object) -> bool:
 
 
 def run(out: Path, seeds: list[int], n: int) -> None:
+    os.environ.setdefault("CAUSALTRUST_DP_NOISE_SEED", "0")  # before the learners read it
     import causaltrust as ct
     from causaltrust.bench import METHODS
 

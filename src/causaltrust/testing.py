@@ -5,7 +5,7 @@
 >>> spec, scm = ct.scenarios.load("readmission")
 >>> test = scm.sample(2000, random_state=2)
 >>> blind = lambda df: 0.0 * df["F"].to_numpy() + 0.5   # a constant score: blind to A by design
->>> assert_invariant(blind, spec, scm, objective="fairness", data=test, tol=0.01)
+>>> report = assert_invariant(blind, spec, scm, objective="fairness", data=test, tol=0.01)  # holds
 """
 
 from __future__ import annotations

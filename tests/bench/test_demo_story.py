@@ -42,6 +42,10 @@ def test_quick_settings_are_smaller_and_keep_the_seeds() -> None:
     assert quick == dict(DEMO_QUICK)
     assert full == dict(DEMO_FULL)
     assert quick["seeds"] == full["seeds"] == 3  # the story's intervals are over seeds
+    # the same training rows per seed, so the same models: at fewer rows the DP learner's noise and the
+    # attack advantage move with n and the story with them (benchmarks/RESULTS.md, issue 30, session 4)
+    assert quick["n_train"] == full["n_train"]
+    assert quick["n_test"] < full["n_test"]
     # The shadow (LiRA) attack is not part of the story: the quick run leaves it to --full, which runs it
     assert quick["n_shadow"] == 0
     assert full["n_shadow"] >= 4  # the attack's minimum: two IN and two OUT shadows per point

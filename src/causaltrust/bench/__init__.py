@@ -2,7 +2,7 @@
 
 >>> import causaltrust as ct
 >>> sorted(ct.bench.METHODS)[:3]
-['erm', 'selective', 'selective_fitted']
+['anchor', 'bgl', 'cf_augment']
 
 ``run`` sweeps locally (worker processes) or on a Dask cluster (``scheduler="tcp://host:8786"``); every
 finished cell is one transaction in the ledger, so a killed sweep resumes where it stopped. ``pareto_front``,

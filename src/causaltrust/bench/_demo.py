@@ -21,17 +21,18 @@ DEMO_FULL: MappingProxyType[str, int | None] = MappingProxyType(
         "recourse_units": 200,
     }
 )
-# The quick settings run in 50 s on 2 quiet cores and tell the full settings' story
-# (``ct.report.story_verdicts``) on who meets the thresholds and each objective's best, but can call a tie
-# where the full run's intervals nearly touch (benchmarks/RESULTS.md, "The main job's time on a quiet
-# machine (issue 30, day 3)", "Speed (issue 30)", "Speed (issue 30, day 2)"). Three seeds stay: the story's
-# ties and wins come from Student-t intervals over seeds. The shadow-model attack is left to --full: it is
-# not part of the story, whose privacy line is the loss-threshold attack on every row, and retraining each
-# model four more times was 40% of the quick demo's CPU (each cell's notes say the attack was skipped).
+# The quick settings train on the full settings' rows (3 seeds of 20,000: the same data per seed, so the
+# same models but for the DP learners' secret noise) and audit them lighter: 5,000 test rows, 100 resamples,
+# 100 recourse units, no shadow models (the shadow attack is not part of the story, whose privacy line is the
+# loss-threshold attack on every row; each cell's notes say it was skipped). Training on the full rows keeps
+# the story: at 5,000 training rows the DP learner's noise and the attack advantage move with n, and two of
+# three quick runs told a different story from --full; with 20,000 training rows four of four did not (two at
+# these settings, two with a lighter audit), for 4-7% more CPU (benchmarks/RESULTS.md, "The quick story at
+# the demo's own settings (issue 30, session 4)").
 DEMO_QUICK: MappingProxyType[str, int | None] = MappingProxyType(
     {
         "seeds": 3,
-        "n_train": 5_000,
+        "n_train": 20_000,
         "n_test": 5_000,
         "n_shadow": 0,
         "shadow_rows": None,

@@ -202,9 +202,10 @@ def summarize(ledger: Any) -> pd.DataFrame:
     spec and settings, for tables that show those as columns), ``config_id``, ``scenario``, ``spec_hash``,
     ``spec``, ``method``,
     ``params_json``, ``settings_json``, the settings that differ between configurations (their names are in
-    ``frame.attrs["settings"]``), ``n_seeds``, and for every metric ``name``, ``name::lo``, ``name::hi`` (the
-    interval clipped to the metric's range) and ``name::passed`` (share of seeds passing its threshold, when
-    the spec sets one).
+    ``frame.attrs["settings"]``), ``n_seeds``, ``seed_values`` (metric → {seed: value}: what the story pairs
+    by seed, :func:`causaltrust.report.story_verdicts`), and for every metric ``name``, ``name::lo``,
+    ``name::hi`` (the interval clipped to the metric's range) and ``name::passed`` (share of seeds passing its
+    threshold, when the spec sets one).
 
     Examples
     --------
@@ -217,15 +218,20 @@ def summarize(ledger: Any) -> pd.DataFrame:
     data = ledger.data()
     cells = data.cells[data.cells["status"] == "ok"] if len(data.cells) else data.cells
     if cells.empty:
-        return pd.DataFrame(columns=["config", "name", "config_id", *CONFIG_KEYS, "spec", "n_seeds"])
+        return pd.DataFrame(
+            columns=["config", "name", "config_id", *CONFIG_KEYS, "spec", "n_seeds", "seed_values"]
+        )
     cells = config_frame(cells.reset_index(drop=True))
     settings = list(cells.attrs.get("settings", []))
-    tidy = data.metrics.merge(cells[["cell_id", "config_id"]], on="cell_id")
+    tidy = data.metrics.merge(cells[["cell_id", "config_id", "seed"]], on="cell_id")
     rows: dict[str, dict[str, Any]] = {}
     for _, c in cells.drop_duplicates("config_id").iterrows():
         ident = {k: c[k] for k in ["config", "name", "config_id", *CONFIG_KEYS, "spec", *settings]}
         ident["n_seeds"] = int((cells["config_id"] == c["config_id"]).sum())
+        ident["seed_values"] = {}
         rows[str(c["config_id"])] = ident
+    for cid, name, seed, value in tidy[["config_id", "name", "seed", "value"]].itertuples(index=False):
+        rows[str(cid)]["seed_values"].setdefault(str(name), {})[int(seed)] = float(value)
     stats = _seed_stats(tidy)
     for (cid, name), stat in zip(stats.index, stats.to_dict("records"), strict=True):
         row = rows[str(cid)]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import KW_ONLY, dataclass
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -88,6 +89,7 @@ def anchor_regression(Z: Array, y: Array, groups: Array, gamma: float) -> tuple[
     return theta[1:], float(theta[0])
 
 
+@dataclass(eq=False, repr=False)
 class _AnchorBase(SpecEstimator):
     """Shared validation and encoding; subclasses solve their objective in ``_solve``."""
 
@@ -98,20 +100,12 @@ class _AnchorBase(SpecEstimator):
         "group_by": [list, tuple, None],
     }
 
-    def __init__(
-        self,
-        spec: Any = None,
-        *,
-        gamma: float = 5.0,
-        use_environment_as_feature: bool = False,
-        group_by: Sequence[str] | None = None,
-        random_state: int | None = None,
-    ) -> None:
-        self.spec = spec
-        self.gamma = gamma
-        self.use_environment_as_feature = use_environment_as_feature
-        self.group_by = group_by
-        self.random_state = random_state
+    spec: Any = None
+    _: KW_ONLY
+    gamma: float = 5.0
+    use_environment_as_feature: bool = False
+    group_by: Sequence[str] | None = None
+    random_state: int | None = None
 
     def _check_spec(self, spec: TrustSpec) -> None:
         env = spec.environment
@@ -209,6 +203,7 @@ class AnchorRegressor(RegressorMixin, _AnchorBase):
         return self.decision_function(X)
 
 
+@dataclass(eq=False, repr=False)
 class AnchorClassifier(BinaryClassifierMixin, _AnchorBase):
     """Linear logistic anchor classification with the environment as anchor (see the module docstring).
 
@@ -249,26 +244,9 @@ class AnchorClassifier(BinaryClassifierMixin, _AnchorBase):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def __init__(
-        self,
-        spec: Any = None,
-        *,
-        gamma: float = 5.0,
-        C: float = 1.0,
-        use_environment_as_feature: bool = False,
-        group_by: Sequence[str] | None = None,
-        max_iter: int = 1000,
-        random_state: int | None = None,
-    ) -> None:
-        super().__init__(
-            spec,
-            gamma=gamma,
-            use_environment_as_feature=use_environment_as_feature,
-            group_by=group_by,
-            random_state=random_state,
-        )
-        self.C = C
-        self.max_iter = max_iter
+    _: KW_ONLY
+    C: float = 1.0
+    max_iter: int = 1000
 
     def _solve(self, Z: Array, y: Array, groups: Array, n_groups: int, gamma: float) -> tuple[Array, float]:
         from scipy.optimize import minimize

@@ -485,9 +485,12 @@ class SaveMixin:
 class SpecEstimator(SaveMixin, BaseEstimator):
     """Base of every spec-aware causaltrust estimator (the scikit-learn contract plus the trust spec).
 
-    Subclasses declare their settings in ``_parameter_constraints`` (merged with this class's ``spec``
-    and ``random_state``), decorate ``fit`` with ``sklearn.base._fit_context``, call :meth:`_prepare`
-    first and then do only their own step. ``_target`` is ``"binary"`` or ``"continuous"``.
+    Subclasses declare their parameters once, as the fields of a ``@dataclass(eq=False, repr=False)``
+    (a ``KW_ONLY`` marker before the keyword-only ones; no ``__init__`` or ``__post_init__`` of their own:
+    the generated ``__init__`` only stores them, as scikit-learn requires), their settings' constraints in
+    ``_parameter_constraints`` (merged with this class's ``spec`` and ``random_state``), decorate ``fit``
+    with ``sklearn.base._fit_context``, call :meth:`_prepare` first and then do only their own step.
+    ``_target`` is ``"binary"`` or ``"continuous"``.
 
     Fitted attributes set by :meth:`_prepare`: ``spec_``, ``meta_`` (variable metadata), ``seed_`` (the
     seed derived from ``random_state``), ``n_features_in_``, ``feature_names_in_`` and, for a binary

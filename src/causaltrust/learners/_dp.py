@@ -30,6 +30,7 @@ import math
 import os
 import secrets
 import warnings
+from dataclasses import KW_ONLY, dataclass
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -168,11 +169,13 @@ def _noise_generators(torch: Any, dp_noise_seed: int | None, owner: str) -> tupl
     return torch.Generator().manual_seed(sampling), torch.Generator().manual_seed(noise)
 
 
+@dataclass(eq=False, repr=False)
 class _TorchClassifier(ClassifierMixin, SaveMixin, BaseEstimator):
     """Dense ReLU network (no hidden layer: logistic regression) trained by minibatch SGD in torch.
 
     Subclasses fix the architecture and whether training is differentially private. Weights are kept as
     NumPy arrays after ``fit``: prediction runs in NumPy (no torch needed) and saved models are plain data.
+    The fields are the scikit-learn parameters (declared once: the generated ``__init__`` only stores them).
     """
 
     _parameter_constraints: ClassVar[dict[str, Any]] = {
@@ -189,6 +192,13 @@ class _TorchClassifier(ClassifierMixin, SaveMixin, BaseEstimator):
         "random_state": SEED_CONSTRAINT,
     }
     _private = False
+
+    _: KW_ONLY
+    epochs: int = 10
+    batch_size: int = 256
+    lr: float = 0.5
+    momentum: float = 0.9
+    random_state: Any = None
 
     def _hidden(self) -> tuple[int, ...]:
         return widths(getattr(self, "hidden", ()))
@@ -489,23 +499,17 @@ class TorchLogisticRegression(_TorchClassifier):
     True
     """
 
-    def __init__(
-        self,
-        *,
-        epochs: int = 10,
-        batch_size: int = 256,
-        lr: float = 0.5,
-        momentum: float = 0.9,
-        random_state: Any = None,
-    ) -> None:
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.momentum = momentum
-        self.random_state = random_state
+
+@dataclass(eq=False, repr=False)
+class _MLP(_TorchClassifier):
+    """The hidden layers of the MLPs (and their smaller default learning rate)."""
+
+    hidden: tuple[int, ...] = (32,)
+    _: KW_ONLY
+    lr: float = 0.1
 
 
-class TorchMLPClassifier(_TorchClassifier):
+class TorchMLPClassifier(_MLP):
     """A ReLU multilayer perceptron trained by minibatch SGD in torch, without differential privacy.
 
     The non-private twin of :class:`DPMLPClassifier` (same model, batching and optimizer).
@@ -527,22 +531,19 @@ class TorchMLPClassifier(_TorchClassifier):
     True
     """
 
-    def __init__(
-        self,
-        hidden: tuple[int, ...] = (32,),
-        *,
-        epochs: int = 10,
-        batch_size: int = 256,
-        lr: float = 0.1,
-        momentum: float = 0.9,
-        random_state: Any = None,
-    ) -> None:
-        self.hidden = hidden
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.momentum = momentum
-        self.random_state = random_state
+
+@dataclass(eq=False, repr=False)
+class _DPSGD(_TorchClassifier):
+    """The privacy settings of DP-SGD training."""
+
+    _private = True
+
+    target_epsilon: float = 1.0
+    target_delta: float = 1e-5
+    max_grad_norm: float = 1.0
+    _: KW_ONLY
+    accountant: str = "rdp"
+    dp_noise_seed: int | None = None
 
 
 _DP_DOC = """
@@ -567,7 +568,7 @@ _DP_DOC = """
 """
 
 
-class DPLogisticRegression(_TorchClassifier):
+class DPLogisticRegression(_DPSGD):
     __doc__ = (
         """Logistic regression trained with differential privacy (DP-SGD, Opacus accountant).
 """
@@ -626,35 +627,9 @@ class DPLogisticRegression(_TorchClassifier):
     """
     )
 
-    _private = True
 
-    def __init__(
-        self,
-        target_epsilon: float = 1.0,
-        target_delta: float = 1e-5,
-        max_grad_norm: float = 1.0,
-        *,
-        epochs: int = 10,
-        batch_size: int = 256,
-        lr: float = 0.5,
-        momentum: float = 0.9,
-        accountant: str = "rdp",
-        dp_noise_seed: int | None = None,
-        random_state: Any = None,
-    ) -> None:
-        self.target_epsilon = target_epsilon
-        self.target_delta = target_delta
-        self.max_grad_norm = max_grad_norm
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.momentum = momentum
-        self.accountant = accountant
-        self.dp_noise_seed = dp_noise_seed
-        self.random_state = random_state
-
-
-class DPMLPClassifier(_TorchClassifier):
+@dataclass(eq=False, repr=False)
+class DPMLPClassifier(_DPSGD, _MLP):
     __doc__ = (
         """A ReLU multilayer perceptron trained with differential privacy (DP-SGD, Opacus accountant).
 """
@@ -688,34 +663,10 @@ class DPMLPClassifier(_TorchClassifier):
     """
     )
 
-    _private = True
-
-    def __init__(
-        self,
-        hidden: tuple[int, ...] = (32,),
-        target_epsilon: float = 1.0,
-        target_delta: float = 1e-5,
-        max_grad_norm: float = 1.0,
-        *,
-        epochs: int = 10,
-        batch_size: int = 256,
-        lr: float = 0.1,
-        momentum: float = 0.9,
-        accountant: str = "rdp",
-        dp_noise_seed: int | None = None,
-        random_state: Any = None,
-    ) -> None:
-        self.hidden = hidden
-        self.target_epsilon = target_epsilon
-        self.target_delta = target_delta
-        self.max_grad_norm = max_grad_norm
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.momentum = momentum
-        self.accountant = accountant
-        self.dp_noise_seed = dp_noise_seed
-        self.random_state = random_state
+    # Fields merge along the MRO: _MLP's ``hidden`` comes first among the positional ones, and _DPSGD (later
+    # in the merge) carries the base's lr=0.5, so the MLP's default is restated here.
+    _: KW_ONLY
+    lr: float = 0.1
 
 
 # -- input noise ---------------------------------------------------------------------------------------
@@ -786,6 +737,7 @@ def gaussian_obfuscation(
     return out
 
 
+@dataclass(eq=False, repr=False)
 class InputNoiseClassifier(BinaryClassifierMixin, SpecEstimator):
     """Uniform input-noise baseline: Gaussian noise on every encoded training feature, then a classifier.
 
@@ -837,17 +789,10 @@ class InputNoiseClassifier(BinaryClassifierMixin, SpecEstimator):
         "noise_scale": [Interval(Real, 0, math.inf, closed="left")],
     }
 
-    def __init__(
-        self,
-        spec: Any = None,
-        estimator: Any = None,
-        noise_scale: float = 1.0,
-        random_state: Any = None,
-    ) -> None:
-        self.spec = spec
-        self.estimator = estimator
-        self.noise_scale = noise_scale
-        self.random_state = random_state
+    spec: Any = None
+    estimator: Any = None
+    noise_scale: float = 1.0
+    random_state: Any = None
 
     def _encode(self, X: pd.DataFrame) -> Array:
         check_is_fitted(self, "estimator_")

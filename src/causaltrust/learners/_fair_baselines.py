@@ -20,6 +20,7 @@ comparison is never won against a strawman. Each targets one invariance (its doc
 from __future__ import annotations
 
 import inspect
+from dataclasses import KW_ONLY, dataclass
 from numbers import Integral, Real
 from typing import Any, ClassVar, cast
 
@@ -67,10 +68,11 @@ def _takes(fn: Any, name: str) -> bool:
     return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
+@dataclass(eq=False, repr=False)
 class _FairCore(SpecEstimator):
     """The fairness baselines' shared core for both targets: the protected attribute(s), the encoding of
     the features and the fit of the final estimator (``_RegressorBase`` in ``_regressors.py`` is the twin
-    of the classifiers' ``_FairBase``)."""
+    of the classifiers' ``_FairBase``). The fields are the scikit-learn parameters (see SpecEstimator)."""
 
     _parameter_constraints: ClassVar[dict[str, Any]] = {
         **SpecEstimator._parameter_constraints,
@@ -83,7 +85,10 @@ class _FairCore(SpecEstimator):
     #: whether the final estimator must take ``sample_weight`` (the reductions)
     _needs_weights = False
 
-    estimator: Any
+    spec: Any = None
+    estimator: Any = None
+    _: KW_ONLY
+    random_state: int | None = None
 
     def _default_estimator(self) -> Any:
         raise NotImplementedError
@@ -182,11 +187,6 @@ class _FairBase(BinaryClassifierMixin, _FairCore):
     #: whether prediction pools a row with an unseen category over the known ones (abduction needs them)
     _pool = False
 
-    def __init__(self, spec: Any = None, estimator: Any = None, *, random_state: int | None = None) -> None:
-        self.spec = spec
-        self.estimator = estimator
-        self.random_state = random_state
-
     def _default_estimator(self) -> Any:
         return LogisticRegression(max_iter=1000)
 
@@ -230,11 +230,16 @@ class _FairBase(BinaryClassifierMixin, _FairCore):
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)
 
 
+@dataclass(eq=False, repr=False)
 class _Randomized(_FairBase):
     """A randomized classifier: ``predict_proba`` is P(decide 1); ``predict`` draws the decision with one
-    uniform per row keyed by the row's values and ``random_state`` (reproducible, batch-invariant)."""
+    uniform per row keyed by the row's values and ``random_state`` (reproducible, batch-invariant). Both
+    are fairlearn's, holding a group-fairness ``constraint``."""
 
     _needs_proba = False
+
+    _: KW_ONLY
+    constraint: str = "demographic_parity"
 
     def predict(self, X: pd.DataFrame) -> Array:
         """Decisions, reproducible per row: 1 when a row-keyed uniform is below P(decide 1)."""
@@ -297,6 +302,7 @@ class UnawareClassifier(_FairBase):
     _uses_protected = False
 
 
+@dataclass(eq=False, repr=False)
 class ReductionsClassifier(_Randomized):
     """In-processing group fairness with fairlearn's exponentiated-gradient reduction.
 
@@ -335,22 +341,9 @@ class ReductionsClassifier(_Randomized):
     (3,)
     """
 
-    def __init__(
-        self,
-        spec: Any = None,
-        estimator: Any = None,
-        *,
-        constraint: str = "demographic_parity",
-        eps: float = 0.01,
-        max_iter: int = 50,
-        random_state: int | None = None,
-    ) -> None:
-        self.spec = spec
-        self.estimator = estimator
-        self.constraint = constraint
-        self.eps = eps
-        self.max_iter = max_iter
-        self.random_state = random_state
+    _: KW_ONLY
+    eps: float = 0.01
+    max_iter: int = 50
 
     _parameter_constraints: ClassVar[dict[str, Any]] = {
         **_FairBase._parameter_constraints,
@@ -403,19 +396,6 @@ class ThresholdOptimizerClassifier(_Randomized):
     True
     """
 
-    def __init__(
-        self,
-        spec: Any = None,
-        estimator: Any = None,
-        *,
-        constraint: str = "demographic_parity",
-        random_state: int | None = None,
-    ) -> None:
-        self.spec = spec
-        self.estimator = estimator
-        self.constraint = constraint
-        self.random_state = random_state
-
     _parameter_constraints: ClassVar[dict[str, Any]] = {
         **_FairBase._parameter_constraints,
         "constraint": [_CONSTRAINTS],
@@ -441,10 +421,11 @@ class ThresholdOptimizerClassifier(_Randomized):
         return fairlearn.threshold_positive_rate(self.estimator_, Z, self._sensitive(cols))
 
 
+@dataclass(eq=False, repr=False)
 class _SCMCore(_FairCore):
     """The counterfactual learners (both targets): an SCM given, or learned from the training rows."""
 
-    scm: SCM | None
+    scm: SCM | None = None
 
     def _fit_encoded(self, X: pd.DataFrame, cols: dict[str, Array], y: Array) -> None:
         # ``scm_mechanisms`` is a setting of the regressors only (``SCM.fit``'s ``mechanisms=``).
@@ -455,13 +436,16 @@ class _SCMCore(_FairCore):
         raise NotImplementedError
 
 
+@dataclass(eq=False, repr=False)
 class _CounterfactualFair(_SCMCore):
     """Kusner et al.'s level 3 for both targets: the estimator sees the protected attributes'
     non-descendants and the abducted noise of their descendants (the classes' docstrings say more)."""
 
     _pool = True
-    n_draws: int
-    level: int
+
+    _: KW_ONLY
+    level: int = 3
+    n_draws: int = 16
 
     def _check_spec(self, spec: TrustSpec) -> None:
         super()._check_spec(spec)
@@ -531,11 +515,13 @@ class _CounterfactualFair(_SCMCore):
         return self._represent(X, cols)
 
 
+@dataclass(eq=False, repr=False)
 class _Augmentation(_SCMCore):
     """Counterfactual data augmentation for both targets: each unit joined by its twins with a protected
     attribute set to each other level (noise abducted, target kept)."""
 
-    n_augment: int
+    _: KW_ONLY
+    n_augment: int = 1
 
     def _fit_counterfactual(self, X: pd.DataFrame, cols: dict[str, Array], y: Array) -> None:
         """Add each unit's counterfactual twins (protected attribute changed, target kept); fit on all."""
@@ -630,23 +616,6 @@ class CounterfactualFairClassifier(_CounterfactualFair, _FairBase):
     ['E=0', 'E=1', 'E=2', 'F', 'noise[Z]', 'noise[L]']
     """
 
-    def __init__(
-        self,
-        spec: Any = None,
-        estimator: Any = None,
-        scm: SCM | None = None,
-        *,
-        level: int = 3,
-        n_draws: int = 16,
-        random_state: int | None = None,
-    ) -> None:
-        self.spec = spec
-        self.estimator = estimator
-        self.scm = scm
-        self.level = level
-        self.n_draws = n_draws
-        self.random_state = random_state
-
     _parameter_constraints: ClassVar[dict[str, Any]] = {
         **_FairBase._parameter_constraints,
         **SCM_PARAMS,
@@ -686,21 +655,6 @@ class CounterfactualAugmentationClassifier(_Augmentation, _FairBase):
     >>> clf.n_train_rows_
     4000
     """
-
-    def __init__(
-        self,
-        spec: Any = None,
-        estimator: Any = None,
-        scm: SCM | None = None,
-        *,
-        n_augment: int = 1,
-        random_state: int | None = None,
-    ) -> None:
-        self.spec = spec
-        self.estimator = estimator
-        self.scm = scm
-        self.n_augment = n_augment
-        self.random_state = random_state
 
     _parameter_constraints: ClassVar[dict[str, Any]] = {
         **_FairBase._parameter_constraints,

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import KW_ONLY, dataclass
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -86,8 +87,11 @@ def group_labels(X: pd.DataFrame, group_by: Sequence[str], owner: str) -> Array:
     return frame.astype(str).agg("|".join, axis=1).to_numpy(dtype=object)
 
 
+@dataclass(eq=False, repr=False)
 class _InvarianceBase(BinaryClassifierMixin, SpecEstimator):
-    """Shared data handling and training loop; subclasses define the objective (``_objective``)."""
+    """Shared data handling and training loop; subclasses define the objective (``_objective``).
+
+    The fields are the scikit-learn parameters of every method of the family (see SpecEstimator)."""
 
     _parameter_constraints: ClassVar[dict[str, Any]] = {
         **SpecEstimator._parameter_constraints,
@@ -100,54 +104,23 @@ class _InvarianceBase(BinaryClassifierMixin, SpecEstimator):
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "group_by": [list, tuple, None],
     }
-    #: Whether the method needs environment labels at fit (ERM does not).
-    _needs_environments = True
 
-    # Subclasses set their own ``__init__`` (scikit-learn reads hyperparameters from its signature).
-    hidden: Sequence[int] | int
-    lr: float
-    epochs: int
-    batch_size: int | None
-    weight_decay: float
-    use_environment_as_feature: bool
-    n_threads: int | None
-    group_by: Sequence[str] | None
+    spec: Any = None
+    _: KW_ONLY
+    hidden: Sequence[int] = ()
+    lr: float = 1e-2
+    epochs: int = 1000
+    batch_size: int | None = None
+    weight_decay: float = 0.0
+    use_environment_as_feature: bool = False
+    n_threads: int | None = 1
+    random_state: int | None = None
 
     # -- inputs ---------------------------------------------------------------------------------------
     def _required(self, spec: TrustSpec) -> list[str]:
         if self.use_environment_as_feature:
             return list(spec.features)
         return [f for f in spec.features if f != spec.environment]
-
-    def _environments(self, X: pd.DataFrame, environments: Any) -> Array:
-        owner = type(self).__name__
-        if environments is not None:
-            env = np.asarray(environments)
-            if env.ndim != 1 or len(env) != len(X):
-                raise DataError(
-                    f"{owner}.fit: environments must be 1-D with one label per row of X ({len(X)}), "
-                    f"got shape {env.shape}"
-                )
-            if pd.isna(pd.Series(env)).any():
-                raise DataError(f"{owner}.fit: environments has missing values")
-            return env
-        if self.group_by is not None:
-            return group_labels(X, self.group_by, owner)
-        column = self.spec_.environment
-        if column is None or column not in X.columns:
-            where = (
-                "the spec names no environment (robustness.environment)"
-                if column is None
-                else f"X has no column {column!r} (the spec's robustness.environment)"
-            )
-            raise DataError(
-                f"{owner}: environments missing at fit: {where}. Pass fit(X, y, environments=labels), "
-                "or include the environment column in X"
-            )
-        env_col = X[column]
-        if env_col.isna().any():
-            raise DataError(f"{owner}.fit: environment column {column!r} has missing values")
-        return env_col.to_numpy()
 
     def _matrix(self, cols: dict[str, Array]) -> Array:
         return (self.design_.transform(cols) - self.shift_) / self.scale_
@@ -172,16 +145,7 @@ class _InvarianceBase(BinaryClassifierMixin, SpecEstimator):
         self
         """
         X, y_arr = self._prepare(X, y)
-        if self._needs_environments:
-            env = self._environments(X, environments)
-            levels, env_codes = np.unique(env, return_inverse=True)
-            counts = np.bincount(env_codes)
-            if counts.min() < 2:
-                small = [levels[i] for i in np.flatnonzero(counts < 2)]
-                raise DataError(f"{type(self).__name__}.fit: environment(s) {small} have fewer than 2 rows")
-            self.environments_ = levels
-        else:
-            env_codes = np.zeros(len(X), dtype=np.int64)
+        env_codes = self._environment_codes(X, environments)
         inputs = list(self.feature_names_in_)
         self.input_features_ = inputs
         cols = self._columns(X)
@@ -265,6 +229,10 @@ class _InvarianceBase(BinaryClassifierMixin, SpecEstimator):
         self.n_iter_ = len(losses)
         self._finish()
 
+    def _environment_codes(self, X: pd.DataFrame, environments: Any) -> Array:
+        """Each row's environment as a code 0..E-1 (the pooled ERM: one environment)."""
+        return np.zeros(len(X), dtype=np.int64)
+
     def _start(self, torch: Any, n_env: int) -> None:
         """Reset the method's training state before the first step."""
 
@@ -331,6 +299,54 @@ class _InvarianceBase(BinaryClassifierMixin, SpecEstimator):
         return hasattr(self, "coefs_")
 
 
+@dataclass(eq=False, repr=False)
+class _EnvironmentsBase(_InvarianceBase):
+    """The methods that learn from environment labels (all but the pooled ERM)."""
+
+    _: KW_ONLY
+    group_by: Sequence[str] | None = None
+
+    def _environment_codes(self, X: pd.DataFrame, environments: Any) -> Array:
+        env = self._environments(X, environments)
+        levels, env_codes = np.unique(env, return_inverse=True)
+        counts = np.bincount(env_codes)
+        if counts.min() < 2:
+            small = [levels[i] for i in np.flatnonzero(counts < 2)]
+            raise DataError(f"{type(self).__name__}.fit: environment(s) {small} have fewer than 2 rows")
+        self.environments_ = levels
+        return env_codes
+
+    def _environments(self, X: pd.DataFrame, environments: Any) -> Array:
+        owner = type(self).__name__
+        if environments is not None:
+            env = np.asarray(environments)
+            if env.ndim != 1 or len(env) != len(X):
+                raise DataError(
+                    f"{owner}.fit: environments must be 1-D with one label per row of X ({len(X)}), "
+                    f"got shape {env.shape}"
+                )
+            if pd.isna(pd.Series(env)).any():
+                raise DataError(f"{owner}.fit: environments has missing values")
+            return env
+        if self.group_by is not None:
+            return group_labels(X, self.group_by, owner)
+        column = self.spec_.environment
+        if column is None or column not in X.columns:
+            where = (
+                "the spec names no environment (robustness.environment)"
+                if column is None
+                else f"X has no column {column!r} (the spec's robustness.environment)"
+            )
+            raise DataError(
+                f"{owner}: environments missing at fit: {where}. Pass fit(X, y, environments=labels), "
+                "or include the environment column in X"
+            )
+        env_col = X[column]
+        if env_col.isna().any():
+            raise DataError(f"{owner}.fit: environment column {column!r} has missing values")
+        return env_col.to_numpy()
+
+
 _COMMON_PARAMS = """    spec : TrustSpec, dict or path
         The trust spec: its ``features`` are the inputs and its ``robustness.environment`` names the
         column holding each row's environment.
@@ -356,6 +372,11 @@ _COMMON_PARAMS = """    spec : TrustSpec, dict or path
     random_state : int, optional
         Seed of the weight initialisation and the minibatch order (a local ``torch.Generator``; global
         random state is never touched). None means fresh entropy per fit, as in scikit-learn."""
+
+_GROUP_BY_PARAM = """    group_by : list of str, optional
+        Columns of ``X`` whose value combinations define the training groups (the "environments" of the
+        objective), e.g. ``["E", "A"]`` for every environment × protected group; default: the spec's
+        environment. ``fit(..., environments=)`` overrides both."""
 
 _COMMON_ATTRS = """    classes_ : ndarray of shape (2,)
         ``[0, 1]``.
@@ -397,38 +418,13 @@ class TorchERMClassifier(_InvarianceBase):
     (2, 2)
     """
 
-    _needs_environments = False
-    group_by = None  # pooled: no groups
-
-    def __init__(
-        self,
-        spec: Any = None,
-        *,
-        hidden: Sequence[int] = (),
-        lr: float = 1e-2,
-        epochs: int = 1000,
-        batch_size: int | None = None,
-        weight_decay: float = 0.0,
-        use_environment_as_feature: bool = False,
-        n_threads: int | None = 1,
-        random_state: int | None = None,
-    ) -> None:
-        self.spec = spec
-        self.hidden = hidden
-        self.lr = lr
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.weight_decay = weight_decay
-        self.use_environment_as_feature = use_environment_as_feature
-        self.n_threads = n_threads
-        self.random_state = random_state
-
     def _objective(self, torch: Any, batches: list[tuple[Any, Any]], step: int) -> tuple[Any, bool]:
         logits, y = batches[0]
         return self._risk(torch, logits, y), False
 
 
-class _AnnealedPenalty(_InvarianceBase):
+@dataclass(eq=False, repr=False)
+class _AnnealedPenalty(_EnvironmentsBase):
     """IRM and V-REx: mean environment risk + weight × penalty, the weight annealed from 1 to λ."""
 
     _parameter_constraints: ClassVar[dict[str, Any]] = {
@@ -436,37 +432,9 @@ class _AnnealedPenalty(_InvarianceBase):
         "lambda_": [_NONNEG],
         "anneal_steps": [Interval(Integral, 0, None, closed="left")],
     }
-    lambda_: float
-    anneal_steps: int
-
-    def __init__(
-        self,
-        spec: Any = None,
-        *,
-        hidden: Sequence[int] = (),
-        lambda_: float = 100.0,
-        anneal_steps: int = 100,
-        lr: float = 1e-2,
-        epochs: int = 1000,
-        batch_size: int | None = None,
-        weight_decay: float = 0.0,
-        use_environment_as_feature: bool = False,
-        group_by: Sequence[str] | None = None,
-        n_threads: int | None = 1,
-        random_state: int | None = None,
-    ) -> None:
-        self.spec = spec
-        self.hidden = hidden
-        self.lambda_ = lambda_
-        self.anneal_steps = anneal_steps
-        self.lr = lr
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.weight_decay = weight_decay
-        self.use_environment_as_feature = use_environment_as_feature
-        self.group_by = group_by
-        self.n_threads = n_threads
-        self.random_state = random_state
+    _: KW_ONLY
+    lambda_: float = 100.0
+    anneal_steps: int = 100
 
     def _penalty(self, torch: Any, batches: list[tuple[Any, Any]], risks: Any) -> Any:
         raise NotImplementedError
@@ -491,10 +459,7 @@ class IRMClassifier(_AnnealedPenalty):
     Parameters
     ----------
 {_COMMON_PARAMS}
-    group_by : list of str, optional
-        Columns of ``X`` whose value combinations define the training groups (the "environments" of the
-        objective), e.g. ``["E", "A"]`` for every environment × protected group; default: the spec's
-        environment. ``fit(..., environments=)`` overrides both.
+{_GROUP_BY_PARAM}
     lambda_ : float, default 100.0
         Penalty weight after annealing.
     anneal_steps : int, default 100
@@ -538,10 +503,7 @@ class VRExClassifier(_AnnealedPenalty):
     Parameters
     ----------
 {_COMMON_PARAMS}
-    group_by : list of str, optional
-        Columns of ``X`` whose value combinations define the training groups (the "environments" of the
-        objective), e.g. ``["E", "A"]`` for every environment × protected group; default: the spec's
-        environment. ``fit(..., environments=)`` overrides both.
+{_GROUP_BY_PARAM}
     lambda_ : float, default 100.0
         Variance weight after annealing.
     anneal_steps : int, default 100
@@ -567,7 +529,8 @@ class VRExClassifier(_AnnealedPenalty):
         return ((risks - risks.mean()) ** 2).mean()
 
 
-class GroupDROClassifier(_InvarianceBase):
+@dataclass(eq=False, repr=False)
+class GroupDROClassifier(_EnvironmentsBase):
     _parameter_constraints: ClassVar[dict[str, Any]] = {
         **_InvarianceBase._parameter_constraints,
         "eta": [_NONNEG],
@@ -581,10 +544,7 @@ class GroupDROClassifier(_InvarianceBase):
     Parameters
     ----------
 {_COMMON_PARAMS}
-    group_by : list of str, optional
-        Columns of ``X`` whose value combinations define the training groups (the "environments" of the
-        objective), e.g. ``["E", "A"]`` for every environment × protected group; default: the spec's
-        environment. ``fit(..., environments=)`` overrides both.
+{_GROUP_BY_PARAM}
     eta : float, default 1e-2
         Step size of the exponentiated-gradient update of the environment weights (DomainBed's default).
 
@@ -607,32 +567,8 @@ class GroupDROClassifier(_InvarianceBase):
     1.0
     """
 
-    def __init__(
-        self,
-        spec: Any = None,
-        *,
-        hidden: Sequence[int] = (),
-        eta: float = 1e-2,
-        lr: float = 1e-2,
-        epochs: int = 1000,
-        batch_size: int | None = None,
-        weight_decay: float = 0.0,
-        use_environment_as_feature: bool = False,
-        group_by: Sequence[str] | None = None,
-        n_threads: int | None = 1,
-        random_state: int | None = None,
-    ) -> None:
-        self.spec = spec
-        self.hidden = hidden
-        self.eta = eta
-        self.lr = lr
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.weight_decay = weight_decay
-        self.use_environment_as_feature = use_environment_as_feature
-        self.group_by = group_by
-        self.n_threads = n_threads
-        self.random_state = random_state
+    _: KW_ONLY
+    eta: float = 1e-2
 
     def _start(self, torch: Any, n_env: int) -> None:
         self._q = torch.full((n_env,), 1.0 / n_env, dtype=torch.float64)

@@ -127,8 +127,8 @@ def level2_design(
     ...     "Y": {"type": "continuous", "equation": "X1 + normal(0, 1)"}}})
     >>> df = ct.SCM.from_spec(spec).sample(2_000, random_state=0)
     >>> scm = ct.SCM.fit(spec.structure(), df.drop(columns="K"), mechanisms="linear", random_state=0)
-    >>> list(level2_design(scm, df.head(3)).columns)
-    ['K']
+    >>> list(level2_design(scm, df.head(3)).columns)  # X3 is no descendant of A: kept beside K
+    ['K', 'X3']
     """
     spec = scm.spec
     means, factors = factor_columns(scm, data, protected=protected)

@@ -19,6 +19,7 @@ law school analysis protects race and sex together.
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY, dataclass
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -39,7 +40,6 @@ from causaltrust.learners._fair_baselines import (
     _CounterfactualFair,
     _FairCore,
 )
-from causaltrust.scm import SCM
 from causaltrust.spec import TrustSpec
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
 Array = np.ndarray
 
 
+@dataclass(eq=False, repr=False)
 class _RegressorBase(RegressorMixin, _FairCore):
     """The regressor twins of the fairness baselines (continuous target): the classifiers' core with a
     ``protected`` setting (one attribute or several) and least squares by default."""
@@ -63,18 +64,8 @@ class _RegressorBase(RegressorMixin, _FairCore):
     }
     _target = "continuous"
 
-    def __init__(
-        self,
-        spec: Any = None,
-        estimator: Any = None,
-        *,
-        protected: Any = None,
-        random_state: int | None = None,
-    ) -> None:
-        self.spec = spec
-        self.estimator = estimator
-        self.protected = protected
-        self.random_state = random_state
+    _: KW_ONLY
+    protected: Any = None
 
     def _default_estimator(self) -> Any:
         return LinearRegression()
@@ -155,6 +146,7 @@ class UnawareRegressor(_RegressorBase):
     _uses_protected = False
 
 
+@dataclass(eq=False, repr=False)
 class CounterfactualFairRegressor(_CounterfactualFair, _RegressorBase):
     """Kusner et al.'s (2017) counterfactual fairness for a continuous target.
 
@@ -196,26 +188,8 @@ class CounterfactualFairRegressor(_CounterfactualFair, _RegressorBase):
     ['noise[UGPA]', 'noise[LSAT]']
     """
 
-    def __init__(
-        self,
-        spec: Any = None,
-        estimator: Any = None,
-        scm: SCM | None = None,
-        *,
-        level: int = 3,
-        protected: Any = None,
-        n_draws: int = 16,
-        scm_mechanisms: Any = "auto",
-        random_state: int | None = None,
-    ) -> None:
-        self.spec = spec
-        self.estimator = estimator
-        self.scm = scm
-        self.level = level
-        self.protected = protected
-        self.n_draws = n_draws
-        self.scm_mechanisms = scm_mechanisms
-        self.random_state = random_state
+    _: KW_ONLY
+    scm_mechanisms: Any = "auto"
 
     _parameter_constraints: ClassVar[dict[str, Any]] = {
         **_RegressorBase._parameter_constraints,
@@ -234,6 +208,7 @@ class CounterfactualFairRegressor(_CounterfactualFair, _RegressorBase):
         return Z.to_numpy(dtype=np.float64), list(Z.columns)
 
 
+@dataclass(eq=False, repr=False)
 class CounterfactualAugmentationRegressor(_Augmentation, _RegressorBase):
     """Counterfactual data augmentation on the protected attribute(s), continuous target.
 
@@ -267,24 +242,8 @@ class CounterfactualAugmentationRegressor(_Augmentation, _RegressorBase):
     4000
     """
 
-    def __init__(
-        self,
-        spec: Any = None,
-        estimator: Any = None,
-        scm: SCM | None = None,
-        *,
-        n_augment: int = 1,
-        protected: Any = None,
-        scm_mechanisms: Any = "auto",
-        random_state: int | None = None,
-    ) -> None:
-        self.spec = spec
-        self.estimator = estimator
-        self.scm = scm
-        self.n_augment = n_augment
-        self.protected = protected
-        self.scm_mechanisms = scm_mechanisms
-        self.random_state = random_state
+    _: KW_ONLY
+    scm_mechanisms: Any = "auto"
 
     _parameter_constraints: ClassVar[dict[str, Any]] = {
         **_RegressorBase._parameter_constraints,
@@ -294,6 +253,7 @@ class CounterfactualAugmentationRegressor(_Augmentation, _RegressorBase):
     }
 
 
+@dataclass(eq=False, repr=False)
 class BoundedGroupLossRegressor(_RegressorBase):
     """Group fairness for regression: fairlearn's bounded-group-loss reduction (Agarwal et al. 2019).
 
@@ -329,22 +289,9 @@ class BoundedGroupLossRegressor(_RegressorBase):
     True
     """
 
-    def __init__(
-        self,
-        spec: Any = None,
-        estimator: Any = None,
-        *,
-        upper_bound: float | None = None,
-        max_iter: int = 50,
-        protected: Any = None,
-        random_state: int | None = None,
-    ) -> None:
-        self.spec = spec
-        self.estimator = estimator
-        self.upper_bound = upper_bound
-        self.max_iter = max_iter
-        self.protected = protected
-        self.random_state = random_state
+    _: KW_ONLY
+    upper_bound: float | None = None
+    max_iter: int = 50
 
     _parameter_constraints: ClassVar[dict[str, Any]] = {
         **_RegressorBase._parameter_constraints,

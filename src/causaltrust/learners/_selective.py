@@ -23,6 +23,7 @@ import copy
 import inspect
 import math
 from collections.abc import Sequence
+from dataclasses import KW_ONLY, dataclass
 from numbers import Integral, Real
 from typing import Any, ClassVar, cast
 
@@ -62,8 +63,10 @@ Array = np.ndarray
 Path = tuple[str, ...]
 
 
+@dataclass(eq=False, repr=False)
 class _SelectiveBase(SpecEstimator):
-    """Shared fit/transform logic of the selective-invariance classifier and regressor."""
+    """Shared fit/transform logic of the selective-invariance classifier and regressor (its fields are
+    their scikit-learn parameters, declared once: see SpecEstimator)."""
 
     _parameter_constraints: ClassVar[dict[str, Any]] = {
         **SpecEstimator._parameter_constraints,
@@ -81,36 +84,20 @@ class _SelectiveBase(SpecEstimator):
     }
     _target = "binary"
 
-    def __init__(
-        self,
-        spec: Any = None,
-        estimator: Any = None,
-        scm: SCM | None = None,
-        *,
-        fairness: bool | str | None = None,
-        robustness: bool | str | None = None,
-        shift_strength: float = 1.0,
-        shift_center: str = "training",
-        fair_labels: bool = True,
-        environment_reference: Any = None,
-        n_draws: int = 4,
-        sensitive_input_noise: float = 0.0,
-        scm_mechanisms: str = "auto",
-        random_state: int | None = None,
-    ) -> None:
-        self.spec = spec
-        self.estimator = estimator
-        self.scm = scm
-        self.fairness = fairness
-        self.robustness = robustness
-        self.shift_strength = shift_strength
-        self.shift_center = shift_center
-        self.fair_labels = fair_labels
-        self.environment_reference = environment_reference
-        self.n_draws = n_draws
-        self.sensitive_input_noise = sensitive_input_noise
-        self.scm_mechanisms = scm_mechanisms
-        self.random_state = random_state
+    spec: Any = None
+    estimator: Any = None
+    scm: SCM | None = None
+    _: KW_ONLY
+    fairness: bool | str | None = None
+    robustness: bool | str | None = None
+    shift_strength: float = 1.0
+    shift_center: str = "training"
+    fair_labels: bool = True
+    environment_reference: Any = None
+    n_draws: int = 4
+    sensitive_input_noise: float = 0.0
+    scm_mechanisms: str = "auto"
+    random_state: int | None = None
 
     # -- fitting --------------------------------------------------------------------------------------
     def _default_estimator(self) -> Any:

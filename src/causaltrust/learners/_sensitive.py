@@ -32,6 +32,7 @@ value (an expectation-maximisation step with the channel known exactly).
 from __future__ import annotations
 
 import math
+from dataclasses import KW_ONLY, dataclass
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -130,6 +131,7 @@ def _channel_posterior(W: Array, reports: Array, k: int, p_keep: float) -> tuple
     return res.x.reshape(d, k), joint / joint.sum(axis=1, keepdims=True)
 
 
+@dataclass(eq=False, repr=False)
 class SensitiveDPClassifier(BinaryClassifierMixin, SpecEstimator):
     """Differential privacy where the sensitive information is: randomized response on the spec's
     ``privacy.sensitive`` variables, de-biased through the known channel (path-targeted privacy).
@@ -207,22 +209,13 @@ class SensitiveDPClassifier(BinaryClassifierMixin, SpecEstimator):
         "dp_noise_seed": [Interval(Integral, 0, None, closed="left"), None],
     }
 
-    def __init__(
-        self,
-        spec: Any = None,
-        estimator: Any = None,
-        sensitive_epsilon: float = 1.0,
-        *,
-        debias: bool = True,
-        dp_noise_seed: int | None = None,
-        random_state: Any = None,
-    ) -> None:
-        self.spec = spec
-        self.estimator = estimator
-        self.sensitive_epsilon = sensitive_epsilon
-        self.debias = debias
-        self.dp_noise_seed = dp_noise_seed
-        self.random_state = random_state
+    spec: Any = None
+    estimator: Any = None
+    sensitive_epsilon: float = 1.0
+    _: KW_ONLY
+    debias: bool = True
+    dp_noise_seed: int | None = None
+    random_state: Any = None
 
     def _check_spec(self, spec: TrustSpec) -> None:
         name = type(self).__name__

@@ -13,6 +13,7 @@ robustness is compared like with like (DESIGN.md, "Two robustness regimes"):
 from __future__ import annotations
 
 import copy
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, ClassVar, cast
 
 import numpy as np
@@ -38,16 +39,17 @@ Array = np.ndarray
 _MAX_WEIGHT = 20.0
 
 
+@dataclass(eq=False, repr=False)
 class _ShiftBase(BinaryClassifierMixin, SpecEstimator):
     _parameter_constraints: ClassVar[dict[str, Any]] = {
         **SpecEstimator._parameter_constraints,
         "estimator": ESTIMATOR_CONSTRAINT,
     }
 
-    def __init__(self, spec: Any = None, estimator: Any = None, *, random_state: int | None = None) -> None:
-        self.spec = spec
-        self.estimator = estimator
-        self.random_state = random_state
+    spec: Any = None
+    estimator: Any = None
+    _: KW_ONLY
+    random_state: int | None = None
 
     supports_adapt_ = True
 
@@ -181,7 +183,7 @@ class ImportanceWeightedClassifier(_ShiftBase):
     >>> train = scm.sample(2000, random_state=1)
     >>> clf = ct.learners.ImportanceWeightedClassifier(spec=spec).fit(train[spec.features], train["Y"])
     >>> new = scm.shift("new_device").sample(500, random_state=2)
-    >>> clf.adapt(new[spec.features]).weights_.mean().round(6)
+    >>> float(clf.adapt(new[spec.features]).weights_.mean().round(6))
     1.0
     """
 

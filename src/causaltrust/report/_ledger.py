@@ -28,6 +28,16 @@ from causaltrust.exceptions import CausalTrustError
 from causaltrust.report._audits import audits_html
 from causaltrust.report._frontier import frontier_section
 from causaltrust.report._graph import EDGE_COLOURS, graph_svg
+from causaltrust.report._judge import (
+    _direction,
+    _interval,
+    _score,
+    _score_interval,
+    compare,
+    tie_reason,
+    verdict_matrix,
+    verdicts_against,
+)
 from causaltrust.report._page import CSS as _CSS
 from causaltrust.report._page import DIRECTION_TEXT, notes_html
 from causaltrust.report._page import examples_html as _examples
@@ -139,52 +149,9 @@ border:1px solid #e4e7ee;border-radius:8px}.mlegend .item{display:inline-flex;al
 
 
 # --- helpers over the summary frame ---------------------------------------------------------------
-def _direction(metric: str) -> str:
-    try:
-        return metric_info(metric).better
-    except CausalTrustError:
-        return "informative"
-
-
-def _score(v: float, better: str) -> float:
-    """Lower is better, whatever the metric's direction (NaN for informative metrics)."""
-    return {"higher": -v, "lower": v, "zero": abs(v)}.get(better, float("nan"))
-
-
-def _score_interval(lo: float, hi: float, better: str) -> tuple[float, float]:
-    if better == "higher":
-        return -hi, -lo
-    if better == "zero":
-        if lo <= 0 <= hi:
-            return 0.0, max(abs(lo), abs(hi))
-        return min(abs(lo), abs(hi)), max(abs(lo), abs(hi))
-    return lo, hi
-
-
-def _interval(row: pd.Series, c: str) -> tuple[float, float] | None:
-    lo, hi = row.get(c + "::lo"), row.get(c + "::hi")
-    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
-        return None
-    return float(lo), float(hi)
-
-
 def _value_text(row: pd.Series, c: str) -> str:
     iv = _interval(row, c)
     return fmt_num(row.get(c), 3) + (f" {fmt_interval(*iv, 3)}" if iv else "")
-
-
-def _compare(a: pd.Series, b: pd.Series, c: str) -> str:
-    """``win`` / ``lose`` / ``tie`` for ``a`` against ``b`` on metric ``c`` (ties: intervals overlap)."""
-    better = _direction(c)
-    sa, sb = _score(float(a[c]), better), _score(float(b[c]), better)
-    ia, ib = _interval(a, c), _interval(b, c)
-    if ia and ib:
-        (la, ha), (lb, hb) = _score_interval(*ia, better), _score_interval(*ib, better)
-        if la <= hb and lb <= ha:
-            return "tie"
-    elif sa == sb:
-        return "tie"
-    return "win" if sa < sb else "lose"
 
 
 def _contexts(agg: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
@@ -282,7 +249,7 @@ def _best_rows(g: pd.DataFrame, c: str) -> tuple[pd.Series, pd.DataFrame] | None
     if ok.empty:
         return None
     best = ok.iloc[int(np.argmin([_score(float(v), better) for v in ok[c]]))]
-    ties = ok[[_compare(r, best, c) == "tie" for _, r in ok.iterrows()]]
+    ties = ok[[v == "tie" for v in verdicts_against(ok, best, c)]]
     ties = ties[ties["config"] != best["config"]]
     return best, ties
 
@@ -303,7 +270,7 @@ def _cost_text(win: pd.Series, ref: pd.Series, others: Sequence[str]) -> str:
     """What ``win`` pays against ``ref``: ``for 2.6 points of observational accuracy, 1.8 of interventional``.
 
     Accuracy is stated in points (both ways); the other objectives' headline metrics only where ``win``
-    is clearly worse (95% intervals apart).
+    is clearly worse (it loses by the story's rule, :func:`~causaltrust.report._judge.verdict_matrix`).
     """
     from causaltrust.bench import cost_of_win
 
@@ -318,7 +285,7 @@ def _cost_text(win: pd.Series, ref: pd.Series, others: Sequence[str]) -> str:
         parts.append("at no cost in accuracy")
     if gained:
         parts.append(f"gaining {_points(gained)}")
-    worse = [m for m in others if m in rows and rows[m]["worse"] and _compare(win, ref, m) == "lose"]
+    worse = [m for m in others if m in rows and rows[m]["worse"] and compare(win, ref, m) == "lose"]
     if worse:
         parts.append(
             "worse on "
@@ -348,10 +315,10 @@ def _against_reference(
         return text + (f", gaining {_points(gained)}" if gained else "") + "."
     if not np.isfinite(float(ref.get(c, np.nan))):
         return ""
-    verdict = _compare(best, ref, c)
+    verdict = compare(best, ref, c)
     own = ref.get(f"{c}::passed")
     if verdict != "win" and own is not None and pd.notna(own) and float(own) < 1:
-        # Overlapping intervals are no tie with a configuration that fails this objective's own threshold.
+        # A tie is no tie with a configuration that fails this objective's own threshold.
         return (
             f" The most accurate overall, {name}, misses this threshold ({_value_text(ref, c)}; met on "
             f"{100 * float(own):.0f}% of seeds)."
@@ -376,13 +343,11 @@ def _causal_vs_baseline(elig: pd.DataFrame, causal: pd.Series, c: str) -> str:
     if base is None:
         return " No baseline among them has a value here (not applicable to them)."
     (m, _), (b, _) = mine, base
-    verdict = _compare(m, b, c)
+    verdict = compare(m, b, c)
     word = {
         "win": '<span class="win">causal better</span>',
         "lose": '<span class="lose">baseline better</span>',
-        "tie": '<span class="even">a tie (intervals overlap)</span>'
-        if _interval(m, c) and _interval(b, c)
-        else '<span class="even">equal</span>',
+        "tie": f'<span class="even">a tie ({tie_reason(m, b, c)})</span>',
     }[verdict]
     return (
         f" Best causal <b>{html.escape(str(m['config']))}</b> {_value_text(m, c)} against best baseline "
@@ -402,10 +367,11 @@ def headline_sentences(
     ``{"min", "max"}``; ``budgets`` gives the privacy ε per spec label) and the configurations that meet
     all of them on every seed. Each objective's sentence then ranks only those (all of them when none
     meets every threshold or the spec sets none): the best on the objective's metric ("closer to 0 is
-    better" ranks |value|; ∞ is never best), the configurations tied with it (95% intervals over seeds
-    overlap), the cost of its win against the most accurate configuration overall (points of
-    observational and interventional accuracy, and other objectives it is clearly worse on), and the best
-    causal configuration against the best baseline.
+    better" ranks |value|; ∞ is never best), the configurations tied with it (less than 0.01 apart on a
+    probability scale, or not told apart by their per-seed differences: ``report._judge``), the cost of
+    its win against the most accurate configuration overall (points of observational and interventional
+    accuracy, and other objectives it is clearly worse on), and the best causal configuration against the
+    best baseline.
     """
     out: list[tuple[str, str]] = []
     if agg.empty:
@@ -455,7 +421,7 @@ def headline_sentences(
                 f"<b>{html.escape(str(best['config']))}</b> {_value_text(best, c)}"
             )
             if len(ties):
-                why = "intervals overlap" if _interval(best, c) else "equal values"
+                why = "; ".join(dict.fromkeys(tie_reason(t, best, c) for _, t in ties.iterrows()))
                 sentence += f", tied with {_names(ties)} ({why})"
             sentence += "."
             if top is not None and acc is not None:
@@ -825,7 +791,7 @@ def _pareto_plots(go: Any, wide: pd.DataFrame, agg: pd.DataFrame) -> str:
 
 # --- 3. tables ------------------------------------------------------------------------------------
 def _best_marks(agg: pd.DataFrame, c: str) -> dict[int, str]:
-    """Row index → ``best`` or ``tie`` (tied with the best: intervals overlap). Informative metrics: none."""
+    """Row index → ``best`` or ``tie`` (tied with the best by the story's rule). Informative metrics: none."""
     better = _direction(c)
     if better == "informative":
         return {}
@@ -835,8 +801,9 @@ def _best_marks(agg: pd.DataFrame, c: str) -> dict[int, str]:
         return {}
     best = min(ok, key=lambda i: _score(float(vals[i]), better))
     marks = {best: "best"}
-    for i in ok:
-        if i != best and _compare(agg.iloc[i], agg.iloc[best], c) == "tie":
+    verdicts = verdicts_against(agg.iloc[ok], agg.iloc[best], c)
+    for i, v in zip(ok, verdicts, strict=True):
+        if i != best and v == "tie":
             marks[i] = "tie"
     if len(marks) == len(ok):  # everything ties: nothing to crown
         return {i: "tie" for i in marks}
@@ -916,33 +883,18 @@ def _short_header(c: str) -> str:
 
 
 def _tie_ranks(agg: pd.DataFrame, c: str) -> list[float]:
-    """1 + the number of configurations clearly better (as :func:`_compare` decides: intervals apart, or
-    point estimates where a configuration has no interval), so ties share a rank. Non-finite values
-    (ε = ∞) rank last, never good; missing values get NaN.
+    """1 + the number of configurations that beat it (:func:`~causaltrust.report._judge.verdict_matrix`),
+    so ties share a rank. Non-finite values (ε = ∞) rank last, never good; missing values get NaN.
     """
     n = len(agg)
-    better = _direction(c)
     vals = agg[c].to_numpy(dtype=float)
-    lo = agg[c + "::lo"].to_numpy(dtype=float) if c + "::lo" in agg.columns else np.full(n, np.nan)
-    hi = agg[c + "::hi"].to_numpy(dtype=float) if c + "::hi" in agg.columns else np.full(n, np.nan)
-    score = np.array([_score(v, better) for v in vals])
-    has = ~(np.isnan(lo) | np.isnan(hi))
-    slo, shi = np.full(n, np.nan), np.full(n, np.nan)
-    for k in np.flatnonzero(has).tolist():
-        slo[k], shi[k] = _score_interval(lo[k], hi[k], better)
     finite = np.isfinite(vals)
+    beats = (verdict_matrix(agg, agg, c) == "win") & finite[:, None]  # [j, i]: j beats i
+    np.fill_diagonal(beats, False)
     out = [float("nan")] * n
     for i in range(n):
-        if np.isnan(vals[i]):
-            continue
-        if not finite[i]:
-            out[i] = float(n)
-            continue
-        both = has & has[i]
-        overlap = both & (slo <= shi[i]) & (slo[i] <= shi)
-        wins = finite & ~overlap & (score < score[i])
-        wins[i] = False
-        out[i] = 1.0 + float(wins.sum())
+        if not np.isnan(vals[i]):
+            out[i] = 1.0 + float(beats[:, i].sum()) if finite[i] else float(n)
     return out
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from causaltrust.report._judge import compare
 from causaltrust.report._ledger import (
     _SENTENCE_METRICS,
     _best_rows,
     _causal,
-    _compare,
     _contexts,
     _meets,
 )
@@ -58,8 +58,8 @@ def story_verdicts(ledger: Any) -> dict[str, dict[str, Any]]:
             story[objective] = {
                 "metric": c,
                 "top": sorted([str(best["config"]), *(str(t) for t in ties["config"])]),
-                "against_most_accurate": None if top is None else _compare(best, top[0], c),
-                "causal_vs_baseline": None if mine is None or base is None else _compare(mine[0], base[0], c),
+                "against_most_accurate": None if top is None else compare(best, top[0], c),
+                "causal_vs_baseline": None if mine is None or base is None else compare(mine[0], base[0], c),
             }
         out[context] = story
     return out

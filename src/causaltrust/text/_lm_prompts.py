@@ -176,7 +176,7 @@ def lm_prompts(
     --------
     >>> import causaltrust as ct
     >>> p = ct.text.lm_prompts(("winogender",))
-    >>> p.prompt.duplicated().any(), sorted(p.split.unique())
+    >>> p[["prompt", "case"]].duplicated().any(), sorted(p.split.unique())
     (np.False_, ['dev', 'heldout'])
     """
     known = {"winogender": _winogender_rows, "winobias": _winobias_rows}
