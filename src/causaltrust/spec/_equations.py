@@ -720,8 +720,11 @@ def _tabulate(root: Expr, variables: Mapping[str, VarInfo]) -> None:
         if info is None or info.type != "categorical" or not info.categories or not _exact(node):
             return True
         codes = np.arange(len(info.categories), dtype=np.int64)
-        with np.errstate(all="ignore"):
-            values = node.evaluate({name: codes}, {})
+        try:
+            with np.errstate(all="ignore"):
+                values = node.evaluate({name: codes}, {})
+        except (ArithmeticError, IndexError, TypeError, ValueError):  # evaluated per unit, as written
+            return True
         if isinstance(values, np.ndarray) and values.shape == codes.shape and values.dtype == np.float64:
             object.__setattr__(node, "table", (name, values))
             return False  # the table covers the subtree
