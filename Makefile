@@ -68,6 +68,10 @@ bench: venv $(PEERS)/.installed
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/demo.py
 	$(BIN)/python benchmarks/demo.py --heading "## Demo (main job, --full)" -- --full
+	# Does the quick demo tell the full one's story? (prints each verdict that differs; a difference is reported, not fatal)
+	rm -rf reports/bench-story && $(BIN)/causaltrust demo -o reports/bench-story/quick >/dev/null \
+	  && $(BIN)/causaltrust demo --full -o reports/bench-story/full >/dev/null
+	-$(BIN)/python benchmarks/story_compare.py reports/bench-story/full/results.duckdb reports/bench-story/quick/results.duckdb
 	$(BIN)/python benchmarks/audit_growth.py
 	$(BIN)/python benchmarks/fit_structure.py
 	$(BIN)/python benchmarks/fit_speed.py --cases readmission-30k-auto compas-auto adult-linear
