@@ -32,12 +32,17 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import RegressorMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from causaltrust.exceptions import SpecError
-from causaltrust.learners._base import BinaryClassifierMixin, Design, SpecEstimator, fit_context
+from causaltrust.learners._base import (
+    BinaryClassifierMixin,
+    Design,
+    RegressorMixin,
+    SpecEstimator,
+    fit_context,
+)
 from causaltrust.learners._invariance import group_labels
 from causaltrust.spec import TrustSpec
 

@@ -18,11 +18,11 @@ import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from numbers import Integral
-from typing import Any, ClassVar, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.base import _fit_context, clone
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
@@ -31,6 +31,29 @@ from causaltrust.exceptions import DataError, SpecError
 from causaltrust.scm import SCM
 from causaltrust.scm._data import VariableMeta, frame_to_columns
 from causaltrust.spec import TrustSpec, load_spec
+
+if TYPE_CHECKING:
+    # What mypy sees of scikit-learn's untyped bases: known where we call them, Any for everything else.
+    # Bases typed Any would make mypy give every dataclass learner's generated __init__ a catch-all
+    # ``*args, **kwargs``, so a misspelled parameter would pass type checking (DESIGN, "Issue 29:
+    # parameters declared once"). At run time these are scikit-learn's own classes.
+    class _Untyped:
+        def __sklearn_tags__(self) -> Any: ...
+        def __getattr__(self, name: str) -> Any: ...
+        def __setattr__(self, name: str, value: Any) -> None: ...
+
+    class BaseEstimator(_Untyped):
+        def get_params(self, deep: bool = True) -> dict[str, Any]: ...
+        def set_params(self, **params: Any) -> Any: ...
+
+    class ClassifierMixin(_Untyped): ...
+
+    class RegressorMixin(_Untyped): ...
+
+else:  # the names other learner modules import from here, re-exported
+    from sklearn.base import BaseEstimator as BaseEstimator
+    from sklearn.base import ClassifierMixin as ClassifierMixin
+    from sklearn.base import RegressorMixin as RegressorMixin
 
 __all__ = [
     "BinaryClassifierMixin",

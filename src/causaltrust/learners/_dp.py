@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -46,7 +45,9 @@ from causaltrust.exceptions import DataError
 from causaltrust.learners._base import (
     ESTIMATOR_CONSTRAINT,
     SEED_CONSTRAINT,
+    BaseEstimator,
     BinaryClassifierMixin,
+    ClassifierMixin,
     Design,
     SaveMixin,
     SpecEstimator,

@@ -25,13 +25,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import RegressorMixin
 from sklearn.linear_model import LinearRegression
 from sklearn.utils._param_validation import Interval
 
 from causaltrust.exceptions import SpecError
 from causaltrust.learners import _fairlearn as fairlearn
-from causaltrust.learners._base import pooled
+from causaltrust.learners._base import RegressorMixin, pooled
 from causaltrust.learners._fair_baselines import (
     AUGMENT_PARAMS,
     FAIR_ADD_PARAMS,

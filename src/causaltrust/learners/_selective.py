@@ -29,7 +29,6 @@ from typing import Any, ClassVar, cast
 
 import numpy as np
 import pandas as pd
-from sklearn.base import RegressorMixin
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -40,6 +39,7 @@ from causaltrust.graph import PREDICTION, CausalGraph
 from causaltrust.learners._base import (
     BinaryClassifierMixin,
     Design,
+    RegressorMixin,
     RowStream,
     SpecEstimator,
     columns_with_unseen,
