@@ -665,6 +665,24 @@ class SelectiveInvarianceRegressor(RegressorMixin, _SelectiveBase):
     """The regression version of :class:`SelectiveInvarianceClassifier` (continuous target).
 
     Fair-world targets are exact for additive-noise targets: ``y + h(parents') - h(parents)``.
+
+    Parameters
+    ----------
+    spec, scm, fairness, robustness, shift_strength, shift_center, fair_labels, environment_reference
+        As in :class:`SelectiveInvarianceClassifier`.
+    n_draws, sensitive_input_noise, scm_mechanisms, random_state
+        As in :class:`SelectiveInvarianceClassifier`.
+    estimator : regressor, default LinearRegression
+        Trained on the mapped features (any scikit-learn regressor).
+
+    Examples
+    --------
+    >>> import causaltrust as ct
+    >>> spec, scm = ct.scenarios.load("credit_limit")
+    >>> train = scm.sample(2000, random_state=1)
+    >>> reg = ct.learners.SelectiveInvarianceRegressor(spec, scm=scm).fit(train, train[spec.target])
+    >>> reg.predict(train.head(3)).shape
+    (3,)
     """
 
     _target = "continuous"
