@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from causaltrust.exceptions import DataError, IdentificationError
-from causaltrust.spec._equations import FUNCTIONS, CompiledEquation, Expr, Name, NoiseTerm, Op
+from causaltrust.spec._equations import FUNCTIONS, CompiledEquation, Expr, Name, NoiseTerm, Op, result_fits
 
 __all__ = [
     "AdditiveNoiseMechanism",
@@ -75,11 +75,8 @@ class Noise:
 def _fits(out: Array, other: Any) -> bool:
     """Whether ``out`` (a float64 array the caller owns) can take ``out ∘ other`` in place: ``other`` is one
     number or an array of ``out``'s shape, so the result has ``out``'s shape and dtype."""
-    if not (isinstance(out, np.ndarray) and out.dtype == np.float64 and out.flags.writeable):
-        return False
-    if isinstance(other, np.ndarray):
-        return other.shape == out.shape and other.dtype.kind in "fbiu" and other.dtype.itemsize <= 8
-    return isinstance(other, float | int) and not isinstance(other, bool)
+    ok = isinstance(out, np.ndarray) and out.dtype == np.float64 and out.flags.writeable
+    return ok and result_fits(out, other)
 
 
 def _broadcast(x: Array | float, n: int) -> Array:

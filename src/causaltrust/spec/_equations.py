@@ -31,6 +31,7 @@ __all__ = [
     "NoiseTerm",
     "VarInfo",
     "compile_equation",
+    "result_fits",
 ]
 
 Array = np.ndarray
@@ -154,7 +155,7 @@ class Op(Expr):
             looked = _lookup((name, values), env)
             if looked is not None:
                 x = first.evaluate(env, noise)
-                if _other_fits(looked, x):
+                if result_fits(looked, x):
                     return np.add(x, looked, out=looked)
         args = [a.evaluate(env, noise) for a in self.args]
         if self.fn in _IN_PLACE:
@@ -197,12 +198,12 @@ def _scratch(nodes: Sequence[Expr], values: Sequence[Any]) -> Array | None:
             and v.flags.writeable
         ):
             continue
-        if _other_fits(v, values[1 - i]):
+        if result_fits(v, values[1 - i]):
             return v
     return None
 
 
-def _other_fits(out: Array, other: Any) -> bool:
+def result_fits(out: Array, other: Any) -> bool:
     """Whether ``out ∘ other`` has ``out``'s shape and dtype: ``other`` is one number or an array of its
     shape."""
     if isinstance(other, np.ndarray):
