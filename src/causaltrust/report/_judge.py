@@ -143,11 +143,25 @@ def verdict_matrix(rows: pd.DataFrame, refs: pd.DataFrame, c: str) -> np.ndarray
     >>> verdict_matrix(rows, rows.iloc[:1], "accuracy.interventional")[:, 0].tolist()
     ['tie', 'tie', 'lose']
     """
+    return _verdict_matrix(rows, refs, c)[0]
+
+
+# Which step of the rule decided a pair, in the story's words (for the ties it names).
+_HOW = {
+    "margin": f"less than {TIE_MARGIN:g} apart",
+    "paired": "the paired seeds do not tell them apart",
+    "intervals": "intervals overlap",
+    "values": "equal values",
+}
+
+
+def _verdict_matrix(rows: pd.DataFrame, refs: pd.DataFrame, c: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`verdict_matrix` and, per pair, which step decided it (a key of :data:`_HOW`)."""
     with np.errstate(invalid="ignore"):  # ∞ - ∞ (two configurations without a DP accountant) is no difference
-        return _verdict_matrix(rows, refs, c)
+        return _decide(rows, refs, c)
 
 
-def _verdict_matrix(rows: pd.DataFrame, refs: pd.DataFrame, c: str) -> np.ndarray:
+def _decide(rows: pd.DataFrame, refs: pd.DataFrame, c: str) -> tuple[np.ndarray, np.ndarray]:
     from scipy import stats
 
     better = _direction(c)
@@ -158,6 +172,7 @@ def _verdict_matrix(rows: pd.DataFrame, refs: pd.DataFrame, c: str) -> np.ndarra
     margin = np.maximum(tie_margins(c, rows)[:, None], tie_margins(c, refs)[None, :])
     decided = np.abs(sa - sb) < margin
     out[decided] = "tie"
+    how = np.where(decided, "margin", "values").astype(object)
     both = _seed_matrix(pd.concat([rows, refs], ignore_index=True), c)
     if both is not None:
         m = _scores(both, better)
@@ -171,13 +186,15 @@ def _verdict_matrix(rows: pd.DataFrame, refs: pd.DataFrame, c: str) -> np.ndarra
             half = stats.t.ppf(0.975, np.maximum(count - 1, 1)) * np.sqrt(var / np.maximum(count, 1))
             out[paired] = np.where(mean < 0, "win", "lose")[paired]
             out[paired & (np.abs(mean) <= half)] = "tie"
+            how[paired] = "paired"
             decided |= paired
     (la, ha), (lb, hb) = _score_intervals(rows, c, better), _score_intervals(refs, c, better)
     has = ~np.isnan(la)[:, None] & ~np.isnan(lb)[None, :]
     overlap = has & (la[:, None] <= hb[None, :]) & (lb[None, :] <= ha[:, None])
     equal = ~has & (sa == sb)
     out[~decided & (overlap | equal)] = "tie"
-    return out
+    how[~decided & has] = "intervals"
+    return out, how
 
 
 def verdicts_against(rows: pd.DataFrame, ref: pd.Series, c: str) -> list[str]:
@@ -186,15 +203,8 @@ def verdicts_against(rows: pd.DataFrame, ref: pd.Series, c: str) -> list[str]:
 
 
 def tie_reason(a: pd.Series, b: pd.Series, c: str) -> str:
-    """Why ``a`` ties with ``b`` on ``c``, in the story's words (assumes :func:`compare` said ``tie``)."""
-    better = _direction(c)
-    both = pd.concat([a.to_frame().T, b.to_frame().T], ignore_index=True)
-    if abs(_score(float(a[c]), better) - _score(float(b[c]), better)) < float(tie_margins(c, both).max()):
-        return f"less than {TIE_MARGIN:g} apart"
-    seeds = _seed_matrix(both, c)
-    if seeds is not None and int(np.isfinite(seeds[0] - seeds[1]).sum()) >= 2:
-        return "the paired seeds do not tell them apart"
-    return "intervals overlap" if _interval(a, c) and _interval(b, c) else "equal values"
+    """Why ``a`` ties with ``b`` on ``c``, in the story's words: the step of the rule that decided it."""
+    return _HOW[str(_verdict_matrix(a.to_frame().T, b.to_frame().T, c)[1][0, 0])]
 
 
 def compare(a: pd.Series, b: pd.Series, c: str) -> str:
