@@ -180,22 +180,40 @@ def parse_seeds(text: str) -> list[int]:
         if values[0] < 1:
             raise ct.DataError(f"--seeds must be at least 1, got {values[0]}")
         return list(range(values[0]))
+    negative = [v for v in values if v < 0]
+    if negative:
+        raise ct.DataError(f"--seeds {text!r}: seeds are non-negative integers, got {negative[0]}")
     return values
 
 
 def _method_help() -> str:
-    return "Method to run (repeatable; default: every registered method, listed above)."
+    return (
+        "Method to run (repeatable; default: the methods listed above that take the spec's target, as said "
+        "under the list)."
+    )
 
 
 class _SweepCommand(TyperCommand):
-    """``--help`` of bench and demo lists the registered methods (imported only when help is asked)."""
+    """``--help`` of bench and demo lists the tabular methods they run (imported only when help is asked).
+
+    Text methods are registered too but need a text corpus: bench and demo refuse them, so they are not
+    listed; ``ct.bench.run_text`` runs them.
+    """
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         from causaltrust import bench
 
-        lines = [f"  {m.name}: {m.description}" for m in sorted(bench.METHODS.values(), key=lambda m: m.name)]
+        tabular = sorted((m for m in bench.METHODS.values() if m.data == "tabular"), key=lambda m: m.name)
+        lines = [f"  {m.name}: {m.description}" for m in tabular]
+        # The default is _chosen_methods's rule, spelled out from the same lists.
+        default = (
+            f"\n\nWithout -m: on a binary target every method above but {', '.join(bench.REGRESSION_ONLY)} "
+            f"(continuous targets only); on a continuous target {', '.join(bench.REGRESSION_METHODS)} (their "
+            "regressor twins). The text methods (text_*) need a text corpus, so they are not run here: "
+            "ct.bench.run_text runs them."
+        )
         base = (self.help or "").split("\n\nMethods (-m):")[0]
-        self.help = base + "\n\nMethods (-m):\n\n\b\n" + "\n".join(lines)
+        self.help = base + "\n\nMethods (-m):\n\n\b\n" + "\n".join(lines) + default
         if self.name == "demo":
             quick, full = bench.demo_settings(), bench.demo_settings(full=True)
             rows = [
@@ -278,7 +296,7 @@ def simulate(
     """
     console = Console()
     _check_n(n, "-n")
-    _io.check_frame_path(out)
+    _io.check_frame_path(out, "--out")
     ts = _io.resolve_spec(spec)
     _check_sample_size(n, len(ts.variables))
     interventions = _io.parse_do(do or [], ts)
@@ -353,24 +371,39 @@ DEMO_REGRESSION_METRICS = [
 # Options bench and demo share (one meaning per flag).
 SeedsOpt = Annotated[
     str,
-    typer.Option("--seeds", metavar="N|LIST", help="A count (3: seeds 0, 1, 2) or a list of seeds (0,4,7)."),
+    typer.Option(
+        "--seeds",
+        metavar="N|LIST",
+        help="A count of at least 1 (3: seeds 0, 1, 2) or a list of non-negative seeds (0,4,7).",
+    ),
 ]
 MethodsOpt = Annotated[
     list[str] | None, typer.Option("--method", "-m", metavar="METHOD", help=_method_help())
 ]
 NTrainOpt = Annotated[int, typer.Option("--n-train", help="Training rows per cell.")]
 NTestOpt = Annotated[int, typer.Option("--n-test", help="Test rows per cell.")]
-ShadowsOpt = Annotated[int, typer.Option("--shadows", help="Shadow models per cell (membership inference).")]
-BootstrapOpt = Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples per interval.")]
-RecourseOpt = Annotated[int, typer.Option("--recourse", help="Rejected units given recourse per cell.")]
+ShadowsOpt = Annotated[
+    int, typer.Option("--shadows", help="Shadow models per cell (membership inference; 0 skips it).")
+]
+BootstrapOpt = Annotated[
+    int, typer.Option("--bootstrap", help="Bootstrap resamples per interval (at least 1).")
+]
+RecourseOpt = Annotated[
+    int, typer.Option("--recourse", help="Rejected units given recourse per cell (at least 1).")
+]
 JobsOpt = Annotated[
-    int | None, typer.Option("--jobs", "-j", help="Local worker processes (default: the number of cores).")
+    int | None,
+    typer.Option("--jobs", "-j", help="Local worker processes, at least 1 (default: the number of cores)."),
 ]
 
 
-def _check_sweep_options(n_train: int, n_test: int, n_shadow: int, n_bootstrap: int, recourse: int) -> None:
+def _check_sweep_options(
+    n_train: int, n_test: int, n_shadow: int, n_bootstrap: int, recourse: int, jobs: int | None
+) -> None:
     _check_n(n_train, "--n-train")
     _check_n(n_test, "--n-test")
+    if jobs is not None:
+        _check_min(jobs, "--jobs", 1)
     _check_min(n_shadow, "--shadows", 0)
     _check_min(n_bootstrap, "--bootstrap", 1)
     _check_min(recourse, "--recourse", 1)
@@ -402,7 +435,12 @@ def _sweep_summary(ledger: Any) -> tuple[str, bool]:
     return line, stats.n_ran > 0 and stats.n_failed == stats.n_ran
 
 
-def _report_failures(console: Console, ledger: Any) -> bool:
+def _report_failures(console: Console, ledger: Any) -> int:
+    """Print the sweep's summary (and its first error when every cell failed); return the exit code.
+
+    One rule for bench and demo: 0 when a cell ran, 2 when every cell failed on bad input
+    (:func:`_input_errors_only`), 3 when every cell failed otherwise.
+    """
     line, all_failed = _sweep_summary(ledger)
     if line:
         console.print(line, markup=False, highlight=False)
@@ -414,7 +452,9 @@ def _report_failures(console: Console, ledger: Any) -> bool:
             markup=False,
             highlight=False,
         )
-    return all_failed
+    if not all_failed:
+        return EXIT_OK
+    return EXIT_BAD_INPUT if _input_errors_only(ledger) else EXIT_INTERNAL
 
 
 _FULL_HELP = (
@@ -464,9 +504,10 @@ def demo(
     Runs each registered method for each seed (train, then audit against the true SCM), records every
     metric in OUT/results.duckdb (a killed run resumes where it stopped), writes OUT/report.html and
     prints the headline table and the report's path. Exits 0 when cells ran, whatever the thresholds
-    say (the report shows them); 3 when every cell failed. The quick default settings train on the same
-    rows as --full and audit on fewer, without the shadow attack; they tell --full's story
-    (benchmarks/RESULTS.md).
+    say (the report shows them); like bench, 2 when every cell failed on bad input (a method that
+    refuses the scenario's target), 3 when every cell failed otherwise. The quick default settings
+    train on the same rows as --full and audit on fewer, without the shadow attack; they tell --full's
+    story (benchmarks/RESULTS.md).
 
     Example: causaltrust demo -o reports/demo
 
@@ -487,7 +528,7 @@ def demo(
     n_shadow = int(preset["n_shadow"]) if n_shadow is None else n_shadow
     n_bootstrap = int(preset["n_bootstrap"]) if n_bootstrap is None else n_bootstrap
     recourse_units = int(preset["recourse_units"]) if recourse_units is None else recourse_units
-    _check_sweep_options(n_train, n_test, n_shadow, n_bootstrap, recourse_units)
+    _check_sweep_options(n_train, n_test, n_shadow, n_bootstrap, recourse_units, jobs)
     seed_list = parse_seeds(seeds)
     console.print(
         f"causaltrust demo, {kind} settings: {len(seed_list)} seed(s), {n_train:,} train / {n_test:,} test "
@@ -552,11 +593,11 @@ def demo(
     columns = DEMO_REGRESSION_METRICS if continuous else DEMO_METRICS
     _wide(console).print(_render.headline_table(ledger, columns, title="Mean over seeds"))
     _render.print_story(console, ledger)
-    all_failed = _report_failures(console, ledger)
+    code = _report_failures(console, ledger)
     typer.echo(f"Ledger: {store.resolve()}")
     typer.echo(f"Report: {report.resolve()}")
-    if all_failed:
-        raise typer.Exit(EXIT_INTERNAL)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command("bench", cls=_SweepCommand)
@@ -632,7 +673,7 @@ def bench_cmd(
     from causaltrust.audit import AuditOptions
 
     console = Console()
-    _check_sweep_options(n_train, n_test, n_shadow, n_bootstrap, recourse_units)
+    _check_sweep_options(n_train, n_test, n_shadow, n_bootstrap, recourse_units, jobs)
     seed_list = parse_seeds(seeds)
     ts = _io.resolve_spec(spec)
     if store is None:  # one ledger per scenario: a second scenario never lands in the first one's file
@@ -670,10 +711,10 @@ def bench_cmd(
     for label in sorted(set(ledger.cells()["settings_json"].map(bench.audit_label))):
         console.print(escape(f"Audit: {label}"), soft_wrap=True)  # which audit every effect above holds under
     _render.print_story(console, ledger)
-    all_failed = _report_failures(console, ledger)
+    code = _report_failures(console, ledger)
     typer.echo(f"Ledger: {store.resolve()}")
-    if all_failed:
-        raise typer.Exit(EXIT_BAD_INPUT if _input_errors_only(ledger) else EXIT_INTERNAL)
+    if code:
+        raise typer.Exit(code)
 
 
 # Errors of a cell that mean the sweep's input was bad (a grid value a method refuses, data it cannot
@@ -689,15 +730,16 @@ def _input_errors_only(ledger: Any) -> bool:
 @app.command("report")
 def report_cmd(
     store: Annotated[Path, typer.Argument(help="A ledger written by `causaltrust bench` or `demo`.")],
-    output: Annotated[Path, typer.Option("--out", "-o", "--output", help="HTML file to write.")] = Path(
-        "report.html"
-    ),
+    output: Annotated[
+        Path, typer.Option("--out", "-o", "--output", help="HTML file to write (.html).")
+    ] = Path("report.html"),
     debug: DebugOpt = False,
 ) -> None:
     """Render a ledger as one self-contained HTML report."""
     from causaltrust import bench
     from causaltrust import report as ct_report
 
+    _io.check_suffix(output, "--out", (".html",))
     if not store.is_file():
         raise ct.DataError(f"ledger {str(store)!r} does not exist")
     ledger = bench.Ledger.open(store)
@@ -737,11 +779,16 @@ def audit(
         Path | None, typer.Option("--train", help="The model's training rows (membership inference).")
     ] = None,
     scm_path: Annotated[
-        Path | None, typer.Option("--scm", help="An SCM saved with SCM.save (default: the spec's equations).")
+        Path | None,
+        typer.Option(
+            "--scm", help="An SCM saved with SCM.save (default: the spec's equations); not with --fit-scm."
+        ),
     ] = None,
     fit_scm: Annotated[
         bool,
-        typer.Option("--fit-scm", help="Fit the SCM from the data instead of using the spec's equations."),
+        typer.Option(
+            "--fit-scm", help="Fit the SCM from the --data rows instead of using the spec's equations."
+        ),
     ] = False,
     objectives: Annotated[
         list[str] | None,
@@ -768,11 +815,12 @@ def audit(
     """
     console = Console()
     _check_min(bootstrap, "--bootstrap", 1)
+    if scm_path is not None and fit_scm:
+        raise ct.DataError(
+            "--scm and --fit-scm: give one; --scm reads a saved SCM, --fit-scm fits one from the --data rows"
+        )
+    _io.check_suffix(out, "--out", (".json", ".html"))
     if out is not None:
-        if out.suffix.lower() not in (".json", ".html"):
-            raise ct.DataError(
-                f"--out {str(out)!r}: unknown format {out.suffix or '(none)'!r}; use .json or .html"
-            )
         if out.suffix.lower() == ".json":
             json_out = json_out or out
         else:

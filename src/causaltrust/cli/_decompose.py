@@ -15,7 +15,7 @@ from rich.table import Table
 
 import causaltrust as ct
 from causaltrust.cli import _io
-from causaltrust.cli._app import SeedOpt, SpecArg, _user_errors, _wide, app
+from causaltrust.cli._app import SeedOpt, SpecArg, _check_min, _user_errors, _wide, app
 
 __all__ = ["decompose", "derived_outcome"]
 
@@ -98,22 +98,28 @@ def decompose(
     learner: Annotated[
         str, typer.Option("--learner", help="Nuisance models (dr): boosting or linear.")
     ] = "boosting",
-    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples per interval.")] = 200,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write an HTML report here.")] = None,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", help="Bootstrap resamples per interval (at least 10).")
+    ] = 200,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write an HTML report here (.html).")
+    ] = None,
     seed: SeedOpt = 0,
 ) -> None:
     """Decompose the observed disparity of an outcome into ctf-DE, ctf-IE and ctf-SE (TV = DE - IE - SE).
 
     A shipped dataset's name as SPEC brings its literature graph and, without --data, its rows (COMPAS,
-    Adult and German credit ship with causaltrust; see ``datasets/data/PROVENANCE.md``).
+    Adult and German credit ship with causaltrust; their sources: datasets/data/PROVENANCE.md).
 
-    Examples
-    --------
-    $ causaltrust decompose compas --outcome 'decile_score>4' -o dec.html
-    $ causaltrust decompose compas.yaml --data my_compas.csv --outcome two_year_recid --method dr
+    Example: causaltrust decompose compas --outcome 'decile_score>4' -o dec.html
+
+    Example: causaltrust decompose compas.yaml --data my_compas.csv --outcome two_year_recid --method dr
     """
     console = Console()
     with _user_errors():
+        # Checked here so the message names the flag (the library names its own parameter, n_boot).
+        _check_min(bootstrap, "--bootstrap", 10)
+        _io.check_suffix(out, "--out", (".html",))
         from causaltrust import datasets
 
         try:

@@ -57,12 +57,10 @@ def discover_cmd(
     """Discover a causal graph with background knowledge and write a spec skeleton.
 
     Tiers: protected and environment first, the target last, every other column in between. Edges the data
-    cannot orient are written commented out and listed under ``unoriented_edges:``, so ``causaltrust
-    validate`` fails until you orient them.
+    cannot orient are written commented out and listed under 'unoriented_edges:', so `causaltrust
+    validate` fails until you orient them.
 
-    Examples
-    --------
-    $ causaltrust discover data.parquet --protected A --target Y --environment E -o spec.yaml
+    Example: causaltrust discover data.parquet --protected A --target Y --environment E -o spec.yaml
     """
     console = Console()
     with _user_errors():

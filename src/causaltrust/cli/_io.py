@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # imported lazily: every CLI call would pay for pandas and th
 __all__ = [
     "atomic_write",
     "check_frame_path",
+    "check_suffix",
     "effects_payload",
     "parse_do",
     "parse_value",
@@ -96,12 +97,21 @@ def parse_do(items: Sequence[str], spec: TrustSpec) -> dict[str, int | float | s
     return out
 
 
-def check_frame_path(path: Path) -> None:
-    """Raise unless ``path`` ends in a table format we write."""
-    if path.suffix.lower() not in _FRAME_SUFFIXES:
+def check_suffix(path: Path | None, option: str, suffixes: Sequence[str]) -> None:
+    """Refuse an output file (``option``, as typed) whose extension is not one of ``suffixes``.
+
+    Every command checks its output names with this before any work, so no format is guessed and no run
+    ends in a file the user cannot open.
+    """
+    if path is not None and path.suffix.lower() not in suffixes:
         raise DataError(
-            f"output {str(path)!r}: unknown format {path.suffix or '(none)'!r}; use .parquet or .csv"
+            f"{option} {str(path)!r}: unknown format {path.suffix or '(none)'!r}; use {' or '.join(suffixes)}"
         )
+
+
+def check_frame_path(path: Path, option: str = "output") -> None:
+    """Raise unless ``path`` ends in a table format we write."""
+    check_suffix(path, option, _FRAME_SUFFIXES)
 
 
 def write_frame(df: pd.DataFrame, path: Path) -> None:

@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 
 import causaltrust as ct
-from causaltrust.cli._app import _user_errors, app
+from causaltrust.cli import _io
+from causaltrust.cli._app import SeedOpt, _check_min, _user_errors, app
 from causaltrust.cli._text_audit import write_and_print
 
 __all__ = ["lm_audit"]
@@ -77,7 +78,9 @@ def lm_audit(
     ] = "winogender,winobias",
     max_prompts: Annotated[
         int | None,
-        typer.Option("--max-prompts", help="At most this many prompts per source (whole templates)."),
+        typer.Option(
+            "--max-prompts", help="At most this many prompts per source, at least 1 (whole templates)."
+        ),
     ] = None,
     threshold: Annotated[
         list[str] | None,
@@ -86,26 +89,26 @@ def lm_audit(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the report (.html or .json).")
     ] = None,
-    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Template bootstrap resamples.")] = 1000,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", help="Template bootstrap resamples (at least 1).")
+    ] = 1000,
     device: Annotated[str, typer.Option("--device", help="Torch device, e.g. cpu or cuda.")] = "cpu",
-    seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed (split and bootstrap).")] = 0,
+    seed: SeedOpt = 0,
 ) -> None:
     """Audit a causal LM: stereotype effect (occupation → pronoun), referent agreement, perplexity.
 
-    Exits 1 when a --threshold fails, 2 on bad input.
+    Exits 1 when a --threshold fails, 2 on bad input. The seed draws the prompts' split and the bootstrap.
 
-    Examples
-    --------
-    $ causaltrust lm-audit --model smollm2 --threshold text.referent_agreement>=0.95 -o lm.html
+    Example: causaltrust lm-audit --model smollm2 --threshold text.referent_agreement>=0.95 -o lm.html
     """
     console = Console()
     with _user_errors():
-        if out is not None and out.suffix.lower() not in (".html", ".json"):
-            raise ct.DataError(f"--out {str(out)!r}: use a .html or .json file")
+        _io.check_suffix(out, "--out", (".html", ".json"))
         if split not in ("heldout", "dev", "all"):
             raise ct.DataError(f"--split must be heldout, dev or all, got {split!r}")
-        if bootstrap < 1:
-            raise ct.DataError(f"--bootstrap must be >= 1, got {bootstrap}")
+        _check_min(bootstrap, "--bootstrap", 1)
+        if max_prompts is not None:
+            _check_min(max_prompts, "--max-prompts", 1)
         bounds = _bounds(threshold or [])
         names = tuple(s.strip() for s in sources.split(",") if s.strip())
         prompts = ct.text.lm_prompts(names, max_per_source=max_prompts, random_state=seed)

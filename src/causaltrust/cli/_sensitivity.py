@@ -17,11 +17,12 @@ from causaltrust.cli._app import (
     AllowPickleOpt,
     SeedOpt,
     SpecArg,
+    _check_min,
     _user_errors,
     _wide,
     app,
 )
-from causaltrust.scm import load_model
+from causaltrust.scm import FIT_MECHANISMS, load_model
 
 __all__ = ["parse_edit", "sensitivity_cmd"]
 
@@ -70,10 +71,16 @@ def sensitivity_cmd(
     objectives: Annotated[
         list[str] | None, typer.Option("--objective", help="Audit objectives (repeatable).")
     ] = None,
-    mechanisms: Annotated[str, typer.Option("--mechanisms", help="SCM.fit: auto or linear.")] = "auto",
+    mechanisms: Annotated[
+        str, typer.Option("--mechanisms", help=f"SCM.fit's mechanisms: {', '.join(FIT_MECHANISMS)}.")
+    ] = "auto",
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the frame (.csv, .parquet).")] = None,
-    html_out: Annotated[Path | None, typer.Option("--html", help="Write an HTML section here.")] = None,
-    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples per interval.")] = 50,
+    html_out: Annotated[
+        Path | None, typer.Option("--html", help="Write an HTML section here (.html).")
+    ] = None,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", help="Bootstrap resamples per interval (at least 1).")
+    ] = 50,
     seed: SeedOpt = 0,
     allow_pickle: AllowPickleOpt = False,
 ) -> None:
@@ -83,12 +90,17 @@ def sensitivity_cmd(
     Exits 1 when a thresholded conclusion flips under an edit, 2 on bad input. The model is read like
     `audit` reads it: .ctm and .skops files hold data only; pickles need --allow-pickle.
 
-    Examples
-    --------
-    $ causaltrust sensitivity readmission --model model.skops --data test.parquet -e "drop A->Z"
+    Example: causaltrust sensitivity readmission --model model.skops --data test.parquet -e "drop A->Z"
     """
     console = Console()
     with _user_errors():
+        # Checked before any refit, naming the flags (the library names its own parameters).
+        _check_min(bootstrap, "--bootstrap", 1)
+        if mechanisms not in FIT_MECHANISMS:
+            choices = f"{', '.join(FIT_MECHANISMS[:-1])} or {FIT_MECHANISMS[-1]}"
+            raise ct.DataError(f"--mechanisms must be {choices}, got {mechanisms!r}")
+        _io.check_suffix(out, "--out", (".parquet", ".csv"))
+        _io.check_suffix(html_out, "--html", (".html",))
         ts = _io.resolve_spec(spec)
         edits = [parse_edit(e) for e in edit] if edit else None
         estimator = load_model(model, allow_pickle=allow_pickle)

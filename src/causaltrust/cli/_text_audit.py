@@ -10,7 +10,7 @@ from rich.console import Console
 
 import causaltrust as ct
 from causaltrust.cli import _io
-from causaltrust.cli._app import EXIT_FAILED, AllowPickleOpt, _user_errors, _wide, app
+from causaltrust.cli._app import EXIT_FAILED, AllowPickleOpt, SeedOpt, _user_errors, _wide, app
 from causaltrust.scm import load_model
 
 __all__ = ["text_audit", "write_and_print"]
@@ -95,7 +95,7 @@ def text_audit(
         Path | None, typer.Option("--out", "-o", help="Write the report (.html or .json).")
     ] = None,
     bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples per interval.")] = 200,
-    seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed.")] = 0,
+    seed: SeedOpt = 0,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
     allow_pickle: AllowPickleOpt = False,
 ) -> None:

@@ -10,6 +10,7 @@ from causaltrust.scm._factor import (
     nuts_reference,
 )
 from causaltrust.scm._fair_world import fair_world_labels
+from causaltrust.scm._fit import FIT_MECHANISMS
 from causaltrust.scm._mechanisms import BernoulliMechanism, Mechanism, Noise, PoissonMechanism
 from causaltrust.scm._model import SCM, Abduction
 from causaltrust.scm._model_file import load_model, save_model
@@ -18,6 +19,7 @@ from causaltrust.scm._persist import MAX_ARCHIVE_BYTES
 from causaltrust.scm._reuse import reuse_fits
 
 __all__ = [
+    "FIT_MECHANISMS",
     "MAX_ARCHIVE_BYTES",
     "SCM",
     "Abduction",

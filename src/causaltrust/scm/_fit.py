@@ -39,12 +39,14 @@ from causaltrust.spec import TrustSpec
 if TYPE_CHECKING:
     from causaltrust.scm._model import SCM
 
-__all__ = ["fit_scm"]
+__all__ = ["FIT_MECHANISMS", "fit_scm"]
 
 Array = np.ndarray
 Env = Mapping[str, Array]
 _Splits = list[tuple[Array, Array]]
-_MODES = ("auto", "linear", "gbm")
+#: The model classes ``SCM.fit(mechanisms=...)`` takes by name; the CLI's mechanism flags offer these.
+FIT_MECHANISMS = ("auto", "linear", "gbm")
+_MODES = FIT_MECHANISMS
 # Boosting must beat the linear/logistic model by this relative margin to be chosen: the simpler model
 # extrapolates sanely and is far cheaper to sample from, so a tie (noise in the CV score) goes to it.
 _MARGIN = 1e-3

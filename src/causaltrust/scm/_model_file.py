@@ -216,7 +216,7 @@ def load_model_file(path: str | os.PathLike[str]) -> Any:
     p = Path(path)
     origin = str(p)
     if not p.is_file():
-        raise DataError(f"model file {origin!r} does not exist")
+        raise _persist.not_a_file(p, "model file")
     if not zipfile.is_zipfile(p):
         raise DataError(
             f"{origin!r} is not a causaltrust model file (not a zip archive); write one with "
@@ -256,10 +256,12 @@ def load_model(path: str | os.PathLike[str], *, allow_pickle: bool = False) -> A
     p = Path(path)
     origin = str(p)
     if not p.is_file():
-        raise DataError(f"model file {origin!r} does not exist")
+        raise _persist.not_a_file(p, "model file")
     suffix = p.suffix.lower()
     if suffix == MODEL_SUFFIX or is_model_file(p):  # estimator.save(path): data only, never unpickled
         return load_model_file(p)
+    if zipfile.is_zipfile(p):  # an SCM file under any name is named as one, before skops reads it
+        _persist.check_archive_kind(p, origin, "model", _DOC)
     if suffix == ".skops":
         if not zipfile.is_zipfile(p):
             raise DataError(

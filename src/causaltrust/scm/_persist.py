@@ -56,6 +56,12 @@ _MAX_DEPTH = 200  # JSON nesting an SCM file may have (save_scm writes fewer tha
 # An SCM file never needs more than this unpacked (1e6 rows of residuals per node is 8 MB): larger archives
 # are refused from their headers, before anything is decompressed.
 MAX_ARCHIVE_BYTES = 512 * 2**20
+# The JSON document that names each kind of causaltrust archive, and what the file is: a file of one kind
+# given where the other is read is named as what it is, not reported as a missing member.
+_ARCHIVES = {
+    "scm.json.npy": "an SCM file (written by SCM.save; ct.SCM.load and the CLI's --scm read it)",
+    "model.json.npy": "a model file (written by estimator.save; ct.load_model and the CLI's --model read it)",
+}
 _HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
 _SCALARS = (np.bool_, np.integer, np.floating)
 
@@ -283,6 +289,27 @@ def _read_arrays(p: Path, origin: str) -> dict[str, np.ndarray]:
     return arrays
 
 
+def not_a_file(p: Path, what: str) -> DataError:
+    """The error for a path to read that is no file: a directory is called one, not a missing file."""
+    if p.is_dir():
+        return DataError(f"{what} {str(p)!r} is a directory, not a file; give the file itself")
+    return DataError(f"{what} {str(p)!r} does not exist")
+
+
+def check_archive_kind(p: Path, origin: str, kind: str, doc_name: str) -> None:
+    """Raise naming what ``p`` is when it is a causaltrust archive of another kind than ``kind``.
+
+    Reads the zip's member names only; ``p`` must be a zip archive.
+    """
+    with zipfile.ZipFile(p) as zf:
+        names = set(zf.namelist())
+    if f"{doc_name}.npy" in names:
+        return
+    for member, what in _ARCHIVES.items():
+        if member in names:
+            raise DataError(f"{origin!r} is not a causaltrust {kind} file: it is {what}")
+
+
 def read_document(
     p: Path, origin: str, kind: str, *, doc_name: str, fmt: str, version: int
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -292,6 +319,7 @@ def read_document(
     (:func:`_read_arrays`), undecodable or deeply nested JSON, a foreign format tag or another version.
     """
     try:
+        check_archive_kind(p, origin, kind, doc_name)
         arrays = _read_arrays(p, origin)
         doc = json.loads(arrays.pop(doc_name).tobytes().decode("utf-8"))
     except DataError:
@@ -314,7 +342,7 @@ def load_scm(cls: type[SCM], path: str | os.PathLike[str]) -> SCM:
     p = Path(path)
     origin = str(p)
     if not p.is_file():
-        raise DataError(f"SCM file {origin!r} does not exist")
+        raise not_a_file(p, "SCM file")
     if not zipfile.is_zipfile(p):
         with open(p, "rb") as fh:
             head = fh.read(2)

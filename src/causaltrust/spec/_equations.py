@@ -546,11 +546,15 @@ class _Compiler:
         info = self.variables.get(ident)
         if info is None:
             known = ", ".join(sorted(v for v in self.variables if v != self.variable))
-            raise self.error(
-                node,
-                f"unknown name {ident!r}",
-                f"Use a declared variable ({known}) or an allowed function ({', '.join(FUNCTIONS)}).",
+            functions = ", ".join(FUNCTIONS)
+            # A spec whose only variable is this one has no name to offer: say so, not "()".
+            fix = (
+                f"Use a declared variable ({known}) or an allowed function ({functions})."
+                if known
+                else f"No other variable is declared: declare {ident!r} under variables, or use an allowed "
+                f"function ({functions})."
             )
+            raise self.error(node, f"unknown name {ident!r}", fix)
         self.names_seen.append(ident)
         if info.type == "categorical":
             if info.string_categories:
