@@ -2,7 +2,8 @@
 
 Thin by design: each command parses its arguments, calls the library and prints with rich. Exit codes
 (DESIGN.md "Exit codes"): 0 ok; 1 a trust threshold failed (audit-like commands only); 2 bad input (one
-line on stderr naming the thing); 3 an internal error or every cell of a sweep failed (one line).
+line on stderr naming the thing; also a sweep whose every cell failed on bad input); 3 an internal error
+or every cell of a sweep failed otherwise (one line).
 ``--debug`` anywhere on the command line adds the traceback. Heavy modules are imported inside the
 commands, so ``causaltrust --help`` and every command start without loading the whole library.
 """
@@ -240,8 +241,8 @@ def _root(
 ) -> None:
     """Fair, robust, private and explainable AI by reasoning with a causal model.
 
-    Exit codes: 0 ok; 1 a trust threshold failed (audit); 2 bad input; 3 internal error or every cell
-    of a sweep failed.
+    Exit codes: 0 ok; 1 a trust threshold failed (audit); 2 bad input (also a sweep whose every cell
+    failed on it); 3 internal error or every cell of a sweep failed otherwise.
     """
 
 
