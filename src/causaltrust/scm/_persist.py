@@ -115,6 +115,14 @@ class _Encoder:
 
 
 def _state(obj: Any) -> dict[str, Any]:
+    custom = getattr(type(obj), "__getstate__", None)
+    if custom is not None and custom is not getattr(object, "__getstate__", None):
+        # A class that says what it pickles (e.g. without a cache of torch modules) stores the same here;
+        # loading sets these attributes without running __setstate__, as the default protocol does.
+        state = custom(obj)
+        if not isinstance(state, dict):
+            raise DataError(f"cannot store a {type(obj).__qualname__}: its __getstate__ is not a mapping")
+        return dict(state)
     state = dict(getattr(obj, "__dict__", {}))
     for klass in type(obj).__mro__:
         for slot in getattr(klass, "__slots__", ()):

@@ -7,6 +7,7 @@ MiniLM's top layers fine-tuned with LoRA) and one objective, and differ only in 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -85,6 +86,35 @@ class EmbeddingClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         proba = self.predict_proba(texts)
         return np.asarray(self.classes_)[proba.argmax(axis=1)]
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the classifier to ``path`` (conventionally ``*.ctm``) as data only: JSON and arrays.
+
+        The head is stored with skops (read back with an explicit list of trusted types); the MiniLM encoder
+        is not stored, it is the packaged one. ``ct.load_model(path)`` rebuilds the classifier without
+        unpickling, and it predicts bit-identically.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write (atomically).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import causaltrust as ct
+        >>> train, test = ct.text.load_biographies(60, 20, random_state=0)
+        >>> clf = ct.text.EmbeddingClassifier().fit(train.text.tolist(), train.label)
+        >>> path = os.path.join(tempfile.mkdtemp(), "clf.ctm")
+        >>> clf.save(path)
+        >>> back = ct.load_model(path)
+        >>> bool(np.array_equal(back.predict_proba(test.text.tolist()), clf.predict_proba(test.text.tolist())))
+        True
+        """
+        from causaltrust.scm import save_model
+
+        save_model(self, path)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -276,6 +306,40 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         proba = self.predict_proba(texts)
         return np.asarray(self.classes_)[(proba[:, 1] >= 0.5).astype(int)]
 
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the classifier to ``path`` (conventionally ``*.ctm``) as data only: JSON and arrays.
+
+        A head on features is stored as its weights, with a scikit-learn encoder as a skops blob (read back
+        with an explicit list of trusted types). A fine-tuned classifier stores its settings and the tensors
+        training changed (LoRA adapters or the unfrozen top layers, and the head) as NumPy arrays; loading
+        rebuilds MiniLM from the packaged weights, offline, and copies them in. ``ct.load_model(path)``
+        rebuilds the classifier without unpickling, and it predicts bit-identically. An ``encoder`` or
+        ``intervention`` given as a Python function is code, not data, and cannot be saved.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write (atomically).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import causaltrust as ct
+        >>> from sklearn.feature_extraction.text import CountVectorizer
+        >>> train, test = ct.text.load_biographies(200, 50, random_state=0)
+        >>> clf = ct.text.TextClassifier(method="cda", encoder=CountVectorizer())
+        >>> clf = clf.fit(train.text.tolist(), train.label)
+        >>> path = os.path.join(tempfile.mkdtemp(), "clf.ctm")
+        >>> clf.save(path)
+        >>> back = ct.load_model(path)
+        >>> bool(np.array_equal(back.predict_proba(test.text.tolist()), clf.predict_proba(test.text.tolist())))
+        True
+        """
+        from causaltrust.scm import save_model
+
+        save_model(self, path)
+
     # -- head on frozen features --------------------------------------------------------------------------
     def _features(self, texts: list[str]) -> np.ndarray:
         enc = self.encoder_
@@ -332,13 +396,16 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             torch_threads(self.n_threads),
         ):  # seeded locally: the caller's global torch stream is untouched
             torch.manual_seed(self.random_state)
-            net = _build_finetune_net(self)
-            params = [p for p in net.parameters() if p.requires_grad]
+            mode = "lora" if self.finetune in (True, "lora") else "top"
+            net = _FineTunedNet(mode, int(self.n_layers), int(self.lora_rank), str(self.device))
+            _, body, head = net.build()
+            params = [p for m in (body, head) for p in m.parameters() if p.requires_grad]
             opt = torch.optim.Adam(params, lr=float(self.lr))
             gen = torch.Generator().manual_seed(self.random_state)
             y_t = torch.tensor(labels, dtype=torch.float32)
             bce = torch.nn.BCEWithLogitsLoss()
-            net.train()
+            body.train()
+            head.train()
             for _ in range(int(self.epochs)):
                 order = torch.randperm(len(texts), generator=gen).tolist()
                 for start in range(0, len(order), int(self.batch_size)):
@@ -353,7 +420,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
-            net.eval()
+            body.eval()
+            head.eval()
+        net.keep_trained()
         self.net_ = net
         self.licence_ = MINILM_LICENCE
         self.encoder_ = "minilm-finetuned"
@@ -368,28 +437,32 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         return np.concatenate(out)
 
 
-def _build_finetune_net(clf: TextClassifier) -> Any:
-    """MiniLM (mean pooling) + a linear head; LoRA on the top layers' attention, or those layers unfrozen."""
+def _build_finetune_net(mode: str, n_layers: int, lora_rank: int, device: str) -> tuple[Any, Any, Any]:
+    """``(tokenizer, body, head)``: packaged MiniLM (mean pooling) + a linear head, the trainable parts marked.
+
+    ``mode="lora"`` adds LoRA adapters to the query and value of the top ``n_layers`` layers; ``"top"``
+    unfreezes those layers instead. Everything else is MiniLM's packaged weights, loaded offline. Fitting
+    and loading a saved classifier both build the net here, so a loaded net is the fitted one.
+    """
     import torch
 
     from causaltrust.text._models import load_minilm
 
-    tokenizer, model = load_minilm(clf.device, "float32", attn_implementation="sdpa")
+    tokenizer, model = load_minilm(device, "float32", attn_implementation="sdpa")
     n_total = model.config.num_hidden_layers
-    n_top = int(clf.n_layers)
-    if not 1 <= n_top <= n_total:
-        raise DataError(f"TextClassifier: n_layers must be in 1..{n_total}, got {n_top}")
-    top = list(range(n_total - n_top, n_total))
+    if not 1 <= n_layers <= n_total:
+        raise DataError(f"TextClassifier: n_layers must be in 1..{n_total}, got {n_layers}")
+    top = list(range(n_total - n_layers, n_total))
     for p in model.parameters():
         p.requires_grad_(False)
-    if clf.finetune in (True, "lora"):
+    if mode == "lora":
         try:
             from peft import LoraConfig, get_peft_model
         except ImportError as exc:
             raise ImportError("LoRA fine-tuning needs peft; run: pip install 'causaltrust[text]'") from exc
         config = LoraConfig(
-            r=int(clf.lora_rank),
-            lora_alpha=2 * int(clf.lora_rank),
+            r=lora_rank,
+            lora_alpha=2 * lora_rank,
             target_modules=["query", "value"],
             layers_to_transform=top,
             lora_dropout=0.0,
@@ -401,38 +474,91 @@ def _build_finetune_net(clf: TextClassifier) -> Any:
             for p in model.encoder.layer[i].parameters():
                 p.requires_grad_(True)
 
-    head = torch.nn.Linear(model.config.hidden_size, 1).to(clf.device)
-    return _FineTunedNet(tokenizer, model, head, clf.device)
+    head = torch.nn.Linear(model.config.hidden_size, 1).to(device)
+    return tokenizer, model, head
 
 
 class _FineTunedNet:
-    """MiniLM body (mean pooling) + linear head; a plain class so a fitted TextClassifier pickles."""
+    """MiniLM body (mean pooling) + linear head, whose state is data.
 
-    def __init__(self, tokenizer: Any, body: Any, head: Any, device: str) -> None:
-        self.tokenizer = tokenizer
-        self.body = body
-        self.head = head
+    What pickles and model files store (:meth:`__getstate__`) is the build settings and the tensors training
+    changed, as float32 NumPy arrays by parameter name (the LoRA adapters or the unfrozen top layers, and the
+    head). The torch modules are a cache: a fitted net keeps the ones it trained, a loaded net rebuilds them
+    on first use with :func:`_build_finetune_net` (MiniLM from the packaged weights, offline) and copies the
+    stored arrays in. Names and shapes must match the rebuilt net exactly, so a tampered file is refused.
+    """
+
+    _modules: tuple[Any, Any, Any] | None = None  # (tokenizer, body, head); never stored
+
+    def __init__(self, mode: str, n_layers: int, lora_rank: int, device: str) -> None:
+        self.mode = mode
+        self.n_layers = n_layers
+        self.lora_rank = lora_rank
         self.device = device
+        self.trained: dict[str, np.ndarray] = {}
 
-    def parameters(self) -> Any:
-        yield from self.body.parameters()
-        yield from self.head.parameters()
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_modules"}
 
-    def train(self) -> None:
-        self.body.train()
-        self.head.train()
+    def _named_trainable(self, modules: tuple[Any, Any, Any]) -> dict[str, Any]:
+        _, body, head = modules
+        named = [(f"body.{n}", p) for n, p in body.named_parameters()]
+        named += [(f"head.{n}", p) for n, p in head.named_parameters()]
+        return {n: p for n, p in named if p.requires_grad}
 
-    def eval(self) -> None:
-        self.body.eval()
-        self.head.eval()
+    def build(self) -> tuple[Any, Any, Any]:
+        """Fresh modules with MiniLM's packaged weights (the starting point of training)."""
+        self._modules = _build_finetune_net(self.mode, self.n_layers, self.lora_rank, self.device)
+        return self._modules
+
+    def keep_trained(self) -> None:
+        """Record the trained tensors as arrays (the net's stored state) after training."""
+        params = self._named_trainable(self.modules())
+        self.trained = {n: p.detach().cpu().numpy().copy() for n, p in params.items()}
+
+    def modules(self) -> tuple[Any, Any, Any]:
+        """The torch modules: those trained, or rebuilt from MiniLM and the stored arrays."""
+        if self._modules is not None:
+            return self._modules
+        import torch
+
+        settings = (self.mode, self.n_layers, self.lora_rank, self.device)
+        if self.mode not in ("lora", "top") or not all(isinstance(v, int) for v in settings[1:3]):
+            raise DataError(
+                f"TextClassifier: stored fine-tuning settings {settings!r} are not (lora|top, int, int, "
+                "device); the model file is damaged or was edited"
+            )
+        with torch.random.fork_rng(devices=[]):  # the fresh head and adapters draw; the caller's stream doesn't
+            modules = _build_finetune_net(self.mode, self.n_layers, self.lora_rank, self.device)
+        params = self._named_trainable(modules)
+        stored = self.trained
+        if not isinstance(stored, dict) or set(stored) != set(params):
+            raise DataError(
+                "TextClassifier: the stored fine-tuned tensors do not match the net its settings build "
+                f"({len(params)} tensors expected); the model file is damaged or was edited"
+            )
+        with torch.no_grad():
+            for name, p in params.items():
+                arr = stored[name]
+                if not isinstance(arr, np.ndarray) or arr.shape != tuple(p.shape) or arr.dtype != np.float32:
+                    raise DataError(
+                        f"TextClassifier: stored tensor {name!r} is not a float32 array of shape "
+                        f"{tuple(p.shape)}; the model file is damaged or was edited"
+                    )
+                p.copy_(torch.from_numpy(arr))
+        for m in modules[1:]:
+            m.eval()
+        self._modules = modules
+        return modules
 
     def __call__(self, batch_texts: list[str]) -> Any:
         from causaltrust.text._models import MAX_LENGTH
 
-        enc = self.tokenizer(
+        tokenizer, body, head = self.modules()
+        enc = tokenizer(
             batch_texts, padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt"
         ).to(self.device)
-        hidden = self.body(**enc).last_hidden_state
+        hidden = body(**enc).last_hidden_state
         mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        return self.head(pooled).squeeze(-1)
+        return head(pooled).squeeze(-1)

@@ -14,6 +14,7 @@ DeconfoundLM), which is unbiased only when φ is independent of C.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -168,3 +169,34 @@ class RewardModel(RegressorMixin, BaseEstimator):
                 f"the encoder gives {emb.shape[1]} dimensions; the model was fitted on {self.n_features_in_}"
             )
         return np.asarray(emb @ self.coef_ + self.intercept_, dtype=float)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the reward model to ``path`` (conventionally ``*.ctm``) as data only: JSON and arrays.
+
+        The weights are stored as arrays and scikit-learn parts (a ``nuisance`` model) as skops blobs, read
+        back with an explicit list of trusted types; the default MiniLM encoder is not stored, it is the
+        packaged one. ``ct.load_model(path)`` rebuilds the model without unpickling, and it predicts
+        bit-identically. An ``encoder`` given as a Python function is code, not data, and cannot be saved.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write (atomically).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import causaltrust as ct
+        >>> data = ct.text.FeedbackSimulator(confounding=1.0).sample(60, random_state=0)
+        >>> rm = ct.text.RewardModel(deconfound=["peak_hour", "audience"], folds=2, random_state=0)
+        >>> rm = rm.fit(data.texts, data.outcome, confounders=data.confounders)
+        >>> path = os.path.join(tempfile.mkdtemp(), "reward.ctm")
+        >>> rm.save(path)
+        >>> back = ct.load_model(path)
+        >>> bool(np.array_equal(back.predict(data.texts), rm.predict(data.texts)))
+        True
+        """
+        from causaltrust.scm import save_model
+
+        save_model(self, path)
