@@ -109,7 +109,8 @@ class EmbeddingClassifier(ClassifierMixin, BaseEstimator):
         >>> path = os.path.join(tempfile.mkdtemp(), "clf.ctm")
         >>> clf.save(path)
         >>> back = ct.load_model(path)
-        >>> bool(np.array_equal(back.predict_proba(test.text.tolist()), clf.predict_proba(test.text.tolist())))
+        >>> texts = test.text.tolist()
+        >>> bool(np.array_equal(back.predict_proba(texts), clf.predict_proba(texts)))
         True
         """
         from causaltrust.scm import save_model
@@ -333,7 +334,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         >>> path = os.path.join(tempfile.mkdtemp(), "clf.ctm")
         >>> clf.save(path)
         >>> back = ct.load_model(path)
-        >>> bool(np.array_equal(back.predict_proba(test.text.tolist()), clf.predict_proba(test.text.tolist())))
+        >>> texts = test.text.tolist()
+        >>> bool(np.array_equal(back.predict_proba(texts), clf.predict_proba(texts)))
         True
         """
         from causaltrust.scm import save_model
@@ -438,7 +440,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
 
 def _build_finetune_net(mode: str, n_layers: int, lora_rank: int, device: str) -> tuple[Any, Any, Any]:
-    """``(tokenizer, body, head)``: packaged MiniLM (mean pooling) + a linear head, the trainable parts marked.
+    """``(tokenizer, body, head)``: packaged MiniLM (mean pooling) and a linear head, trainable parts marked.
 
     ``mode="lora"`` adds LoRA adapters to the query and value of the top ``n_layers`` layers; ``"top"``
     unfreezes those layers instead. Everything else is MiniLM's packaged weights, loaded offline. Fitting
@@ -528,7 +530,8 @@ class _FineTunedNet:
                 f"TextClassifier: stored fine-tuning settings {settings!r} are not (lora|top, int, int, "
                 "device); the model file is damaged or was edited"
             )
-        with torch.random.fork_rng(devices=[]):  # the fresh head and adapters draw; the caller's stream doesn't
+        # the fresh head and adapters draw random numbers: from a forked stream, not the caller's
+        with torch.random.fork_rng(devices=[]):
             modules = _build_finetune_net(self.mode, self.n_layers, self.lora_rank, self.device)
         params = self._named_trainable(modules)
         stored = self.trained
