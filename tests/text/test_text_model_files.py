@@ -125,13 +125,28 @@ def test_finetuned_and_default_settings_agree(finetuned, bios):
 
 def test_reward_models_round_trip(tmp_path, one_torch_thread):
     data = ct.text.FeedbackSimulator(confounding=1.0).sample(60, random_state=0)
-    for deconfound in ([], ["peak_hour", "audience"]):
-        rm = ct.text.RewardModel(deconfound, folds=2, random_state=0)
+    # the default encoder (None: the shared MiniLM) and an encoder object of its own
+    own = ct.text.MiniLMEncoder(batch_size=16)
+    for deconfound, encoder in (([], None), (["peak_hour", "audience"], own)):
+        rm = ct.text.RewardModel(deconfound, encoder=encoder, folds=2, random_state=0)
         rm.fit(data.texts, data.outcome, confounders=data.confounders)
         back = _round_trip(rm, tmp_path / "reward.ctm")
         assert type(back) is ct.text.RewardModel
         assert np.array_equal(back.predict(data.texts), rm.predict(data.texts))
         assert back.alpha_ == rm.alpha_
+    # the encoder object is stored as its settings: no model, tokenizer or embedding cache in the file
+    assert vars(ct.load_model(tmp_path / "reward.ctm").encoder) == {
+        "device": "cpu", "dtype": "float32", "batch_size": 16, "cache": True, "n_threads": None,
+    }  # fmt: skip
+
+
+def test_a_function_setting_is_refused_by_name(bios, tmp_path):
+    X, y, _, _ = bios
+    clf = ct.text.TextClassifier(method="cda", intervention=ct.text.swap_gender, encoder=CountVectorizer())
+    clf.fit(X, y)
+    with pytest.raises(ct.DataError, match=r"TextClassifier\.save: intervention=<function swap_gender"):
+        clf.save(tmp_path / "clf.ctm")
+    assert not (tmp_path / "clf.ctm").exists()
 
 
 def test_a_class_outside_the_allow_list_is_refused(bios, tmp_path):

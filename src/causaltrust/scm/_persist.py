@@ -5,7 +5,8 @@ holds only data: the spec as its plain dict, every mechanism as a tree of tagged
 are numbers, strings and arrays, and fitted scikit-learn estimators as skops blobs. Loading rebuilds
 objects of an explicit allow-list of causaltrust classes (no ``__init__``, no ``__setstate__`` run),
 recompiles equations from their text and loads estimators with skops and an explicit list of trusted
-types; anything else is refused with the name of the type.
+types; anything else is refused with the name of the type. An object's stored state is its attributes, or
+what its class's own ``__getstate__`` returns (a cache it would not pickle is not stored either).
 """
 
 from __future__ import annotations

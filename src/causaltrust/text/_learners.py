@@ -40,6 +40,22 @@ def _labels(y: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
     return classes, (arr == classes[1]).astype(np.float64)
 
 
+def save_estimator(est: Any, path: str | os.PathLike[str], settings: Sequence[str]) -> None:
+    """Write a text estimator with :func:`causaltrust.scm.save_model`; a setting that is a function is code,
+    which a data-only file cannot hold, so it is refused by name first."""
+    from causaltrust.scm import save_model
+
+    for name in settings:
+        value = getattr(est, name)
+        if callable(value) and not isinstance(value, BaseEstimator):
+            raise DataError(
+                f"{type(est).__name__}.save: {name}={value!r} is a Python function, and a data-only model "
+                "file holds no code; give it as data (a named intervention or a word mapping, a scikit-learn "
+                "transformer), or pickle the estimator yourself and load it with --allow-pickle"
+            )
+    save_model(est, path)
+
+
 class EmbeddingClassifier(ClassifierMixin, BaseEstimator):
     """Any scikit-learn classifier on MiniLM sentence embeddings, over lists of strings.
 
@@ -113,9 +129,7 @@ class EmbeddingClassifier(ClassifierMixin, BaseEstimator):
         >>> bool(np.array_equal(back.predict_proba(texts), clf.predict_proba(texts)))
         True
         """
-        from causaltrust.scm import save_model
-
-        save_model(self, path)
+        save_estimator(self, path, ())
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -338,9 +352,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         >>> bool(np.array_equal(back.predict_proba(texts), clf.predict_proba(texts)))
         True
         """
-        from causaltrust.scm import save_model
-
-        save_model(self, path)
+        save_estimator(self, path, ("intervention", "encoder"))
 
     # -- head on frozen features --------------------------------------------------------------------------
     def _features(self, texts: list[str]) -> np.ndarray:

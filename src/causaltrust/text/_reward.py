@@ -197,6 +197,6 @@ class RewardModel(RegressorMixin, BaseEstimator):
         >>> bool(np.array_equal(back.predict(data.texts), rm.predict(data.texts)))
         True
         """
-        from causaltrust.scm import save_model
+        from causaltrust.text._learners import save_estimator
 
-        save_model(self, path)
+        save_estimator(self, path, ("encoder",))
