@@ -8,11 +8,13 @@ MiniLM's top layers fine-tuned with LoRA) and one objective, and differ only in 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from numbers import Integral, Real
+from typing import Any, ClassVar, TypeVar, cast
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from causaltrust.exceptions import DataError
@@ -28,6 +30,19 @@ __all__ = ["METHODS", "EmbeddingClassifier", "TextClassifier"]
 
 METHODS = ("erm", "cda", "entity", "consistency")
 _GENDER = ("gender", "gender_words")
+#: Constraints shared by the text estimators' settings (scikit-learn's ``_parameter_constraints``).
+_COUNT: list[Any] = [Interval(Integral, 1, None, closed="left")]
+_POSITIVE: list[Any] = [Interval(Real, 0, None, closed="neither")]
+_THREADS: list[Any] = [Interval(Integral, 1, None, closed="left"), None]
+
+_Fit = TypeVar("_Fit", bound=Callable[..., Any])
+
+
+def _validated_fit(fit: _Fit) -> _Fit:
+    """scikit-learn's ``_fit_context`` for a text estimator's ``fit``: its settings are checked against
+    ``_parameter_constraints`` first (``InvalidParameterError``, a ``ValueError``, naming the setting and
+    the values allowed), and so are those of the estimators the user passed in."""
+    return cast(_Fit, _fit_context(prefer_skip_nested_validation=False)(fit))
 
 
 def _labels(y: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -40,7 +55,7 @@ def _labels(y: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
     return classes, (arr == classes[1]).astype(np.float64)
 
 
-def save_estimator(est: Any, path: str | os.PathLike[str], settings: Sequence[str]) -> None:
+def _save_estimator(est: Any, path: str | os.PathLike[str], settings: Sequence[str]) -> None:
     """Write a text estimator with :func:`causaltrust.scm.save_model`; a setting that is a function is code,
     which a data-only file cannot hold, so it is refused by name first."""
     from causaltrust.scm import save_model
@@ -77,11 +92,18 @@ class EmbeddingClassifier(ClassifierMixin, BaseEstimator):
     (2, 2)
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "estimator": [HasMethods(["fit", "predict_proba"]), None],
+        "device": [str],
+        "n_threads": _THREADS,
+    }
+
     def __init__(self, estimator: Any = None, device: str = "cpu", n_threads: int | None = None) -> None:
         self.estimator = estimator
         self.device = device
         self.n_threads = n_threads
 
+    @_validated_fit
     def fit(self, texts: Sequence[str], y: Any) -> EmbeddingClassifier:
         from sklearn.linear_model import LogisticRegression
 
@@ -129,7 +151,7 @@ class EmbeddingClassifier(ClassifierMixin, BaseEstimator):
         >>> bool(np.array_equal(back.predict_proba(texts), clf.predict_proba(texts)))
         True
         """
-        save_estimator(self, path, ())
+        _save_estimator(self, path, ())
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -233,6 +255,23 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     True
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "method": [StrOptions(set(METHODS))],
+        "intervention": [str, Mapping, callable],
+        "strength": [Interval(Real, 0, None, closed="left")],
+        "finetune": ["boolean", StrOptions({"lora", "top"})],
+        "encoder": [StrOptions({"minilm"}), HasMethods(["fit", "transform"]), callable],
+        "C": _POSITIVE,
+        "epochs": _COUNT,
+        "lr": _POSITIVE,
+        "batch_size": _COUNT,
+        "n_layers": _COUNT,  # at most MiniLM's 6 layers: checked when the net is built
+        "lora_rank": _COUNT,
+        "device": [str],
+        "n_threads": _THREADS,
+        "random_state": [Interval(Integral, 0, None, closed="left")],  # torch's seed
+    }
+
     def __init__(
         self,
         method: str = "erm",
@@ -266,17 +305,6 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     # -- shared ------------------------------------------------------------------------------------------
-    def _check_params(self) -> None:
-        name = "TextClassifier"
-        if self.method not in METHODS:
-            raise DataError(f"{name}: method must be one of {', '.join(METHODS)}, got {self.method!r}")
-        if not (isinstance(self.strength, int | float) and self.strength >= 0):
-            raise DataError(f"{name}: strength must be a number >= 0, got {self.strength!r}")
-        if self.finetune not in (False, True, "lora", "top"):
-            raise DataError(f"{name}: finetune must be False, True, 'lora' or 'top', got {self.finetune!r}")
-        if not self.C > 0:
-            raise DataError(f"{name}: C must be > 0, got {self.C!r}")
-
     def _prepare(self, texts: list[str]) -> list[str]:
         if self.method != "entity":
             return texts
@@ -284,8 +312,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             return [neutralize_gender(t) for t in texts]
         return [replace_entities(t) for t in texts]
 
+    @_validated_fit
     def fit(self, texts: Sequence[str], y: Any) -> TextClassifier:
-        self._check_params()
         items = _as_texts(texts, "texts")
         self.classes_, target = _labels(y, len(items))
         items = self._prepare(items)
@@ -352,7 +380,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         >>> bool(np.array_equal(back.predict_proba(texts), clf.predict_proba(texts)))
         True
         """
-        save_estimator(self, path, ("intervention", "encoder"))
+        _save_estimator(self, path, ("intervention", "encoder"))
 
     # -- head on frozen features --------------------------------------------------------------------------
     def _features(self, texts: list[str]) -> np.ndarray:
@@ -371,13 +399,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             self.licence_ = MINILM_LICENCE
         elif hasattr(enc, "fit") and hasattr(enc, "transform"):
             self.encoder_ = clone(enc).fit(items + cf)
-        elif callable(enc):
+        else:  # a function texts -> array (the constraints allow nothing else)
             self.encoder_ = enc
-        else:
-            raise DataError(
-                "TextClassifier: encoder must be 'minilm', a scikit-learn transformer over texts (e.g. "
-                f"CountVectorizer()) or a function texts -> array, got {type(enc).__name__}"
-            )
         feats = self._features(items + cf)
         X, Xcf = feats[: len(items)], feats[len(items) :]
         weights = np.ones(len(items))
