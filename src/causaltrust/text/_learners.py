@@ -55,23 +55,60 @@ def _labels(y: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
     return classes, (arr == classes[1]).astype(np.float64)
 
 
-def _save_estimator(est: Any, path: str | os.PathLike[str], settings: Sequence[str]) -> None:
-    """Write a text estimator with :func:`causaltrust.scm.save_model`; a setting that is a function is code,
-    which a data-only file cannot hold, so it is refused by name first."""
-    from causaltrust.scm import save_model
+class _SavesAsData:
+    """``save(path)`` of the text estimators: a data-only model file that ``ct.load_model`` reads back."""
 
-    for name in settings:
-        value = getattr(est, name)
-        if callable(value) and not isinstance(value, BaseEstimator):
-            raise DataError(
-                f"{type(est).__name__}.save: {name}={value!r} is a Python function, and a data-only model "
-                "file holds no code; give it as data (a named intervention or a word mapping, a scikit-learn "
-                "transformer), or pickle the estimator yourself and load it with --allow-pickle"
-            )
-    save_model(est, path)
+    # settings a user may give as a Python function (code, which a data-only file cannot hold)
+    _code_settings: ClassVar[tuple[str, ...]] = ()
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the estimator to ``path`` (conventionally ``*.ctm``) as data only: JSON and arrays.
+
+        Weights are stored as arrays and scikit-learn parts (an encoder, a head, a nuisance model) as skops
+        blobs, read back with an explicit list of trusted types. The frozen MiniLM encoder is not stored: it
+        is the packaged one. A fine-tuned :class:`TextClassifier` stores its settings and the tensors
+        training changed (LoRA adapters or the unfrozen top layers, and the head); loading rebuilds MiniLM
+        from the packaged weights, offline, and copies them in. ``ct.load_model(path)`` rebuilds the
+        estimator without unpickling or running stored code, and it predicts bit-identically. A setting
+        given as a Python function (an ``encoder`` or an ``intervention``) is code, not data: it is refused
+        with a :class:`~causaltrust.exceptions.DataError` naming it.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write (atomically).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import causaltrust as ct
+        >>> from sklearn.feature_extraction.text import CountVectorizer
+        >>> train, test = ct.text.load_biographies(200, 50, random_state=0)
+        >>> clf = ct.text.TextClassifier(method="cda", encoder=CountVectorizer())
+        >>> clf = clf.fit(train.text.tolist(), train.label)
+        >>> path = os.path.join(tempfile.mkdtemp(), "clf.ctm")
+        >>> clf.save(path)
+        >>> back = ct.load_model(path)
+        >>> texts = test.text.tolist()
+        >>> bool(np.array_equal(back.predict_proba(texts), clf.predict_proba(texts)))
+        True
+        """
+        from causaltrust.scm import save_model
+
+        for name in self._code_settings:
+            value = getattr(self, name)
+            if callable(value) and not isinstance(value, BaseEstimator):
+                raise DataError(
+                    f"{type(self).__name__}.save: {name}={value!r} is a Python function, and a data-only "
+                    "model file holds no code; give it as data (a named intervention or a word mapping, a "
+                    "scikit-learn transformer), or pickle the estimator yourself and load it with "
+                    "--allow-pickle"
+                )
+        save_model(self, path)
 
 
-class EmbeddingClassifier(ClassifierMixin, BaseEstimator):
+class EmbeddingClassifier(_SavesAsData, ClassifierMixin, BaseEstimator):
     """Any scikit-learn classifier on MiniLM sentence embeddings, over lists of strings.
 
     Parameters
@@ -125,34 +162,6 @@ class EmbeddingClassifier(ClassifierMixin, BaseEstimator):
         proba = self.predict_proba(texts)
         return np.asarray(self.classes_)[proba.argmax(axis=1)]
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the classifier to ``path`` (conventionally ``*.ctm``) as data only: JSON and arrays.
-
-        The head is stored with skops (read back with an explicit list of trusted types); the MiniLM encoder
-        is not stored, it is the packaged one. ``ct.load_model(path)`` rebuilds the classifier without
-        unpickling, and it predicts bit-identically.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Where to write (atomically).
-
-        Examples
-        --------
-        >>> import os, tempfile
-        >>> import numpy as np
-        >>> import causaltrust as ct
-        >>> train, test = ct.text.load_biographies(60, 20, random_state=0)
-        >>> clf = ct.text.EmbeddingClassifier().fit(train.text.tolist(), train.label)
-        >>> path = os.path.join(tempfile.mkdtemp(), "clf.ctm")
-        >>> clf.save(path)
-        >>> back = ct.load_model(path)
-        >>> texts = test.text.tolist()
-        >>> bool(np.array_equal(back.predict_proba(texts), clf.predict_proba(texts)))
-        True
-        """
-        _save_estimator(self, path, ())
-
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))  # exact at large |z|, no overflow warning
@@ -204,7 +213,7 @@ def _one_blas_thread() -> Any:
     return threadpool_limits(limits=1, user_api="blas")
 
 
-class TextClassifier(ClassifierMixin, BaseEstimator):
+class TextClassifier(_SavesAsData, ClassifierMixin, BaseEstimator):
     """A binary text classifier trained for invariance under a text intervention.
 
     Methods (all share the model and the objective, so their differences are the method's own):
@@ -255,6 +264,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     True
     """
 
+    _code_settings = ("intervention", "encoder")
     _parameter_constraints: ClassVar[dict[str, Any]] = {
         "method": [StrOptions(set(METHODS))],
         "intervention": [str, Mapping, callable],
@@ -348,39 +358,6 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         proba = self.predict_proba(texts)
         return np.asarray(self.classes_)[(proba[:, 1] >= 0.5).astype(int)]
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the classifier to ``path`` (conventionally ``*.ctm``) as data only: JSON and arrays.
-
-        A head on features is stored as its weights, with a scikit-learn encoder as a skops blob (read back
-        with an explicit list of trusted types). A fine-tuned classifier stores its settings and the tensors
-        training changed (LoRA adapters or the unfrozen top layers, and the head) as NumPy arrays; loading
-        rebuilds MiniLM from the packaged weights, offline, and copies them in. ``ct.load_model(path)``
-        rebuilds the classifier without unpickling, and it predicts bit-identically. An ``encoder`` or
-        ``intervention`` given as a Python function is code, not data, and cannot be saved.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Where to write (atomically).
-
-        Examples
-        --------
-        >>> import os, tempfile
-        >>> import numpy as np
-        >>> import causaltrust as ct
-        >>> from sklearn.feature_extraction.text import CountVectorizer
-        >>> train, test = ct.text.load_biographies(200, 50, random_state=0)
-        >>> clf = ct.text.TextClassifier(method="cda", encoder=CountVectorizer())
-        >>> clf = clf.fit(train.text.tolist(), train.label)
-        >>> path = os.path.join(tempfile.mkdtemp(), "clf.ctm")
-        >>> clf.save(path)
-        >>> back = ct.load_model(path)
-        >>> texts = test.text.tolist()
-        >>> bool(np.array_equal(back.predict_proba(texts), clf.predict_proba(texts)))
-        True
-        """
-        _save_estimator(self, path, ("intervention", "encoder"))
 
     # -- head on frozen features --------------------------------------------------------------------------
     def _features(self, texts: list[str]) -> np.ndarray:

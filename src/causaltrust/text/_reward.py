@@ -14,7 +14,6 @@ DeconfoundLM), which is unbiased only when φ is independent of C.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from numbers import Integral
 from typing import Any, ClassVar
@@ -30,7 +29,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from causaltrust.exceptions import DataError
-from causaltrust.text._learners import _save_estimator, _validated_fit
+from causaltrust.text._learners import _SavesAsData, _validated_fit
 
 __all__ = ["RewardModel"]
 
@@ -42,7 +41,7 @@ def _default_nuisance() -> Any:
     return make_pipeline(StandardScaler(), SplineTransformer(n_knots=5, degree=3), RidgeCV(alphas=_ALPHAS))
 
 
-class RewardModel(RegressorMixin, BaseEstimator):
+class RewardModel(_SavesAsData, RegressorMixin, BaseEstimator):
     """Reward model on text embeddings, naive (``deconfound=[]``) or deconfounded by cross-fitted partialling
     out.
 
@@ -81,6 +80,7 @@ class RewardModel(RegressorMixin, BaseEstimator):
     (1,)
     """
 
+    _code_settings = ("encoder",)
     _parameter_constraints: ClassVar[dict[str, Any]] = {
         "deconfound": ["array-like"],
         "encoder": [HasMethods(["encode"]), callable, None],
@@ -179,32 +179,3 @@ class RewardModel(RegressorMixin, BaseEstimator):
                 f"the encoder gives {emb.shape[1]} dimensions; the model was fitted on {self.n_features_in_}"
             )
         return np.asarray(emb @ self.coef_ + self.intercept_, dtype=float)
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the reward model to ``path`` (conventionally ``*.ctm``) as data only: JSON and arrays.
-
-        The weights are stored as arrays and scikit-learn parts (a ``nuisance`` model) as skops blobs, read
-        back with an explicit list of trusted types; the default MiniLM encoder is not stored, it is the
-        packaged one. ``ct.load_model(path)`` rebuilds the model without unpickling, and it predicts
-        bit-identically. An ``encoder`` given as a Python function is code, not data, and cannot be saved.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Where to write (atomically).
-
-        Examples
-        --------
-        >>> import os, tempfile
-        >>> import numpy as np
-        >>> import causaltrust as ct
-        >>> data = ct.text.FeedbackSimulator(confounding=1.0).sample(60, random_state=0)
-        >>> rm = ct.text.RewardModel(deconfound=["peak_hour", "audience"], folds=2, random_state=0)
-        >>> rm = rm.fit(data.texts, data.outcome, confounders=data.confounders)
-        >>> path = os.path.join(tempfile.mkdtemp(), "reward.ctm")
-        >>> rm.save(path)
-        >>> back = ct.load_model(path)
-        >>> bool(np.array_equal(back.predict(data.texts), rm.predict(data.texts)))
-        True
-        """
-        _save_estimator(self, path, ("encoder",))
