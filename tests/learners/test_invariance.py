@@ -229,6 +229,14 @@ def test_environment_as_feature_scores_an_unseen_hospital():
     p = model.predict_proba(test)
     assert np.all(np.isfinite(p))
     assert np.allclose(p.sum(axis=1), 1.0)
+    # The network is linear (hidden=()) in the one-hot block of E, which for hospital 3 holds the known
+    # hospitals' training shares (counted here): the logit is the shares-weighted logit at each of them.
+    shares = np.bincount(train["E"], minlength=3) / len(train)
+    unseen = test[test["E"] == 3]
+    assert len(unseen) > 20
+    logits = [model.decision_function(unseen.assign(E=c)) for c in range(3)]
+    expected = sum(w * z for w, z in zip(shares, logits, strict=True))
+    np.testing.assert_allclose(model.decision_function(unseen), expected, rtol=1e-9, atol=1e-12)
 
 
 # -- contract -----------------------------------------------------------------------------------------

@@ -108,7 +108,12 @@ DebugOpt = Annotated[
 ]
 # Bytes one drawn unit costs per variable while sampling (a float64 column, noise, codes, the frame).
 _BYTES_PER_VALUE = 32
-# Every command that reads a --model file takes this flag: pickles run code while they load.
+# What every command that reads a --model file takes, in its help; pickles run code while they load.
+MODEL_FILES = (
+    "a .ctm file (a causaltrust learner's model.save(path)) or a .skops file (any scikit-learn model, "
+    "skops.io.dump), both data only; a .joblib/.pkl pickle only with --allow-pickle"
+)
+# Every command that reads a --model file takes this flag.
 AllowPickleOpt = Annotated[
     bool,
     typer.Option("--allow-pickle", help="Load a pickled --model (pickles run code: only files you trust)."),
@@ -724,7 +729,7 @@ def audit(
         Path,
         typer.Option(
             "--model",
-            help="The fitted model: a .skops file (safe), or a .joblib/.pkl pickle with --allow-pickle.",
+            help=f"The fitted model: {MODEL_FILES}.",
         ),
     ],
     data: Annotated[Path, typer.Option("--data", "-d", help="Test units (.parquet or .csv).")],
@@ -754,9 +759,10 @@ def audit(
 ) -> None:
     """Audit a saved model for accuracy, fairness, robustness, privacy and explainability.
 
-    Prints the trust report; exits 1 when a threshold of the spec fails, 2 on bad input. Save the model
-    with skops (skops.io.dump(model, "model.skops")): a pickle runs code when it loads, so .joblib/.pkl
-    files need --allow-pickle. --scm files are written by SCM.save and hold data only.
+    Prints the trust report; exits 1 when a threshold of the spec fails, 2 on bad input. Save a
+    causaltrust learner with model.save("model.ctm") and any other scikit-learn model with skops
+    (skops.io.dump(model, "model.skops")); both hold data only. A pickle runs code when it loads, so
+    .joblib/.pkl files need --allow-pickle. --scm files are written by SCM.save and hold data only.
 
     Example: causaltrust audit readmission --model model.skops --data test.parquet --train train.parquet
     """

@@ -11,7 +11,16 @@ from rich.table import Table
 
 import causaltrust as ct
 from causaltrust.cli import _io
-from causaltrust.cli._app import EXIT_FAILED, AllowPickleOpt, SeedOpt, SpecArg, _user_errors, _wide, app
+from causaltrust.cli._app import (
+    EXIT_FAILED,
+    MODEL_FILES,
+    AllowPickleOpt,
+    SeedOpt,
+    SpecArg,
+    _user_errors,
+    _wide,
+    app,
+)
 from causaltrust.scm import load_model
 
 __all__ = ["parse_edit", "sensitivity_cmd"]
@@ -47,7 +56,7 @@ def sensitivity_cmd(
         Path,
         typer.Option(
             "--model",
-            help="The fitted model, kept fixed: .skops (safe), or a .joblib/.pkl pickle with --allow-pickle.",
+            help=f"The fitted model, kept fixed: {MODEL_FILES}.",
         ),
     ],
     data: Annotated[Path, typer.Option("--data", "-d", help="Test units (.parquet or .csv).")],
@@ -72,7 +81,7 @@ def sensitivity_cmd(
 
     Without --edit, every single-edge drop and add around the protected attribute and the environment.
     Exits 1 when a thresholded conclusion flips under an edit, 2 on bad input. The model is read like
-    `audit` reads it: .skops with an explicit list of trusted types; pickles need --allow-pickle.
+    `audit` reads it: .ctm and .skops files hold data only; pickles need --allow-pickle.
 
     Examples
     --------
