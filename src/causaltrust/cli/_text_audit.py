@@ -10,7 +10,7 @@ from rich.console import Console
 
 import causaltrust as ct
 from causaltrust.cli import _io
-from causaltrust.cli._app import EXIT_FAILED, AllowPickleOpt, _user_errors, _wide, app
+from causaltrust.cli._app import EXIT_FAILED, MODEL_FILES, AllowPickleOpt, _user_errors, _wide, app
 from causaltrust.scm import load_model
 
 __all__ = ["text_audit", "write_and_print"]
@@ -71,10 +71,7 @@ def text_audit(
         Path,
         typer.Option(
             "--model",
-            help=(
-                "A fitted text classifier: .ctm (written by clf.save(...); data only, safe) or .skops "
-                "(safe), or a .joblib/.pkl pickle with --allow-pickle."
-            ),
+            help=f"A fitted text classifier: {MODEL_FILES}.",
         ),
     ],
     corpus: Annotated[
