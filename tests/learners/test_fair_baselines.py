@@ -244,7 +244,9 @@ def test_bad_inputs(cls: Any, small: pd.DataFrame) -> None:
     X, y = small[SPEC.features], small[SPEC.target]
     with pytest.raises(DataError, match="needs a trust spec"):
         cls().fit(X, y)
-    with pytest.raises(DataError, match=r"X has 2 feature\(s\) \(columns\) but the spec has \d feature"):
+    with pytest.raises(
+        DataError, match=r"X has 2 feature\(s\) \(columns\) but reads \d: the spec.s features"
+    ):
         cls(spec=SPEC).fit(X.to_numpy()[:, :2], y)
     with pytest.raises(DataError, match=r"lacks the spec's feature column\(s\) \['Z'\]"):
         cls(spec=SPEC).fit(X.drop(columns="Z"), y)
