@@ -7,92 +7,36 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 from scipy.stats import norm
+from sfm import (
+    A0,
+    A1,
+    B0,
+    B1,
+    B2,
+    C0,
+    C1,
+    C2,
+    C3,
+    SPEC,
+    if_sd,
+    linear_nuisances,
+    scores,
+    terms,
+    true_nuisances,
+    y_mean,
+    z_given,
+)
 
 import causaltrust as ct
 
-# Linear-logistic SCM with a confounder Z, a mediator W and a binary protected attribute X.
-A0, A1 = -0.3, 0.8  # X ~ Bernoulli(sigmoid(A0 + A1 Z))
-B0, B1, B2 = 0.5, 1.0, 0.6  # W = B0 + B1 X + B2 Z + N(0, 1)
-C0, C1, C2, C3 = -0.5, 0.7, 0.5, 0.8  # Y ~ Bernoulli(sigmoid(C0 + C1 X + C2 Z + C3 W))
-SPEC = {
-    "name": "sfm",
-    "target": "Y",
-    "variables": {
-        "Z": {"type": "continuous", "equation": "normal(0, 1)"},
-        "X": {"type": "binary", "equation": f"bernoulli(sigmoid({A0} + {A1}*Z))"},
-        "W": {"type": "continuous", "equation": f"{B0} + {B1}*X + {B2}*Z + normal(0, 1)"},
-        "Y": {"type": "binary", "equation": f"bernoulli(sigmoid({C0} + {C1}*X + {C2}*Z + {C3}*W))"},
-    },
-    "fairness": {"protected": "X", "baseline": 0},
-}
 N = 20_000
-NODES, WEIGHTS = np.polynomial.hermite_e.hermegauss(60)  # ∫ f(u) φ(u) du ≈ Σ w f(u) / sqrt(2π)
-WEIGHTS = WEIGHTS / np.sqrt(2 * np.pi)
-
-
-def _z_given(x: int) -> tuple[np.ndarray, np.ndarray]:
-    """Quadrature nodes and weights of Z | X = x (density ∝ φ(z) P(x | z))."""
-    px = expit(A0 + A1 * NODES)
-    w = WEIGHTS * (px if x == 1 else 1 - px)
-    return NODES, w / w.sum()
-
-
-def _psi(xz: int, xw: int, xy: int) -> float:
-    """E[Y_{xy, W_{xw}} | X = xz] by quadrature over Z | xz and the mediator noise."""
-    z, wz = _z_given(xz)
-    w = B0 + B1 * xw + B2 * z[:, None] + NODES[None, :]  # W_{xw} at each z (unit-variance noise)
-    y = expit(C0 + C1 * xy + C2 * z[:, None] + C3 * w)
-    return float(wz @ (y @ WEIGHTS))
-
-
-TRUE = {
-    "de": _psi(0, 0, 1) - _psi(0, 0, 0),
-    "ie": _psi(0, 0, 1) - _psi(0, 1, 1),
-    "se": _psi(0, 1, 1) - _psi(1, 1, 1),
-}
+TRUE = terms(y_mean)
 
 
 @pytest.fixture(scope="module")
 def world() -> tuple[ct.SCM, pd.DataFrame]:
     scm = ct.SCM.from_spec(SPEC)
     return scm, scm.sample(N, random_state=11)
-
-
-def _true_nuisances(df: pd.DataFrame) -> tuple[np.ndarray, ...]:
-    """``(t, mu, m, e_z, e_zw)`` at every row from the TRUE model (closed forms; m by quadrature).
-
-    ``mu = E[Y | x1, z, w]``, ``m = E[Y | x1, z]``, ``e_z = P(x1 | z)`` and ``e_zw = P(x1 | z, w)``, the last
-    by Bayes: W | x, z is N(B0 + B1 x + B2 z, 1).
-    """
-    z, w = df.Z.to_numpy(dtype=float), df.W.to_numpy(dtype=float)
-    mu = expit(C0 + C1 + C2 * z + C3 * w)
-    wn = B0 + B1 + B2 * z[:, None] + NODES[None, :]
-    m = expit(C0 + C1 + C2 * z[:, None] + C3 * wn) @ WEIGHTS
-    ez = expit(A0 + A1 * z)
-    l1 = ez * norm.pdf(w - (B0 + B1 + B2 * z))
-    l0 = (1 - ez) * norm.pdf(w - (B0 + B2 * z))
-    return df.X.to_numpy(dtype=float), mu, m, ez, l1 / (l1 + l0)
-
-
-def _scores(
-    t: np.ndarray, y: np.ndarray, mu: np.ndarray, m: np.ndarray, ez: np.ndarray, ezw: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The efficient scores of E[Y_{x1, W_x0} | x0] and E[Y_{x1} | x0] (times P(x0)), Plečko & Bareinboim."""
-    s_de = (1 - t) * mu + t * (1 - ezw) / ezw * (y - mu)
-    s_se = (1 - t) * m + t * (1 - ez) / ez * (y - m)
-    return s_de, s_se
-
-
-def _if_sd(t: np.ndarray, y: np.ndarray, s_de: np.ndarray, s_se: np.ndarray) -> dict[str, float]:
-    """Per-unit sd of each term's influence function, given the per-unit scores."""
-    x0 = t == 0
-    p0, p1 = x0.mean(), 1 - x0.mean()
-    a, b = s_de.sum() / x0.sum(), s_se.sum() / x0.sum()  # E[Y_{x1, W_x0} | x0], E[Y_{x1} | x0]
-    m0, m1 = y[x0].mean(), y[~x0].mean()
-    if_de = (s_de - (1 - t) * y - (a - m0) * (1 - t)) / p0
-    if_ie = (s_de - s_se - (a - b) * (1 - t)) / p0
-    if_se = (s_se - b * (1 - t)) / p0 - t * (y - m1) / p1
-    return {"de": float(if_de.std()), "ie": float(if_ie.std()), "se": float(if_se.std())}
 
 
 def _oracle_sd(df: pd.DataFrame) -> dict[str, float]:
@@ -102,9 +46,9 @@ def _oracle_sd(df: pd.DataFrame) -> dict[str, float]:
     normal with variance Var(IF) / n; the parametric plug-in is at least as efficient. A tolerance of
     4 sd / sqrt(n) (plus the exact quadrature truth) fails a correct estimator with probability < 1e-4.
     """
-    t, mu, m, ez, ezw = _true_nuisances(df)
+    t, mu, m, ez, ezw = true_nuisances(df)
     y = df.Y.to_numpy(dtype=float)
-    return _if_sd(t, y, *_scores(t, y, mu, m, ez, ezw))
+    return if_sd(t, y, *scores(t, y, mu, m, ez, ezw))
 
 
 def test_truth_is_not_trivial() -> None:
@@ -135,7 +79,7 @@ def test_terms_match_the_truth(world: tuple[ct.SCM, pd.DataFrame], method: str) 
             assert 0.7 < ratio < 1.4, (term, est, ratio)
 
 
-def test_dr_scores_from_the_true_nuisances_are_the_efficient_scores(
+def test_dr_scores_from_the_true_nuisances_are_the_efficientscores(
     world: tuple[ct.SCM, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Every nuisance fit returns the TRUE function at the held-out rows, so the per-unit scores must be the
@@ -144,7 +88,7 @@ def test_dr_scores_from_the_true_nuisances_are_the_efficient_scores(
 
     _, df = world
     df = df.iloc[:5_000]
-    t, mu, m, ez, ezw = _true_nuisances(df)
+    t, mu, m, ez, ezw = true_nuisances(df)
     row = {z: i for i, z in enumerate(df.Z.to_numpy(dtype=float))}  # Z is continuous: unique per row
     fits: dict[str, int] = {}
 
@@ -165,7 +109,7 @@ def test_dr_scores_from_the_true_nuisances_are_the_efficient_scores(
     dec = ct.decompose_disparity(SPEC, data=df, outcome="Y", learner="linear", n_boot=20)
     assert fits == dict.fromkeys(("e_z", "e_zw", "mu", "m"), len(df))  # each nuisance at every row once
     y = df.Y.to_numpy(dtype=float)
-    s_de, s_se = _scores(t, y, mu, m, np.clip(ez, 0.01, 0.99), np.clip(ezw, 0.01, 0.99))
+    s_de, s_se = scores(t, y, mu, m, np.clip(ez, 0.01, 0.99), np.clip(ezw, 0.01, 0.99))
     units = dec.per_unit()
     np.testing.assert_allclose(units.s_de.to_numpy(), s_de, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(units.s_se.to_numpy(), s_se, rtol=1e-12, atol=1e-12)
@@ -217,13 +161,10 @@ def test_dr_correction_repairs_a_misspecified_outcome_model() -> None:
     }
     # The working outcome models of learner="linear" (least squares on the x1 rows), fitted here with
     # numpy; with the true propensities their DR scores give the estimator's influence function.
-    t, _, _, ez, ezw = _true_nuisances(df)
+    t, _, _, ez, ezw = true_nuisances(df)
     y = df.S.to_numpy()
-    z1 = np.column_stack([np.ones(len(df)), df.Z])
-    zw1 = np.column_stack([z1, df.W])
-    mu = zw1 @ np.linalg.lstsq(zw1[t == 1], y[t == 1], rcond=None)[0]
-    m = z1 @ np.linalg.lstsq(z1[t == 1], y[t == 1], rcond=None)[0]
-    sd = _if_sd(t, y, *_scores(t, y, mu, m, ez, ezw))
+    mu, m = linear_nuisances(df, y)
+    sd = if_sd(t, y, *scores(t, y, mu, m, ez, ezw))
     se = {k: v / np.sqrt(HINGE_N) for k, v in sd.items()}
     # The case is one where only the correction helps: the outcome models alone (their x0 average) miss
     # DE and SE by over 10 standard errors (0.43 and 0.13 in the population, se 0.03 and 0.008).
@@ -284,7 +225,7 @@ def test_outcome_outside_the_spec(world: tuple[ct.SCM, pd.DataFrame]) -> None:
     df = df.assign(S=((df.W + 0.4 * df.X) > 1).astype(int))
 
     def psi(xz: int, xw: int, xy: int) -> float:
-        z, wz = _z_given(xz)
+        z, wz = z_given(xz)
         return float(wz @ norm.sf(1 - 0.4 * xy - (B0 + B1 * xw + B2 * z)))
 
     truth = {
