@@ -79,7 +79,7 @@ def test_terms_match_the_truth(world: tuple[ct.SCM, pd.DataFrame], method: str) 
             assert 0.7 < ratio < 1.4, (term, est, ratio)
 
 
-def test_dr_scores_from_the_true_nuisances_are_the_efficientscores(
+def test_dr_scores_from_the_true_nuisances_are_the_efficient_scores(
     world: tuple[ct.SCM, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Every nuisance fit returns the TRUE function at the held-out rows, so the per-unit scores must be the
