@@ -72,9 +72,18 @@ class LinearSCM:
 
 
 @st.composite
-def linear_scms(draw: st.DrawFn, min_nodes: int = 2, max_nodes: int = MAX_NODES) -> LinearSCM:
-    """A random linear-Gaussian SCM over a random DAG; the target is the last node."""
-    parents = draw(dags(min_nodes=min_nodes, max_nodes=max_nodes))
+def linear_scms(
+    draw: st.DrawFn,
+    min_nodes: int = 2,
+    max_nodes: int = MAX_NODES,
+    dag: st.SearchStrategy[dict[str, tuple[str, ...]]] | None = None,
+) -> LinearSCM:
+    """A random linear-Gaussian SCM over a random DAG; the target is the last node.
+
+    ``dag`` draws the graph instead of ``dags(min_nodes, max_nodes)`` (a test that needs some structure,
+    such as two paths between two nodes, builds it there rather than filtering random graphs).
+    """
+    parents = draw(dag if dag is not None else dags(min_nodes=min_nodes, max_nodes=max_nodes))
     coefs: dict[str, dict[str, float]] = {}
     intercepts: dict[str, float] = {}
     scales: dict[str, float] = {}

@@ -13,7 +13,7 @@ from scipy.special import expit
 import causaltrust as ct
 from causaltrust import _dag
 from causaltrust.scm._mechanisms import BernoulliMechanism, CategoricalMechanism, Noise
-from strategies import SETTINGS, linear_scms, mixed_scms
+from strategies import SETTINGS, dags, linear_scms, mixed_scms
 
 EULER_GAMMA = 0.5772156649015329
 
@@ -86,12 +86,41 @@ def _total_coefficient(gen, source: str, target: str) -> float:
     return sum(gen.coefs[c][source] * _total_coefficient(gen, c, target) for c in children[source])
 
 
+@st.composite
+def dags_with_a_grandchild(draw: st.DrawFn) -> dict[str, tuple[str, ...]]:
+    """A random DAG plus a route a -> b -> c without the edge a -> c (edges added, one removed): a has a
+    descendant that is not its child, so do(a) must propagate over more than one edge."""
+    base = draw(dags(min_nodes=4))
+    names = list(base)
+    parents = {v: set(pas) for v, pas in base.items()}
+    i = draw(st.integers(0, len(names) - 3))
+    j = draw(st.integers(i + 1, len(names) - 2))
+    k = draw(st.integers(j + 1, len(names) - 1))
+    parents[names[j]].add(names[i])
+    parents[names[k]].add(names[j])
+    parents[names[k]].discard(names[i])
+    return {v: tuple(sorted(pas, key=names.index)) for v, pas in parents.items()}
+
+
+def _far_descendants(parents: dict[str, tuple[str, ...]], v: str) -> set[str]:
+    """Descendants of v that are not its children (independent of causaltrust._dag)."""
+    children = {c for c, pas in parents.items() if v in pas}
+    seen: set[str] = set()
+    todo = list(children)
+    while todo:
+        w = todo.pop()
+        seen.add(w)
+        todo.extend(c for c, pas in parents.items() if w in pas and c not in seen)
+    return seen - children
+
+
 @SETTINGS
-@given(linear_scms(min_nodes=2), st.data())
+@given(linear_scms(dag=dags_with_a_grandchild()), st.data())
 def test_linear_counterfactual_is_exact(gen, data):
     scm = ct.SCM.from_spec(gen.spec)
     df = scm.sample(100, random_state=4)
-    v = data.draw(st.sampled_from(list(gen.parents)))
+    # The intervened node has a descendant two or more edges away (never empty: the route's first node).
+    v = data.draw(st.sampled_from([w for w in gen.parents if _far_descendants(gen.parents, w)]))
     x = data.draw(st.floats(-3, 3).map(lambda z: round(z, 2)))
     cf = scm.counterfactual(df, do={v: x}, random_state=0)
     for w in gen.parents:

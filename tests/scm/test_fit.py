@@ -30,25 +30,54 @@ LINEAR = {
 COEF = {("C", "A"): B_CA, ("A", "M"): B_AM, ("M", "Y"): B_MY, ("A", "Y"): B_AY, ("C", "Y"): B_CY}
 N_LINEAR = 50_000
 N_EFFECT = 20_000
-# Tolerance for a linear-Gaussian effect. Every noise sd is 1, so the OLS standard error of a coefficient
-# is 1 / (sd(regressor | other regressors) * sqrt(n)). The smallest conditional sd is that of A given
-# (M, C) in Y's regression: sqrt(1 - 1.5**2 / (1.5**2 + 1)) = 0.55, so every SE <= 1.8 / sqrt(n). An effect
-# sums at most three products of at most three coefficients (each |b| <= 1.5); by the delta method its SE
-# is at most sqrt(3 * 3 * 1.5**4) * 1.8 / sqrt(n) = 12.2 / sqrt(n) (a loose bound). The Monte-Carlo error
-# of path_effect is 0 for a linear fit (each unit's contrast is the same number: common random numbers)
-# and about 1 / sqrt(N_EFFECT) for boosted mechanisms; we allow it anyway. 4 SE of both:
-TOL_LINEAR = 4 * (12.2 / np.sqrt(N_LINEAR) + 1 / np.sqrt(N_EFFECT))  # ~ 0.25; observed errors are ~0.01
-# That bound is loose; a tight one for the direct coefficient effects, with their own SE (<= 1.8/sqrt(n)):
-TOL_EDGE = 4 * 1.8 / np.sqrt(N_LINEAR)  # ~ 0.032
+# Each non-root node's parents, in the order of the OLS design below.
+PARENTS = {"A": ("C",), "M": ("A",), "Y": ("M", "A", "C")}
+# Population covariance of (C, A, M) in closed form (every noise variance is 1).
+VAR_A = B_CA**2 + 1
+VAR_M = B_AM**2 * VAR_A + 1
+COV_CAM = np.array(
+    [[1.0, B_CA, B_AM * B_CA], [B_CA, VAR_A, B_AM * VAR_A], [B_AM * B_CA, B_AM * VAR_A, VAR_M]]
+)
 
 
-def closed_form(paths: list[tuple[str, ...]]) -> float:
-    return float(sum(np.prod([COEF[e] for e in itertools.pairwise(p)]) for p in paths))
+def closed_form(paths: list[tuple[str, ...]], coef: dict[tuple[str, str], float] = COEF) -> float:
+    return float(sum(np.prod([coef[e] for e in itertools.pairwise(p)]) for p in paths))
+
+
+def effect_se(paths: list[tuple[str, ...]]) -> float:
+    """Standard error of a linear fit's path effect at n = N_LINEAR rows, by the delta method.
+
+    With noise sd 1, n times the covariance of OLS slopes tends to the inverse covariance of the regressors:
+    1 / Var(C) for A ~ C, 1 / Var(A) for M ~ A, inv(Cov(M, A, C)) for Y ~ M + A + C; slopes of different
+    equations are uncorrelated (independent noises of a recursive system). The effect is a sum of
+    products of slopes; its gradient on edge e sums, over the paths through e, the product of the others.
+    """
+    grad = dict.fromkeys(COEF, 0.0)
+    for p in paths:
+        edges = list(itertools.pairwise(p))
+        for e in edges:
+            grad[e] += float(np.prod([COEF[f] for f in edges if f != e]))
+    g_y = np.array([grad["M", "Y"], grad["A", "Y"], grad["C", "Y"]])
+    cov_mac = COV_CAM[np.ix_([2, 1, 0], [2, 1, 0])]
+    var = grad["C", "A"] ** 2 / 1.0 + grad["A", "M"] ** 2 / VAR_A + g_y @ np.linalg.solve(cov_mac, g_y)
+    return float(np.sqrt(var / N_LINEAR))
 
 
 @pytest.fixture(scope="module")
 def linear_data() -> pd.DataFrame:
     return ct.SCM.from_spec(LINEAR).sample(N_LINEAR, random_state=11)
+
+
+@pytest.fixture(scope="module")
+def ols(linear_data: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Independent OLS of each non-root node on its parents: (intercept and slopes, residuals)."""
+    out = {}
+    for v, pas in PARENTS.items():
+        X = np.column_stack([np.ones(N_LINEAR), linear_data[list(pas)].to_numpy()])
+        y = linear_data[v].to_numpy()
+        beta = np.linalg.lstsq(X, y, rcond=None)[0]
+        out[v] = (beta, y - X @ beta)
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -72,12 +101,21 @@ def linear_fits(linear_data: pd.DataFrame) -> dict[str, ct.SCM]:
     ],
 )
 def test_linear_gaussian_path_effects(
-    linear_fits: dict[str, ct.SCM], mode: str, source: str, paths: list[tuple[str, ...]]
+    linear_fits: dict[str, ct.SCM],
+    ols: dict[str, tuple[np.ndarray, np.ndarray]],
+    mode: str,
+    source: str,
+    paths: list[tuple[str, ...]],
 ) -> None:
     fitted = linear_fits[mode]
     est = ct.path_effect(fitted, source=source, paths=paths, n=N_EFFECT, random_state=0)
-    tol = TOL_EDGE if len(paths) == 1 and len(paths[0]) == 2 else TOL_LINEAR
-    assert est == pytest.approx(closed_form(paths), abs=tol)
+    # Every mechanism is linear ("auto" picks OLS here), so each unit's contrast is the same number: the
+    # effect is the closed form on the fitted slopes, with no Monte-Carlo error. The slopes are OLS's.
+    slopes = {(p, v): float(ols[v][0][1 + i]) for v, pas in PARENTS.items() for i, p in enumerate(pas)}
+    assert est == pytest.approx(closed_form(paths, slopes), abs=1e-9)
+    # Against the true coefficients: 4 delta-method SEs at n = 50k rows (SE 0.005 to 0.008 here; the sd
+    # of 300 independent NumPy refits agrees within 6%).
+    assert est == pytest.approx(closed_form(paths), abs=4 * effect_se(paths))
 
 
 def test_linear_gaussian_auto_picks_linear_and_linear_skips_cv(linear_fits: dict[str, ct.SCM]) -> None:
@@ -92,25 +130,49 @@ def test_linear_gaussian_auto_picks_linear_and_linear_skips_cv(linear_fits: dict
     assert linear["n_rows"] == N_LINEAR
 
 
-def test_linear_fit_equals_independent_ols(linear_data: pd.DataFrame, linear_fits: dict[str, ct.SCM]) -> None:
+@pytest.mark.parametrize("mode", ["auto", "linear"])
+def test_linear_fit_equals_independent_ols(
+    linear_data: pd.DataFrame,
+    linear_fits: dict[str, ct.SCM],
+    ols: dict[str, tuple[np.ndarray, np.ndarray]],
+    mode: str,
+) -> None:
+    fitted = linear_fits[mode]
+    # Every linear mechanism's intercept and slopes are exactly OLS's (numpy.linalg.lstsq on the data).
+    for v, pas in PARENTS.items():
+        mech = fitted.mechanisms[v]
+        assert set(mech.parents) == set(pas)
+        got = dict(zip(mech.parents, mech.h.coef, strict=True))  # type: ignore[attr-defined]
+        beta = ols[v][0]
+        assert mech.h.intercept == pytest.approx(beta[0], abs=1e-9)  # type: ignore[attr-defined]
+        np.testing.assert_allclose([got[p] for p in pas], beta[1:], rtol=0, atol=1e-9)
     # The direct A -> Y effect of a linear fit is exactly the OLS coefficient of A in Y ~ M + A + C.
-    ols = LinearRegression().fit(linear_data[["M", "A", "C"]], linear_data["Y"])
-    est = ct.path_effect(linear_fits["linear"], source="A", paths=[("A", "Y")], n=100, random_state=0)
-    assert est == pytest.approx(ols.coef_[1], abs=1e-9)
+    ref = LinearRegression().fit(linear_data[["M", "A", "C"]], linear_data["Y"])
+    est = ct.path_effect(fitted, source="A", paths=[("A", "Y")], n=100, random_state=0)
+    assert est == pytest.approx(ref.coef_[1], abs=1e-9)
 
 
-def test_residual_noise_reproduces_spread(linear_fits: dict[str, ct.SCM]) -> None:
-    # Var(Y) = Var(0.7 M - 0.6 A + 1.2 C) + 1 in closed form; the sample variance of n = 50k draws has a
-    # relative SE of sqrt(2 / n) = 0.6% (Gaussian), and the fitted coefficients add about as much: 5%.
-    var_a = B_CA**2 + 1
-    var_m = B_AM**2 * var_a + 1
-    cov_am, cov_ac, cov_mc = B_AM * var_a, B_CA, B_AM * B_CA
+def test_residual_noise_reproduces_spread(
+    linear_fits: dict[str, ct.SCM], ols: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> None:
+    fitted = linear_fits["linear"]
+    # Y's noise is drawn from its in-sample OLS residuals: exactly the independent fit's.
+    residuals = fitted.mechanisms["Y"].draw.residuals  # type: ignore[attr-defined]
+    np.testing.assert_allclose(residuals, ols["Y"][1], rtol=0, atol=1e-9)
+    # Their variance against the true noise variance 1: n * s^2 is chi-square with n - 4 degrees of
+    # freedom, so s^2 has mean (n - 4) / n (a bias of 8e-5) and SE sqrt(2 / n) = 0.0063 at n = 50k. 4 SE:
+    assert np.var(residuals) == pytest.approx(1.0, abs=4 * np.sqrt(2 / N_LINEAR))
+    # Var(Y) = Var(0.7 M - 0.6 A + 1.2 C) + 1 in closed form. OLS with in-sample residuals (and C from its
+    # empirical law) reproduces the data's sample covariance, so the model's Var(Y) is the sample variance
+    # of n = 50k Gaussian values (relative SE sqrt(2 / n)); m draws from it add sqrt(2 / m). 4 SE of both:
+    cov_ac, cov_mc, cov_am = COV_CAM[0, 1], COV_CAM[0, 2], COV_CAM[1, 2]
     var_y = (
-        B_MY**2 * var_m + B_AY**2 * var_a + B_CY**2 + 1
+        B_MY**2 * VAR_M + B_AY**2 * VAR_A + B_CY**2 + 1
         + 2 * (B_MY * B_AY * cov_am + B_MY * B_CY * cov_mc + B_AY * B_CY * cov_ac)
     )  # fmt: skip
-    draws = linear_fits["linear"].sample(N_LINEAR, random_state=3)
-    assert draws["Y"].var() == pytest.approx(var_y, rel=0.05)
+    m = 200_000
+    draws = fitted.sample(m, random_state=3)
+    assert draws["Y"].var() == pytest.approx(var_y, rel=4 * np.sqrt(2 / N_LINEAR + 2 / m))  # 0.028
 
 
 # -- readmission from structure alone: the latent L is recovered through its measurement X -------------

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from scipy.special import expit
 
 import causaltrust as ct
-from strategies import SETTINGS, LinearSCM, linear_scms, mixed_scms
+from strategies import SETTINGS, LinearSCM, dags, linear_scms, mixed_scms
 
 
 def _paths(parents: dict[str, tuple[str, ...]], source: str, target: str) -> list[tuple[str, ...]]:
@@ -99,14 +99,37 @@ def test_shared_edge_path_counterfactual_per_unit(shared):
 
 # -- linear closed form on random SCMs --------------------------------------------------------------
 @st.composite
+def dags_with_two_paths(draw: st.DrawFn) -> dict[str, tuple[str, ...]]:
+    """A random DAG plus two to four distinct directed paths from some node to the last one (edges added).
+
+    The paths' structure is built, not filtered for: random DAGs mostly have no path or one path between
+    two nodes, where a path-specific effect is either 0 or the total effect.
+    """
+    base = draw(dags(min_nodes=4))
+    names = list(base)
+    parents = {v: set(pas) for v, pas in base.items()}
+    s = draw(st.integers(0, len(names) - 3))
+    between = names[s + 1 : -1]  # never empty: s <= len(names) - 3
+    route = st.sets(st.sampled_from(between)).map(lambda m: sorted(m, key=names.index))
+    # Two to four distinct routes (there are 2 ** len(between) of them): s reaches the target by each.
+    k = min(draw(st.integers(2, 4)), 2 ** len(between))
+    for middle in draw(st.lists(route, min_size=k, max_size=k, unique_by=tuple)):
+        for u, w in itertools.pairwise([names[s], *middle, names[-1]]):
+            parents[w].add(u)
+    return {v: tuple(sorted(pas, key=names.index)) for v, pas in parents.items()}
+
+
+@st.composite
 def linear_with_paths(draw: st.DrawFn):
-    gen = draw(linear_scms(min_nodes=2))
+    """A linear SCM, a source with at least two directed paths to the target, every such path and a
+    non-empty proper subset of them (neither the empty set nor the total effect)."""
+    gen = draw(linear_scms(dag=dags_with_two_paths()))
     names = list(gen.parents)
     target = names[-1]
-    sources = [s for s in names[:-1] if _paths(gen.parents, s, target)]
-    source = draw(st.sampled_from(sources)) if sources else names[0]
+    sources = [s for s in names[:-1] if len(_paths(gen.parents, s, target)) >= 2]  # never empty
+    source = draw(st.sampled_from(sources))
     every = _paths(gen.parents, source, target)
-    chosen = draw(st.lists(st.sampled_from(every), unique=True)) if every else []
+    chosen = draw(st.lists(st.sampled_from(every), min_size=1, max_size=len(every) - 1, unique=True))
     return gen, source, target, every, chosen
 
 
@@ -114,6 +137,7 @@ def linear_with_paths(draw: st.DrawFn):
 @given(linear_with_paths())
 def test_linear_path_effect_equals_sum_of_coefficient_products(case):
     gen, source, target, every, chosen = case
+    assert 0 < len(chosen) < len(every)  # a proper subset: the path-specific case
     scm = ct.SCM.from_spec(gen.spec)
     closed = sum(_product(gen, p) for p in chosen)
     got = ct.path_effect(scm, source=source, target=target, paths=chosen, value=1.5, baseline=-0.5,
@@ -128,20 +152,19 @@ def test_linear_path_effect_equals_sum_of_coefficient_products(case):
 @SETTINGS
 @given(linear_with_paths())
 def test_linear_path_counterfactual_per_unit(case):
-    gen, source, target, every, chosen = case
+    gen, source, target, _every, chosen = case
     scm = ct.SCM.from_spec(gen.spec)
     df = scm.sample(100, random_state=5)
     value = 0.75
-    active = chosen or every[:1]
-    cf = scm.path_counterfactual(df, source=source, value=value, paths=active, target=target, random_state=0)
+    cf = scm.path_counterfactual(df, source=source, value=value, paths=chosen, target=target, random_state=0)
     delta = value - df[source]
-    closed = sum(_product(gen, p) for p in active)
+    closed = sum(_product(gen, p) for p in chosen)
     np.testing.assert_allclose(cf[target], df[target] + closed * delta, rtol=1e-9, atol=1e-9)
     # Each parent of the target is reported as the copy on its own edge into the target.
     for parent in gen.parents[target]:
         if parent == source:
             continue
-        into = {p[:-1] for p in active if p[-2] == parent}
+        into = {p[:-1] for p in chosen if p[-2] == parent}
         shift = sum(_product(gen, q) for q in into)
         np.testing.assert_allclose(cf[parent], df[parent] + shift * delta, rtol=1e-9, atol=1e-9)
 
