@@ -212,7 +212,7 @@ def test_report_decompose_sensitivity_lm_audit_refuse_unknown_extensions(files: 
 
 
 # 9 -------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("command", ["decompose", "discover", "sensitivity", "lm-audit"])
+@pytest.mark.parametrize("command", ["decompose", "discover", "sensitivity", "lm-audit", "text-audit"])
 def test_help_reads_as_plain_paragraphs(command: str) -> None:
     code, out, _ = invoke(command, "--help")
     assert code == 0

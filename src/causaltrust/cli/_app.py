@@ -29,9 +29,9 @@ from causaltrust.cli import _io, _render
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_INTERNAL", "EXIT_OK", "app", "main"]
 
 EXIT_OK = 0
-EXIT_FAILED = 1  # a trust threshold failed (audit-like commands only)
+EXIT_FAILED = 1  # a trust threshold failed or a conclusion flipped (audit, sensitivity, text-audit, lm-audit)
 EXIT_BAD_INPUT = 2
-EXIT_INTERNAL = 3  # a bug, or every cell of a sweep failed
+EXIT_INTERNAL = 3  # a bug, or every cell of a sweep failed other than on bad input
 
 _STATE = {"debug": False}
 
@@ -241,8 +241,8 @@ def _root(
 ) -> None:
     """Fair, robust, private and explainable AI by reasoning with a causal model.
 
-    Exit codes: 0 ok; 1 a trust threshold failed (audit); 2 bad input (also a sweep whose every cell
-    failed on it); 3 internal error or every cell of a sweep failed otherwise.
+    Exit codes: 0 ok; 1 a trust threshold failed (audit-like commands); 2 bad input (also a sweep whose
+    every cell failed on it); 3 internal error or every cell of a sweep failed otherwise.
     """
 
 

@@ -107,10 +107,11 @@ def text_audit(
     Pickles run code when they load, so .joblib/.pkl files need --allow-pickle. Exits 1 when a
     --threshold fails, 2 on bad input.
 
-    Examples
-    --------
-    $ causaltrust text-audit --model clf.ctm --corpus biographies --intervention gender --relevant skill
-    $ causaltrust text-audit --model clf.skops --corpus biographies --intervention gender --relevant skill
+    Example: causaltrust text-audit --model clf.ctm --corpus biographies --intervention gender --relevant
+    skill
+
+    Example: causaltrust text-audit --model clf.skops --corpus biographies --intervention gender --relevant
+    skill
     """
     console = Console()
     with _user_errors():
