@@ -215,7 +215,11 @@ def test_bad_inputs_are_clear(world):
         SelectiveInvarianceClassifier().fit(X, y)
     with pytest.raises(ct.DataError, match="no predict_proba"):
         SelectiveInvarianceClassifier(spec=spec, scm=scm, estimator=LinearSVC()).fit(X, y)
-    with pytest.raises(ct.DataError, match="pass a pandas DataFrame with the spec's features"):
+    with pytest.raises(
+        ct.DataError,
+        match=r"X has 3 feature\(s\) \(columns\) but reads 5: the spec's features .*; pass a pandas "
+        r"DataFrame with these columns",
+    ):
         SelectiveInvarianceClassifier(spec=spec, scm=scm).fit(X.to_numpy()[:, :3], y)
     with pytest.raises(ct.DataError, match="column names must be strings"):
         SelectiveInvarianceClassifier(spec=spec, scm=scm).fit(X.set_axis(range(X.shape[1]), axis=1), y)
