@@ -53,7 +53,7 @@ class Why:
 WIDTH = Why(
     "the check's array has its own number of columns, not the spec's typed features",
     DataError,
-    r"X has \d+ feature\(s\) \(columns\) but the spec has",
+    r"X has \d+ feature\(s\) \(columns\) but reads \d+: ",
 )
 BINARY = Why(
     "the check fills a binary spec feature with values other than 0/1",

@@ -181,6 +181,8 @@ def test_simulate_non_integer_n(tmp_path: Path) -> None:
     code, _, err = invoke("simulate", "readmission", "-o", tmp_path / "s.parquet", "-n", "many")
     assert code == 2
     assert "Traceback" not in err
+    assert "'-n'" in err, err
+    assert "valid integer" in err, err
 
 
 def test_simulate_bad_extension(tmp_path: Path) -> None:
@@ -214,8 +216,6 @@ def test_effects_table_and_json(tmp_path: Path) -> None:
         assert got["low"] == want.low
         assert got["high"] == want.high
         assert got["paths"] == [list(p) for p in want.paths]
-    e = {x["name"]: x["estimate"] for x in doc["effects"]}
-    assert e["A.total"] == pytest.approx(e["A.unfair"] + e["A.fair"] + e["A.interaction"], abs=1e-12)
 
 
 def test_effects_string_categories() -> None:

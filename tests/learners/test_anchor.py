@@ -124,4 +124,11 @@ def test_predictions_survive_pickle_and_pool_an_unseen_environment(tmp_path):
         loaded.predict_proba(df[spec.features]), clf.predict_proba(df[spec.features])
     )
     new = scm.shift("new_hospital").sample(50, random_state=0)[spec.features]
-    assert np.isfinite(clf.predict_proba(new)).all()
+    p = clf.predict_proba(new)[:, 1]
+    assert np.isfinite(p).all()
+    # A logistic model on the one-hot block of E, which for hospital 3 holds the known hospitals' training
+    # shares (counted here): its logit is the shares-weighted logit at each known hospital.
+    shares = np.bincount(df["E"], minlength=3) / len(df)
+    logits = [np.log(q) - np.log1p(-q) for q in (clf.predict_proba(new.assign(E=c))[:, 1] for c in range(3))]
+    expected = sum(w * z for w, z in zip(shares, logits, strict=True))
+    np.testing.assert_allclose(np.log(p) - np.log1p(-p), expected, rtol=1e-9, atol=1e-9)

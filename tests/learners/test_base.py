@@ -108,3 +108,20 @@ def test_settings_are_checked_by_scikit_learn(rows: pd.DataFrame) -> None:
         SelectiveInvarianceClassifier(spec=SPEC, n_draws=0).fit(X, y)
     with pytest.raises(InvalidParameterError, match=r"'spec' parameter of ERMClassifier"):
         ERMClassifier(spec=3.5).fit(X, y)
+
+
+def test_design_encodes_an_unseen_category_as_the_training_shares() -> None:
+    """Numbers pass through, known categories are one-hot, an unseen one (code -1) is the training shares."""
+    from causaltrust.learners._base import Design
+    from causaltrust.scm._data import VariableMeta
+
+    meta = {
+        "E": VariableMeta("E", "categorical", (0, 1, 2), True),
+        "X": VariableMeta("X", "continuous", (), True),
+    }
+    train = {"E": np.array([0, 0, 0, 1, 2, 2, 0, 1]), "X": np.arange(8.0)}
+    design = Design(meta, ["X", "E"]).fit(train)
+    assert design.names == ["X", "E=0", "E=1", "E=2"]
+    Z = design.transform({"E": np.array([2, -1]), "X": np.array([0.5, -3.0])})
+    shares = np.array([4, 2, 2]) / 8  # counted by hand from ``train``
+    np.testing.assert_array_equal(Z, [[0.5, 0.0, 0.0, 1.0], [-3.0, *shares]])

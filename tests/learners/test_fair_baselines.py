@@ -183,13 +183,37 @@ def test_randomized_decisions_are_reproducible_and_batch_invariant(
         assert ((p > 0.01) & (p < 0.99)).any()
 
 
-def test_unseen_hospital_is_pooled(fitted: dict[str, Any]) -> None:
+def _logit(p: np.ndarray) -> np.ndarray:
+    return np.log(p) - np.log1p(-p)
+
+
+# Logistic models on the one-hot encoding: an unseen hospital's one-hot block is the known hospitals'
+# training shares, so its logit is the shares-weighted average of the logits at each known hospital.
+_LOGIT_POOLED = ("erm", "unaware", "augment")
+# The counterfactual learners abduct within a known hospital: they average the predictions themselves.
+_PROBABILITY_POOLED = ("cf_fair", "cf_fair_learned_scm")
+
+
+def test_unseen_hospital_is_pooled(fitted: dict[str, Any], data: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    train, _ = data
     new = SCM.shift("new_hospital").sample(300, random_state=4)[SPEC.features]
     assert (new["E"] == 3).all()
-    for est in fitted.values():
+    # The weights, counted here from the training rows (not read from a fitted encoder).
+    shares = np.bincount(train["E"], minlength=3) / len(train)
+    for name, est in fitted.items():
         p = est.predict_proba(new)[:, 1]
         assert np.all(np.isfinite(p))
         assert np.all((p >= 0) & (p <= 1))
+        known = [est.predict_proba(new.assign(E=c))[:, 1] for c in range(3)]
+        if name in _LOGIT_POOLED:
+            pooled_logit = sum(w * _logit(q) for w, q in zip(shares, known, strict=True))
+            np.testing.assert_allclose(_logit(p), pooled_logit, rtol=1e-9, atol=1e-9, err_msg=name)
+        elif name in _PROBABILITY_POOLED:
+            pooled_p = sum(w * q for w, q in zip(shares, known, strict=True))
+            np.testing.assert_allclose(p, pooled_p, rtol=1e-12, err_msg=name)
+        # fairlearn's mitigators threshold or mix their scores: their encoding is the one checked in
+        # tests/learners/test_base.py::test_design_encodes_an_unseen_category_as_the_training_shares.
+    assert set(_LOGIT_POOLED + _PROBABILITY_POOLED) < set(fitted)
 
 
 def test_reductions_needs_only_fit_and_predict(data: tuple[pd.DataFrame, pd.DataFrame]) -> None:
@@ -220,7 +244,9 @@ def test_bad_inputs(cls: Any, small: pd.DataFrame) -> None:
     X, y = small[SPEC.features], small[SPEC.target]
     with pytest.raises(DataError, match="needs a trust spec"):
         cls().fit(X, y)
-    with pytest.raises(DataError, match=r"X has 2 feature\(s\) \(columns\) but the spec has \d feature"):
+    with pytest.raises(
+        DataError, match=r"X has 2 feature\(s\) \(columns\) but reads \d: the spec.s features"
+    ):
         cls(spec=SPEC).fit(X.to_numpy()[:, :2], y)
     with pytest.raises(DataError, match=r"lacks the spec's feature column\(s\) \['Z'\]"):
         cls(spec=SPEC).fit(X.drop(columns="Z"), y)

@@ -229,6 +229,14 @@ def test_environment_as_feature_scores_an_unseen_hospital():
     p = model.predict_proba(test)
     assert np.all(np.isfinite(p))
     assert np.allclose(p.sum(axis=1), 1.0)
+    # The network is linear (hidden=()) in the one-hot block of E, which for hospital 3 holds the known
+    # hospitals' training shares (counted here): the logit is the shares-weighted logit at each of them.
+    shares = np.bincount(train["E"], minlength=3) / len(train)
+    unseen = test[test["E"] == 3]
+    assert len(unseen) > 20
+    logits = [model.decision_function(unseen.assign(E=c)) for c in range(3)]
+    expected = sum(w * z for w, z in zip(shares, logits, strict=True))
+    np.testing.assert_allclose(model.decision_function(unseen), expected, rtol=1e-9, atol=1e-12)
 
 
 # -- contract -----------------------------------------------------------------------------------------
@@ -310,7 +318,7 @@ def test_missing_environments_is_a_clear_error(cls, small):
 @pytest.mark.parametrize("cls", ALL)
 def test_bad_inputs_are_clear_errors(cls, small):
     spec, train = small
-    with pytest.raises(DataError, match=r"X has 2 feature\(s\) \(columns\) but the spec has 3 feature"):
+    with pytest.raises(DataError, match=r"X has 2 feature\(s\) \(columns\) but reads 3: "):
         cls(spec, epochs=2).fit(train[["C", "S"]].to_numpy(), train["Y"])
     with pytest.raises(DataError, match="needs a trust spec"):
         cls(epochs=2).fit(train, train["Y"])
@@ -379,3 +387,29 @@ def test_not_fitted():
 
     with pytest.raises(NotFittedError, match="This IRMClassifier instance is not fitted yet"):
         IRMClassifier(COLORED).predict(pd.DataFrame({"C": [0], "S": [1], "N": [0.0]}))
+
+
+def test_an_array_of_the_spec_s_width_is_refused_with_what_the_model_reads():
+    """The family's inputs leave out the environment: an array of all the spec's features is refused by a
+    message that says which columns are read and where the environment comes from; the environment column
+    of a DataFrame is checked against the spec's declared categories like any spec column."""
+    spec, scm = ct.scenarios.load("readmission")
+    train = scm.sample(300, random_state=0)
+    model = IRMClassifier(spec, epochs=2, anneal_steps=1, random_state=0)
+    with pytest.raises(
+        DataError,
+        match=r"X has 5 feature\(s\) \(columns\) but reads 4: its inputs \(the spec's features without the "
+        r"environment 'E': fit reads it from that column of a DataFrame, or from environments=\) "
+        r"\['A', 'X', 'Z', 'F'\]",
+    ):
+        model.fit(train[spec.features].to_numpy(), train["Y"])
+    inputs = train[["A", "X", "Z", "F"]].to_numpy()
+    with pytest.raises(
+        DataError, match=r"environments missing at fit: .* or X as a DataFrame with the column 'E'"
+    ):
+        model.fit(inputs, train["Y"])
+    assert model.fit(inputs, train["Y"], environments=train["E"]).environments_.tolist() == [0, 1, 2]
+    with pytest.raises(
+        DataError, match=r"column 'E' has values \[7\] that are not among its declared categories"
+    ):
+        model.fit(train.assign(E=7), train["Y"])

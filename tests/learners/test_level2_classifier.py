@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.utils._param_validation import InvalidParameterError
 
 import causaltrust as ct
 from causaltrust.exceptions import SpecError
@@ -96,5 +97,5 @@ def test_level2_classifier_needs_a_latent_factor(fitted) -> None:
         CounterfactualFairClassifier(spec=plain, scm=scm, level=2).fit(
             rows[plain.features], rows[plain.target]
         )
-    with pytest.raises(ValueError, match="level"):
+    with pytest.raises(InvalidParameterError, match=r"'level' parameter .* among \{2, 3\}. Got 1 instead"):
         CounterfactualFairClassifier(spec=spec, level=1).fit(train[spec.features], train["Y"])

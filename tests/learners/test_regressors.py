@@ -153,7 +153,7 @@ def test_bad_inputs_are_one_clear_error(law: pd.DataFrame) -> None:
         UnawareRegressor(spec=SPEC, protected=["UGPA"]).fit(law[SPEC.features], law["ZFYA"])
     with pytest.raises(SpecError, match="one grouping attribute"):
         BoundedGroupLossRegressor(spec=SPEC, protected=["race", "sex"]).fit(law[SPEC.features], law["ZFYA"])
-    with pytest.raises(DataError, match=r"X has 3 feature\(s\) \(columns\) but the spec has 4"):
+    with pytest.raises(DataError, match=r"X has 3 feature\(s\) \(columns\) but reads 4: the spec.s features"):
         ERMRegressor(spec=SPEC).fit(law[SPEC.features[:3]].to_numpy(), law["ZFYA"])
 
 

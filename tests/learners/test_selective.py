@@ -152,9 +152,10 @@ def test_unseen_environment_gets_the_pooled_effect_and_adapt_learns_its_artifact
     assert set(new["E"]) == {3}
     p = clf.predict_proba(new[spec.features])[:, 1]
     assert np.all(np.isfinite(p))
-    # Pooled = frequency-weighted average over the known hospitals.
-    freq = clf.design_.freq["E"]
-    manual = sum(w * clf.predict_proba(new[spec.features].assign(E=c))[:, 1] for c, w in enumerate(freq))
+    # Pooled = the average over the known hospitals weighted by their shares of the training rows, counted
+    # here from the rows themselves (not read from the fitted encoder).
+    shares = np.bincount(train["E"], minlength=3) / len(train)
+    manual = sum(w * clf.predict_proba(new[spec.features].assign(E=c))[:, 1] for c, w in enumerate(shares))
     np.testing.assert_allclose(p, manual, rtol=1e-12)
     adapted = clf.adapt(new[spec.features])
     assert adapted.scm_.meta["E"].categories == (0, 1, 2, 3)

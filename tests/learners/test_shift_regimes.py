@@ -109,7 +109,7 @@ def test_importance_weights_are_flat_without_a_shift(world):
     clf = _fit(ImportanceWeightedClassifier(spec=spec), spec, train)
     same = clf.adapt(true.sample(6_000, random_state=7)[spec.features]).weights_
     moved = clf.adapt(true.shift("new_site").sample(6_000, random_state=7)[spec.features]).weights_
-    assert same.mean() == pytest.approx(1.0)
+    # (Both are normalised to mean 1 by construction; their spread is what the domain classifier found.)
     # Same population: the domain classifier finds nothing (coefficients ~ 1/sqrt(n)): weights near 1.
     # New site (75% older patients vs 40%): older training rows get weights ~ 0.75/0.4 / (0.25/0.6) apart.
     assert same.std() < 0.2 < moved.std()

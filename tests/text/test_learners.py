@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.utils._param_validation import InvalidParameterError
 
 import causaltrust as ct
 
@@ -67,12 +68,24 @@ def test_head_is_deterministic_and_clonable(bios):
 
 
 def test_bad_parameters_and_labels():
-    with pytest.raises(ct.DataError, match="method"):
+    with pytest.raises(InvalidParameterError, match=r"'method' parameter of TextClassifier must be a str"):
         ct.text.TextClassifier(method="irm", encoder=CountVectorizer()).fit(["a", "b"], [0, 1])
     with pytest.raises(ct.DataError, match="two classes"):
         ct.text.TextClassifier(encoder=CountVectorizer()).fit(["a", "b"], [1, 1])
     with pytest.raises(ct.DataError, match="list of strings"):
         ct.text.TextClassifier(encoder=CountVectorizer()).fit("He left.", [1])
+
+
+@pytest.mark.parametrize(
+    "est",
+    [ct.text.TextClassifier(encoder=CountVectorizer()), ct.text.EmbeddingClassifier(), ct.text.RewardModel()],
+    ids=type,
+)
+def test_every_setting_is_declared_and_checked_before_fitting(est):
+    from sklearn.utils.estimator_checks import check_param_validation
+
+    # every parameter has a constraint, and a value outside it raises InvalidParameterError from fit
+    check_param_validation(type(est).__name__, est)
 
 
 def test_minilm_lora_finetuning_is_deterministic_on_cpu():

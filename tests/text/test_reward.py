@@ -11,6 +11,7 @@ from scipy.stats import spearmanr
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.utils._param_validation import InvalidParameterError
 
 import causaltrust as ct
 from causaltrust.exceptions import DataError
@@ -106,10 +107,12 @@ def test_estimator_contract(bow):
         clone(rm).fit(d.texts, d.outcome)
     with pytest.raises(DataError, match="lacks the columns"):
         clone(rm).fit(d.texts, d.outcome, confounders=pd.DataFrame({"peak_hour": d.confounders["peak_hour"]}))
-    with pytest.raises(DataError, match="residualize"):
+    with pytest.raises(InvalidParameterError, match="'residualize' parameter of RewardModel") as err:
         ct.text.RewardModel(CONF, encoder=bow, residualize="x").fit(
             d.texts, d.outcome, confounders=d.confounders
         )
+    assert "'both'" in str(err.value)  # the values allowed (a set, in no fixed order)
+    assert "'outcome'" in str(err.value)
     with pytest.raises(DataError, match="one finite outcome"):
         clone(rm).fit(d.texts, d.outcome[:10], confounders=d.confounders)
     fitted = clone(rm).fit(d.texts, d.outcome, confounders=d.confounders)

@@ -10,7 +10,7 @@ from rich.console import Console
 
 import causaltrust as ct
 from causaltrust.cli import _io
-from causaltrust.cli._app import EXIT_FAILED, AllowPickleOpt, _user_errors, _wide, app
+from causaltrust.cli._app import EXIT_FAILED, MODEL_FILES, AllowPickleOpt, _user_errors, _wide, app
 from causaltrust.scm import load_model
 
 __all__ = ["text_audit", "write_and_print"]
@@ -71,7 +71,7 @@ def text_audit(
         Path,
         typer.Option(
             "--model",
-            help="A fitted text classifier: .skops (safe), or a .joblib/.pkl pickle with --allow-pickle.",
+            help=f"A fitted text classifier: {MODEL_FILES}.",
         ),
     ],
     corpus: Annotated[
@@ -101,12 +101,15 @@ def text_audit(
 ) -> None:
     """Audit a text classifier: flip rate and output change under a text intervention.
 
-    Models are read like `audit` reads them: .skops files with an explicit list of trusted types (never
-    the types the file asks for); pickles run code when they load, so .joblib/.pkl files need
-    --allow-pickle. Exits 1 when a --threshold fails, 2 on bad input.
+    Models are read like `audit` reads them. The safe choices: .ctm model files, written by
+    `clf.save("clf.ctm")` for causaltrust's text classifiers (data only, rebuilt without unpickling), and
+    .skops files, read with an explicit list of trusted types (never the types the file asks for).
+    Pickles run code when they load, so .joblib/.pkl files need --allow-pickle. Exits 1 when a
+    --threshold fails, 2 on bad input.
 
     Examples
     --------
+    $ causaltrust text-audit --model clf.ctm --corpus biographies --intervention gender --relevant skill
     $ causaltrust text-audit --model clf.skops --corpus biographies --intervention gender --relevant skill
     """
     console = Console()

@@ -1,7 +1,11 @@
 """Learners: selective-invariance estimators and the standard baselines they are measured against.
 
-Every estimator follows the scikit-learn contract, takes the trust ``spec`` as a constructor parameter and
-reads per-row information (protected attribute, environment) from the DataFrame columns the spec names.
+Every estimator follows the scikit-learn contract and saves to a data-only model file (``estimator.save``,
+``ct.load_model``). The spec-aware ones take the trust ``spec`` as a constructor parameter and read per-row
+information (protected attribute, environment) from the columns the spec names: of a DataFrame, or of a 2-D
+array in the spec's feature order. The DP-SGD and torch classifiers (``DPLogisticRegression``,
+``DPMLPClassifier``, ``TorchLogisticRegression``, ``TorchMLPClassifier``) are plain scikit-learn
+classifiers on numeric arrays, without a spec.
 
 ==================================  =====================================================================
 estimator                           invariance it targets

@@ -126,8 +126,8 @@ class _AnchorBase(SpecEstimator):
 
         Parameters
         ----------
-        X : DataFrame
-            The spec's features, the environment among them.
+        X : DataFrame or 2-D array
+            The spec's features, the environment among them (an array: in the spec's feature order).
         y : array-like
             The target (0/1 for the classifier).
         """

@@ -167,11 +167,13 @@ def check_frame(
     spec: TrustSpec | None = None,
     fit: bool = True,
     arrays: bool = False,
+    described: str = "the spec's features",
 ) -> pd.DataFrame:
     """``X`` as a DataFrame holding every feature (extra columns are ignored).
 
     With ``arrays=True`` (every SpecEstimator), a 2-D array with one column per feature is read in the order
-    of ``features``; otherwise only DataFrames are taken. With ``spec``, every
+    of ``features``; otherwise only DataFrames are taken. ``described`` names ``features`` in the errors
+    (an estimator that reads fewer columns than the spec's features says which and why). With ``spec``, every
     feature is checked by the validator ``ct.audit`` uses (``frame_to_columns``): types, NaN and inf, 0/1
     binaries, declared categories (an environment given as the strings "0", "1" when the spec declares
     integers is refused, not silently re-coded), duplicate column names; numbers must stay below 1e100 in
@@ -181,8 +183,7 @@ def check_frame(
     features = list(features)
     if hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse"):
         raise DataError(
-            f"{owner}: sparse input is not supported; pass a pandas DataFrame with the spec's features "
-            f"{features}"
+            f"{owner}: sparse input is not supported; pass a pandas DataFrame with {described} {features}"
         )
     if not features:
         raise DataError(f"{owner}: the spec has no features (every variable but the target is latent)")
@@ -192,7 +193,7 @@ def check_frame(
                 f"{owner} reads per-row information from named columns: pass a pandas DataFrame with the "
                 f"spec's features {features}, not {type(X).__name__}"
             )
-        X = _array_frame(X, features, owner)
+        X = _array_frame(X, features, owner, described)
     if isinstance(X.columns, pd.MultiIndex) or not all(isinstance(c, str) for c in X.columns):
         bad = [c for c in X.columns if not isinstance(c, str)][:5]
         got = bad or "a MultiIndex"
@@ -218,30 +219,28 @@ def check_frame(
     return X
 
 
-def _array_frame(X: Any, features: list[str], owner: str) -> pd.DataFrame:
-    """A 2-D array read as the spec's features in order; anything else is refused with the fix."""
-    hint = f"pass a pandas DataFrame with the spec's features {features}, or a 2-D array in that order"
+def _array_frame(X: Any, features: list[str], owner: str, described: str) -> pd.DataFrame:
+    """A 2-D array read as ``features`` in order; anything else is refused with the fix."""
+    hint = f"pass a pandas DataFrame with {described} {features}, or a 2-D array in that order"
     if isinstance(X, str | bytes) or (not hasattr(X, "__len__") and not hasattr(X, "__array__")):
-        raise DataError(
-            f"{owner} reads the spec's features from named columns: {hint}, not {type(X).__name__}"
-        )
+        raise DataError(f"{owner} reads {described} from named columns: {hint}, not {type(X).__name__}")
     try:
         arr = np.asarray(X)
     except (TypeError, ValueError) as exc:
         raise DataError(f"{owner}: X could not be read as an array ({exc}); {hint}") from None
     if arr.ndim != 2:
-        raise DataError(f"{owner}: X must be 2-D (rows x the spec's features), got shape {arr.shape}; {hint}")
+        raise DataError(f"{owner}: X must be 2-D (rows x {described}), got shape {arr.shape}; {hint}")
     if arr.dtype.kind == "c":
         raise DataError(f"{owner}: Complex data not supported; the spec's variables are real or categorical")
     if arr.shape[1] == 0:
         raise DataError(
             f"{owner}: X has 0 feature(s) (shape={arr.shape}) while a minimum of {len(features)} is required "
-            f"(the spec's features); {hint}"
+            f"({described}); {hint}"
         )
     if arr.shape[1] != len(features):
         raise DataError(
-            f"{owner}: X has {arr.shape[1]} feature(s) (columns) but the spec has {len(features)} feature(s) "
-            f"{features}; {hint}"
+            f"{owner}: X has {arr.shape[1]} feature(s) (columns) but reads {len(features)}: {described} "
+            f"{features}; pass a pandas DataFrame with these columns, or a 2-D array in that order"
         )
     frame = pd.DataFrame(arr, columns=features)
     # A mixed table as an object array (text categories beside numbers): numbers become numbers again.
@@ -252,18 +251,18 @@ def _num_rows(X: Any) -> int:
     return len(X) if isinstance(X, pd.DataFrame) else len(np.asarray(X))
 
 
-def _not_a_table(X: Any, features: list[str], owner: str) -> None:
+def _not_a_table(X: Any, features: list[str], owner: str, described: str) -> None:
     """Raise for sparse, complex or non-tabular input (before the target is read)."""
     if isinstance(X, pd.DataFrame):
         return
     if hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse"):
-        check_frame(X, features, owner, arrays=True)
+        check_frame(X, features, owner, arrays=True, described=described)
     try:
         arr = np.asarray(X)
     except (TypeError, ValueError):
         arr = None
     if arr is None or arr.dtype.kind == "c" or arr.ndim != 2:
-        check_frame(X, features, owner, arrays=True)
+        check_frame(X, features, owner, arrays=True, described=described)
 
 
 def check_target(y: Any, n_rows: int, owner: str, kind: str = "binary") -> Array:
@@ -537,6 +536,10 @@ class SpecEstimator(SaveMixin, BaseEstimator):
         """The columns ``fit`` and ``predict`` read (default: the spec's features)."""
         return list(spec.features)
 
+    def _described(self, spec: TrustSpec) -> str:
+        """What :meth:`_required`'s columns are, in error messages."""
+        return "the spec's features"
+
     # -- the fit preamble -----------------------------------------------------------------------------
     def _prepare(self, X: Any, y: Any) -> tuple[pd.DataFrame, Array]:
         """Resolve the spec, check the frame and the target, derive the seed; returns ``(X, y)``."""
@@ -546,9 +549,10 @@ class SpecEstimator(SaveMixin, BaseEstimator):
         required = self._required(spec)
         # The target first (it needs only the number of rows): a one-class or continuous y is the error
         # that says the most.
-        _not_a_table(X, required, name)
+        described = self._described(spec)
+        _not_a_table(X, required, name, described)
         y_arr = check_target(y, _num_rows(X), name, self._target)
-        X = check_frame(X, required, name, spec=spec, arrays=True)
+        X = check_frame(X, required, name, spec=spec, arrays=True, described=described)
         self.spec_ = spec
         self.meta_ = spec_meta(spec)
         self.seed_ = derive_seed(self.random_state)
@@ -566,7 +570,8 @@ class SpecEstimator(SaveMixin, BaseEstimator):
         """``X`` checked for prediction (shifted worlds' categories allowed) and its internal columns."""
         check_is_fitted(self, "seed_")
         features = list(self.feature_names_in_)
-        X = check_frame(X, features, f"{type(self).__name__}.{what}", spec=self.spec_, fit=False, arrays=True)
+        owner, described = f"{type(self).__name__}.{what}", self._described(self.spec_)
+        X = check_frame(X, features, owner, spec=self.spec_, fit=False, arrays=True, described=described)
         return X, self._columns(X, features)
 
     def _fit_scm(

@@ -805,8 +805,8 @@ class InputNoiseClassifier(BinaryClassifierMixin, SpecEstimator):
 
         Parameters
         ----------
-        X : DataFrame
-            The spec's features.
+        X : DataFrame or 2-D array
+            The spec's features (an array: in the spec's feature order).
         y : array-like of shape (n_samples,)
             Labels coded 0/1.
 

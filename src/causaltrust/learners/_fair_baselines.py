@@ -1,6 +1,7 @@
 """Standard fairness baselines, spec-aware, that selective invariance is measured against.
 
-Each estimator reads the protected attribute from the DataFrame column the spec names and one-hot encodes
+Each estimator reads the protected attribute from the column the spec names (of a DataFrame, or of a 2-D
+array in the spec's feature order) and one-hot encodes
 categorical features with the same :class:`~causaltrust.learners._base.Design` as the causal learners, so a
 comparison is never won against a strawman. Each targets one invariance (its docstring says which):
 

@@ -27,7 +27,8 @@ converges in far fewer steps), one-hot columns are left as they are.
 The environment column is **not** an input by default (``use_environment_as_feature=False``): invariance
 methods conventionally predict from the features alone, so that the model applies unchanged to an
 environment never seen in training. The trained weights are kept as NumPy arrays and prediction runs in
-NumPy, so fitted estimators pickle without torch and predict identically after a round trip.
+NumPy, so fitted estimators predict and save (``estimator.save``, a data-only ``.ctm`` file) without torch,
+and predict identically after a round trip.
 """
 
 from __future__ import annotations
@@ -44,7 +45,14 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from causaltrust.exceptions import DataError
-from causaltrust.learners._base import BinaryClassifierMixin, Design, SpecEstimator, fit_context, sigmoid
+from causaltrust.learners._base import (
+    BinaryClassifierMixin,
+    Design,
+    SpecEstimator,
+    check_frame,
+    fit_context,
+    sigmoid,
+)
 from causaltrust.learners._torch import (
     LAYER_WIDTHS,
     import_torch,
@@ -122,6 +130,15 @@ class _InvarianceBase(BinaryClassifierMixin, SpecEstimator):
             return list(spec.features)
         return [f for f in spec.features if f != spec.environment]
 
+    def _described(self, spec: TrustSpec) -> str:
+        if self.use_environment_as_feature or spec.environment not in spec.features:
+            return "the spec's features"
+        env = spec.environment
+        return (
+            f"its inputs (the spec's features without the environment {env!r}: fit reads it from that column "
+            "of a DataFrame, or from environments=)"
+        )
+
     def _matrix(self, cols: dict[str, Array]) -> Array:
         return (self.design_.transform(cols) - self.shift_) / self.scale_
 
@@ -132,8 +149,11 @@ class _InvarianceBase(BinaryClassifierMixin, SpecEstimator):
 
         Parameters
         ----------
-        X : DataFrame
-            The spec's features (the environment column, when the spec names one, may be among them).
+        X : DataFrame or 2-D array
+            The model's input features (``feature_names_in_``: the spec's features, without the environment
+            unless ``use_environment_as_feature``). A DataFrame may hold the environment column too, which
+            ``fit`` reads the environments from; an array holds the inputs in that order and needs
+            ``environments=``.
         y : array-like of shape (n_samples,)
             Binary target coded 0/1.
         environments : array-like of shape (n_samples,), optional
@@ -253,8 +273,9 @@ class _InvarianceBase(BinaryClassifierMixin, SpecEstimator):
 
         Parameters
         ----------
-        X : DataFrame
-            The model's input features (``feature_names_in_``); other columns are ignored.
+        X : DataFrame or 2-D array
+            The model's input features (``feature_names_in_``; an array in that order); other columns of a
+            DataFrame are ignored.
 
         Returns
         -------
@@ -270,8 +291,9 @@ class _InvarianceBase(BinaryClassifierMixin, SpecEstimator):
 
         Parameters
         ----------
-        X : DataFrame
-            The model's input features (``feature_names_in_``); other columns are ignored.
+        X : DataFrame or 2-D array
+            The model's input features (``feature_names_in_``; an array in that order); other columns of a
+            DataFrame are ignored.
 
         Returns
         -------
@@ -285,8 +307,9 @@ class _InvarianceBase(BinaryClassifierMixin, SpecEstimator):
 
         Parameters
         ----------
-        X : DataFrame
-            The model's input features (``feature_names_in_``); other columns are ignored.
+        X : DataFrame or 2-D array
+            The model's input features (``feature_names_in_``; an array in that order); other columns of a
+            DataFrame are ignored.
 
         Returns
         -------
@@ -339,12 +362,11 @@ class _EnvironmentsBase(_InvarianceBase):
             )
             raise DataError(
                 f"{owner}: environments missing at fit: {where}. Pass fit(X, y, environments=labels), "
-                "or include the environment column in X"
+                f"or X as a DataFrame with the column {column!r}"
             )
-        env_col = X[column]
-        if env_col.isna().any():
-            raise DataError(f"{owner}.fit: environment column {column!r} has missing values")
-        return env_col.to_numpy()
+        # Checked as every spec column is (declared categories, missing values), though not an input.
+        checked = check_frame(X, [column], f"{owner}.fit", spec=self.spec_)
+        return checked[column].to_numpy()
 
 
 _COMMON_PARAMS = """    spec : TrustSpec, dict or path

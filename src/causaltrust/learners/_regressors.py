@@ -1,6 +1,7 @@
 """Regressor twins of the fairness baselines, for a continuous target (a grade, a credit limit, a score).
 
-Each reads the protected attribute(s) from the DataFrame columns the spec names and one-hot encodes
+Each reads the protected attribute(s) from the columns the spec names (of a DataFrame, or of a 2-D array
+in the spec's feature order) and one-hot encodes
 categorical features with the same :class:`~causaltrust.learners._base.Design` as every other learner:
 
 * :class:`ERMRegressor`: none (least squares on every feature, the reference point; Kusner's "Full");

@@ -109,8 +109,9 @@ class _SelectiveBase(SpecEstimator):
 
         Parameters
         ----------
-        X : DataFrame
-            The spec's features (per-row protected attribute and environment are read from its columns).
+        X : DataFrame or 2-D array
+            The spec's features (per-row protected attribute and environment are read from its columns; an
+            array: in the spec's feature order).
         y : array-like
             The observed target.
         scm_data : DataFrame, optional

@@ -59,8 +59,8 @@ class _ShiftBase(BinaryClassifierMixin, SpecEstimator):
 
         Parameters
         ----------
-        X : DataFrame
-            The spec's features.
+        X : DataFrame or 2-D array
+            The spec's features (an array: in the spec's feature order).
         y : array-like
             Binary target coded 0/1.
 

@@ -5,7 +5,8 @@ holds only data: the spec as its plain dict, every mechanism as a tree of tagged
 are numbers, strings and arrays, and fitted scikit-learn estimators as skops blobs. Loading rebuilds
 objects of an explicit allow-list of causaltrust classes (no ``__init__``, no ``__setstate__`` run),
 recompiles equations from their text and loads estimators with skops and an explicit list of trusted
-types; anything else is refused with the name of the type.
+types; anything else is refused with the name of the type. An object's stored state is its attributes, or
+what its class's own ``__getstate__`` returns (a cache it would not pickle is not stored either).
 """
 
 from __future__ import annotations
@@ -115,6 +116,14 @@ class _Encoder:
 
 
 def _state(obj: Any) -> dict[str, Any]:
+    custom = getattr(type(obj), "__getstate__", None)
+    if custom is not None and custom is not getattr(object, "__getstate__", None):
+        # A class that says what it pickles (e.g. without a cache of torch modules) stores the same here;
+        # loading sets these attributes without running __setstate__, as the default protocol does.
+        state = custom(obj)
+        if not isinstance(state, dict):
+            raise DataError(f"cannot store a {type(obj).__qualname__}: its __getstate__ is not a mapping")
+        return dict(state)
     state = dict(getattr(obj, "__dict__", {}))
     for klass in type(obj).__mro__:
         for slot in getattr(klass, "__slots__", ()):

@@ -7,11 +7,14 @@ MiniLM's top layers fine-tuned with LoRA) and one objective, and differ only in 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import os
+from collections.abc import Callable, Mapping, Sequence
+from numbers import Integral, Real
+from typing import Any, ClassVar, TypeVar, cast
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from causaltrust.exceptions import DataError
@@ -27,6 +30,19 @@ __all__ = ["METHODS", "EmbeddingClassifier", "TextClassifier"]
 
 METHODS = ("erm", "cda", "entity", "consistency")
 _GENDER = ("gender", "gender_words")
+#: Constraints shared by the text estimators' settings (scikit-learn's ``_parameter_constraints``).
+_COUNT: list[Any] = [Interval(Integral, 1, None, closed="left")]
+_POSITIVE: list[Any] = [Interval(Real, 0, None, closed="neither")]
+_THREADS: list[Any] = [Interval(Integral, 1, None, closed="left"), None]
+
+_Fit = TypeVar("_Fit", bound=Callable[..., Any])
+
+
+def _validated_fit(fit: _Fit) -> _Fit:
+    """scikit-learn's ``_fit_context`` for a text estimator's ``fit``: its settings are checked against
+    ``_parameter_constraints`` first (``InvalidParameterError``, a ``ValueError``, naming the setting and
+    the values allowed), and so are those of the estimators the user passed in."""
+    return cast(_Fit, _fit_context(prefer_skip_nested_validation=False)(fit))
 
 
 def _labels(y: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -39,7 +55,60 @@ def _labels(y: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
     return classes, (arr == classes[1]).astype(np.float64)
 
 
-class EmbeddingClassifier(ClassifierMixin, BaseEstimator):
+class _SavesAsData:
+    """``save(path)`` of the text estimators: a data-only model file that ``ct.load_model`` reads back."""
+
+    # settings a user may give as a Python function (code, which a data-only file cannot hold)
+    _code_settings: ClassVar[tuple[str, ...]] = ()
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the estimator to ``path`` (conventionally ``*.ctm``) as data only: JSON and arrays.
+
+        Weights are stored as arrays and scikit-learn parts (an encoder, a head, a nuisance model) as skops
+        blobs, read back with an explicit list of trusted types. The frozen MiniLM encoder is not stored: it
+        is the packaged one. A fine-tuned :class:`TextClassifier` stores its settings and the tensors
+        training changed (LoRA adapters or the unfrozen top layers, and the head); loading rebuilds MiniLM
+        from the packaged weights, offline, and copies them in. ``ct.load_model(path)`` rebuilds the
+        estimator without unpickling or running stored code, and it predicts bit-identically. A setting
+        given as a Python function (an ``encoder`` or an ``intervention``) is code, not data: it is refused
+        with a :class:`~causaltrust.exceptions.DataError` naming it.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write (atomically).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import causaltrust as ct
+        >>> from sklearn.feature_extraction.text import CountVectorizer
+        >>> train, test = ct.text.load_biographies(200, 50, random_state=0)
+        >>> clf = ct.text.TextClassifier(method="cda", encoder=CountVectorizer())
+        >>> clf = clf.fit(train.text.tolist(), train.label)
+        >>> path = os.path.join(tempfile.mkdtemp(), "clf.ctm")
+        >>> clf.save(path)
+        >>> back = ct.load_model(path)
+        >>> texts = test.text.tolist()
+        >>> bool(np.array_equal(back.predict_proba(texts), clf.predict_proba(texts)))
+        True
+        """
+        from causaltrust.scm import save_model
+
+        for name in self._code_settings:
+            value = getattr(self, name)
+            if callable(value) and not isinstance(value, BaseEstimator):
+                raise DataError(
+                    f"{type(self).__name__}.save: {name}={value!r} is a Python function, and a data-only "
+                    "model file holds no code; give it as data (a named intervention or a word mapping, a "
+                    "scikit-learn transformer), or pickle the estimator yourself and load it with "
+                    "--allow-pickle"
+                )
+        save_model(self, path)
+
+
+class EmbeddingClassifier(_SavesAsData, ClassifierMixin, BaseEstimator):
     """Any scikit-learn classifier on MiniLM sentence embeddings, over lists of strings.
 
     Parameters
@@ -60,11 +129,18 @@ class EmbeddingClassifier(ClassifierMixin, BaseEstimator):
     (2, 2)
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "estimator": [HasMethods(["fit", "predict_proba"]), None],
+        "device": [str],
+        "n_threads": _THREADS,
+    }
+
     def __init__(self, estimator: Any = None, device: str = "cpu", n_threads: int | None = None) -> None:
         self.estimator = estimator
         self.device = device
         self.n_threads = n_threads
 
+    @_validated_fit
     def fit(self, texts: Sequence[str], y: Any) -> EmbeddingClassifier:
         from sklearn.linear_model import LogisticRegression
 
@@ -137,7 +213,7 @@ def _one_blas_thread() -> Any:
     return threadpool_limits(limits=1, user_api="blas")
 
 
-class TextClassifier(ClassifierMixin, BaseEstimator):
+class TextClassifier(_SavesAsData, ClassifierMixin, BaseEstimator):
     """A binary text classifier trained for invariance under a text intervention.
 
     Methods (all share the model and the objective, so their differences are the method's own):
@@ -188,6 +264,24 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     True
     """
 
+    _code_settings = ("intervention", "encoder")
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "method": [StrOptions(set(METHODS))],
+        "intervention": [str, Mapping, callable],
+        "strength": [Interval(Real, 0, None, closed="left")],
+        "finetune": ["boolean", StrOptions({"lora", "top"})],
+        "encoder": [StrOptions({"minilm"}), HasMethods(["fit", "transform"]), callable],
+        "C": _POSITIVE,
+        "epochs": _COUNT,
+        "lr": _POSITIVE,
+        "batch_size": _COUNT,
+        "n_layers": _COUNT,  # at most MiniLM's 6 layers: checked when the net is built
+        "lora_rank": _COUNT,
+        "device": [str],
+        "n_threads": _THREADS,
+        "random_state": [Interval(Integral, 0, None, closed="left")],  # torch's seed
+    }
+
     def __init__(
         self,
         method: str = "erm",
@@ -221,17 +315,6 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     # -- shared ------------------------------------------------------------------------------------------
-    def _check_params(self) -> None:
-        name = "TextClassifier"
-        if self.method not in METHODS:
-            raise DataError(f"{name}: method must be one of {', '.join(METHODS)}, got {self.method!r}")
-        if not (isinstance(self.strength, int | float) and self.strength >= 0):
-            raise DataError(f"{name}: strength must be a number >= 0, got {self.strength!r}")
-        if self.finetune not in (False, True, "lora", "top"):
-            raise DataError(f"{name}: finetune must be False, True, 'lora' or 'top', got {self.finetune!r}")
-        if not self.C > 0:
-            raise DataError(f"{name}: C must be > 0, got {self.C!r}")
-
     def _prepare(self, texts: list[str]) -> list[str]:
         if self.method != "entity":
             return texts
@@ -239,8 +322,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             return [neutralize_gender(t) for t in texts]
         return [replace_entities(t) for t in texts]
 
+    @_validated_fit
     def fit(self, texts: Sequence[str], y: Any) -> TextClassifier:
-        self._check_params()
         items = _as_texts(texts, "texts")
         self.classes_, target = _labels(y, len(items))
         items = self._prepare(items)
@@ -293,13 +376,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             self.licence_ = MINILM_LICENCE
         elif hasattr(enc, "fit") and hasattr(enc, "transform"):
             self.encoder_ = clone(enc).fit(items + cf)
-        elif callable(enc):
+        else:  # a function texts -> array (the constraints allow nothing else)
             self.encoder_ = enc
-        else:
-            raise DataError(
-                "TextClassifier: encoder must be 'minilm', a scikit-learn transformer over texts (e.g. "
-                f"CountVectorizer()) or a function texts -> array, got {type(enc).__name__}"
-            )
         feats = self._features(items + cf)
         X, Xcf = feats[: len(items)], feats[len(items) :]
         weights = np.ones(len(items))
@@ -332,13 +410,16 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             torch_threads(self.n_threads),
         ):  # seeded locally: the caller's global torch stream is untouched
             torch.manual_seed(self.random_state)
-            net = _build_finetune_net(self)
-            params = [p for p in net.parameters() if p.requires_grad]
+            mode = "lora" if self.finetune in (True, "lora") else "top"
+            net = _FineTunedNet(mode, int(self.n_layers), int(self.lora_rank), str(self.device))
+            _, body, head = net.build()
+            params = [p for m in (body, head) for p in m.parameters() if p.requires_grad]
             opt = torch.optim.Adam(params, lr=float(self.lr))
             gen = torch.Generator().manual_seed(self.random_state)
             y_t = torch.tensor(labels, dtype=torch.float32)
             bce = torch.nn.BCEWithLogitsLoss()
-            net.train()
+            body.train()
+            head.train()
             for _ in range(int(self.epochs)):
                 order = torch.randperm(len(texts), generator=gen).tolist()
                 for start in range(0, len(order), int(self.batch_size)):
@@ -353,7 +434,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
-            net.eval()
+            body.eval()
+            head.eval()
+        net.keep_trained()
         self.net_ = net
         self.licence_ = MINILM_LICENCE
         self.encoder_ = "minilm-finetuned"
@@ -368,28 +451,32 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         return np.concatenate(out)
 
 
-def _build_finetune_net(clf: TextClassifier) -> Any:
-    """MiniLM (mean pooling) + a linear head; LoRA on the top layers' attention, or those layers unfrozen."""
+def _build_finetune_net(mode: str, n_layers: int, lora_rank: int, device: str) -> tuple[Any, Any, Any]:
+    """``(tokenizer, body, head)``: packaged MiniLM (mean pooling) and a linear head, trainable parts marked.
+
+    ``mode="lora"`` adds LoRA adapters to the query and value of the top ``n_layers`` layers; ``"top"``
+    unfreezes those layers instead. Everything else is MiniLM's packaged weights, loaded offline. Fitting
+    and loading a saved classifier both build the net here, so a loaded net is the fitted one.
+    """
     import torch
 
     from causaltrust.text._models import load_minilm
 
-    tokenizer, model = load_minilm(clf.device, "float32", attn_implementation="sdpa")
+    tokenizer, model = load_minilm(device, "float32", attn_implementation="sdpa")
     n_total = model.config.num_hidden_layers
-    n_top = int(clf.n_layers)
-    if not 1 <= n_top <= n_total:
-        raise DataError(f"TextClassifier: n_layers must be in 1..{n_total}, got {n_top}")
-    top = list(range(n_total - n_top, n_total))
+    if not 1 <= n_layers <= n_total:
+        raise DataError(f"TextClassifier: n_layers must be in 1..{n_total}, got {n_layers}")
+    top = list(range(n_total - n_layers, n_total))
     for p in model.parameters():
         p.requires_grad_(False)
-    if clf.finetune in (True, "lora"):
+    if mode == "lora":
         try:
             from peft import LoraConfig, get_peft_model
         except ImportError as exc:
             raise ImportError("LoRA fine-tuning needs peft; run: pip install 'causaltrust[text]'") from exc
         config = LoraConfig(
-            r=int(clf.lora_rank),
-            lora_alpha=2 * int(clf.lora_rank),
+            r=lora_rank,
+            lora_alpha=2 * lora_rank,
             target_modules=["query", "value"],
             layers_to_transform=top,
             lora_dropout=0.0,
@@ -401,38 +488,92 @@ def _build_finetune_net(clf: TextClassifier) -> Any:
             for p in model.encoder.layer[i].parameters():
                 p.requires_grad_(True)
 
-    head = torch.nn.Linear(model.config.hidden_size, 1).to(clf.device)
-    return _FineTunedNet(tokenizer, model, head, clf.device)
+    head = torch.nn.Linear(model.config.hidden_size, 1).to(device)
+    return tokenizer, model, head
 
 
 class _FineTunedNet:
-    """MiniLM body (mean pooling) + linear head; a plain class so a fitted TextClassifier pickles."""
+    """MiniLM body (mean pooling) + linear head, whose state is data.
 
-    def __init__(self, tokenizer: Any, body: Any, head: Any, device: str) -> None:
-        self.tokenizer = tokenizer
-        self.body = body
-        self.head = head
+    What pickles and model files store (:meth:`__getstate__`) is the build settings and the tensors training
+    changed, as float32 NumPy arrays by parameter name (the LoRA adapters or the unfrozen top layers, and the
+    head). The torch modules are a cache: a fitted net keeps the ones it trained, a loaded net rebuilds them
+    on first use with :func:`_build_finetune_net` (MiniLM from the packaged weights, offline) and copies the
+    stored arrays in. Names and shapes must match the rebuilt net exactly, so a tampered file is refused.
+    """
+
+    _modules: tuple[Any, Any, Any] | None = None  # (tokenizer, body, head); never stored
+
+    def __init__(self, mode: str, n_layers: int, lora_rank: int, device: str) -> None:
+        self.mode = mode
+        self.n_layers = n_layers
+        self.lora_rank = lora_rank
         self.device = device
+        self.trained: dict[str, np.ndarray] = {}
 
-    def parameters(self) -> Any:
-        yield from self.body.parameters()
-        yield from self.head.parameters()
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_modules"}
 
-    def train(self) -> None:
-        self.body.train()
-        self.head.train()
+    def _named_trainable(self, modules: tuple[Any, Any, Any]) -> dict[str, Any]:
+        _, body, head = modules
+        named = [(f"body.{n}", p) for n, p in body.named_parameters()]
+        named += [(f"head.{n}", p) for n, p in head.named_parameters()]
+        return {n: p for n, p in named if p.requires_grad}
 
-    def eval(self) -> None:
-        self.body.eval()
-        self.head.eval()
+    def build(self) -> tuple[Any, Any, Any]:
+        """Fresh modules with MiniLM's packaged weights (the starting point of training)."""
+        self._modules = _build_finetune_net(self.mode, self.n_layers, self.lora_rank, self.device)
+        return self._modules
+
+    def keep_trained(self) -> None:
+        """Record the trained tensors as arrays (the net's stored state) after training."""
+        params = self._named_trainable(self.modules())
+        self.trained = {n: p.detach().cpu().numpy().copy() for n, p in params.items()}
+
+    def modules(self) -> tuple[Any, Any, Any]:
+        """The torch modules: those trained, or rebuilt from MiniLM and the stored arrays."""
+        if self._modules is not None:
+            return self._modules
+        import torch
+
+        settings = (self.mode, self.n_layers, self.lora_rank, self.device)
+        if self.mode not in ("lora", "top") or not all(isinstance(v, int) for v in settings[1:3]):
+            raise DataError(
+                f"TextClassifier: stored fine-tuning settings {settings!r} are not (lora|top, int, int, "
+                "device); the model file is damaged or was edited"
+            )
+        # the fresh head and adapters draw random numbers: from a forked stream, not the caller's
+        with torch.random.fork_rng(devices=[]):
+            modules = _build_finetune_net(self.mode, self.n_layers, self.lora_rank, self.device)
+        params = self._named_trainable(modules)
+        stored = self.trained
+        if not isinstance(stored, dict) or set(stored) != set(params):
+            raise DataError(
+                "TextClassifier: the stored fine-tuned tensors do not match the net its settings build "
+                f"({len(params)} tensors expected); the model file is damaged or was edited"
+            )
+        with torch.no_grad():
+            for name, p in params.items():
+                arr = stored[name]
+                if not isinstance(arr, np.ndarray) or arr.shape != tuple(p.shape) or arr.dtype != np.float32:
+                    raise DataError(
+                        f"TextClassifier: stored tensor {name!r} is not a float32 array of shape "
+                        f"{tuple(p.shape)}; the model file is damaged or was edited"
+                    )
+                p.copy_(torch.from_numpy(arr))
+        for m in modules[1:]:
+            m.eval()
+        self._modules = modules
+        return modules
 
     def __call__(self, batch_texts: list[str]) -> Any:
         from causaltrust.text._models import MAX_LENGTH
 
-        enc = self.tokenizer(
+        tokenizer, body, head = self.modules()
+        enc = tokenizer(
             batch_texts, padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt"
         ).to(self.device)
-        hidden = self.body(**enc).last_hidden_state
+        hidden = body(**enc).last_hidden_state
         mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        return self.head(pooled).squeeze(-1)
+        return head(pooled).squeeze(-1)

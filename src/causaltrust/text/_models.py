@@ -152,6 +152,10 @@ class MiniLMEncoder:
     """
 
     dim = 384
+    # The loaded model and the tokenizer are a cache: a pickle or a model file holds the settings only, and
+    # an encoder read back loads MiniLM from the package on first use.
+    _model: Any = None
+    _tokenizer: Any = None
 
     def __init__(
         self,
@@ -168,10 +172,16 @@ class MiniLMEncoder:
         self.batch_size = batch_size
         self.cache = cache
         self.n_threads = n_threads
-        self._model: Any = None
-        self._tokenizer: Any = None
         self._memo: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: self.__dict__[k] for k in ("device", "dtype", "batch_size", "cache", "n_threads")}
+
+    def _cache_lock(self) -> Any:
+        # a pickle or a model file restores the settings only: a fresh cache and lock on first use
+        self.__dict__.setdefault("_memo", {})
+        return self.__dict__.setdefault("_lock", threading.Lock())
 
     def _load(self) -> None:
         if self._model is None:
@@ -191,7 +201,8 @@ class MiniLMEncoder:
 
     def clear_cache(self) -> None:
         """Forget every cached embedding."""
-        self._memo.clear()
+        with self._cache_lock():
+            self._memo.clear()
 
     def _forward(self, texts: list[str]) -> np.ndarray:
         import torch
@@ -221,7 +232,7 @@ class MiniLMEncoder:
         texts = _as_texts(texts, "texts")
         if not self.cache:
             return self._forward(texts)
-        with self._lock:
+        with self._cache_lock():
             todo = list(dict.fromkeys(t for t in texts if t not in self._memo))
             if todo:
                 for t, v in zip(todo, self._forward(todo), strict=True):

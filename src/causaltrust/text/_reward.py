@@ -15,7 +15,8 @@ DeconfoundLM), which is unbiased only when φ is independent of C.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from numbers import Integral
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -24,9 +25,11 @@ from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import SplineTransformer, StandardScaler
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from causaltrust.exceptions import DataError
+from causaltrust.text._learners import _SavesAsData, _validated_fit
 
 __all__ = ["RewardModel"]
 
@@ -38,7 +41,7 @@ def _default_nuisance() -> Any:
     return make_pipeline(StandardScaler(), SplineTransformer(n_knots=5, degree=3), RidgeCV(alphas=_ALPHAS))
 
 
-class RewardModel(RegressorMixin, BaseEstimator):
+class RewardModel(_SavesAsData, RegressorMixin, BaseEstimator):
     """Reward model on text embeddings, naive (``deconfound=[]``) or deconfounded by cross-fitted partialling
     out.
 
@@ -77,6 +80,17 @@ class RewardModel(RegressorMixin, BaseEstimator):
     (1,)
     """
 
+    _code_settings = ("encoder",)
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "deconfound": ["array-like"],
+        "encoder": [HasMethods(["encode"]), callable, None],
+        "residualize": [StrOptions({"both", "outcome"})],
+        "nuisance": [HasMethods(["fit", "predict"]), None],
+        "alphas": ["array-like"],
+        "folds": [Interval(Integral, 2, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
     def __init__(
         self,
         deconfound: Sequence[str] = (),
@@ -114,12 +128,9 @@ class RewardModel(RegressorMixin, BaseEstimator):
             raise DataError(f"the encoder must return one embedding row per text, got shape {emb.shape}")
         return emb[inverse.ravel()]
 
+    @_validated_fit
     def fit(self, X: Any, y: Any, *, confounders: pd.DataFrame | None = None) -> RewardModel:
         """Fit on texts ``X`` with outcomes ``y``; ``confounders`` holds the ``deconfound`` columns."""
-        if self.residualize not in ("both", "outcome"):
-            raise DataError(f"residualize must be 'both' or 'outcome', got {self.residualize!r}")
-        if not isinstance(self.folds, int) or self.folds < 2:
-            raise DataError(f"folds must be an int >= 2, got {self.folds!r}")
         emb = self._embed(X)
         target = np.asarray(y, dtype=float).ravel()
         if target.shape[0] != emb.shape[0] or not np.all(np.isfinite(target)):
