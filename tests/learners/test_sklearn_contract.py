@@ -185,8 +185,8 @@ ESTIMATORS: list[Any] = [
     # Still DP-SGD (clipping, noise, accountant) at settings that pass check_classifiers_train's accuracy
     # threshold (0.83 on its 200- and 300-row blobs; 0.97 and 0.94 here, at least 0.95 and 0.91 over noise
     # and init seeds 0-5), so that check's later asserts (predict_proba's shape, rows summing to 1, argmax =
-    # predict, log-proba) run too. The default batch keeps q = 1 on up to 256 rows, where Opacus calibrates
-    # sigma in closed form: the checks stay as fast as at epsilon = 1 and 2 epochs.
+    # predict, log-proba) run too. The default batch keeps q = 1 on up to 256 rows, where the RDP of a step
+    # is a closed form and calibrating sigma is instant: the checks stay as fast as at epsilon 1, 2 epochs.
     DPMLPClassifier(hidden=(8,), target_epsilon=8.0, epochs=10, lr=0.3, dp_noise_seed=0, random_state=0),
     TorchLogisticRegression(epochs=20, random_state=0),
     TorchMLPClassifier(hidden=(8,), epochs=20, random_state=0),
