@@ -45,6 +45,23 @@ def _encode(df: pd.DataFrame) -> np.ndarray:
 
 # -- privacy accounting --------------------------------------------------------------------------------
 
+# get_noise_multiplier's default epsilon_tolerance (opacus/accountants/utils.py, Opacus 1.6): the calibrated
+# sigma spends epsilon in [target - 0.01, target]; 1e-9 absorbs float rounding of the replayed accountant.
+_EPS_TOLERANCE = 0.01
+
+
+def _within_budget(eps: float, target: float) -> bool:
+    return target - _EPS_TOLERANCE - 1e-9 <= eps <= target
+
+
+def test_the_calibration_tolerance_is_opacus_default() -> None:
+    # The library calls get_noise_multiplier without epsilon_tolerance: the bound above is Opacus's default.
+    import inspect
+
+    from opacus.accountants.utils import get_noise_multiplier
+
+    assert inspect.signature(get_noise_multiplier).parameters["epsilon_tolerance"].default == _EPS_TOLERANCE
+
 
 @pytest.mark.parametrize("target", [0.5, 1.0, 8.0])
 def test_reported_epsilon_within_target(target: float) -> None:
@@ -52,9 +69,10 @@ def test_reported_epsilon_within_target(target: float) -> None:
     X = rng.normal(size=(3000, 4))
     y = (X[:, 0] + 0.5 * rng.normal(size=3000) > 0).astype(int)
     clf = DPLogisticRegression(target_epsilon=target, epochs=3, random_state=0).fit(X, y)
-    # get_noise_multiplier searches sigma to a tolerance of 0.01 below the target; the accountant
-    # replays exactly the planned steps, so the final epsilon must land in [target - 0.05, target + 0.05].
-    assert target - 0.05 <= clf.privacy_epsilon_ <= target + 0.05
+    # Opacus 1.6's get_noise_multiplier(..., epsilon_tolerance=0.01) bisects sigma and returns the upper
+    # end, whose epsilon is <= target and within epsilon_tolerance of it; the accountant replays exactly
+    # the planned steps, so the spent epsilon is in [target - 0.01, target]: never over the budget.
+    assert _within_budget(clf.privacy_epsilon_, target), clf.privacy_epsilon_
     assert clf.privacy_delta_ == 1e-5
     assert clf.n_steps_ == 3 * int(np.ceil(3000 / 256))
 
@@ -68,7 +86,7 @@ def test_prv_accountant_and_mlp_report_epsilon() -> None:
         DPMLPClassifier(target_epsilon=2.0, epochs=2, random_state=0),
     ):
         clf.fit(X, y)
-        assert 1.95 <= clf.privacy_epsilon_ <= 2.05
+        assert _within_budget(clf.privacy_epsilon_, 2.0), (clf, clf.privacy_epsilon_)
 
 
 def test_every_step_accounted_including_empty_batches() -> None:
@@ -89,7 +107,7 @@ def test_every_step_accounted_including_empty_batches() -> None:
 
 def test_poisson_indices_are_bernoulli_inclusion() -> None:
     # Each row must be included independently with probability q: check the batch-size mean/variance
-    # (binomial) and that the per-row inclusion frequency is uniform across rows.
+    # (binomial) and that every row's inclusion count is Binomial(steps, q).
     n, q, steps = 200, 0.1, 4000
     gen = torch.Generator().manual_seed(0)
     counts = np.zeros(n)
@@ -104,8 +122,16 @@ def test_poisson_indices_are_bernoulli_inclusion() -> None:
     se_mean = np.sqrt(n * q * (1 - q) / steps)
     assert abs(sizes.mean() - n * q) < 5 * se_mean
     assert abs(sizes.var() / (n * q * (1 - q)) - 1) < 0.15  # binomial variance, not fixed-size batches
+    # Each row's count is Binomial(steps, q), independently of the others: the sum over the n rows of its
+    # squared standardised deviation is chi-square with n = 200 degrees of freedom (mean 200, sd 20). Rows
+    # sampled at unequal rates push it up, sampling schemes that equalise the rows' counts (round robin,
+    # shuffled passes) push it down; outside its two-sided 1e-6 quantiles a Bernoulli sampler lands with
+    # probability 2e-6.
+    from scipy.stats import chi2
+
+    stat = float((((counts - steps * q) ** 2) / (steps * q * (1 - q))).sum())
+    assert chi2.ppf(1e-6, n) < stat < chi2.isf(1e-6, n)
     freq = counts / steps
-    assert abs(freq.mean() - q) < 5 * se_mean / n + 1e-3
     # first and last rows are sampled like the others (no edge effect of the geometric gaps)
     assert abs(freq[:20].mean() - q) < 5 * np.sqrt(q * (1 - q) / (20 * steps))
     assert abs(freq[-20:].mean() - q) < 5 * np.sqrt(q * (1 - q) / (20 * steps))
@@ -163,7 +189,7 @@ def test_flagship_forwards_epsilon_and_audit_reports_it(readmission: tuple[Any, 
     ).fit(train[spec.features], train[spec.target])
     eps = clf.privacy_epsilon_
     assert eps == clf.estimator_.privacy_epsilon_
-    assert 0.95 <= eps <= 1.05
+    assert _within_budget(eps, 1.0), eps
     rep = ct.audit(
         clf,
         spec=spec,

@@ -160,14 +160,6 @@ _REGRESSOR: dict[str, Why] = {
     **dict.fromkeys(_REGRESSOR_WIDTH, WIDTH),
     **dict.fromkeys(_REGRESSOR_CATEGORIES, CATEGORIES),
 }
-_DP_MLP = {
-    "check_classifiers_train": Why(
-        "DP-SGD noise at epsilon=1 in two epochs on ~100 rows stays below the check's accuracy threshold",
-        AssertionError,
-        r"",
-    ),
-}
-
 _CHECK_KW: dict[str, Any] = {"epochs": 2, "random_state": 0}
 ESTIMATORS: list[Any] = [
     SelectiveInvarianceClassifier(spec=READMISSION, n_draws=1, random_state=0),
@@ -190,7 +182,12 @@ ESTIMATORS: list[Any] = [
     GroupDROClassifier(COLORED, epochs=3),
     # check_fit_idempotent refits with the same settings: the DP noise is seeded through the test switch.
     DPLogisticRegression(dp_noise_seed=0, **_CHECK_KW),
-    DPMLPClassifier(hidden=(8,), dp_noise_seed=0, **_CHECK_KW),
+    # Still DP-SGD (clipping, noise, accountant) at settings that pass check_classifiers_train's accuracy
+    # threshold (0.83 on its 200- and 300-row blobs; 0.97 and 0.94 here, at least 0.95 and 0.91 over noise
+    # and init seeds 0-5), so that check's later asserts (predict_proba's shape, rows summing to 1, argmax =
+    # predict, log-proba) run too. The default batch keeps q = 1 on up to 256 rows, where the RDP of a step
+    # is a closed form and calibrating sigma is instant: the checks stay as fast as at epsilon 1, 2 epochs.
+    DPMLPClassifier(hidden=(8,), target_epsilon=8.0, epochs=10, lr=0.3, dp_noise_seed=0, random_state=0),
     TorchLogisticRegression(epochs=20, random_state=0),
     TorchMLPClassifier(hidden=(8,), epochs=20, random_state=0),
     ERMRegressor(spec=LAW_SCHOOL),
@@ -211,9 +208,7 @@ def expected(est: Any) -> dict[str, Why]:
         return _TORCH_ERM
     if isinstance(est, IRMClassifier | VRExClassifier | GroupDROClassifier):
         return _WITH_ENVIRONMENTS
-    if isinstance(est, DPMLPClassifier):
-        return _DP_MLP
-    if isinstance(est, DPLogisticRegression | TorchLogisticRegression | TorchMLPClassifier):
+    if isinstance(est, DPLogisticRegression | DPMLPClassifier | TorchLogisticRegression | TorchMLPClassifier):
         return {}
     if isinstance(est, ReductionsClassifier):  # it has max_iter, so the n_iter check runs
         return {**SPEC_AWARE, "check_non_transformer_estimators_n_iter": WIDTH}
