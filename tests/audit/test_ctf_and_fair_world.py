@@ -8,7 +8,7 @@ from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
 import causaltrust as ct
-from causaltrust.audit import build_context
+from causaltrust.audit import AuditOptions, build_context
 from causaltrust.audit._accuracy import accuracy_metrics
 from causaltrust.audit._fairness import fairness_metrics
 
@@ -49,12 +49,16 @@ def test_ctf_terms_against_numpy(readmission):
     assert m["fairness.ctf_ie"] == pytest.approx(expected_ie, abs=5 * 0.25 / np.sqrt(n0))
 
 
-def _fair_world_probability(test):
-    """P(fair-world Y = 1 | observed unit): A at 0 along A→Y and A→Z→Y, A→L→Y kept (DESIGN.md)."""
+def _fair_world_probability(test, policy=None):
+    """P(fair-world Y = 1 | observed unit): A at 0 along A→Y and A→Z→Y, A→L→Y kept (DESIGN.md).
+
+    ``policy`` is the hospital term of Y's logit (the scenario's 0.6 * (E == 2) by default).
+    """
     a, z, y, f, l_, e = (test[c].to_numpy(dtype=float) for c in ("A", "Z", "Y", "F", "L", "E"))
+    h = 0.6 * (e == 2) if policy is None else policy(e)
 
     def p_y(a_in, z_in):
-        return expit(-1 + 1.2 * l_ + 0.7 * z_in + 0.5 * a_in - 0.3 * f + 0.6 * (e == 2))
+        return expit(-1 + 1.2 * l_ + 0.7 * z_in + 0.5 * a_in - 0.3 * f + h)
 
     p_f = p_y(a, z)
 
@@ -92,3 +96,31 @@ def test_fair_world_labels_and_accuracy_against_numpy(readmission):
     # One abduction draw per unit: independent Bernoulli(hit) indicators, sd = sqrt(sum hit (1 - hit)) / n.
     sd = np.sqrt((hit * (1 - hit)).sum()) / N
     assert got == pytest.approx(hit.mean(), abs=5 * sd + 1e-12)
+
+
+def test_shift_calibration_of_a_fair_world_model_is_against_fair_world_labels(readmission):
+    # A model trained on the fair world (target_world_ = "fair") is calibrated against fair-world labels of
+    # each shift's sample: mean p - mean of one fair-world draw per unit, i.e. mean p - mean q plus the
+    # draws' error, sd = sqrt(sum q (1 - q)) / n (0.0014-0.0018 at n = 20,000: A = 0 units have q = Y, no
+    # draw); 5 sd. Against observed labels it is 36-45 sd off. The shifts keep Z's and Y's mechanisms
+    # except new_hospital's policy term (0.2 at E = 3 instead of 0.6 at E = 2).
+    spec, scm, test = readmission
+    train = scm.sample(5_000, random_state=8)
+    model = LogisticRegression().fit(train[spec.features], train[spec.target])
+    model.target_world_ = "fair"
+    n = 20_000
+    options = AuditOptions(n_bootstrap=10, shift_n=n)
+    observed = test.drop(columns="L")
+    ctx = build_context(model, spec=spec, scm=scm, data=observed, random_state=0, options=options)
+    got = {x.name: x.value for x in accuracy_metrics(ctx)}
+    policies = {"new_hospital": lambda e: 0.2 * (e == 3)}
+    for name in spec.shifts:
+        seed = int(ctx.rng(f"shift:{name}:evaluate").integers(0, 2**31 - 1))
+        shifted = scm.shift(name).sample(n, random_state=seed)  # the audit's evaluation sample (L kept here)
+        p = model.predict_proba(shifted[spec.features])[:, 1]
+        q = _fair_world_probability(shifted, policies.get(name))
+        sd = np.sqrt((q * (1 - q)).sum()) / n
+        calibration = got[f"accuracy.shift_calibration[{name}]"]
+        assert calibration == pytest.approx(p.mean() - q.mean(), abs=5 * sd), name
+        # Against the observed labels instead it would be off by the unfair paths' share of the rate.
+        assert abs(calibration - (p.mean() - shifted[spec.target].mean())) > 5 * sd, name

@@ -143,6 +143,48 @@ def test_recourse_validity_cost_and_noncausal(logistic_run: Any) -> None:
             assert ex["noncausal_cost"] >= ex["causal_cost"] - 1e-6
 
 
+# A lever U reaches the model only through a binary node B = 1[V < sigmoid(2 U)]; the model approves B = 1.
+BINARY_LEVER = {
+    "name": "binary_lever",
+    "target": "Y",
+    "features": ["B"],
+    "variables": {
+        "U": {"type": "continuous", "equation": "normal(0, 1)"},
+        "B": {"type": "binary", "equation": "bernoulli(sigmoid(2*U))"},
+        "Y": {"type": "binary", "role": "target", "equation": "bernoulli(0.2 + 0.6*B)"},
+    },
+    "recourse": {"actionable": ["U"], "costs": {"U": 1.0}, "bounds": {"U": [-6, 6]}, "favorable": 1},
+}
+
+
+def test_recourse_validity_through_a_binary_node_matches_its_closed_form() -> None:
+    # A rejected unit has B = 0, so its abducted V is uniform on [p, 1), p = sigmoid(2 u). The search, on
+    # its own draw V_s, finds the cheapest u' with sigmoid(2 u') >= V_s (to 2**-20 of a grid step; not
+    # found only when V_s > sigmoid(12), probability < 1e-5). Re-simulated with a fresh V, the action is
+    # favourable with probability (V_s - p) / (1 - p): uniform on [0, 1), so validity is 1/2 in
+    # expectation, against 1 for "an action was found". The m units' checks are independent Bernoulli(1/2)
+    # draws: sd 0.5 / sqrt(m) = 0.025 at m = 400; 4 sd.
+    spec = ct.load_spec(BINARY_LEVER)
+    scm = ct.SCM.from_spec(spec)
+    test = scm.sample(1000, random_state=5)
+
+    def model(df: pd.DataFrame) -> np.ndarray:  # P(approve): 0.9 when B = 1, else 0.1
+        return np.asarray(0.1 + 0.8 * df["B"].to_numpy(dtype=float))
+
+    m = 400
+    assert (test["B"] == 0).sum() > m
+    ctx = build_context(
+        model, spec=spec, scm=scm, data=test, random_state=0,
+        options=AuditOptions(n_bootstrap=20, recourse_units=m),
+    )  # fmt: skip
+    metrics = {x.name: x for x in explain_metrics(ctx)}
+    assert ctx.extras["recourse_units"] == m
+    assert ctx.extras["recourse_infeasible_share"] == 0.0
+    assert metrics["explainability.recourse_validity"].value == pytest.approx(0.5, abs=4 * 0.5 / np.sqrt(m))
+    # U is not the model's input: the feature-only explainer has nothing to move.
+    assert metrics["explainability.noncausal_recourse_validity"].value == 0.0
+
+
 def test_cheapest_actions_two_variables_matches_closed_form() -> None:
     # Favourable iff 2*x0 + x1 >= 3 with costs (1, 1): the optimum moves x0 alone by (3 - 2*x0 - x1) / 2.
     rng = np.random.default_rng(0)

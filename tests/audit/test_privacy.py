@@ -23,8 +23,9 @@ from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score, roc_curve
+from sklearn.model_selection import StratifiedKFold
 from sklearn.neighbors import KNeighborsClassifier
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
@@ -38,6 +39,7 @@ from causaltrust.audit.privacy import (
     yeom_advantage,
 )
 from causaltrust.audit.privacy._membership import balanced_assignment
+from causaltrust.audit.privacy._metrics import epsilon_metric
 
 N = 2000
 ADV_TOL = 0.065  # 4 null sd of TPR - FPR at n = 2000 (module docstring)
@@ -232,6 +234,18 @@ def test_epsilon_is_inf_without_accountant_and_reads_privacy_epsilon(world: Any)
     assert metrics["privacy.epsilon"].value == 0.75
     assert any("does not report privacy_epsilon_parts_" in n for n in ctx.notes)
     assert not any("exceeds" in n for n in ctx.notes)  # 0.75 is within the spec's budget of 1.0
+    # At the budget's edge (readmission's privacy.epsilon is 1.0): 1.5 exceeds it, 1.0 exactly does not, and
+    # the comparison is strict (one part in a billion above is flagged).
+    assert spec.privacy.epsilon == 1.0
+    for eps, exceeds in ((1.5, True), (1.0, False), (1.0 + 1e-9, True)):
+        model.privacy_epsilon_ = eps
+        ctx = _ctx(model, world, train=None)
+        total, _ = epsilon_metric(ctx)
+        assert total.value == eps
+        flagged = [n for n in ctx.notes if "exceeds the spec's privacy budget ε = 1" in n]
+        assert len(flagged) == int(exceeds), eps
+        if eps == 1.5:
+            assert flagged[0].startswith("privacy.epsilon = 1.5 exceeds")
 
 
 def test_epsilon_note_when_scm_fitted_on_training_rows(world: Any) -> None:
@@ -239,8 +253,6 @@ def test_epsilon_note_when_scm_fitted_on_training_rows(world: Any) -> None:
     model = _fit(LogisticRegression(), spec, train)
     ctx = build_context(model, spec=spec, data=test, train_data=train, options=AuditOptions(n_bootstrap=10))
     assert ctx.scm_fitted_on == "train_data"
-    from causaltrust.audit.privacy._metrics import epsilon_metric
-
     epsilon_metric(ctx)
     assert any("fitted on train_data" in n and "does not cover" in n for n in ctx.notes)
     given = _ctx(model, world)
@@ -277,10 +289,30 @@ def test_attribute_inference_with_categorical_protected(world: Any) -> None:
     d["variables"]["E"]["role"] = "protected"
     d.update(fairness={"protected": "E", "baseline": 0, "unfair_paths": [["E", "X"]]}, robustness=None)
     spec_e = ct.load_spec(d)
-    metrics, _ = _run(_fit(LogisticRegression(), spec_e, train), world, spec=spec_e, train=None)
+    model = _fit(LogisticRegression(), spec_e, train)
+    metrics, ctx = _run(model, world, spec=spec_e, train=None)
     m = metrics["privacy.attribute_inference_advantage"]
     assert "multinomial logistic regression (3 levels)" in m.method
-    assert -ATTR_TOL < m.value <= 1.0
+    # The attack recomputed here fold by fold (no cross_val_predict): the attacker sees [score, label,
+    # score·label] of the model, a standardised balanced logistic regression is fitted on four folds and
+    # predicts the fifth; the folds are stratified on E and shuffled with the seed the audit draws for
+    # this metric. The score is sklearn's balanced accuracy rescaled to (bal - 1/3) / (1 - 1/3).
+    _, _, _, test = world
+    e = test["E"].to_numpy()
+    s = model.predict_proba(test[spec_e.features])[:, 1]
+    label = model.predict(test[spec_e.features]).astype(float)
+    attack_x = np.column_stack([s, label, s * label])
+    seed = int(ctx.rng("privacy.attribute_inference_advantage/cv").integers(0, 2**31 - 1))
+    guess = np.empty_like(e)
+    for fit_rows, held in StratifiedKFold(n_splits=5, shuffle=True, random_state=seed).split(attack_x, e):
+        attacker = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=1000))
+        guess[held] = attacker.fit(attack_x[fit_rows], e[fit_rows]).predict(attack_x[held])
+    expected = (balanced_accuracy_score(e, guess) - 1 / 3) / (1 - 1 / 3)
+    assert m.value == pytest.approx(expected, abs=1e-12)
+    # E moves X by +0.8 / -0.5 (the artifact): the model's score carries it, so the attack beats chance.
+    # Its null sd at three groups of ~800 / ~700 / ~500 units is below ATTR_TOL / 4; the value is ~0.12.
+    assert expected > ATTR_TOL
+    assert m.low > 0
 
 
 def test_attribute_inference_absent_without_fairness_section(world: Any) -> None:

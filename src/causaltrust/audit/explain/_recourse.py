@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from causaltrust import _dag
 from causaltrust.audit._context import AuditContext
 from causaltrust.audit._report import Metric
+from causaltrust.scm import Abduction
 
 __all__ = ["RecourseResult", "cheapest_actions", "recourse_metrics"]
 
@@ -194,6 +196,32 @@ def cheapest_actions(
     return RecourseResult(values=out, found=found, cost=final_cost)
 
 
+def _take(x: Any, rows: Array, n: int) -> Any:
+    """Rows ``rows`` of an abduction's per-unit arrays (length ``n``); anything else is shared by all."""
+    if isinstance(x, np.ndarray) and x.ndim >= 1 and x.shape[0] == n:
+        return x[rows]
+    if isinstance(x, dict):
+        return {k: _take(v, rows, n) for k, v in x.items()}
+    return x
+
+
+def _abduction_rows(ab: Abduction, rows: Array) -> Abduction:
+    """The abduction of units ``rows`` (repeats allowed): each keeps the noise abducted for it once."""
+    n = ab.n
+    noise = {
+        v: replace(
+            z,
+            eps=_take(z.eps, rows, n),
+            value=_take(z.value, rows, n),
+            parents=_take(z.parents, rows, n),
+            extra=_take(z.extra, rows, n),
+        )
+        for v, z in ab.noise.items()
+    }
+    columns = {k: c[rows] for k, c in ab.columns.items()}
+    return replace(ab, columns=columns, noise=noise, n_units=len(rows))
+
+
 def _favorable(ctx: AuditContext, X: Any) -> Array:
     """Whether the model's outcome for each row of X is favourable: the favourable label (binary target),
     or a prediction above (below) ``recourse.favorable_threshold`` (continuous target)."""
@@ -220,8 +248,9 @@ def recourse_metrics(ctx: AuditContext) -> list[Metric]:
 
     Up to ``options.recourse_units`` rejected test units (seeded choice) get the cheapest action on the
     spec's actionable variables, within bounds (default: data mean ± 3 sd), that flips the model's decision
-    once propagated through the SCM counterfactual. Validity re-simulates each chosen action with fresh
-    counterfactual draws; units without a feasible action count as invalid. The non-causal action moves
+    once propagated through the SCM counterfactual (the unit's noise abducted once and kept for every
+    candidate). Validity re-simulates each chosen action with fresh counterfactual draws (another abduction
+    per unit); units without a feasible action count as invalid. The non-causal action moves
     the feature alone in the model's input and is then checked the same way.
 
     Parameters
@@ -288,10 +317,21 @@ def recourse_metrics(ctx: AuditContext) -> list[Metric]:
     search_seed = int(rng.integers(2**31))
     check_seed = int(rng.integers(2**31))
 
+    # Each unit's noise is abducted once per seed and kept for every candidate action: the search looks for
+    # the cheapest action in one counterfactual world of the unit (with a binary descendant, fresh noise per
+    # candidate would pick the cheapest candidate whose own draw happened to favour it), and the check
+    # re-simulates the causal and the non-causal action in one other world.
+    descendants = sorted(_dag.descendants(ctx.scm.parents, set(actionable)) - set(actionable))
+    abductions: dict[int, Abduction] = {}
+
     def causal_labels(units: Array, values: Array, seed: int) -> Array:
+        if seed not in abductions:
+            abductions[seed] = ctx.scm.abduct(rows, descendants, random_state=seed)
         batch = rows.iloc[units].reset_index(drop=True)
         cf = ctx.scm.counterfactual(
-            batch, do={v: values[:, j] for j, v in enumerate(actionable)}, random_state=seed
+            batch,
+            do={v: values[:, j] for j, v in enumerate(actionable)},
+            abduction=_abduction_rows(abductions[seed], units),
         )
         return _favorable(ctx, cf[feats])
 
